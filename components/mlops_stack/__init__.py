@@ -1,0 +1,12 @@
+"""mlops-stack: one cloud-neutral spec in, a complete MLOps environment out.
+
+Import the pieces you need::
+
+    from mlops_stack.spec import load_spec
+    from mlops_stack.stack import MlopsStack
+    from mlops_stack.aws import GpuNodePool, ArtifactStore
+
+Provider SDKs are imported only by the cloud packages, and only when used.
+"""
+
+__version__ = "0.1.0"

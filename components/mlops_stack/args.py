@@ -1,0 +1,193 @@
+"""Cloud-neutral component arguments and the small helpers every component uses.
+
+Each capability's constructor is ``(name, args, opts=None)`` with one of the frozen,
+keyword-only dataclasses below. A value that may come from another resource is an
+``Input``; a sibling component (the network a cluster lives in, the key that encrypts
+a bucket) is passed as the component itself, and the cloud implementation reads the
+attributes it documents from it. Cloud-only knobs come in ``cloud_options`` (the spec's
+``aws`` / ``gcp`` / ``azure`` sub-spec), never as loose keyword arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from mlops_stack.spec import (
+    ClusterSpec,
+    ContainerRegistrySpec,
+    EndpointSpec,
+    GpuPlatformSpec,
+    GpuPoolSpec,
+    ModelRegistrySpec,
+    MonitoringSpec,
+    NamespaceSpec,
+    StorageSpec,
+)
+
+if TYPE_CHECKING:
+    from mlops_stack.spec import MlopsSpec
+
+#: The taint every GPU pool carries on every cloud, so only pods that tolerate it
+#: (GPU workloads, the device plugin, DCGM) are scheduled on GPU nodes.
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "true"
+GPU_TAINT_EFFECT = "NoSchedule"
+#: Node label keys every GPU pool carries on every cloud (the k8s layer selects on them).
+POOL_LABEL = "mlops-stack/pool"
+GPU_LABEL = "mlops-stack/gpu"
+
+
+def gpu_pool_labels(pool_name: str, gpu: str, gpus_per_node: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {
+        **(extra or {}),
+        POOL_LABEL: pool_name,
+        GPU_LABEL: gpu,
+        "mlops-stack/gpu-count": str(gpus_per_node),
+        "mlops-stack/accelerator": "nvidia",
+    }
+
+
+#: Tag keys every resource carries (values per environment), before the user's tags.
+MANAGED_BY = "mlops-stack"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Env:
+    """Where and how a component is deployed: shared by every component of a stack."""
+
+    name: str = "mlops"
+    environment: str = "dev"
+    region: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    #: Protect stateful resources and retain them on delete (default: prod).
+    protect: bool | None = None
+    #: Reject a GPU the catalog does not list for the region (spec ``regionCheck``).
+    region_check: bool = True
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def protect_stateful(self) -> bool:
+        return self.is_prod if self.protect is None else self.protect
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.name}-{self.environment}"
+
+    @classmethod
+    def from_spec(cls, spec: MlopsSpec) -> Env:
+        return cls(name=spec.name, environment=spec.environment, region=spec.region, tags=dict(spec.tags), protect=spec.protect,
+            region_check=spec.region_check == "strict",
+        )
+
+
+def resource_tags(env: Env, **extra: str) -> dict[str, str]:
+    """The tag/label map put on every taggable resource: ours, then the user's, then extras."""
+    tags = {"environment": env.environment, "managed-by": MANAGED_BY, "mlops-stack-name": env.name}
+    tags.update(env.tags)
+    tags.update(extra)
+    return tags
+
+
+def child_opts(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options for a component's child: parented to the component, plus any extras."""
+    return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+def stateful_opts(parent: pulumi.Resource, env: Env, **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options for a resource whose deletion loses data: protected and retained in prod."""
+    keep = env.protect_stateful
+    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep, **kwargs)
+
+
+def merge_opts(opts: pulumi.ResourceOptions | None, **defaults: Any) -> pulumi.ResourceOptions:
+    """The caller's options merged over ours (never replaced)."""
+    return pulumi.ResourceOptions.merge(pulumi.ResourceOptions(**defaults), opts)
+
+
+# ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkArgs:
+    env: Env
+    cidr: str = "10.0.0.0/16"
+    zones: int = 2
+    nat_per_zone: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeysArgs:
+    env: Env
+    rotation_days: int = 365
+    deletion_window_days: int = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactStoreArgs:
+    env: Env
+    storage: StorageSpec = field(default_factory=StorageSpec)
+    #: The Keys component of the same cloud, or ``None`` for the cloud's default encryption.
+    keys: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerRegistryArgs:
+    env: Env
+    registry: ContainerRegistrySpec = field(default_factory=ContainerRegistrySpec)
+    keys: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRegistryArgs:
+    env: Env
+    registry: ModelRegistrySpec = field(default_factory=ModelRegistrySpec)
+    keys: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubernetesClusterArgs:
+    env: Env
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
+    network: Any
+    keys: Any = None
+    #: The container registry the nodes pull from (AKS grants AcrPull on it).
+    registry: Any = None
+    #: The spec's cloud sub-spec (``AwsSpec`` / ``GcpSpec`` / ``AzureSpec``).
+    cloud_options: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpuNodePoolArgs:
+    env: Env
+    pool: GpuPoolSpec
+    #: The cluster component of the same cloud, or that cloud's ``ExistingCluster`` handle.
+    cluster: Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelEndpointArgs:
+    env: Env
+    endpoint: EndpointSpec
+    #: The ArtifactStore holding ``endpoint.model.artifact``.
+    store: Any
+    keys: Any = None
+    network: Any = None
+    model_registry: Any = None
+    cloud_options: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringArgs:
+    env: Env
+    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
+    gpu: GpuPlatformSpec = field(default_factory=GpuPlatformSpec)
+    namespaces: Sequence[NamespaceSpec] = ()
+    gpu_pools: Sequence[Any] = ()
+    cluster: Any = None

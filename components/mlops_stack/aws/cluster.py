@@ -1,0 +1,218 @@
+"""AWS Kubernetes cluster: EKS with KMS envelope encryption of secrets, every
+control-plane log type (to a KMS-encrypted log group with retention), a private API
+endpoint (public only for the spec's CIDR allowlist), an OIDC provider for IRSA, access
+entries (not the aws-auth ConfigMap), an on-demand system node group, and the EBS CSI
+driver so that persistent volumes work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from mlops_stack import catalog
+from mlops_stack.args import KubernetesClusterArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.aws._nodes import launch_template, node_role, template_ref
+from mlops_stack.aws._shared import identity, key_arn
+from mlops_stack.aws.policies import (
+    EBS_CSI_POLICY,
+    EKS_ADMIN_ACCESS_POLICY,
+    EKS_CLUSTER_POLICIES,
+    EKS_LOG_TYPES,
+    assume_role_policy,
+    cidrs,
+    irsa_assume_role_policy,
+    kubeconfig,
+    managed_policy_arn,
+)
+
+#: Control-plane log retention (days): CloudWatch Logs accepts only certain values.
+LOG_RETENTION_DAYS = {"prod": 365, "staging": 90, "dev": 30}
+
+
+class KubernetesCluster(pulumi.ComponentResource):
+    """``mlops:aws:KubernetesCluster``.
+
+    Outputs (common): ``cluster_name``, ``endpoint``, ``kubeconfig`` (secret),
+    ``oidc_issuer``, ``k8s_provider``. AWS extras used by node pools and the k8s layer:
+    ``node_role_arn``, ``node_subnet_ids``, ``oidc_provider_arn``, ``key_arn``,
+    ``storage_class`` (the encrypted gp3 class the k8s layer creates).
+    """
+
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    k8s_provider: k8s.Provider
+    node_role_arn: pulumi.Output[str]
+    node_subnet_ids: pulumi.Output[list[str]]
+    oidc_provider_arn: pulumi.Output[str]
+    key_arn: pulumi.Input[str] | None
+    storage_class: dict[str, Any]
+
+    def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:aws:KubernetesCluster", name, None, merge_opts(opts))
+        env, spec, network = args.env, args.cluster, args.network
+        tags = resource_tags(env)
+        kms = key_arn(args.keys)
+        _account, partition = identity(self)
+        cluster_name = env.prefix
+
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            assume_role_policy=assume_role_policy("eks.amazonaws.com"),
+            description=f"mlops-stack {env.prefix}: EKS control plane",
+            tags=tags,
+            opts=child_opts(self),
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-cluster-role-{p.lower()}",
+                role=cluster_role.name,
+                policy_arn=partition.apply(lambda part, p=p: managed_policy_arn(part, p)),
+                opts=child_opts(self),
+            )
+            for p in EKS_CLUSTER_POLICIES
+        ]
+        # Created before the cluster so EKS logs into it (with our retention and key)
+        # instead of creating an unencrypted, never-expiring group of its own.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{cluster_name}/cluster",
+            retention_in_days=LOG_RETENTION_DAYS.get(env.environment, 90),
+            kms_key_id=kms,
+            tags=tags,
+            opts=child_opts(self),
+        )
+        public = bool(spec.public_access_cidrs)
+        cluster = aws.eks.Cluster(
+            f"{name}-eks",
+            name=cluster_name,
+            version=spec.version,
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=network.private_subnet_ids,
+                endpoint_private_access=True,
+                endpoint_public_access=public,
+                public_access_cidrs=cidrs(spec.public_access_cidrs) if public else None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                # Whoever runs `pulumi up` administers the cluster (the Kubernetes provider needs it).
+                bootstrap_cluster_creator_admin_permissions=True,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=kms), resources=["secrets"]
+            )
+            if kms is not None
+            else None,
+            enabled_cluster_log_types=list(EKS_LOG_TYPES),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            deletion_protection=env.is_prod,
+            tags=tags,
+            opts=child_opts(self, depends_on=[*attachments, log_group]),
+        )
+        issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=tags,
+            opts=child_opts(self),
+        )
+        options = args.cloud_options
+        for i, arn in enumerate(getattr(options, "cluster_admin_arns", []) or []):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{i}", cluster_name=cluster.name, principal_arn=arn, type="STANDARD", tags=tags, opts=child_opts(self)
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{i}",
+                cluster_name=cluster.name,
+                principal_arn=arn,
+                policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{EKS_ADMIN_ACCESS_POLICY}"),
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=child_opts(self, depends_on=[entry]),
+            )
+
+        nodes = node_role(self, f"{name}-node-role", env, partition)
+        system = catalog.cpu_offer("aws", spec.system_pool.size, "nodepool")
+        system_lt = launch_template(self, f"{name}-system-lt", env, spec.system_pool.disk_gb, kms, **{"mlops-stack-pool": "system"})
+        system_group = aws.eks.NodeGroup(
+            f"{name}-system",
+            cluster_name=cluster.name,
+            node_role_arn=nodes.arn,
+            subnet_ids=network.private_subnet_ids,
+            ami_type="AL2023_x86_64_STANDARD",
+            capacity_type="ON_DEMAND",
+            instance_types=[system.instance_type],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=spec.system_pool.min_nodes, max_size=spec.system_pool.max_nodes, desired_size=spec.system_pool.min_nodes
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=template_ref(system_lt),
+            labels={"mlops-stack/pool": "system"},
+            tags=tags,
+            # The autoscaler owns the desired size after creation: never fight it.
+            opts=child_opts(self, ignore_changes=["scalingConfig.desiredSize"]),
+        )
+
+        ebs_role = aws.iam.Role(
+            f"{name}-ebs-csi-role",
+            assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(
+                lambda v: irsa_assume_role_policy(v[0], v[1], "kube-system", "ebs-csi-controller-sa")
+            ),
+            description=f"mlops-stack {env.prefix}: EBS CSI driver (IRSA)",
+            tags=tags,
+            opts=child_opts(self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ebs-csi-policy",
+            role=ebs_role.name,
+            policy_arn=partition.apply(lambda p: managed_policy_arn(p, EBS_CSI_POLICY)),
+            opts=child_opts(self),
+        )
+        aws.eks.Addon(
+            f"{name}-ebs-csi",
+            cluster_name=cluster.name,
+            addon_name="aws-ebs-csi-driver",
+            service_account_role_arn=ebs_role.arn,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=child_opts(self, depends_on=[system_group]),
+        )
+
+        config = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
+            lambda v: kubeconfig(v[0], v[1], v[2], env.region)
+        )
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.kubeconfig = pulumi.Output.secret(config)
+        self.oidc_issuer = issuer
+        self.oidc_provider_arn = oidc.arn
+        self.node_role_arn = nodes.arn
+        self.node_subnet_ids = network.private_subnet_ids
+        self.key_arn = kms
+        self.storage_class = {
+            "name": "gp3-encrypted",
+            "provisioner": "ebs.csi.aws.com",
+            "parameters": {"type": "gp3", "encrypted": "true", **({"kmsKeyId": kms} if kms is not None else {})},
+        }
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=child_opts(self, depends_on=[system_group]),
+        )
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "oidc_issuer": self.oidc_issuer,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "node_role_arn": self.node_role_arn,
+            }
+        )

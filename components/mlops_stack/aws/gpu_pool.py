@@ -1,0 +1,95 @@
+"""AWS GPU node pools: EKS managed node groups on the NVIDIA AL2023 AMI, tainted
+``nvidia.com/gpu=true:NoSchedule`` so only GPU workloads land there, labelled with the
+cloud-neutral GPU name, sized from the spec (the autoscaler owns the desired size)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_stack import catalog
+from mlops_stack.args import GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts, resource_tags
+from mlops_stack.aws._nodes import launch_template, node_role, template_ref
+from mlops_stack.aws._shared import identity
+
+GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
+
+
+@dataclass(frozen=True)
+class ExistingCluster:
+    """An EKS cluster this stack does not manage, given by name.
+
+    ``subnet_ids`` default to the cluster's own subnets (looked up); ``node_role_arn``
+    defaults to a role the pool creates; ``key_arn`` encrypts node volumes when given.
+    """
+
+    name: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]] | None = None
+    node_role_arn: pulumi.Input[str] | None = None
+    key_arn: pulumi.Input[str] | None = None
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """``mlops:aws:GpuNodePool``. Outputs: ``pool_name``, ``instance_type``, ``gpu``,
+    ``gpus_per_node``, ``min_nodes``, ``max_nodes``."""
+
+    pool_name: pulumi.Output[str]
+    instance_type: str
+    gpu: str
+    gpus_per_node: int
+    min_nodes: int
+    max_nodes: int
+
+    def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:aws:GpuNodePool", name, None, merge_opts(opts))
+        env: Env = args.env
+        pool = args.pool
+        offer = catalog.resolve_gpu("aws", pool.gpu, pool.gpus_per_node, "nodepool", env.region, "pool.gpu", check_region=env.region_check)
+        cluster = args.cluster
+        cluster_name = getattr(cluster, "cluster_name", None) or cluster.name
+        subnets = getattr(cluster, "node_subnet_ids", None) or getattr(cluster, "subnet_ids", None)
+        if subnets is None:
+            looked_up = aws.eks.get_cluster_output(name=cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))
+            subnets = looked_up.vpc_config.subnet_ids
+        role_arn = getattr(cluster, "node_role_arn", None)
+        if role_arn is None:
+            _account, partition = identity(self)
+            role_arn = node_role(self, f"{name}-node-role", env, partition).arn
+        kms = getattr(cluster, "key_arn", None)
+
+        labels = gpu_pool_labels(pool.name, pool.gpu, pool.gpus_per_node, dict(pool.labels))
+        lt = launch_template(self, f"{name}-lt", env, pool.disk_gb, kms, **{"mlops-stack-pool": pool.name})
+        group = aws.eks.NodeGroup(
+            f"{name}-nodes",
+            cluster_name=cluster_name,
+            node_role_arn=role_arn,
+            subnet_ids=subnets,
+            ami_type=GPU_AMI_TYPE,
+            capacity_type="SPOT" if pool.spot else "ON_DEMAND",
+            instance_types=[offer.instance_type],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=pool.min_nodes, max_size=pool.max_nodes, desired_size=pool.min_nodes),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=template_ref(lt),
+            labels=labels,
+            taints=[aws.eks.NodeGroupTaintArgs(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE")],
+            tags=resource_tags(env, **{"mlops-stack-pool": pool.name, "mlops-stack-gpu": pool.gpu}),
+            opts=child_opts(self, ignore_changes=["scalingConfig.desiredSize"]),
+        )
+        self.pool_name = group.node_group_name
+        self.instance_type = offer.instance_type
+        self.gpu = pool.gpu
+        self.gpus_per_node = pool.gpus_per_node
+        self.min_nodes = pool.min_nodes
+        self.max_nodes = pool.max_nodes
+        self.register_outputs(
+            {
+                "pool_name": self.pool_name,
+                "instance_type": self.instance_type,
+                "gpu": self.gpu,
+                "gpus_per_node": self.gpus_per_node,
+                "min_nodes": self.min_nodes,
+                "max_nodes": self.max_nodes,
+            }
+        )

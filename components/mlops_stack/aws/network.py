@@ -1,0 +1,132 @@
+"""AWS network: a VPC over two or more zones, private subnets for nodes and endpoints,
+NAT (one in dev, one per zone in prod), and VPC endpoints so that image pulls, STS and
+SageMaker runtime calls never leave AWS's network."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from mlops_stack.args import NetworkArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.aws.policies import INTERFACE_ENDPOINTS, subnet_plan
+
+
+class Network(pulumi.ComponentResource):
+    """``mlops:aws:Network``. Outputs: ``vpc_id``, ``private_subnet_ids``,
+    ``public_subnet_ids``, ``endpoint_security_group_id``, ``cidr``."""
+
+    vpc_id: pulumi.Output[str]
+    private_subnet_ids: pulumi.Output[list[str]]
+    public_subnet_ids: pulumi.Output[list[str]]
+    endpoint_security_group_id: pulumi.Output[str]
+    cidr: str
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:aws:Network", name, None, merge_opts(opts))
+        env = args.env
+        tags = resource_tags(env)
+        private_cidrs, public_cidrs = subnet_plan(args.cidr, args.zones)
+        azs = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self)).names
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**tags, "Name": f"{env.prefix}-vpc"},
+            opts=child_opts(self),
+        )
+        # The default security group of a new VPC allows all traffic between its members:
+        # take it over and leave it with no rules (CIS 5.4).
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags=tags, opts=child_opts(self))
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags, opts=child_opts(self))
+
+        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags={**tags, "Name": f"{env.prefix}-public"}, opts=child_opts(self))
+        aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child_opts(self))
+
+        public, private, nats, private_rts = [], [], [], []
+        for i in range(args.zones):
+            az = azs.apply(lambda names, i=i: names[i])
+            pub = aws.ec2.Subnet(
+                f"{name}-public-{i}",
+                vpc_id=vpc.id,
+                cidr_block=public_cidrs[i],
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{env.prefix}-public-{i}", "kubernetes.io/role/elb": "1"},
+                opts=child_opts(self),
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=pub.id, route_table_id=public_rt.id, opts=child_opts(self))
+            priv = aws.ec2.Subnet(
+                f"{name}-private-{i}",
+                vpc_id=vpc.id,
+                cidr_block=private_cidrs[i],
+                availability_zone=az,
+                tags={**tags, "Name": f"{env.prefix}-private-{i}", "kubernetes.io/role/internal-elb": "1"},
+                opts=child_opts(self),
+            )
+            public.append(pub)
+            private.append(priv)
+            if i == 0 or args.nat_per_zone:
+                eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags=tags, opts=child_opts(self))
+                nats.append(
+                    aws.ec2.NatGateway(
+                        f"{name}-nat-{i}",
+                        allocation_id=eip.id,
+                        subnet_id=pub.id,
+                        tags={**tags, "Name": f"{env.prefix}-nat-{i}"},
+                        opts=child_opts(self, depends_on=[igw]),
+                    )
+                )
+            if i == 0 or args.nat_per_zone:
+                rt = aws.ec2.RouteTable(f"{name}-private-rt-{i}", vpc_id=vpc.id, tags={**tags, "Name": f"{env.prefix}-private-{i}"}, opts=child_opts(self))
+                aws.ec2.Route(
+                    f"{name}-private-default-{i}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[-1].id, opts=child_opts(self)
+                )
+                private_rts.append(rt)
+            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=priv.id, route_table_id=private_rts[-1].id, opts=child_opts(self))
+
+        endpoint_sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            vpc_id=vpc.id,
+            description="HTTPS from inside the VPC to interface VPC endpoints",
+            ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=[args.cidr], description="HTTPS from the VPC")],
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=[args.cidr], description="HTTPS inside the VPC")],
+            tags=tags,
+            opts=child_opts(self),
+        )
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{env.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in private_rts],
+            tags=tags,
+            opts=child_opts(self),
+        )
+        for service in INTERFACE_ENDPOINTS:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{env.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[s.id for s in private],
+                security_group_ids=[endpoint_sg.id],
+                tags=tags,
+                opts=child_opts(self),
+            )
+
+        self.cidr = args.cidr
+        self.vpc_id = vpc.id
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
+        self.endpoint_security_group_id = endpoint_sg.id
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "private_subnet_ids": self.private_subnet_ids,
+                "public_subnet_ids": self.public_subnet_ids,
+                "endpoint_security_group_id": self.endpoint_security_group_id,
+            }
+        )

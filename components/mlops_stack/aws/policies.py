@@ -1,0 +1,286 @@
+"""Pure builders for the AWS policy documents and names the components use.
+
+Everything here takes plain strings and returns plain data (or JSON text), so each
+document is unit-tested on its own. Least privilege throughout: no ``*`` action, and
+``*`` resources only for the read-only/describe calls AWS does not scope by resource.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from typing import Any
+
+VERSION = "2012-10-17"
+
+#: Control-plane log types EKS knows; all are enabled.
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+#: Managed policies the EKS service roles need (AWS-managed, by name).
+EKS_CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
+EKS_NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
+EBS_CSI_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
+EKS_ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
+
+#: Interface VPC endpoints the private subnets need (plus the S3 gateway endpoint).
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "sagemaker.runtime")
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def managed_policy_arn(partition: str, name: str) -> str:
+    return f"arn:{partition}:iam::aws:policy/{name}"
+
+
+def assume_role_policy(service: str) -> str:
+    return dumps(
+        {
+            "Version": VERSION,
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def irsa_assume_role_policy(oidc_provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
+    """Trust policy for an IAM role assumed by one Kubernetes service account (IRSA)."""
+    host = issuer.removeprefix("https://")
+    return dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": oidc_provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{host}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def kms_key_policy(account_id: str, partition: str, region: str) -> str:
+    """The account administers the key (AWS's default statement); CloudWatch Logs may use
+    it only for this account's log groups."""
+    return dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsEncrypt",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:*"}
+                    },
+                },
+            ],
+        }
+    )
+
+
+def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def bucket_policy(bucket_arn: str) -> str:
+    """Deny any request not made over TLS."""
+    return dumps({"Version": VERSION, "Statement": [tls_only_statement(bucket_arn)]})
+
+
+def log_bucket_policy(log_bucket_arn: str, account_id: str, partition: str) -> str:
+    """TLS only, and S3 server access logging from this account's buckets may write."""
+    return dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                tls_only_statement(log_bucket_arn),
+                {
+                    "Sid": "S3ServerAccessLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{log_bucket_arn}/*",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnLike": {"aws:SourceArn": f"arn:{partition}:s3:::*"},
+                    },
+                },
+            ],
+        }
+    )
+
+
+def ecr_lifecycle_policy(untagged_days: int) -> str:
+    return dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Expire untagged images after {untagged_days} days",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": untagged_days,
+                    },
+                    "action": {"type": "expire"},
+                }
+            ]
+        }
+    )
+
+
+def model_prefix(key: str) -> str:
+    """The prefix an endpoint may read: the artifact's folder (``a/b/model.tar.gz`` -> ``a/b/``)."""
+    return key.rsplit("/", 1)[0] + "/" if "/" in key else key
+
+
+def endpoint_execution_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    bucket_arn: str,
+    model_key: str,
+    key_arn: str | None,
+    capture_bucket_arn: str | None,
+    capture_prefix: str | None,
+    vpc: bool,
+) -> str:
+    """What a SageMaker endpoint's execution role may do, and nothing more:
+    read its model's prefix, decrypt with the stack key, pull images, write its logs
+    and metrics, write data capture to its own prefix, and attach to the VPC."""
+    prefix = model_prefix(model_key)
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadModelArtifact", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/{prefix}*"},
+        {
+            "Sid": "ListModelPrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        },
+        {
+            "Sid": "PullImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": f"arn:{partition}:ecr:{region}:*:repository/*",
+        },
+        # GetAuthorizationToken is not resource-scoped by AWS.
+        {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "EndpointLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws/sagemaker/*",
+        },
+        {
+            "Sid": "EndpointMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker*"]}},
+        },
+    ]
+    if key_arn:
+        statements.append(
+            {"Sid": "UseStackKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "Resource": key_arn}
+        )
+    if capture_bucket_arn and capture_prefix:
+        statements.append(
+            {
+                "Sid": "WriteDataCapture",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"{capture_bucket_arn}/{capture_prefix}*",
+            }
+        )
+    if vpc:
+        statements.append(
+            {
+                "Sid": "AttachToVpc",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                # EC2 does not scope these describe/ENI calls by resource for SageMaker.
+                "Resource": "*",
+            }
+        )
+    return dumps({"Version": VERSION, "Statement": statements})
+
+
+def subnet_plan(cidr: str, zones: int) -> tuple[list[str], list[str]]:
+    """Carve the VPC range: one large private subnet per zone (a quarter of the range
+    each, room for pods on the VPC CNI) and small public subnets from the last quarter."""
+    net = ipaddress.IPv4Network(cidr)
+    quarters = list(net.subnets(prefixlen_diff=2))
+    if zones > 3:
+        # More than three zones: eighths for private subnets, the last eighth for public.
+        quarters = list(net.subnets(prefixlen_diff=3))
+    private = [str(s) for s in quarters[:zones]]
+    public_pool = quarters[-1]
+    public = [str(s) for s in list(public_pool.subnets(prefixlen_diff=3))[:zones]]
+    return private, public
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with ``aws eks get-token`` (no static credentials)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "users": [
+            {
+                "name": cluster_name,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ],
+    }
+    return json.dumps(doc, sort_keys=True)
+
+
+def cidrs(values: Sequence[Any]) -> list[str]:
+    return [str(v) for v in values]

@@ -1,0 +1,298 @@
+"""GPU and instance catalog per cloud, with prices and where each fact came from.
+
+The data lives in ``catalog/data/*.csv`` (see ``data/SOURCES.md``); this module is the
+small API over it. Everything here is pure: no provider SDK, no network.
+
+* ``gpu_offer(cloud, gpu, gpus, use)`` maps a cloud-neutral GPU name and a count to
+  the instance type (EKS / SageMaker / GKE + accelerator / Vertex / AKS / Azure ML).
+* ``resolve_gpu(...)`` does the same but raises ``ConfigError`` naming the key path
+  and listing what the cloud does offer.
+* ``cpu_offer``, ``fee`` and ``known_regions`` for system pools, CPU endpoints,
+  fixed fees and region names.
+
+Prices are on-demand estimates with a source and a date, never quotes; an unknown
+price is ``None`` (never zero).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from mlops_stack.errors import ConfigError, did_you_mean, one_of
+
+Use = Literal["nodepool", "endpoint"]
+CLOUDS = ("aws", "gcp", "azure")
+
+#: What the source codes in gpus.csv stand for (see data/SOURCES.md).
+SOURCE_CODES: dict[str, str] = {
+    "K": "Karpenter generated AWS price list (aws/karpenter-provider-aws, "
+    "pkg/providers/pricing/zz_generated.pricing_aws.go, generated 2026-01-19, us-east-1)",
+    "T": "torchx specs/named_resources_aws.py (vCPU, memory)",
+    "SA": "SkyPilot catalog v7/aws/vms.csv (undated; pre-2025 P4/P5 prices not used)",
+    "SG": "SkyPilot catalog v7/gcp/vms.csv (undated)",
+    "SZ": "SkyPilot catalog v5/azure/az_ml_vms.csv (undated)",
+    "3P": "third-party code or posts (unverified)",
+}
+#: The date the seed catalog's facts were gathered (shared/reference, 2026).
+CATALOG_DATE = "2026-01-19"
+
+
+@dataclass(frozen=True)
+class GpuOffer:
+    gpu: str
+    gpu_memory_gib: float
+    gpus: int
+    cloud: str
+    use: str
+    instance_type: str
+    #: GCP only: the GKE accelerator string (``nvidia-l4``) and the Vertex AI enum (``NVIDIA_L4``).
+    accelerator: str | None
+    vertex_accelerator: str | None
+    vcpus: int | None
+    memory_gib: float | None
+    usd_per_hour: float | None
+    price_region: str
+    source: str
+    verified: str
+
+    @property
+    def source_text(self) -> str:
+        codes = [c for c in self.source.split(";") if c]
+        return "; ".join(SOURCE_CODES.get(c, c) for c in codes) or "no public source"
+
+
+@dataclass(frozen=True)
+class CpuOffer:
+    cloud: str
+    size: str
+    use: str
+    instance_type: str
+    vcpus: int | None
+    memory_gib: float | None
+    usd_per_hour: float | None
+    region: str
+    source: str
+    retrieved: str
+    verified: str
+
+
+@dataclass(frozen=True)
+class Fee:
+    cloud: str
+    item: str
+    unit: str
+    usd: float | None
+    region: str
+    source: str
+    retrieved: str
+    verified: str
+
+
+def _rows(filename: str) -> list[dict[str, str]]:
+    ref = resources.files("mlops_stack.catalog").joinpath("data", filename)
+    if not ref.is_file():
+        return []
+    with ref.open(encoding="utf-8") as fh:
+        return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
+
+
+def _num(text: str) -> float | None:
+    return float(text) if text else None
+
+
+@cache
+def gpu_offers() -> tuple[GpuOffer, ...]:
+    out: list[GpuOffer] = []
+    for row in _rows("gpus.csv"):
+        uses = ("nodepool", "endpoint") if row["use"] == "both" else (row["use"],)
+        accel, vertex = None, None
+        if row.get("accelerator_type"):
+            accel, _, vertex = row["accelerator_type"].partition("|")
+        for use in uses:
+            vcpus = _num(row.get("vcpus", ""))
+            out.append(
+                GpuOffer(
+                    gpu=row["gpu"],
+                    gpu_memory_gib=float(row["gpu_memory_gib"]),
+                    gpus=int(row["gpus"]),
+                    cloud=row["cloud"],
+                    use=use,
+                    instance_type=row["instance_type"],
+                    accelerator=accel or None,
+                    vertex_accelerator=vertex or None,
+                    vcpus=int(vcpus) if vcpus is not None else None,
+                    memory_gib=_num(row.get("memory_gib", "")),
+                    usd_per_hour=_num(row.get("usd_per_hour", "")),
+                    price_region=row.get("region", ""),
+                    source=row.get("source", ""),
+                    verified=row.get("verified", "unverified"),
+                )
+            )
+    return tuple(out)
+
+
+@cache
+def _offer_index() -> dict[tuple[str, str, int, str], GpuOffer]:
+    return {(o.cloud, o.gpu, o.gpus, o.use): o for o in gpu_offers()}
+
+
+def gpu_names() -> frozenset[str]:
+    """Every cloud-neutral GPU name the catalog knows, on any cloud."""
+    return frozenset(o.gpu for o in gpu_offers())
+
+
+def offered(cloud: str, use: Use, gpu: str | None = None) -> list[GpuOffer]:
+    return [o for o in gpu_offers() if o.cloud == cloud and o.use == use and (gpu is None or o.gpu == gpu)]
+
+
+def gpu_offer(cloud: str, gpu: str, gpus: int, use: Use) -> GpuOffer | None:
+    return _offer_index().get((cloud, gpu, gpus, use))
+
+
+@dataclass(frozen=True)
+class RegionList:
+    regions: frozenset[str]
+    source: str
+    retrieved: str
+    verified: str
+
+
+@cache
+def _gpu_regions() -> dict[tuple[str, str, str], RegionList]:
+    return {
+        (r["cloud"], r["gpu"], r["use"]): RegionList(frozenset(r["regions"].split()), r.get("source", ""), r.get("retrieved", ""), r.get("verified", ""))
+        for r in _rows("gpu_regions.csv")
+    }
+
+
+def gpu_regions(cloud: str, gpu: str, use: Use) -> RegionList | None:
+    """Where ``gpu`` is offered for ``use`` (an empty set: offered nowhere we know of);
+    ``None`` when the catalog has no region data for it."""
+    return _gpu_regions().get((cloud, gpu, use))
+
+
+@cache
+def _known_regions() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for r in _rows("regions.csv"):
+        out.setdefault(r["cloud"], set()).add(r["region"])
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def known_regions(cloud: str) -> frozenset[str]:
+    return _known_regions().get(cloud, frozenset())
+
+
+def _describe(use: str) -> str:
+    return "node pools" if use == "nodepool" else "endpoints"
+
+
+def resolve_gpu(cloud: str, gpu: str, gpus: int, use: Use, region: str, path: str, *, check_region: bool = True) -> GpuOffer:
+    """The catalog offer for a spec's GPU, or a ``ConfigError`` that lists what is offered.
+
+    ``path`` is the key path of the GPU in the spec (``cluster.gpuPools[0].gpu``); the
+    count lives beside it (``gpusPerNode`` / ``gpusPerInstance``).
+    """
+    names = gpu_names()
+    on_cloud = offered(cloud, use)
+    if gpu not in names:
+        raise ConfigError(
+            path,
+            "is not a GPU name this toolkit knows",
+            did_you_mean(gpu, names) or f"known GPUs: {one_of(names)}",
+            value=gpu,
+        )
+    same_gpu = [o for o in on_cloud if o.gpu == gpu]
+    if not same_gpu:
+        raise ConfigError(
+            path,
+            f"is not offered on {cloud} for {_describe(use)}",
+            f"{cloud} offers: {one_of(o.gpu for o in on_cloud)}",
+            value=gpu,
+        )
+    offer = gpu_offer(cloud, gpu, gpus, use)
+    count_key = "gpusPerNode" if use == "nodepool" else "gpusPerInstance"
+    if offer is None:
+        counts = ", ".join(str(c) for c in sorted({o.gpus for o in same_gpu}))
+        raise ConfigError(
+            path.rsplit(".", 1)[0] + "." + count_key,
+            f"{gpus} x {gpu} per {'node' if use == 'nodepool' else 'instance'} is not offered on {cloud}",
+            f"{gpu} comes in counts of {counts}",
+            value=gpus,
+        )
+    listed = gpu_regions(cloud, gpu, use)
+    if check_region and listed is not None and region not in listed.regions:
+        where = f"regions with {gpu}: {one_of(listed.regions, limit=10)}" if listed.regions else f"no region is known to offer {gpu}"
+        raise ConfigError(
+            path,
+            f"is not offered on {cloud} for {_describe(use)} in region {region}",
+            f"{where}; catalog data retrieved {listed.retrieved or 'undated'}, {listed.verified or 'unverified'}; "
+            "if the cloud offers it there now, set regionCheck: off",
+            value=gpu,
+        )
+    return offer
+
+
+@cache
+def _cpu_index() -> dict[tuple[str, str, str], CpuOffer]:
+    out = {}
+    for r in _rows("cpu_sizes.csv"):
+        vcpus = _num(r.get("vcpus", ""))
+        out[(r["cloud"], r["size"], r["use"])] = CpuOffer(
+            cloud=r["cloud"],
+            size=r["size"],
+            use=r["use"],
+            instance_type=r["instance_type"],
+            vcpus=int(vcpus) if vcpus is not None else None,
+            memory_gib=_num(r.get("memory_gib", "")),
+            usd_per_hour=_num(r.get("usd_per_hour", "")),
+            region=r.get("region", ""),
+            source=r.get("source", ""),
+            retrieved=r.get("retrieved", ""),
+            verified=r.get("verified", "unverified"),
+        )
+    return out
+
+
+#: Fallback CPU sizes when cpu_sizes.csv has no row (instance names only, no price).
+_CPU_DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
+    ("aws", "nodepool"): {"small": "m7i.large", "medium": "m7i.xlarge", "large": "m7i.2xlarge"},
+    ("aws", "endpoint"): {"small": "ml.m5.large", "medium": "ml.m5.xlarge", "large": "ml.m5.2xlarge"},
+    ("gcp", "nodepool"): {"small": "e2-standard-2", "medium": "e2-standard-4", "large": "e2-standard-8"},
+    ("gcp", "endpoint"): {"small": "n1-standard-2", "medium": "n1-standard-4", "large": "n1-standard-8"},
+    ("azure", "nodepool"): {"small": "Standard_D2s_v5", "medium": "Standard_D4s_v5", "large": "Standard_D8s_v5"},
+    ("azure", "endpoint"): {"small": "Standard_DS2_v2", "medium": "Standard_DS3_v2", "large": "Standard_DS4_v2"},
+}
+
+
+def cpu_offer(cloud: str, size: str, use: Use) -> CpuOffer:
+    found = _cpu_index().get((cloud, size, use))
+    if found is not None:
+        return found
+    instance = _CPU_DEFAULTS[(cloud, use)][size]
+    return CpuOffer(cloud, size, use, instance, None, None, None, "", "", "", "unverified")
+
+
+@cache
+def _fees() -> dict[tuple[str, str], Fee]:
+    return {
+        (r["cloud"], r["item"]): Fee(
+            cloud=r["cloud"],
+            item=r["item"],
+            unit=r.get("unit", ""),
+            usd=_num(r.get("usd", "")),
+            region=r.get("region", ""),
+            source=r.get("source", ""),
+            retrieved=r.get("retrieved", ""),
+            verified=r.get("verified", "unverified"),
+        )
+        for r in _rows("fees.csv")
+    }
+
+
+def fee(cloud: str, item: str) -> Fee | None:
+    return _fees().get((cloud, item))

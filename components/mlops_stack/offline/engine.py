@@ -1,0 +1,343 @@
+"""The offline engine: run a Pulumi program under Pulumi's own mock runtime and record it.
+
+``run_program`` configures ``pulumi.runtime.set_mocks`` with a ``RecordingMonitor``
+(a ``MockMonitor`` subclass that keeps every registration's type, name, URN, parent,
+custom flag, wire-level inputs and the resource options that matter) and
+``RealisticMocks`` (outputs in each provider's real shape: ARNs, ``gs://`` URIs, cluster
+endpoints, kubeconfigs). Tests and ``mlops-stack plan`` use this one engine.
+
+Each run happens in a fresh ``contextvars`` context, so many plans can run one after
+another in one process (tests) without leaking the root stack, config or settings.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import get_root_resource, set_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+#: How secrets and unknowns appear in recorded inputs and outputs.
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+
+#: The deterministic fake identity every offline plan runs as.
+ACCOUNT_ID = "123456789012"
+AZURE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000000"
+AZURE_TENANT = "11111111-1111-4111-8111-111111111111"
+
+
+@dataclass
+class Registration:
+    """One resource registration as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    provider: str
+    delete_before_replace: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan contract (``mlops-stack plan --format json``), plus option extras."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "inputs": self.inputs,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "dependencies": self.dependencies,
+            "provider": self.provider,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "ignoreChanges": self.ignore_changes,
+        }
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[Registration]
+    outputs: dict[str, Any]
+    config: dict[str, str] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            raise AssertionError(f"expected one {type_} named {name!r}, found {[r.name for r in found]}")
+        return found[0]
+
+    def by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.resources}
+
+    def children(self, urn: str) -> list[Registration]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def type_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.resources:
+            counts[r.type] = counts.get(r.type, 0) + 1
+        return counts
+
+
+# ---------------------------------------------------------------------------------
+# Turning wire values into plain JSON-able data.
+
+_SIG = rpc._special_sig_key
+_SECRET_SIG = rpc._special_secret_sig
+_RESOURCE_SIG = rpc._special_resource_sig
+_OUTPUT_SIG = rpc._special_output_value_sig
+_UNKNOWN_VALUE = rpc.UNKNOWN
+
+
+def plain(value: Any) -> Any:
+    """A wire value (from ``MessageToDict`` of a Struct) as plain data, secrets masked."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET
+        if sig == _RESOURCE_SIG:
+            return value.get("urn", "")
+        if sig == _OUTPUT_SIG:
+            if value.get("secret"):
+                return SECRET
+            return plain(value["value"]) if "value" in value else UNKNOWN
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN_VALUE:
+        return UNKNOWN
+    return value
+
+
+def _struct_to_plain(struct: Any) -> dict[str, Any]:
+    return plain(json_format.MessageToDict(struct, preserving_proto_field_name=True))
+
+
+# ---------------------------------------------------------------------------------
+# Realistic outputs, one module per provider package (loaded on first use).
+
+_OUTPUT_MODULES = {
+    "aws": "mlops_stack.offline.outputs_aws",
+    "gcp": "mlops_stack.offline.outputs_gcp",
+    "azure-native": "mlops_stack.offline.outputs_azure",
+    "kubernetes": "mlops_stack.offline.outputs_k8s",
+}
+
+
+def short_hash(*parts: str, length: int = 7) -> str:
+    return hashlib.sha1("/".join(parts).encode()).hexdigest()[:length]
+
+
+def auto_name(name: str, *, max_length: int = 63, lower: bool = False) -> str:
+    """What Pulumi auto-naming produces: the logical name plus a 7-hex suffix (deterministic here)."""
+    suffix = short_hash(name)
+    base = name[: max_length - 8]
+    out = f"{base}-{suffix}"
+    return out.lower() if lower else out
+
+
+@dataclass
+class MockContext:
+    """What an output rule may read: the run's region/project and its providers."""
+
+    project: str
+    stack: str
+    config: Mapping[str, str]
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def provider_inputs(self, provider_ref: str | None) -> dict[str, Any]:
+        if not provider_ref:
+            return {}
+        urn = provider_ref.split("::")
+        key = "::".join(urn[:-1]) if len(urn) > 1 else provider_ref
+        return self.providers.get(key, {})
+
+    def aws_region(self, provider_ref: str | None = None) -> str:
+        return str(self.provider_inputs(provider_ref).get("region") or self.config.get("aws:region") or "us-east-1")
+
+    def gcp_project(self, inputs: Mapping[str, Any], provider_ref: str | None = None) -> str:
+        return str(inputs.get("project") or self.provider_inputs(provider_ref).get("project") or self.config.get("gcp:project") or "mlops-offline")
+
+    def gcp_region(self, inputs: Mapping[str, Any], provider_ref: str | None = None) -> str:
+        return str(
+            inputs.get("region")
+            or inputs.get("location")
+            or self.provider_inputs(provider_ref).get("region")
+            or self.config.get("gcp:region")
+            or "us-central1"
+        )
+
+
+class RealisticMocks(pulumi_mocks.Mocks):
+    def __init__(self, ctx: MockContext) -> None:
+        self.ctx = ctx
+        self._rules: dict[str, Any] = {}
+
+    def _module(self, token: str) -> Any:
+        package = token.split(":", 1)[0]
+        if package == "pulumi" and token.startswith("pulumi:providers:"):
+            package = token.split(":")[2]
+        if package not in self._rules:
+            mod_name = _OUTPUT_MODULES.get(package)
+            self._rules[package] = importlib.import_module(mod_name) if mod_name else None
+        return self._rules[package]
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        if args.typ.startswith("pulumi:providers:"):
+            return f"{args.name}-provider-id", inputs
+        if not args.custom:
+            return "", {}
+        mod = self._module(args.typ)
+        rule = getattr(mod, "RESOURCES", {}).get(args.typ) if mod else None
+        if rule is None:
+            default = getattr(mod, "default_resource", None) if mod else None
+            if default is not None:
+                return default(self.ctx, args)
+            return auto_name(args.name), inputs
+        return rule(self.ctx, args)
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict:  # type: ignore[override]
+        mod = self._module(args.token)
+        rule = getattr(mod, "CALLS", {}).get(args.token) if mod else None
+        if rule is None:
+            raise NotImplementedError(f"the offline engine has no mock for the function {args.token}")
+        return rule(self.ctx, args)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that keeps every registration with the options that matter."""
+
+    def __init__(self, mocks: RealisticMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.stack_urn: str | None = None
+        self._ctx = mocks.ctx
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.type == "pulumi:pulumi:Stack":
+            response = super().RegisterResource(request)
+            self.stack_urn = response.urn
+            return response
+        inputs = _struct_to_plain(request.object)
+        if request.type.startswith("pulumi:providers:"):
+            # Provider config (region, project, ...) for the output rules of its resources.
+            urn = self.make_urn(request.parent, request.type, request.name)
+            self._ctx.providers[urn] = inputs
+        response = super().RegisterResource(request)
+        parent = request.parent or None
+        if parent == self.stack_urn:
+            parent = None
+        self.registrations.append(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=parent,
+                custom=bool(request.custom),
+                inputs=inputs,
+                protect=bool(request.protect) if request.HasField("protect") else False,
+                retain_on_delete=bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
+                dependencies=list(request.dependencies),
+                provider=request.provider,
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=list(request.ignoreChanges),
+                replace_on_changes=list(request.replaceOnChanges),
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                id=response.id,
+                outputs=_struct_to_plain(response.object) if request.custom else {},
+            )
+        )
+        return response
+
+
+# ---------------------------------------------------------------------------------
+# Running a program.
+
+
+async def _resolve(value: Any) -> Any:
+    out = pulumi.Output.from_input(value)
+    if await out.is_secret():
+        return SECRET
+    if not await out.is_known():
+        return UNKNOWN
+    return _jsonable(await out.future())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, pulumi.Resource):
+        return getattr(value, "_name", str(value))
+    return str(value)
+
+
+def _run_in_context(program: Callable[[], Any], project: str, stack: str, config: dict[str, str], secret_keys: list[str]) -> Plan:
+    set_root_resource(None)  # type: ignore[arg-type]
+    set_all_config(dict(config), list(secret_keys))
+    ctx = MockContext(project=project, stack=stack, config=config)
+    mocks = RealisticMocks(ctx)
+    monitor = RecordingMonitor(mocks)
+    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    root = get_root_resource()
+
+    async def main() -> dict[str, Any]:
+        await run_pulumi_func(program)
+        outputs = dict(getattr(root, "outputs", {}) or {})
+        return {k: await _resolve(v) for k, v in outputs.items()}
+
+    outputs = _sync_await(main())
+    return Plan(project=project, stack=stack, resources=monitor.registrations, outputs=outputs, config=dict(config))
+
+
+def run_program(
+    program: Callable[[], Any],
+    *,
+    project: str = "mlops-stack",
+    stack: str = "dev",
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+) -> Plan:
+    """Run ``program`` (a Pulumi program as a function) offline and return what it registered.
+
+    ``config`` is the flat Pulumi config map (``{"mlops-stack:cloud": "aws",
+    "mlops-stack:cluster": "<json>"}``), exactly as the Pulumi CLI hands it to a program.
+    Exceptions from the program (a ``ConfigError``) propagate unchanged.
+    """
+    ctx = contextvars.copy_context()
+    return ctx.run(_run_in_context, program, project, stack, dict(config or {}), list(secret_keys or []))

@@ -1,0 +1,283 @@
+"""Realistic outputs for the AWS resource types the toolkit registers, and mocks for the
+AWS functions it calls. Every output has the shape the real provider returns (ARNs,
+IDs with the right prefixes, endpoints, OIDC issuers) so downstream code runs as it
+would; values are deterministic, so a plan is the same on every run."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+
+from mlops_stack.offline.engine import ACCOUNT_ID, MockContext, auto_name, short_hash
+
+
+def _arn(service: str, region: str, resource: str, account: str = ACCOUNT_ID) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def _hex_id(prefix: str, name: str, length: int = 17) -> str:
+    return f"{prefix}-{short_hash(name, length=length)}"
+
+
+def _base(ctx: MockContext, args: MockResourceArgs) -> tuple[dict[str, Any], str]:
+    state = dict(args.inputs)
+    if "tags" in state:
+        state.setdefault("tagsAll", state["tags"])
+    return state, ctx.aws_region(args.provider)
+
+
+Rule = Callable[[MockContext, MockResourceArgs], tuple[str, dict[str, Any]]]
+
+
+def _vpc_like(prefix: str, arn_kind: str) -> Rule:
+    def rule(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state, region = _base(ctx, args)
+        id_ = _hex_id(prefix, args.name)
+        state["arn"] = _arn("ec2", region, f"{arn_kind}/{id_}")
+        state["ownerId"] = ACCOUNT_ID
+        return id_, state
+
+    return rule
+
+
+def _bucket(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    name = state.get("bucket") or (state["bucketPrefix"] + short_hash(args.name, length=12) if state.get("bucketPrefix") else auto_name(args.name, lower=True))
+    state.update(
+        bucket=name,
+        arn=f"arn:aws:s3:::{name}",
+        bucketDomainName=f"{name}.s3.amazonaws.com",
+        bucketRegionalDomainName=f"{name}.s3.{region}.amazonaws.com",
+        region=region,
+        hostedZoneId="Z3AQBSTGFYJSTF",
+    )
+    return name, state
+
+
+def _kms_key(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    h = short_hash(args.name, length=32)
+    key_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+    state.update(keyId=key_id, arn=_arn("kms", region, f"key/{key_id}"))
+    return key_id, state
+
+
+def _kms_alias(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    name = state.get("name") or f"alias/{auto_name(args.name)}"
+    state.update(name=name, arn=_arn("kms", region, name), targetKeyArn=_arn("kms", region, f"key/{state.get('targetKeyId', '')}"))
+    return name, state
+
+
+def _ecr_repo(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name, lower=True)
+    state.update(
+        name=name,
+        arn=_arn("ecr", region, f"repository/{name}"),
+        registryId=ACCOUNT_ID,
+        repositoryUrl=f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{name}",
+    )
+    return name, state
+
+
+def _iam_role(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, _ = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name, max_length=64)
+    state.update(name=name, arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", uniqueId="AROA" + short_hash(name, length=17).upper())
+    return name, state
+
+
+def _oidc_provider(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, _ = _base(ctx, args)
+    host = str(state.get("url", "")).removeprefix("https://")
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+    state["arn"] = arn
+    return arn, state
+
+
+def _eks_cluster(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name, max_length=100)
+    ident = short_hash(name, length=32).upper()
+    ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\nMOCK{ident}\n-----END CERTIFICATE-----\n".encode()).decode()
+    vpc = dict(state.get("vpcConfig") or {})
+    vpc.update(clusterSecurityGroupId=_hex_id("sg", name + "-cluster"), vpcId=_hex_id("vpc", "network-vpc"))
+    state.update(
+        name=name,
+        arn=_arn("eks", region, f"cluster/{name}"),
+        endpoint=f"https://{ident}.gr7.{region}.eks.amazonaws.com",
+        certificateAuthority={"data": ca},
+        identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{ident}"}]}],
+        platformVersion="eks.1",
+        status="ACTIVE",
+        vpcConfig=vpc,
+        version=state.get("version") or "1.33",
+    )
+    return name, state
+
+
+def _eks_node_group(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    name = state.get("nodeGroupName") or auto_name(args.name)
+    cluster = state.get("clusterName", "cluster")
+    state.update(
+        nodeGroupName=name,
+        arn=_arn("eks", region, f"nodegroup/{cluster}/{name}/{short_hash(name, length=8)}"),
+        status="ACTIVE",
+        resources=[{"autoscalingGroups": [{"name": f"eks-{name}-{short_hash(name, length=8)}"}]}],
+    )
+    return f"{cluster}:{name}", state
+
+
+def _named(service: str, kind: str, name_key: str = "name", lower: bool = False) -> Rule:
+    def rule(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state, region = _base(ctx, args)
+        name = state.get(name_key) or auto_name(args.name, lower=lower)
+        state[name_key] = name
+        state["arn"] = _arn(service, region, f"{kind}/{name.lower() if service == 'sagemaker' else name}")
+        return name, state
+
+    return rule
+
+
+def _log_group(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name)
+    state.update(name=name, arn=_arn("logs", region, f"log-group:{name}"))
+    return name, state
+
+
+def _launch_template(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    id_ = _hex_id("lt", args.name)
+    state.update(arn=_arn("ec2", region, f"launch-template/{id_}"), latestVersion=1, defaultVersion=1, name=state.get("name") or auto_name(args.name))
+    return id_, state
+
+
+def _scaling_target(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    rid = str(state.get("resourceId", args.name))
+    state["arn"] = _arn("application-autoscaling", region, f"scalable-target/{short_hash(rid, length=20)}")
+    return rid, state
+
+
+def _scaling_policy(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name)
+    state.update(name=name, arn=_arn("autoscaling", region, f"scalingPolicy:{short_hash(name)}:resource/{name}"))
+    return name, state
+
+
+def _bucket_child(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, _ = _base(ctx, args)
+    return str(state.get("bucket", args.name)), state
+
+
+def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    id_ = auto_name(args.name)
+    service = args.typ.split(":")[1].split("/")[0]
+    state.setdefault("arn", _arn(service, region, id_))
+    return id_, state
+
+
+RESOURCES: dict[str, Rule] = {
+    "aws:ec2/vpc:Vpc": _vpc_like("vpc", "vpc"),
+    "aws:ec2/subnet:Subnet": _vpc_like("subnet", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": _vpc_like("igw", "internet-gateway"),
+    "aws:ec2/natGateway:NatGateway": _vpc_like("nat", "natgateway"),
+    "aws:ec2/eip:Eip": _vpc_like("eipalloc", "elastic-ip"),
+    "aws:ec2/routeTable:RouteTable": _vpc_like("rtb", "route-table"),
+    "aws:ec2/route:Route": _vpc_like("r-rtb", "route"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _vpc_like("rtbassoc", "route-table-association"),
+    "aws:ec2/securityGroup:SecurityGroup": _vpc_like("sg", "security-group"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _vpc_like("sg", "security-group"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_like("vpce", "vpc-endpoint"),
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:s3/bucketVersioning:BucketVersioning": _bucket_child,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _bucket_child,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _bucket_child,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _bucket_child,
+    "aws:s3/bucketPolicy:BucketPolicy": _bucket_child,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _bucket_child,
+    "aws:s3/bucketLogging:BucketLogging": _bucket_child,
+    "aws:kms/key:Key": _kms_key,
+    "aws:kms/alias:Alias": _kms_alias,
+    "aws:ecr/repository:Repository": _ecr_repo,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:sagemaker/model:Model": _named("sagemaker", "model"),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _named("sagemaker", "endpoint-config"),
+    "aws:sagemaker/endpoint:Endpoint": _named("sagemaker", "endpoint"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _named("sagemaker", "model-package-group", "modelPackageGroupName"),
+    "aws:appautoscaling/target:Target": _scaling_target,
+    "aws:appautoscaling/policy:Policy": _scaling_policy,
+}
+
+
+def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    region = ctx.aws_region(args.provider)
+    letters = "abcdef"
+    return {
+        "names": [f"{region}{c}" for c in letters],
+        "zoneIds": [f"use1-az{i + 1}" for i in range(len(letters))],
+        "id": region,
+        "groupNames": [region],
+    }
+
+
+def _caller(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline", "userId": "AIDAOFFLINE", "id": ACCOUNT_ID}
+
+
+def _partition(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
+
+
+def _region(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    region = ctx.aws_region(args.provider)
+    return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com", "description": region}
+
+
+def _get_cluster(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    name = str(args.args.get("name", "cluster"))
+    region = ctx.aws_region(args.provider)
+    ident = short_hash(name, length=32).upper()
+    return {
+        "name": name,
+        "id": name,
+        "arn": _arn("eks", region, f"cluster/{name}"),
+        "endpoint": f"https://{ident}.gr7.{region}.eks.amazonaws.com",
+        "status": "ACTIVE",
+        "version": "1.33",
+        "vpcConfig": {
+            "subnetIds": [_hex_id("subnet", f"{name}-{i}") for i in range(3)],
+            "vpcId": _hex_id("vpc", name),
+            "clusterSecurityGroupId": _hex_id("sg", name),
+            "endpointPrivateAccess": True,
+            "endpointPublicAccess": False,
+            "publicAccessCidrs": [],
+            "securityGroupIds": [],
+        },
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{ident}"}]}],
+        "certificateAuthorities": [{"data": base64.b64encode(b"MOCK").decode()}],
+        "roleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}-cluster",
+        "tags": {},
+    }
+
+
+CALLS: dict[str, Callable[[MockContext, MockCallArgs], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller,
+    "aws:index/getPartition:getPartition": _partition,
+    "aws:index/getRegion:getRegion": _region,
+    "aws:eks/getCluster:getCluster": _get_cluster,
+}

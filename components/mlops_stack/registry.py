@@ -1,0 +1,62 @@
+"""The only place that dispatches on the cloud.
+
+``component(capability, cloud)`` returns the class implementing a capability on a cloud,
+importing its module on first use: an AWS plan never imports pulumi_gcp or
+pulumi_azure_native. ``provider(cloud, ...)`` builds the explicit provider a stack uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pulumi
+
+from mlops_stack.errors import ConfigError
+
+#: capability -> module name inside ``mlops_stack.<cloud>``.
+CAPABILITIES: dict[str, str] = {
+    "Network": "network",
+    "Keys": "keys",
+    "ArtifactStore": "storage",
+    "ContainerRegistry": "registry",
+    "ModelRegistry": "model_registry",
+    "KubernetesCluster": "cluster",
+    "GpuNodePool": "gpu_pool",
+    "ModelEndpoint": "endpoint",
+}
+
+#: Clouds whose implementation has landed.
+IMPLEMENTED: tuple[str, ...] = ("aws",)
+
+
+def component(capability: str, cloud: str) -> type[pulumi.ComponentResource]:
+    if capability not in CAPABILITIES:
+        raise KeyError(f"unknown capability {capability!r}; known: {', '.join(CAPABILITIES)}")
+    if cloud not in IMPLEMENTED:
+        raise ConfigError("cloud", f"is not implemented yet (available: {', '.join(IMPLEMENTED)})", value=cloud)
+    module = importlib.import_module(f"mlops_stack.{cloud}.{CAPABILITIES[capability]}")
+    return getattr(module, capability)
+
+
+def provider(cloud: str, name: str, spec: Any, opts: pulumi.ResourceOptions) -> pulumi.ProviderResource:
+    """The explicit provider of a stack, configured from the spec (region, project, ...)."""
+    if cloud == "aws":
+        import pulumi_aws as aws
+
+        return aws.Provider(name, region=spec.region, opts=opts)
+    if cloud == "gcp":
+        import pulumi_gcp as gcp
+
+        return gcp.Provider(name, project=spec.gcp.project, region=spec.region, opts=opts)
+    if cloud == "azure":
+        import pulumi_azure_native as azure_native
+
+        return azure_native.Provider(
+            name, location=spec.region, subscription_id=spec.azure.subscription_id, tenant_id=spec.azure.tenant_id, opts=opts
+        )
+    raise ConfigError("cloud", "is not a supported cloud", value=cloud)
+
+
+#: The Pulumi package name of each cloud's provider (for ResourceOptions.providers).
+PROVIDER_PACKAGE = {"aws": "aws", "gcp": "gcp", "azure": "azure-native"}

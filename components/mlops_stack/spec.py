@@ -1,0 +1,527 @@
+"""The cloud-neutral spec: what a platform team writes, once, for any cloud.
+
+It is Pulumi structured config under the ``mlops-stack`` namespace
+(``mlops-stack:cloud``, ``mlops-stack:cluster``, ...), camelCase keys, parsed once into
+the frozen pydantic models below. ``load_spec`` checks the shape (types, ranges,
+unknown keys) and then every cross-field rule (``validate``), so a bad spec raises a
+single ``ConfigError`` naming the key path before any resource is registered.
+
+No provider SDK is imported here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.alias_generators import to_camel
+
+from mlops_stack import catalog
+from mlops_stack.errors import ConfigError, did_you_mean, one_of
+
+Cloud = Literal["aws", "gcp", "azure"]
+Environment = Literal["dev", "staging", "prod"]
+Size = Literal["small", "medium", "large"]
+
+#: A short DNS-label-like name: lower case letters, digits and dashes.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")]
+#: Tag/label keys and values are held to the strictest cloud's rules (GCP labels), so a
+#: spec written for one cloud ports to the others unchanged.
+TagKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+TagValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{0,63}$")]
+
+#: GPUs that support Multi-Instance GPU partitioning.
+MIG_CAPABLE = frozenset({"nvidia-a100-40gb", "nvidia-a100-80gb", "nvidia-h100", "nvidia-h100-nvl", "nvidia-h200", "nvidia-b200"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+
+# ---------------------------------------------------------------------------------
+# Cloud-only knobs: explicit optional sub-specs, ignored on the other clouds.
+
+
+class AwsSpec(_Model):
+    """AWS-only settings (``mlops-stack:aws``)."""
+
+    cluster_admin_arns: list[Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")]] = Field(
+        default_factory=list,
+        description="IAM role/user ARNs given cluster-admin through EKS access entries.",
+    )
+
+
+class GcpSpec(_Model):
+    """GCP-only settings (``mlops-stack:gcp``)."""
+
+    project: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = Field(
+        default=None, description="The GCP project ID (required when cloud is gcp)."
+    )
+    zone: str | None = Field(default=None, description="Zone of the zonal (non-prod) cluster; default: the region's first zone.")
+
+
+class AzureSpec(_Model):
+    """Azure-only settings (``mlops-stack:azure``)."""
+
+    subscription_id: str | None = Field(default=None, description="Subscription ID; default: the provider's.")
+    tenant_id: str | None = Field(default=None, description="Entra tenant ID; default: the provider's.")
+    resource_group_name: str | None = Field(default=None, description="Existing resource group to use instead of creating one.")
+    admin_group_object_ids: list[str] = Field(default_factory=list, description="Entra group object IDs that administer the AKS cluster.")
+
+
+# ---------------------------------------------------------------------------------
+# The capabilities.
+
+
+class NetworkSpec(_Model):
+    cidr: ipaddress.IPv4Network = Field(default=ipaddress.IPv4Network("10.0.0.0/16"), description="VPC/VNet address range (/16 to /20).")
+    zones: int | None = Field(default=None, ge=2, le=6, description="Availability zones to span; default 2, 3 in prod.")
+    nat: Literal["single", "per-zone"] | None = Field(default=None, description="NAT gateways: one, or one per zone; default single, per-zone in prod.")
+
+
+class KeysSpec(_Model):
+    rotation_days: int = Field(default=365, ge=90, le=2560, description="Automatic key rotation period in days (GCP caps it at 90).")
+    deletion_window_days: int = Field(default=30, ge=7, le=30, description="Days a scheduled key deletion can still be cancelled.")
+
+
+class BucketSpec(_Model):
+    name: Name = Field(description="Logical bucket name, e.g. artifacts, models, datasets.")
+    versioning: bool = Field(default=True, description="Keep object versions (always on in prod).")
+    noncurrent_version_expiration_days: int | None = Field(default=90, ge=1, description="Delete non-current versions after N days; null keeps them.")
+    expiration_days: int | None = Field(default=None, ge=1, description="Delete current objects after N days; null keeps them.")
+    size_gb: float = Field(default=0, ge=0, description="Expected stored size, used only by the cost estimate.")
+
+
+def _default_buckets() -> list[BucketSpec]:
+    return [BucketSpec(name="artifacts"), BucketSpec(name="models")]
+
+
+class StorageSpec(_Model):
+    buckets: list[BucketSpec] = Field(default_factory=_default_buckets, min_length=1, description="Buckets/containers to create.")
+    access_logs: bool = Field(default=True, description="Log bucket access to a separate log bucket.")
+    log_retention_days: int = Field(default=365, ge=1, description="Days access logs are kept.")
+    soft_delete_days: int = Field(default=7, ge=1, le=90, description="GCS soft-delete / Azure blob soft-delete retention.")
+
+
+class ContainerRegistrySpec(_Model):
+    repositories: list[Name] = Field(default_factory=lambda: ["training", "serving"], description="Repositories to create.")
+    untagged_expiry_days: int = Field(default=14, ge=1, description="Expire untagged images after N days.")
+    immutable_tags: bool = Field(default=True, description="Forbid overwriting an existing tag.")
+
+
+class ModelRegistrySpec(_Model):
+    enabled: bool = True
+    name: Name = Field(default="models", description="Model package group / registry name.")
+    description: str = Field(default="Models registered by mlops-stack", max_length=1000)
+
+
+class SystemPoolSpec(_Model):
+    size: Size = Field(default="medium", description="Node size: small, medium or large (see the catalog per cloud).")
+    min_nodes: int = Field(default=2, ge=1, le=100)
+    max_nodes: int = Field(default=4, ge=1, le=100)
+    disk_gb: int = Field(default=50, ge=20, le=2048)
+
+
+class GpuPoolSpec(_Model):
+    name: Name
+    gpu: str = Field(description="Cloud-neutral GPU name, e.g. nvidia-l4, nvidia-a10g, nvidia-h100.")
+    gpus_per_node: int = Field(default=1, ge=1, le=16)
+    min_nodes: int = Field(default=0, ge=0, le=1000)
+    max_nodes: int = Field(ge=1, le=1000)
+    spot: bool = Field(default=False, description="Spot/preemptible capacity.")
+    disk_gb: int = Field(default=200, ge=20, le=16384)
+    labels: dict[TagKey, TagValue] = Field(default_factory=dict, description="Extra Kubernetes node labels.")
+
+
+class ClusterSpec(_Model):
+    enabled: bool = True
+    version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = Field(default="1.33", description="Kubernetes minor version.")
+    public_access_cidrs: list[ipaddress.IPv4Network] = Field(
+        default_factory=list, description="CIDRs allowed to reach the API server; empty = private endpoint only."
+    )
+    system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec)
+    gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
+
+
+class ArtifactRef(_Model):
+    bucket: Name = Field(description="A bucket name from storage.buckets.")
+    key: Annotated[str, StringConstraints(pattern=r"^[^/].*[^/]$|^[^/]$")] = Field(description="Object key (or prefix) of the model artifact.")
+
+
+class FrameworkSpec(_Model):
+    name: str = Field(description="Framework, e.g. pytorch, huggingface-llm, djl-lmi, xgboost, sklearn.")
+    version: str = Field(description="Framework version, e.g. 2.3.")
+    py_version: str | None = Field(default=None, description="Python version tag where the framework needs one, e.g. py311.")
+
+
+class ModelSpec(_Model):
+    artifact: ArtifactRef
+    image: str | None = Field(default=None, description="Serving container image URI (or set framework).")
+    framework: FrameworkSpec | None = None
+    environment: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(default_factory=dict)
+
+
+class DataCaptureSpec(_Model):
+    enabled: bool = False
+    sampling_percent: int = Field(default=100, ge=1, le=100)
+    bucket: Name = Field(default="artifacts", description="Bucket (from storage.buckets) that receives captured requests.")
+
+
+class AutoscalingSpec(_Model):
+    invocations_per_instance: int = Field(default=100, ge=1, description="Target invocations per instance per minute (SageMaker).")
+    utilization_percent: int = Field(default=70, ge=10, le=100, description="Target accelerator/CPU utilisation (Vertex AI, Azure ML).")
+
+
+class EndpointSpec(_Model):
+    name: Name
+    model: ModelSpec
+    gpu: str | None = Field(default=None, description="Cloud-neutral GPU name; or set cpuSize.")
+    gpus_per_instance: int = Field(default=1, ge=1, le=16)
+    cpu_size: Size | None = Field(default=None, description="CPU instance size when no GPU is used.")
+    min_instances: int = Field(default=1, ge=1, le=100)
+    max_instances: int = Field(default=1, ge=1, le=100)
+    autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec)
+    data_capture: DataCaptureSpec = Field(default_factory=DataCaptureSpec)
+    private: bool = Field(default=True, description="Reachable only from the private network where the cloud supports it.")
+    auth: Literal["key", "token"] = Field(default="token", description="Azure ML endpoint auth mode.")
+
+
+class MonitoringSpec(_Model):
+    enabled: bool = True
+    retention_days: int = Field(default=15, ge=1, le=3650)
+    storage_gb: int = Field(default=50, ge=1, le=16384)
+    gpu_metrics: bool = Field(default=True, description="DCGM exporter, GPU dashboards and alerts.")
+    grafana_public: bool = Field(default=False, description="Expose Grafana through a public load balancer.")
+
+
+class GpuSharingSpec(_Model):
+    mode: Literal["none", "time-slicing", "mig"] = "none"
+    replicas: int = Field(default=4, ge=2, le=48, description="Time-slicing replicas per GPU.")
+    mig_profile: str | None = Field(default=None, description="MIG strategy profile, e.g. all-1g.10gb.")
+
+
+class GpuPlatformSpec(_Model):
+    driver: Literal["cloud", "operator"] = Field(
+        default="cloud", description="cloud: the node image's driver + the device plugin; operator: the NVIDIA GPU Operator."
+    )
+    sharing: GpuSharingSpec = Field(default_factory=GpuSharingSpec)
+
+
+class NamespaceSpec(_Model):
+    name: Name
+    gpu_quota: int = Field(default=0, ge=0, le=10000, description="Max GPUs requested in the namespace.")
+    cpu_quota: int = Field(default=64, ge=1, description="Max CPU cores requested.")
+    memory_quota_gb: int = Field(default=256, ge=1, description="Max memory requested, GiB.")
+
+
+class MlopsSpec(_Model):
+    """The whole environment. Every key is documented in docs/spec.md."""
+
+    cloud: Cloud
+    region: str = Field(description="AWS region, GCP region or Azure location.")
+    environment: Environment = "dev"
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$")] = Field(
+        default="mlops", description="Short prefix of every physical name."
+    )
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, description="Tags (AWS, Azure) / labels (GCP) on everything.")
+    protect: bool | None = Field(default=None, description="Protect + retain stateful resources; default: true in prod.")
+    region_check: Literal["strict", "off"] = Field(
+        default="strict", description="Reject a GPU the catalog does not list for the region; 'off' when the catalog lags the cloud."
+    )
+    aws: AwsSpec = Field(default_factory=AwsSpec)
+    gcp: GcpSpec = Field(default_factory=GcpSpec)
+    azure: AzureSpec = Field(default_factory=AzureSpec)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    keys: KeysSpec = Field(default_factory=KeysSpec)
+    storage: StorageSpec = Field(default_factory=StorageSpec)
+    container_registry: ContainerRegistrySpec = Field(default_factory=ContainerRegistrySpec)
+    model_registry: ModelRegistrySpec = Field(default_factory=ModelRegistrySpec)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
+    endpoints: list[EndpointSpec] = Field(default_factory=list)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    gpu: GpuPlatformSpec = Field(default_factory=GpuPlatformSpec)
+    namespaces: list[NamespaceSpec] = Field(default_factory=list)
+
+    # Derived values, one place for the defaults that depend on the environment.
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def protect_stateful(self) -> bool:
+        return self.is_prod if self.protect is None else self.protect
+
+    @property
+    def zone_count(self) -> int:
+        return self.network.zones or (3 if self.is_prod else 2)
+
+    @property
+    def nat_per_zone(self) -> bool:
+        return (self.network.nat or ("per-zone" if self.is_prod else "single")) == "per-zone"
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.name}-{self.environment}"
+
+    def bucket(self, name: str) -> BucketSpec:
+        return next(b for b in self.storage.buckets if b.name == name)
+
+
+#: The config keys under the ``mlops-stack`` namespace.
+TOP_LEVEL_KEYS = tuple(f.alias or n for n, f in MlopsSpec.model_fields.items())
+
+
+# ---------------------------------------------------------------------------------
+# Parsing: pydantic errors -> one ConfigError with a key path.
+
+
+def _format_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(spec)"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that holds the last element of ``loc`` (for key suggestions)."""
+    model: Any = MlopsSpec
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        field = fields.get(str(part))
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+        if model is None:
+            return None
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _from_pydantic(err: ValidationError) -> ConfigError:
+    first = err.errors(include_url=False)[0]
+    loc = tuple(first["loc"])
+    kind = first["type"]
+    # Dict-key errors come with a trailing "[key]" marker in the loc.
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+        path = _format_path(loc)
+        return ConfigError(path, f"key {first['input']!r} is not allowed: {first['msg'].lower()}", value=first["input"])
+    path = _format_path(loc)
+    more = len(err.errors()) - 1
+    tail = f"; {more} more problem{'s' if more > 1 else ''} after this one" if more else ""
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        known = [f.alias or n for n, f in model.model_fields.items()] if model else []
+        hint = did_you_mean(str(loc[-1]), known) or (f"known keys: {one_of(known)}" if known else None)
+        return ConfigError(path, "is not a known key" + tail, hint)
+    if kind == "missing":
+        return ConfigError(path, "is required" + tail)
+    if kind in ("literal_error", "enum"):
+        expected = first.get("ctx", {}).get("expected", "")
+        choices = re.findall(r"'([^']*)'", expected)
+        return ConfigError(
+            path, f"must be one of {', '.join(choices)}" + tail, did_you_mean(first["input"], choices), value=first["input"]
+        )
+    if kind == "string_pattern_mismatch":
+        return ConfigError(
+            path,
+            "must be lower-case letters, digits and dashes, starting with a letter" + tail
+            if "a-z0-9-" in str(first.get("ctx", {}).get("pattern", ""))
+            else f"does not match the pattern {first.get('ctx', {}).get('pattern')}" + tail,
+            value=first["input"],
+        )
+    return ConfigError(path, first["msg"][0].lower() + first["msg"][1:] + tail, value=first["input"])
+
+
+def parse_spec(raw: Mapping[str, Any]) -> MlopsSpec:
+    """Shape check only: types, ranges and unknown keys."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("(spec)", "must be a mapping of mlops-stack:* config keys", value=raw)
+    try:
+        return MlopsSpec.model_validate(dict(raw))
+    except ValidationError as err:
+        raise _from_pydantic(err) from None
+
+
+def load_spec(raw: Mapping[str, Any]) -> MlopsSpec:
+    """Parse and fully validate a spec; raises ``ConfigError`` on the first problem."""
+    spec = parse_spec(raw)
+    validate(spec)
+    return spec
+
+
+# ---------------------------------------------------------------------------------
+# Cross-field rules.
+
+
+def _unique(names: list[str], path: str) -> None:
+    dupes = [n for n, c in Counter(names).items() if c > 1]
+    if dupes:
+        i = names.index(dupes[0], names.index(dupes[0]) + 1)
+        raise ConfigError(f"{path}[{i}].name", "is used twice; names must be unique", value=dupes[0])
+
+
+#: S3 bucket names are <= 63 characters and Pulumi auto-naming appends 8.
+MAX_BUCKET_BASE = 55
+
+
+def validate(spec: MlopsSpec) -> None:
+    """Every rule that spans more than one field. Raises ``ConfigError``."""
+    cloud = spec.cloud
+    strict = spec.region_check == "strict"
+    regions = catalog.known_regions(cloud)
+    if regions and spec.region not in regions:
+        raise ConfigError(
+            "region", f"is not a {cloud} region", did_you_mean(spec.region, regions) or f"known: {one_of(regions)}", value=spec.region
+        )
+    if cloud == "gcp" and not spec.gcp.project:
+        raise ConfigError("gcp.project", "is required when cloud is gcp")
+
+    if spec.network.cidr.prefixlen < 16 or spec.network.cidr.prefixlen > 20:
+        raise ConfigError("network.cidr", "must be a /16 to /20 range", value=str(spec.network.cidr))
+    if not spec.network.cidr.is_private:
+        raise ConfigError("network.cidr", "must be a private (RFC 1918) range", value=str(spec.network.cidr))
+
+    bucket_names = [b.name for b in spec.storage.buckets]
+    _unique(bucket_names, "storage.buckets")
+    for i, b in enumerate(spec.storage.buckets):
+        base = f"{spec.prefix}-{b.name}"
+        if len(base) > MAX_BUCKET_BASE:
+            raise ConfigError(
+                f"storage.buckets[{i}].name",
+                f"makes the physical name {base!r} longer than {MAX_BUCKET_BASE} characters",
+                "use a shorter name or spec name",
+                value=b.name,
+            )
+        if spec.is_prod and not b.versioning:
+            raise ConfigError(f"storage.buckets[{i}].versioning", "must be true in prod (data is never lost by default)", value=False)
+    if len(set(spec.container_registry.repositories)) != len(spec.container_registry.repositories):
+        dup = next(r for r, c in Counter(spec.container_registry.repositories).items() if c > 1)
+        raise ConfigError("containerRegistry.repositories", "lists a repository twice", value=dup)
+
+    cluster = spec.cluster
+    for i, cidr in enumerate(cluster.public_access_cidrs):
+        if cidr.prefixlen == 0:
+            raise ConfigError(
+                f"cluster.publicAccessCidrs[{i}]",
+                "opens the API server to the whole internet",
+                "list your VPN or office CIDRs, or leave the list empty for a private endpoint",
+                value=str(cidr),
+            )
+    sp = cluster.system_pool
+    if sp.min_nodes > sp.max_nodes:
+        raise ConfigError("cluster.systemPool.minNodes", f"is greater than maxNodes ({sp.max_nodes})", value=sp.min_nodes)
+    _unique([p.name for p in cluster.gpu_pools], "cluster.gpuPools")
+    if cluster.gpu_pools and not cluster.enabled:
+        raise ConfigError("cluster.gpuPools", "needs a cluster, but cluster.enabled is false")
+    for i, pool in enumerate(cluster.gpu_pools):
+        path = f"cluster.gpuPools[{i}]"
+        if pool.min_nodes > pool.max_nodes:
+            raise ConfigError(f"{path}.minNodes", f"is greater than maxNodes ({pool.max_nodes})", value=pool.min_nodes)
+        catalog.resolve_gpu(cloud, pool.gpu, pool.gpus_per_node, "nodepool", spec.region, f"{path}.gpu", check_region=strict)
+
+    _unique([e.name for e in spec.endpoints], "endpoints")
+    for i, ep in enumerate(spec.endpoints):
+        path = f"endpoints[{i}]"
+        if (ep.gpu is None) == (ep.cpu_size is None):
+            raise ConfigError(path, "needs exactly one of gpu or cpuSize")
+        if (ep.model.image is None) == (ep.model.framework is None):
+            raise ConfigError(f"{path}.model", "needs exactly one of image or framework")
+        if ep.model.framework is not None:
+            raise ConfigError(
+                f"{path}.model.framework", "is not supported yet", "set model.image to a serving container image URI", value=ep.model.framework.name
+            )
+        if ep.data_capture.enabled and ep.data_capture.bucket not in bucket_names:
+            raise ConfigError(
+                f"{path}.dataCapture.bucket",
+                "is not one of storage.buckets",
+                did_you_mean(ep.data_capture.bucket, bucket_names) or f"buckets: {one_of(bucket_names)}",
+                value=ep.data_capture.bucket,
+            )
+        if ep.model.artifact.bucket not in bucket_names:
+            raise ConfigError(
+                f"{path}.model.artifact.bucket",
+                "is not one of storage.buckets",
+                did_you_mean(ep.model.artifact.bucket, bucket_names) or f"buckets: {one_of(bucket_names)}",
+                value=ep.model.artifact.bucket,
+            )
+        if ep.min_instances > ep.max_instances:
+            raise ConfigError(f"{path}.minInstances", f"is greater than maxInstances ({ep.max_instances})", value=ep.min_instances)
+        if spec.is_prod and ep.min_instances < 2:
+            raise ConfigError(
+                f"{path}.minInstances", "must be at least 2 in prod (one instance is a single point of failure)", value=ep.min_instances
+            )
+        if ep.gpu is not None:
+            catalog.resolve_gpu(cloud, ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"{path}.gpu", check_region=strict)
+
+    if spec.monitoring.enabled and not cluster.enabled:
+        raise ConfigError("monitoring.enabled", "needs a cluster, but cluster.enabled is false", "set monitoring.enabled: false")
+    if spec.gpu.sharing.mode == "mig":
+        bad = [p.gpu for p in cluster.gpu_pools if p.gpu not in MIG_CAPABLE]
+        if bad:
+            raise ConfigError(
+                "gpu.sharing.mode", f"mig needs MIG-capable GPUs, but pool GPU {bad[0]!r} is not", f"MIG GPUs: {one_of(MIG_CAPABLE)}", value="mig"
+            )
+    _unique([n.name for n in spec.namespaces], "namespaces")
+
+
+# ---------------------------------------------------------------------------------
+# Reading Pulumi config.
+
+
+#: Top-level keys whose values are text even when they look like JSON ("123").
+_TEXT_KEYS = frozenset({"cloud", "region", "environment", "name"})
+
+
+def raw_from_config_values(values: Mapping[str, Any], namespace: str = "mlops-stack") -> dict[str, Any]:
+    """``{"mlops-stack:cluster": "<json>"}`` -> ``{"cluster": {...}}``.
+
+    Pulumi hands structured config to the program as JSON text; plain values as text.
+    Keys of other namespaces (``aws:region``) are ignored.
+    """
+    raw: dict[str, Any] = {}
+    prefix = namespace + ":"
+    for key, value in values.items():
+        if not key.startswith(prefix):
+            continue
+        name = key[len(prefix) :]
+        if isinstance(value, str) and name not in _TEXT_KEYS:
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        raw[name] = value
+    return raw
+
+
+def spec_from_pulumi_config(namespace: str = "mlops-stack") -> MlopsSpec:
+    """Load the spec from the running Pulumi program's config."""
+    from pulumi.runtime import config as runtime_config
+
+    values = dict(runtime_config.CONFIG.get())
+    return load_spec(raw_from_config_values(values, namespace))

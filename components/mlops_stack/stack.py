@@ -1,0 +1,123 @@
+"""``MlopsStack``: the whole environment for one cloud, from one spec.
+
+It composes the capabilities in dependency order (network -> keys -> storage,
+registries -> cluster -> GPU pools -> endpoints), each from ``registry.component``; it
+holds no cloud-specific code. Outputs use the common names of the architecture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from mlops_stack import registry
+from mlops_stack.args import (
+    ArtifactStoreArgs,
+    ContainerRegistryArgs,
+    Env,
+    GpuNodePoolArgs,
+    KeysArgs,
+    KubernetesClusterArgs,
+    ModelEndpointArgs,
+    ModelRegistryArgs,
+    NetworkArgs,
+    child_opts,
+    merge_opts,
+)
+from mlops_stack.spec import MlopsSpec
+
+
+class MlopsStack(pulumi.ComponentResource):
+    """``mlops:index:MlopsStack``: every capability of the spec on ``spec.cloud``."""
+
+    def __init__(self, name: str, spec: MlopsSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:index:MlopsStack", name, None, merge_opts(opts))
+        self.spec = spec
+        cloud = spec.cloud
+        env = Env.from_spec(spec)
+        provider = registry.provider(cloud, f"{name}-{cloud}", spec, child_opts(self))
+        opts_ = pulumi.ResourceOptions(parent=self, providers={registry.PROVIDER_PACKAGE[cloud]: provider})
+
+        def make(capability: str, role: str, args: Any) -> Any:
+            return registry.component(capability, cloud)(f"{name}-{role}", args, opts_)
+
+        self.network = make(
+            "Network", "network", NetworkArgs(env=env, cidr=str(spec.network.cidr), zones=spec.zone_count, nat_per_zone=spec.nat_per_zone)
+        )
+        self.keys = make("Keys", "keys", KeysArgs(env=env, rotation_days=spec.keys.rotation_days, deletion_window_days=spec.keys.deletion_window_days))
+        self.store = make("ArtifactStore", "store", ArtifactStoreArgs(env=env, storage=spec.storage, keys=self.keys))
+        self.registry = make("ContainerRegistry", "registry", ContainerRegistryArgs(env=env, registry=spec.container_registry, keys=self.keys))
+        self.model_registry = (
+            make("ModelRegistry", "models", ModelRegistryArgs(env=env, registry=spec.model_registry, keys=self.keys))
+            if spec.model_registry.enabled
+            else None
+        )
+        self.cluster = None
+        self.gpu_pools: list[Any] = []
+        if spec.cluster.enabled:
+            cloud_options = getattr(spec, cloud)
+            self.cluster = make(
+                "KubernetesCluster",
+                "cluster",
+                KubernetesClusterArgs(
+                    env=env, cluster=spec.cluster, network=self.network, keys=self.keys, registry=self.registry, cloud_options=cloud_options
+                ),
+            )
+            self.gpu_pools = [
+                make("GpuNodePool", f"gpu-{pool.name}", GpuNodePoolArgs(env=env, pool=pool, cluster=self.cluster))
+                for pool in spec.cluster.gpu_pools
+            ]
+        self.endpoints = [
+            make(
+                "ModelEndpoint",
+                f"endpoint-{ep.name}",
+                ModelEndpointArgs(
+                    env=env,
+                    endpoint=ep,
+                    store=self.store,
+                    keys=self.keys,
+                    network=self.network,
+                    model_registry=self.model_registry,
+                    cloud_options=getattr(spec, cloud),
+                ),
+            )
+            for ep in spec.endpoints
+        ]
+        self.outputs = self._collect()
+        self.register_outputs(self.outputs)
+
+    def _collect(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "cloud": self.spec.cloud,
+            "region": self.spec.region,
+            "environment": self.spec.environment,
+            "bucket_uris": self.store.bucket_uris,
+            "registry_url": self.registry.registry_url,
+            "repository_urls": self.registry.repository_urls,
+        }
+        if self.model_registry is not None:
+            out["model_registry_id"] = self.model_registry.model_registry_id
+        if self.cluster is not None:
+            out.update(
+                cluster_name=self.cluster.cluster_name,
+                endpoint=self.cluster.endpoint,
+                kubeconfig=self.cluster.kubeconfig,
+                oidc_issuer=self.cluster.oidc_issuer,
+            )
+            out["gpu_pools"] = {
+                spec_pool.name: {
+                    "pool_name": p.pool_name,
+                    "instance_type": p.instance_type,
+                    "gpu": p.gpu,
+                    "gpus_per_node": p.gpus_per_node,
+                    "min_nodes": p.min_nodes,
+                    "max_nodes": p.max_nodes,
+                }
+                for p, spec_pool in zip(self.gpu_pools, self.spec.cluster.gpu_pools, strict=True)
+            }
+        out["endpoints"] = {
+            ep_spec.name: {"endpoint_name": ep.endpoint_name, "invoke_url": ep.invoke_url}
+            for ep, ep_spec in zip(self.endpoints, self.spec.endpoints, strict=True)
+        }
+        return out

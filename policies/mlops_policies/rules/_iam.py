@@ -1,0 +1,100 @@
+"""IAM policy-document helpers (AWS JSON policy language)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..values import UNKNOWN, as_list, parse_json_document
+
+
+def statements(document: Any) -> Any:
+    """The statements of a policy document (string or dict); UNKNOWN if not knowable."""
+    doc = parse_json_document(document)
+    if doc is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(doc, dict):
+        return []
+    stmts = as_list(doc.get("Statement"))
+    if stmts is UNKNOWN:
+        return UNKNOWN
+    return [s for s in stmts if isinstance(s, dict) or s is UNKNOWN]
+
+
+def _is_star(values: Any) -> Any:
+    vals = as_list(values)
+    if vals is UNKNOWN:
+        return UNKNOWN
+    if any(v == "*" for v in vals):
+        return True
+    if any(v is UNKNOWN for v in vals):
+        return UNKNOWN
+    return False
+
+
+def admin_wildcard_statements(document: Any) -> list[str]:
+    """Descriptions of Allow statements granting Action '*' (or '*:*') on Resource '*'."""
+    found: list[str] = []
+    stmts = statements(document)
+    if stmts is UNKNOWN:
+        return found
+    for i, s in enumerate(stmts):
+        if s is UNKNOWN or s.get("Effect") != "Allow":
+            continue
+        actions = as_list(s.get("Action"))
+        if actions is UNKNOWN:
+            continue
+        star_action = any(a in ("*", "*:*") for a in actions)
+        star_resource = _is_star(s.get("Resource"))
+        if star_action and star_resource is True:
+            found.append(f"statement {s.get('Sid') or i} allows Action '*' on Resource '*'")
+        if s.get("NotAction") is not None and star_resource is True:
+            found.append(f"statement {s.get('Sid') or i} allows everything but NotAction on Resource '*'")
+    return found
+
+
+def public_principal_statements(document: Any) -> list[str]:
+    """Allow statements whose principal is everyone ('*') without a narrowing Condition."""
+    found: list[str] = []
+    stmts = statements(document)
+    if stmts is UNKNOWN:
+        return found
+    for i, s in enumerate(stmts):
+        if s is UNKNOWN or s.get("Effect") != "Allow" or s.get("Condition"):
+            continue
+        principal = s.get("Principal")
+        if principal is UNKNOWN:
+            continue
+        everyone = principal == "*" or (
+            isinstance(principal, dict) and any(v == "*" or (isinstance(v, list) and "*" in v) for v in principal.values())
+        )
+        if everyone:
+            found.append(f"statement {s.get('Sid') or i} allows Principal '*'")
+    return found
+
+
+def denies_insecure_transport(document: Any) -> Any:
+    """True if a Deny statement covers every principal when aws:SecureTransport is false."""
+    stmts = statements(document)
+    if stmts is UNKNOWN:
+        return UNKNOWN
+    for s in stmts:
+        if s is UNKNOWN or s.get("Effect") != "Deny":
+            continue
+        cond = s.get("Condition")
+        if not isinstance(cond, dict):
+            continue
+        bool_cond = cond.get("Bool") or cond.get("BoolIfExists")
+        if not isinstance(bool_cond, dict):
+            continue
+        val = bool_cond.get("aws:SecureTransport")
+        if val is UNKNOWN:
+            return UNKNOWN
+        vals = as_list(val)
+        if not any(str(v).lower() == "false" for v in vals):
+            continue
+        principal = s.get("Principal")
+        if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"])):
+            actions = as_list(s.get("Action"))
+            if actions is not UNKNOWN and any(a in ("*", "s3:*") for a in actions):
+                return True
+    return False
