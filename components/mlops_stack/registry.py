@@ -8,6 +8,7 @@ pulumi_azure_native. ``provider(cloud, ...)`` builds the explicit provider a sta
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 import pulumi
@@ -26,15 +27,28 @@ CAPABILITIES: dict[str, str] = {
     "ModelEndpoint": "endpoint",
 }
 
-#: Clouds whose implementation has landed.
-IMPLEMENTED: tuple[str, ...] = ("aws",)
+CLOUDS: tuple[str, ...] = ("aws", "gcp", "azure")
+
+
+def implemented(cloud: str, capability: str = "Network") -> bool:
+    """Whether ``mlops_stack.<cloud>`` implements ``capability`` (without importing it)."""
+    try:
+        return importlib.util.find_spec(f"mlops_stack.{cloud}.{CAPABILITIES[capability]}") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def implemented_clouds() -> tuple[str, ...]:
+    return tuple(c for c in CLOUDS if all(implemented(c, cap) for cap in CAPABILITIES))
 
 
 def component(capability: str, cloud: str) -> type[pulumi.ComponentResource]:
     if capability not in CAPABILITIES:
         raise KeyError(f"unknown capability {capability!r}; known: {', '.join(CAPABILITIES)}")
-    if cloud not in IMPLEMENTED:
-        raise ConfigError("cloud", f"is not implemented yet (available: {', '.join(IMPLEMENTED)})", value=cloud)
+    if not implemented(cloud, capability):
+        raise ConfigError(
+            "cloud", f"has no {capability} implementation yet (complete clouds: {', '.join(implemented_clouds()) or 'none'})", value=cloud
+        )
     module = importlib.import_module(f"mlops_stack.{cloud}.{CAPABILITIES[capability]}")
     return getattr(module, capability)
 

@@ -316,7 +316,7 @@ def kv_purge(r: Res, ctx: Ctx) -> Iterable[str]:
     "'trigger': {'time_after_create': 'P90D'}}], 'attributes': {'expiry_time': 'P2Y'}}.",
     clouds=("azure",),
     types=(KV_KEY,),
-    benchmarks=("cis-azure-2.0:8.8",),
+    benchmarks=("mlops:key-rotation",),
     config=("maxKeyRotationDays",),
 )
 def kv_key_rotation(r: Res, ctx: Ctx) -> Iterable[str]:

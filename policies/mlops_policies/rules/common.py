@@ -84,7 +84,7 @@ def _add_default_tags(r: Res, ctx: Ctx) -> dict[str, Any] | None:
     "At the 'remediate' level the pack fills a missing tag only from the configured tagDefaults.",
     clouds=("aws", "gcp", "azure"),
     types=TAGGABLE,
-    benchmarks=("checkov:CKV_AWS_CUSTOM_required_tags", "aws-fsbp:Tagging.1"),
+    benchmarks=("mlops:tagging",),
     config=("requiredTags", "tagDefaults"),
     remediate=_add_default_tags,
 )
@@ -148,8 +148,8 @@ def _first(*values: Any) -> Any:
     remediation="Deploy into an allowed region (set aws:region / gcp:region / azure-native:location in the stack "
     "config) or extend allowedRegions after a data-residency review.",
     clouds=("aws", "gcp", "azure"),
-    types=(),  # every resource type; filtered in the check
-    benchmarks=("checkov:CKV_AWS_CUSTOM_allowed_regions", "aws-control-tower:region-deny"),
+    types=None,  # every resource type; filtered in the check
+    benchmarks=("mlops:data-residency",),
     config=("allowedRegions",),
 )
 def allowed_regions(r: Res, ctx: Ctx) -> Iterable[str]:
@@ -317,7 +317,7 @@ def _tainted(p: Pool) -> Any:
     "node_taints=['nvidia.com/gpu=present:NoSchedule'].",
     clouds=("aws", "gcp", "azure"),
     types=GPU_POOL_TYPES,
-    benchmarks=("eks-best-practices:gpu-node-taints", "gke-docs:gpu-taints"),
+    benchmarks=("mlops:gpu-taint",),
 )
 def gpu_tainted(r: Res, ctx: Ctx) -> Iterable[str]:
     for p in gpu_pools(r):
@@ -334,7 +334,7 @@ def gpu_tainted(r: Res, ctx: Ctx) -> Iterable[str]:
     "max_count) to the largest size you will pay for, or raise maxNodesPerGpuPool in the pack config.",
     clouds=("aws", "gcp", "azure"),
     types=GPU_POOL_TYPES,
-    benchmarks=("finops:gpu-capacity-cap",),
+    benchmarks=("mlops:finops-gpu-cap",),
     config=("maxNodesPerGpuPool",),
 )
 def gpu_bounded(r: Res, ctx: Ctx) -> Iterable[str]:
@@ -358,7 +358,7 @@ def gpu_bounded(r: Res, ctx: Ctx) -> Iterable[str]:
     "AKS min_count=0 with enable_auto_scaling=True) in non-production stacks.",
     clouds=("aws", "gcp", "azure"),
     types=GPU_POOL_TYPES,
-    benchmarks=("finops:idle-gpu-scale-to-zero",),
+    benchmarks=("mlops:finops-scale-to-zero",),
 )
 def gpu_scale_to_zero(r: Res, ctx: Ctx) -> Iterable[str]:
     if ctx.is_prod(r):
@@ -381,7 +381,7 @@ def gpu_scale_to_zero(r: Res, ctx: Ctx) -> Iterable[str]:
     remediation="Choose an allowed GPU in the spec (gpu: nvidia-l4 ...) or extend allowedGpus after a cost review.",
     clouds=("aws", "gcp", "azure"),
     types=GPU_POOL_TYPES,
-    benchmarks=("finops:approved-instance-types",),
+    benchmarks=("mlops:finops-approved-gpus",),
     config=("allowedGpus",),
 )
 def gpu_allowed(r: Res, ctx: Ctx) -> Iterable[str]:
@@ -404,7 +404,7 @@ def gpu_allowed(r: Res, ctx: Ctx) -> Iterable[str]:
     remediation="Lower the pool's maximum node count or use a smaller machine type, or raise maxGpusPerPool.",
     clouds=("aws", "gcp", "azure"),
     types=GPU_POOL_TYPES,
-    benchmarks=("finops:gpu-capacity-cap",),
+    benchmarks=("mlops:finops-gpu-cap",),
     config=("maxGpusPerPool",),
 )
 def gpu_max(r: Res, ctx: Ctx) -> Iterable[str]:
@@ -523,7 +523,7 @@ def endpoint_kms(r: Res, ctx: Ctx) -> Iterable[str]:
     "Azure ML: properties.data_collector.collections model_inputs/model_outputs Enabled.",
     clouds=("aws", "gcp", "azure", "kubernetes"),
     types=(SM_ENDPOINT_CONFIG, VERTEX_ENDPOINT, AML_DEPLOYMENT, KSERVE),
-    benchmarks=("aws-well-architected-ml:MLREL-11", "checkov:CKV_AWS_CUSTOM_sagemaker_data_capture"),
+    benchmarks=("mlops:model-monitoring",),
     prod_only=True,
 )
 def endpoint_data_capture(r: Res, ctx: Ctx) -> Iterable[str]:
@@ -568,7 +568,7 @@ def endpoint_data_capture(r: Res, ctx: Ctx) -> Iterable[str]:
     "AKS scale_set_priority='Regular'); keep spot for training and batch pools.",
     clouds=("aws", "gcp", "azure"),
     types=GPU_POOL_TYPES + (VERTEX_MG_DEPLOYMENT,),
-    benchmarks=("aws-well-architected-ml:MLREL-12",),
+    benchmarks=("mlops:serving-capacity",),
     prod_only=True,
 )
 def no_spot_serving(r: Res, ctx: Ctx) -> Iterable[str]:
@@ -624,7 +624,7 @@ STATEFUL = frozenset({
     remediation="Pass ResourceOptions(protect=True, retain_on_delete=True) to stateful children when the "
     "environment is prod (the components do this from spec.environment).",
     clouds=("aws", "gcp", "azure"),
-    benchmarks=("pulumi:protect", "aws-well-architected:REL09-BP01"),
+    benchmarks=("mlops:state-protection",),
     prod_only=True,
 )
 def stateful_protected(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:

@@ -94,7 +94,7 @@ def gcs_public_iam(r: Res, ctx: Ctx) -> Iterable[str]:
     "roles/cloudkms.cryptoKeyEncrypterDecrypter on the key.",
     clouds=("gcp",),
     types=(GCS_BUCKET,),
-    benchmarks=("cis-gcp-2.0:5.3",),
+    benchmarks=("mlops:cmek",),
 )
 def gcs_cmek(r: Res, ctx: Ctx) -> Iterable[str]:
     key = get(r.props, "encryption", "defaultKmsKeyName")
@@ -154,7 +154,7 @@ def gcs_logging(r: Res, ctx: Ctx) -> Iterable[str]:
     remediation="Set docker_config={'immutable_tags': True} on gcp.artifactregistry.Repository.",
     clouds=("gcp",),
     types=(AR_REPO,),
-    benchmarks=("cis-gke-1.5:5.1.4",),
+    benchmarks=("mlops:immutable-images",),
 )
 def ar_immutable(r: Res, ctx: Ctx) -> Iterable[str]:
     if r.props.get("format") not in (None, "DOCKER", "docker") or r.props.get("mode") not in (None, "STANDARD_REPOSITORY"):

@@ -1,0 +1,6 @@
+"""All rules; importing this package registers them in ``RULES`` (pack order = import order)."""
+
+from . import aws, azure, common, gcp, k8s  # noqa: F401  (registration side effects)
+from ._registry import RULES
+
+__all__ = ["RULES"]
