@@ -355,7 +355,9 @@ def _from_pydantic(err: ValidationError) -> ConfigError:
             else f"does not match the pattern {first.get('ctx', {}).get('pattern')}" + tail,
             value=first["input"],
         )
-    return ConfigError(path, first["msg"][0].lower() + first["msg"][1:] + tail, value=first["input"])
+    msg = first["msg"]
+    msg = "s" + msg[len("Input s") :] if msg.startswith("Input should") else msg[0].lower() + msg[1:]
+    return ConfigError(path, msg + tail, value=first["input"])
 
 
 def parse_spec(raw: Mapping[str, Any]) -> MlopsSpec:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 import pulumi
 import pulumi_aws as aws
 
-from mlops_stack.args import ArtifactStoreArgs, Env, child_opts, merge_opts, resource_tags, stateful_opts
+from mlops_stack.args import ArtifactStoreArgs, Env, KeysArgs, child_opts, merge_opts, resource_tags, stateful_opts
 from mlops_stack.aws._shared import identity, key_arn
+from mlops_stack.aws.keys import Keys
 from mlops_stack.aws.policies import bucket_policy, log_bucket_policy
 from mlops_stack.spec import BucketSpec
 
@@ -143,7 +144,11 @@ class ArtifactStore(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:ArtifactStore", name, None, merge_opts(opts))
         env, storage = args.env, args.storage
-        kms = key_arn(args.keys)
+        keys = args.keys
+        if keys is None:
+            # Used on its own, the store brings its own customer-managed key (create, not skip).
+            keys = Keys(f"{name}-keys", KeysArgs(env=env), opts=child_opts(self))
+        kms = key_arn(keys)
 
         log_bucket = None
         if storage.access_logs:

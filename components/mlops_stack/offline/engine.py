@@ -321,7 +321,12 @@ def _run_in_context(program: Callable[[], Any], project: str, stack: str, config
         outputs = dict(getattr(root, "outputs", {}) or {})
         return {k: await _resolve(v) for k, v in outputs.items()}
 
-    outputs = _sync_await(main())
+    try:
+        outputs = _sync_await(main())
+    except BaseException as err:
+        # What was registered before the failure (a bad spec must register nothing).
+        err.offline_registrations = list(monitor.registrations)  # type: ignore[attr-defined]
+        raise
     return Plan(project=project, stack=stack, resources=monitor.registrations, outputs=outputs, config=dict(config))
 
 
