@@ -33,7 +33,9 @@ class ConfigError(RunError):
         self.hint = hint
         self.value = None if value is _MISSING else value
         self.has_value = value is not _MISSING
-        super().__init__(self.message)
+        #: How many further problems the same check found (reported as a count).
+        self.more = 0
+        super().__init__(path, reason)
 
     @property
     def message(self) -> str:
@@ -43,6 +45,8 @@ class ConfigError(RunError):
         parts.append(self.reason)
         if self.hint:
             parts.append(f" ({self.hint})")
+        if self.more:
+            parts.append(f"; {self.more} more problem{'s' if self.more > 1 else ''} after this one")
         # One line, whatever the parts contained.
         return " ".join("".join(parts).split())
 
@@ -54,7 +58,7 @@ def did_you_mean(value: Any, choices: Iterable[str]) -> str | None:
     """``"did you mean 'nvidia-l4'?"`` when ``value`` is close to one of ``choices``."""
     if not isinstance(value, str):
         return None
-    matches = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    matches = difflib.get_close_matches(value, sorted(choices), n=1, cutoff=0.6)
     return f"did you mean {matches[0]!r}?" if matches else None
 
 

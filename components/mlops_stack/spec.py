@@ -29,7 +29,7 @@ Environment = Literal["dev", "staging", "prod"]
 Size = Literal["small", "medium", "large"]
 
 #: A short DNS-label-like name: lower case letters, digits and dashes.
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")]
 #: Tag/label keys and values are held to the strictest cloud's rules (GCP labels), so a
 #: spec written for one cloud ports to the others unchanged.
 TagKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
@@ -323,41 +323,52 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _from_pydantic(err: ValidationError) -> ConfigError:
-    first = err.errors(include_url=False)[0]
+    found = _first_error(err)
+    found.more = err.error_count() - 1
+    return found
+
+
+def _first_error(err: ValidationError) -> ConfigError:
+    errors = err.errors(include_url=False)
+    # A misspelt key also makes the real key "missing": report the misspelling first.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(first["loc"])
     kind = first["type"]
     # Dict-key errors come with a trailing "[key]" marker in the loc.
     if loc and loc[-1] == "[key]":
-        loc = loc[:-1]
-        path = _format_path(loc)
-        return ConfigError(path, f"key {first['input']!r} is not allowed: {first['msg'].lower()}", value=first["input"])
+        # Dict-key errors: the loc ends with the key itself and a "[key]" marker.
+        path = _format_path(loc[:-1])
+        pattern = str(first.get("ctx", {}).get("pattern", ""))
+        if "a-z0-9_-" in pattern:
+            reason = "is not an allowed key: lower-case letters, digits, '_' and '-', up to 63 characters (GCP label rules, used on every cloud)"
+        else:
+            reason = f"is not an allowed key: {first['msg'][0].lower()}{first['msg'][1:]}"
+        return ConfigError(path, reason)
     path = _format_path(loc)
-    more = len(err.errors()) - 1
-    tail = f"; {more} more problem{'s' if more > 1 else ''} after this one" if more else ""
     if kind == "extra_forbidden":
         model = _model_at(loc)
         known = [f.alias or n for n, f in model.model_fields.items()] if model else []
         hint = did_you_mean(str(loc[-1]), known) or (f"known keys: {one_of(known)}" if known else None)
-        return ConfigError(path, "is not a known key" + tail, hint)
+        return ConfigError(path, "is not a known key", hint)
     if kind == "missing":
-        return ConfigError(path, "is required" + tail)
+        return ConfigError(path, "is required")
     if kind in ("literal_error", "enum"):
         expected = first.get("ctx", {}).get("expected", "")
         choices = re.findall(r"'([^']*)'", expected)
         return ConfigError(
-            path, f"must be one of {', '.join(choices)}" + tail, did_you_mean(first["input"], choices), value=first["input"]
+            path, f"must be one of {', '.join(choices)}", did_you_mean(first["input"], choices), value=first["input"]
         )
     if kind == "string_pattern_mismatch":
         return ConfigError(
             path,
-            "must be lower-case letters, digits and dashes, starting with a letter" + tail
+            "must be lower-case letters, digits and dashes, starting with a letter and not ending with a dash"
             if "a-z0-9-" in str(first.get("ctx", {}).get("pattern", ""))
-            else f"does not match the pattern {first.get('ctx', {}).get('pattern')}" + tail,
+            else f"does not match the pattern {first.get('ctx', {}).get('pattern')}",
             value=first["input"],
         )
     msg = first["msg"]
     msg = "s" + msg[len("Input s") :] if msg.startswith("Input should") else msg[0].lower() + msg[1:]
-    return ConfigError(path, msg + tail, value=first["input"])
+    return ConfigError(path, msg, value=first["input"])
 
 
 def parse_spec(raw: Mapping[str, Any]) -> MlopsSpec:
@@ -399,7 +410,7 @@ def validate(spec: MlopsSpec) -> None:
     regions = catalog.known_regions(cloud)
     if regions and spec.region not in regions:
         raise ConfigError(
-            "region", f"is not a {cloud} region", did_you_mean(spec.region, regions) or f"known: {one_of(regions)}", value=spec.region
+            "region", f"is not a region of {cloud}", did_you_mean(spec.region, regions) or f"known: {one_of(regions)}", value=spec.region
         )
     if cloud == "gcp" and not spec.gcp.project:
         raise ConfigError("gcp.project", "is required when cloud is gcp")

@@ -45,8 +45,10 @@ class _Unknown:
     def __repr__(self) -> str:
         return "UNKNOWN"
 
-    def __bool__(self) -> bool:  # an unknown is never "truthy enough" to pass or fail a check
-        raise TypeError("UNKNOWN has no truth value; test it with is_unknown() first")
+    def __bool__(self) -> bool:
+        # "Something will be there": `if not value: <report missing>` never fires on an unknown,
+        # and `value or {}` keeps the UNKNOWN for get() to propagate.
+        return True
 
 
 UNKNOWN: Any = _Unknown()

@@ -454,7 +454,7 @@ def eks_secrets(r: Res, ctx: Ctx) -> Iterable[str]:
         return
     resources = as_list(get(enc, "resources"))
     key = get(enc, "provider", "keyArn")
-    if resources is UNKNOWN or key is UNKNOWN:
+    if resources is UNKNOWN or key is UNKNOWN or UNKNOWN in resources:
         return
     if not enc or "secrets" not in resources or not key:
         yield "encryptionConfig does not encrypt 'secrets' with a KMS key."
@@ -540,7 +540,7 @@ def iam_no_admin_attachment(r: Res, ctx: Ctx) -> Iterable[str]:
     benchmarks=("aws-fsbp:IAM.3", "cis-aws-3.0:1.14"),
 )
 def iam_no_access_keys(r: Res, ctx: Ctx) -> Iterable[str]:
-    if r.props.get("status") == "Inactive":
+    if r.props.get("status") in ("Inactive", UNKNOWN):
         return
     yield "creates a static IAM access key."
 

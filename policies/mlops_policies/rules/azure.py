@@ -94,6 +94,9 @@ def storage_versioning(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, st
     accounts = [r for r in resources if r.type == STORAGE]
     services = [r for r in resources if r.type == BLOB_SERVICE]
     for a in accounts:
+        if a.props.get("accountName") is UNKNOWN and not any(
+                a.urn in s.property_dependencies.get("accountName", []) or a.urn in s.dependencies for s in services):
+            continue  # cannot tell which BlobServiceProperties belong to it
         names = {a.props.get("accountName"), a.name}
         mine = [s for s in services
                 if a.urn in s.property_dependencies.get("accountName", [])
@@ -324,7 +327,8 @@ def kv_key_rotation(r: Res, ctx: Ctx) -> Iterable[str]:
     if actions is UNKNOWN:
         return
     for a in as_list(actions) or []:
-        if str(get(a, "action", "type") or "").lower() == "rotate":
+        kind = get(a, "action", "type")
+        if kind is UNKNOWN or str(kind or "").lower() == "rotate":
             return
     yield "properties.rotationPolicy has no 'rotate' lifetime action."
 

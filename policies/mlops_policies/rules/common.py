@@ -180,7 +180,7 @@ WORKLOAD_LABEL_KEYS = ("mlops-stack/workload", "mlops.dev/workload", "workload",
 class Pool:
     name: str
     machine: Any = None
-    gpu: str | None = None
+    gpu: Any = None  # neutral name, None if unrecognised, UNKNOWN if not known yet
     gpus_per_node: int | None = None
     min_nodes: Any = None
     max_nodes: Any = None
@@ -232,10 +232,14 @@ def _gke_pool(r: Res) -> Pool | None:
     if not accs and not builtin:
         return None
     acc_type = get(accs[0], "type") if accs else None
-    gpu = gpu_catalog.gcp_accelerator(acc_type) if isinstance(acc_type, str) else None
+    gpu: Any = gpu_catalog.gcp_accelerator(acc_type) if isinstance(acc_type, str) else None
+    if acc_type is UNKNOWN or machine is UNKNOWN:
+        gpu = UNKNOWN
     count = to_int(get(accs[0], "count")) if accs else None
     auto = r.props.get("autoscaling")
-    if isinstance(auto, dict) and auto:
+    if auto is UNKNOWN:
+        lo = hi = UNKNOWN
+    elif isinstance(auto, dict) and auto:
         lo = get(auto, "minNodeCount", default=get(auto, "totalMinNodeCount"))
         hi = get(auto, "maxNodeCount", default=get(auto, "totalMaxNodeCount"))
     else:
@@ -389,7 +393,7 @@ def gpu_allowed(r: Res, ctx: Ctx) -> Iterable[str]:
     if not allow:
         return
     for p in gpu_pools(r):
-        if p.machine is UNKNOWN:
+        if p.machine is UNKNOWN or p.gpu is UNKNOWN:
             continue
         machine = p.machine if isinstance(p.machine, str) else None
         if not gpu_catalog.allowed(p.gpu, machine, allow):

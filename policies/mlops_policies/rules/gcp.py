@@ -292,7 +292,7 @@ def gke_logging(r: Res, ctx: Ctx) -> Iterable[str]:
     comps = get(r.props, "loggingConfig", "enableComponents")
     if svc == "none":
         yield "loggingService is 'none'."
-    elif isinstance(comps, list) and "SYSTEM_COMPONENTS" not in comps:
+    elif isinstance(comps, list) and UNKNOWN not in comps and "SYSTEM_COMPONENTS" not in comps:
         yield "loggingConfig.enableComponents lacks SYSTEM_COMPONENTS."
 
 
@@ -367,7 +367,7 @@ def gke_default_sa(r: Res, ctx: Ctx) -> Iterable[str]:
             if sa is not UNKNOWN and _default_sa(sa):
                 yield "Autopilot nodes use the default service account."
             return
-        if truthy(r.props.get("removeDefaultNodePool")):
+        if r.props.get("removeDefaultNodePool") is UNKNOWN or truthy(r.props.get("removeDefaultNodePool")):
             return
     sa = get(r.props, "nodeConfig", "serviceAccount")
     if sa is not UNKNOWN and _default_sa(sa):

@@ -1,0 +1,438 @@
+"""The dev-aws and prod-aws plans contain every resource of the AWS environment, with
+the inputs a security reviewer checks. Exact types, counts and wire-level inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import plan_example
+from mlops_stack.offline.engine import Plan, Registration
+
+KEY_TYPE = "aws:kms/key:Key"
+
+
+def dev() -> Plan:
+    return plan_example("dev-aws")
+
+
+def prod() -> Plan:
+    return plan_example("prod-aws")
+
+
+def key_arn(plan: Plan) -> str:
+    return plan.one(KEY_TYPE).outputs["arn"]
+
+
+def by_bucket(plan: Plan, type_: str) -> dict[str, Registration]:
+    return {r.inputs["bucket"]: r for r in plan.of_type(type_)}
+
+
+def buckets(plan: Plan) -> dict[str, Registration]:
+    """Physical bucket name -> bucket registration."""
+    return {r.outputs["bucket"]: r for r in plan.of_type("aws:s3/bucket:Bucket")}
+
+
+def data_buckets(plan: Plan) -> dict[str, Registration]:
+    return {n: r for n, r in buckets(plan).items() if r.inputs["tags"]["mlops-stack-role"] == "data"}
+
+
+def log_bucket(plan: Plan) -> Registration:
+    (only,) = [r for r in plan.of_type("aws:s3/bucket:Bucket") if r.inputs["tags"]["mlops-stack-role"] == "access-logs"]
+    return only
+
+
+# --- counts per type ---------------------------------------------------------------
+
+EXPECTED_DEV = {
+    "aws:ec2/vpc:Vpc": 1,
+    "aws:ec2/subnet:Subnet": 4,
+    "aws:ec2/natGateway:NatGateway": 1,
+    "aws:ec2/eip:Eip": 1,
+    "aws:ec2/internetGateway:InternetGateway": 1,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": 5,
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
+    "aws:kms/key:Key": 1,
+    "aws:kms/alias:Alias": 1,
+    "aws:s3/bucket:Bucket": 4,  # artifacts, models, datasets + access logs
+    "aws:s3/bucketVersioning:BucketVersioning": 4,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 4,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 4,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 4,
+    "aws:s3/bucketPolicy:BucketPolicy": 4,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 4,
+    "aws:s3/bucketLogging:BucketLogging": 3,
+    "aws:ecr/repository:Repository": 2,
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": 2,
+    "aws:eks/cluster:Cluster": 1,
+    "aws:eks/nodeGroup:NodeGroup": 3,  # system + train + infer
+    "aws:ec2/launchTemplate:LaunchTemplate": 3,
+    "aws:eks/addon:Addon": 1,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
+    "aws:cloudwatch/logGroup:LogGroup": 1,
+    "aws:eks/accessEntry:AccessEntry": 0,
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 1,
+    "aws:sagemaker/model:Model": 1,
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": 1,
+    "aws:sagemaker/endpoint:Endpoint": 1,
+    "aws:appautoscaling/target:Target": 1,
+    "aws:appautoscaling/policy:Policy": 1,
+    "aws:iam/role:Role": 4,  # cluster, nodes, EBS CSI (IRSA), endpoint execution
+    "aws:iam/rolePolicy:RolePolicy": 1,
+    "mlops:aws:Network": 1,
+    "mlops:aws:Keys": 1,
+    "mlops:aws:ArtifactStore": 1,
+    "mlops:aws:ContainerRegistry": 1,
+    "mlops:aws:ModelRegistry": 1,
+    "mlops:aws:KubernetesCluster": 1,
+    "mlops:aws:GpuNodePool": 2,
+    "mlops:aws:ModelEndpoint": 1,
+}
+
+
+@pytest.mark.parametrize(("type_", "count"), sorted(EXPECTED_DEV.items()))
+def test_dev_counts(type_: str, count: int) -> None:
+    assert dev().type_counts().get(type_, 0) == count
+
+
+PROD_DIFF = {
+    "aws:ec2/subnet:Subnet": 6,
+    "aws:ec2/natGateway:NatGateway": 3,
+    "aws:ec2/eip:Eip": 3,
+    "aws:ec2/routeTable:RouteTable": 4,  # public + one private per zone
+    "aws:eks/accessEntry:AccessEntry": 1,
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 1,
+}
+
+
+@pytest.mark.parametrize(("type_", "count"), sorted(PROD_DIFF.items()))
+def test_prod_counts(type_: str, count: int) -> None:
+    assert prod().type_counts().get(type_, 0) == count
+
+
+def test_only_one_private_route_table_in_dev() -> None:
+    assert dev().type_counts()["aws:ec2/routeTable:RouteTable"] == 2
+
+
+# --- network -------------------------------------------------------------------------
+
+
+def test_vpc_endpoints_cover_s3_ecr_sts_and_sagemaker_runtime() -> None:
+    eps = {r.inputs["serviceName"]: r.inputs for r in dev().of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert set(eps) == {f"com.amazonaws.us-east-1.{s}" for s in ("s3", "ecr.api", "ecr.dkr", "sts", "sagemaker.runtime")}
+    assert eps["com.amazonaws.us-east-1.s3"]["vpcEndpointType"] == "Gateway"
+    for name, inputs in eps.items():
+        if not name.endswith(".s3"):
+            assert inputs["vpcEndpointType"] == "Interface"
+            assert inputs["privateDnsEnabled"] is True
+            assert len(inputs["subnetIds"]) == 2
+
+
+def test_subnets_span_distinct_zones_and_tag_for_load_balancers() -> None:
+    subnets = prod().of_type("aws:ec2/subnet:Subnet")
+    private = [s.inputs for s in subnets if "private" in s.name]
+    public = [s.inputs for s in subnets if "public" in s.name]
+    assert len({s["availabilityZone"] for s in private}) == 3
+    assert all(s["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
+    assert all(s["tags"]["kubernetes.io/role/elb"] == "1" and s["mapPublicIpOnLaunch"] is False for s in public)
+    assert [s["cidrBlock"] for s in private] == ["10.30.0.0/18", "10.30.64.0/18", "10.30.128.0/18"]
+
+
+def test_default_security_group_has_no_rules() -> None:
+    sg = dev().one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs
+    assert not sg.get("ingress") and not sg.get("egress")
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_kms_key_rotates_and_is_administered_by_the_account(plan) -> None:
+    key = plan().one(KEY_TYPE)
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["rotationPeriodInDays"] == 365
+    assert key.inputs["deletionWindowInDays"] == 30
+    policy = json.loads(key.inputs["policy"])
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    assert sids["AccountAdministers"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert sids["CloudWatchLogsEncrypt"]["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+
+
+def test_key_is_protected_in_prod_only() -> None:
+    assert (prod().one(KEY_TYPE).protect, prod().one(KEY_TYPE).retain_on_delete) == (True, True)
+    assert (dev().one(KEY_TYPE).protect, dev().one(KEY_TYPE).retain_on_delete) == (False, False)
+
+
+# --- storage ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_every_bucket_is_versioned_private_and_tls_only(plan) -> None:
+    p = plan()
+    names = set(buckets(p))
+    versioning = by_bucket(p, "aws:s3/bucketVersioning:BucketVersioning")
+    blocks = by_bucket(p, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    owners = by_bucket(p, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    policies = by_bucket(p, "aws:s3/bucketPolicy:BucketPolicy")
+    assert set(versioning) == set(blocks) == set(owners) == set(policies) == names
+    for name in names:
+        assert versioning[name].inputs["versioningConfiguration"] == {"status": "Enabled"}
+        assert {k: blocks[name].inputs[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")} == dict.fromkeys(
+            ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
+        )
+        assert owners[name].inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+        statements = json.loads(policies[name].inputs["policy"])["Statement"]
+        deny = next(s for s in statements if s["Sid"] == "DenyInsecureTransport")
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert buckets(p)[name].inputs["forceDestroy"] is False
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_data_buckets_use_the_stack_key_with_a_bucket_key(plan) -> None:
+    p = plan()
+    sse = by_bucket(p, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    for name in data_buckets(p):
+        (rule,) = sse[name].inputs["rules"]
+        assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key_arn(p)}
+        assert rule["bucketKeyEnabled"] is True
+    # S3 access logging cannot deliver to an SSE-KMS bucket: the log bucket uses SSE-S3.
+    (rule,) = sse[log_bucket(p).outputs["bucket"]].inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+
+
+def test_data_buckets_log_to_the_log_bucket_and_it_admits_log_delivery() -> None:
+    p = dev()
+    logs = log_bucket(p).outputs["bucket"]
+    logging = by_bucket(p, "aws:s3/bucketLogging:BucketLogging")
+    assert set(logging) == set(data_buckets(p))
+    assert {r.inputs["targetBucket"] for r in logging.values()} == {logs}
+    policy = json.loads(by_bucket(p, "aws:s3/bucketPolicy:BucketPolicy")[logs].inputs["policy"])
+    delivery = next(s for s in policy["Statement"] if s["Sid"] == "S3ServerAccessLogs")
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+
+
+def test_lifecycle_follows_the_spec() -> None:
+    p = dev()
+    rules = {
+        buckets(p)[name].inputs["tags"]["mlops-stack-bucket"]: {r["id"]: r for r in reg.inputs["rules"]}
+        for name, reg in by_bucket(p, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").items()
+    }
+    assert rules["models"]["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
+    assert rules["artifacts"]["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    for bucket_rules in rules.values():
+        assert bucket_rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+    assert rules["access-logs"]["expire-current-objects"]["expiration"] == {"days": 365}
+
+
+def test_buckets_are_protected_and_retained_in_prod_only() -> None:
+    assert all(r.protect and r.retain_on_delete for r in prod().of_type("aws:s3/bucket:Bucket"))
+    assert not any(r.protect or r.retain_on_delete for r in dev().of_type("aws:s3/bucket:Bucket"))
+
+
+# --- container registry ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_repositories_are_immutable_scanned_and_encrypted(plan) -> None:
+    p = plan()
+    repos = p.of_type("aws:ecr/repository:Repository")
+    assert sorted(r.inputs["name"] for r in repos) == sorted(f"mlops-{p.stack.split('-')[0]}/{n}" for n in ("training", "serving"))
+    for r in repos:
+        assert r.inputs["imageTagMutability"] == "IMMUTABLE"
+        assert r.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+        assert r.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key_arn(p)}]
+        assert r.inputs["forceDelete"] is False
+    expiry = {"dev-aws": 7, "prod-aws": 14}[p.stack]
+    for lc in p.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
+        (rule,) = json.loads(lc.inputs["policy"])["rules"]
+        assert rule["selection"] == {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": expiry}
+        assert rule["action"] == {"type": "expire"}
+
+
+# --- cluster -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_eks_encrypts_secrets_logs_everything_and_uses_access_entries(plan) -> None:
+    p = plan()
+    c = p.one("aws:eks/cluster:Cluster").inputs
+    assert c["encryptionConfig"] == {"provider": {"keyArn": key_arn(p)}, "resources": ["secrets"]}
+    assert c["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    assert c["accessConfig"]["authenticationMode"] == "API"
+    assert c["vpcConfig"]["endpointPrivateAccess"] is True
+    assert c["version"] == "1.33"
+    log_group = p.one("aws:cloudwatch/logGroup:LogGroup").inputs
+    assert log_group["name"] == f"/aws/eks/{c['name']}/cluster"
+    assert log_group["kmsKeyId"] == key_arn(p)
+
+
+def test_api_endpoint_public_only_through_the_allowlist() -> None:
+    d = dev().one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
+    assert d["endpointPublicAccess"] is True and d["publicAccessCidrs"] == ["203.0.113.0/24"]
+    pr = prod().one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
+    assert pr["endpointPublicAccess"] is False and "publicAccessCidrs" not in pr
+
+
+def test_oidc_provider_for_irsa_uses_the_cluster_issuer() -> None:
+    p = dev()
+    issuer = p.one("aws:eks/cluster:Cluster").outputs["identities"][0]["oidcs"][0]["issuer"]
+    oidc = p.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider").inputs
+    assert oidc == {**oidc, "url": issuer, "clientIdLists": ["sts.amazonaws.com"]}
+    ebs = next(r for r in p.of_type("aws:iam/role:Role") if r.name.endswith("ebs-csi-role"))
+    cond = json.loads(ebs.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    host = issuer.removeprefix("https://")
+    assert cond[f"{host}:sub"] == "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+
+
+def test_prod_admins_come_from_access_entries() -> None:
+    entry = prod().one("aws:eks/accessEntry:AccessEntry").inputs
+    assoc = prod().one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation").inputs
+    assert entry["principalArn"] == assoc["principalArn"] == "arn:aws:iam::123456789012:role/platform-admins"
+    assert assoc["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def node_groups(plan: Plan) -> dict[str, Registration]:
+    return {r.inputs["labels"]["mlops-stack/pool"]: r for r in plan.of_type("aws:eks/nodeGroup:NodeGroup")}
+
+
+def test_system_node_group_is_on_demand_and_untainted() -> None:
+    sys_ng = node_groups(dev())["system"]
+    assert sys_ng.inputs["amiType"] == "AL2023_x86_64_STANDARD"
+    assert sys_ng.inputs["capacityType"] == "ON_DEMAND"
+    assert sys_ng.inputs["instanceTypes"] == ["m7i.large"]
+    assert "taints" not in sys_ng.inputs
+    assert sys_ng.ignore_changes == ["scalingConfig.desiredSize"]
+
+
+@pytest.mark.parametrize(
+    ("plan", "pool", "instance", "capacity", "scaling"),
+    [
+        (dev, "train", "g5.xlarge", "SPOT", {"minSize": 0, "maxSize": 4, "desiredSize": 0}),
+        (dev, "infer", "g6.xlarge", "ON_DEMAND", {"minSize": 0, "maxSize": 2, "desiredSize": 0}),
+        (prod, "train", "p4d.24xlarge", "ON_DEMAND", {"minSize": 0, "maxSize": 2, "desiredSize": 0}),
+        (prod, "infer", "g6.xlarge", "ON_DEMAND", {"minSize": 2, "maxSize": 8, "desiredSize": 2}),
+    ],
+)
+def test_gpu_pools(plan, pool: str, instance: str, capacity: str, scaling: dict) -> None:
+    ng = node_groups(plan())[pool]
+    assert ng.inputs["amiType"] == "AL2023_x86_64_NVIDIA"
+    assert ng.inputs["instanceTypes"] == [instance]
+    assert ng.inputs["capacityType"] == capacity
+    assert ng.inputs["scalingConfig"] == scaling
+    assert ng.inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert ng.inputs["labels"]["mlops-stack/gpu"] in ("nvidia-a10g", "nvidia-l4", "nvidia-a100-40gb")
+    assert ng.ignore_changes == ["scalingConfig.desiredSize"]
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_nodes_require_imdsv2_and_encrypt_their_disks(plan) -> None:
+    p = plan()
+    for lt in p.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        assert lt.inputs["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+        (bdm,) = lt.inputs["blockDeviceMappings"]
+        assert bdm["ebs"]["encrypted"] == "true" and bdm["ebs"]["kmsKeyId"] == key_arn(p) and bdm["ebs"]["volumeType"] == "gp3"
+
+
+# --- model registry and endpoints ---------------------------------------------------------
+
+
+def test_model_registry_is_a_protected_package_group_in_prod() -> None:
+    g = prod().one("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
+    assert g.inputs["modelPackageGroupName"] == "mlops-prod-models"
+    assert (g.protect, g.retain_on_delete) == (True, True)
+
+
+def test_endpoint_role_reads_only_its_model_prefix() -> None:
+    p = prod()
+    policy = json.loads(p.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    models = next(n for n, r in data_buckets(p).items() if r.inputs["tags"]["mlops-stack-bucket"] == "models")
+    artifacts = next(n for n, r in data_buckets(p).items() if r.inputs["tags"]["mlops-stack-bucket"] == "artifacts")
+    assert sids["ReadModelArtifact"] == {**sids["ReadModelArtifact"], "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{models}/sentiment/v3/*"}
+    assert sids["UseStackKey"]["Resource"] == key_arn(p)
+    assert sids["WriteDataCapture"]["Resource"] == f"arn:aws:s3:::{artifacts}/data-capture/sentiment/*"
+    for s in policy["Statement"]:
+        assert s["Action"] != "*" and "*" not in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+
+
+def test_no_iam_document_grants_star_on_star() -> None:
+    for plan in (dev(), prod()):
+        docs = [r.inputs["policy"] for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")]
+        docs += [r.inputs["assumeRolePolicy"] for r in plan.of_type("aws:iam/role:Role")]
+        for doc in docs:
+            for s in json.loads(doc)["Statement"]:
+                actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+                assert "*" not in actions
+
+
+def test_dev_cpu_endpoint() -> None:
+    p = dev()
+    cfg = p.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
+    (variant,) = cfg["productionVariants"]
+    assert variant["instanceType"] == "ml.m5.large" and variant["initialInstanceCount"] == 1
+    assert cfg["kmsKeyArn"] == key_arn(p)  # EBS-backed: the ML volume takes the stack key
+    assert "dataCaptureConfig" not in cfg
+
+
+def test_prod_gpu_endpoint_with_data_capture() -> None:
+    p = prod()
+    cfg = p.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
+    (variant,) = cfg["productionVariants"]
+    assert variant["instanceType"] == "ml.g5.xlarge" and variant["initialInstanceCount"] == 2
+    # g5 has local NVMe storage, hardware-encrypted; SageMaker rejects a KmsKeyId for it.
+    assert "kmsKeyArn" not in cfg
+    capture = cfg["dataCaptureConfig"]
+    artifacts = next(n for n, r in data_buckets(p).items() if r.inputs["tags"]["mlops-stack-bucket"] == "artifacts")
+    assert capture["enableCapture"] is True and capture["initialSamplingPercentage"] == 20
+    assert capture["destinationS3Uri"] == f"s3://{artifacts}/data-capture/sentiment/"
+    assert capture["kmsKeyId"] == key_arn(p)
+    assert [o["captureMode"] for o in capture["captureOptions"]] == ["Input", "Output"]
+
+
+def test_prod_model_runs_in_the_vpc_isolated() -> None:
+    m = prod().one("aws:sagemaker/model:Model").inputs
+    assert m["enableNetworkIsolation"] is True
+    assert len(m["vpcConfig"]["subnets"]) == 3 and len(m["vpcConfig"]["securityGroupIds"]) == 1
+    assert m["primaryContainer"]["modelDataUrl"].endswith("/sentiment/v3/model.tar.gz")
+
+
+@pytest.mark.parametrize(("plan", "lo", "hi"), [(dev, 1, 2), (prod, 2, 6)])
+def test_endpoint_autoscaling(plan, lo: int, hi: int) -> None:
+    p = plan()
+    target = p.one("aws:appautoscaling/target:Target").inputs
+    env = p.stack.split("-")[0]
+    assert target["resourceId"] == f"endpoint/mlops-{env}-sentiment/variant/primary"
+    assert (target["minCapacity"], target["maxCapacity"]) == (lo, hi)
+    assert target["scalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    policy = p.one("aws:appautoscaling/policy:Policy").inputs["targetTrackingScalingPolicyConfiguration"]
+    assert policy["predefinedMetricSpecification"] == {"predefinedMetricType": "SageMakerVariantInvocationsPerInstance"}
+    assert policy["targetValue"] == 100
+
+
+def test_endpoint_changes_never_delete_the_live_config_first() -> None:
+    """The config and model are auto-named and replaced create-before-delete; the
+    endpoint has a stable name and follows the config by reference."""
+    p = prod()
+    cfg = p.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    model = p.one("aws:sagemaker/model:Model")
+    endpoint = p.one("aws:sagemaker/endpoint:Endpoint")
+    for r in (cfg, model):
+        assert "name" not in r.inputs
+        assert r.delete_before_replace is False
+    assert endpoint.inputs["endpointConfigName"] == cfg.outputs["name"]
+    assert cfg.urn in endpoint.dependencies
+    assert endpoint.inputs["name"] == "mlops-prod-sentiment"
+
+
+# --- tags ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_every_taggable_resource_carries_owner_environment_and_cost_center(plan) -> None:
+    p = plan()
+    tagged = [r for r in p.resources if r.custom and "tags" in r.inputs]
+    assert len(tagged) > 40
+    for r in tagged:
+        assert {"owner", "environment", "cost-center", "managed-by"} <= set(r.inputs["tags"]), r.name

@@ -1,0 +1,339 @@
+"""Every rule: at least one resource (or stack) that passes and one that fails, as pure functions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from helpers import DEV, PROD, TAGS, res
+from mlops_policies import RULES, UNKNOWN
+from mlops_policies.config import with_defaults
+from mlops_policies.model import Ctx, Res, Rule
+
+B = "aws:s3/bucket:Bucket"
+BURN = f"urn:pulumi:test::mlops-stack::{B}::art"
+
+
+def bucket(**kw: Any) -> Res:
+    return res(B, "art", tags=TAGS, **kw)
+
+
+def sub(type_: str, name: str, **props: Any) -> Res:
+    return res(type_, name, property_dependencies={"bucket": [BURN]}, dependencies=[BURN], **props)
+
+
+GOOD_POLICY = json.dumps({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                                         "Resource": ["arn:aws:s3:::art", "arn:aws:s3:::art/*"],
+                                         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+SCOPED = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::art/*"}]})
+PUBLIC_REPO_POLICY = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})
+ORG_REPO_POLICY = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage",
+                                             "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]})
+
+EKS = "aws:eks/cluster:Cluster"
+NG = "aws:eks/nodeGroup:NodeGroup"
+GKE = "gcp:container/cluster:Cluster"
+GKEPOOL = "gcp:container/nodePool:NodePool"
+AKS = "azure-native:containerservice:ManagedCluster"
+AKSPOOL = "azure-native:containerservice:AgentPool"
+SMCFG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+DEP = "kubernetes:apps/v1:Deployment"
+
+GPU_TAINT = [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
+GOOD_NG = dict(instanceTypes=["g6.xlarge"], taints=GPU_TAINT, scalingConfig={"minSize": 0, "maxSize": 4, "desiredSize": 0},
+               capacityType="ON_DEMAND", labels={"mlops-stack/workload": "serving"})
+GOOD_GKE_NC = {"machineType": "g2-standard-8", "guestAccelerators": [{"type": "nvidia-l4", "count": 1}],
+               "taints": GPU_TAINT, "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+               "serviceAccount": "nodes@p.iam.gserviceaccount.com", "labels": {"mlops-stack/workload": "serving"}}
+GOOD_AKSPOOL = dict(vmSize="Standard_NC4as_T4_v3", nodeTaints=["nvidia.com/gpu=present:NoSchedule"],
+                    enableAutoScaling=True, minCount=0, maxCount=3, nodeLabels={"mlops-stack/workload": "serving"})
+
+
+def container(**kw: Any) -> dict[str, Any]:
+    c = {"name": "app", "image": "nginx:1.27.0",
+         "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "64Mi"}}}
+    c.update(kw)
+    return c
+
+
+def deployment(*containers: dict[str, Any]) -> Res:
+    return res(DEP, "web", spec={"template": {"spec": {"containers": list(containers)}}})
+
+
+# rule name -> (ctx, passing cases, failing cases); a case is a Res (resource rule) or list[Res] (stack rule)
+CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
+    # ---- AWS
+    "aws-s3-no-public-acl": (DEV, [bucket(), res("aws:s3/bucketAcl:BucketAcl", acl="private")],
+                             [bucket(acl="public-read"), res("aws:s3/bucketAcl:BucketAcl", acl="public-read-write")]),
+    "aws-s3-public-access-block": (DEV, [[bucket(), sub("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pab",
+                                                         blockPublicAcls=True, blockPublicPolicy=True,
+                                                         ignorePublicAcls=True, restrictPublicBuckets=True)]],
+                                   [[bucket()], [bucket(), sub("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                                                               "pab", blockPublicAcls=True, blockPublicPolicy=False,
+                                                               ignorePublicAcls=True, restrictPublicBuckets=True)]]),
+    "aws-s3-kms-encryption": (DEV, [[bucket(), sub("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                                                   "sse", rules=[{"applyServerSideEncryptionByDefault": {
+                                                       "sseAlgorithm": "aws:kms", "kmsMasterKeyId": "arn:aws:kms:k"}}])]],
+                              [[bucket()], [bucket(), sub("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                                                          "sse", rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}])]]),
+    "aws-s3-versioning": (DEV, [[bucket(), sub("aws:s3/bucketVersioning:BucketVersioning", "v",
+                                               versioningConfiguration={"status": "Enabled"})]],
+                          [[bucket()], [bucket(), sub("aws:s3/bucketVersioning:BucketVersioning", "v",
+                                                      versioningConfiguration={"status": "Suspended"})]]),
+    "aws-s3-versioning-enabled": (DEV, [res("aws:s3/bucketVersioning:BucketVersioning", versioningConfiguration={"status": "Enabled"})],
+                                  [res("aws:s3/bucketVersioning:BucketVersioning", versioningConfiguration={"status": "Suspended"})]),
+    "aws-s3-tls-only": (DEV, [[bucket(), sub("aws:s3/bucketPolicy:BucketPolicy", "pol", policy=GOOD_POLICY)]],
+                        [[bucket()], [bucket(), sub("aws:s3/bucketPolicy:BucketPolicy", "pol", policy=SCOPED)]]),
+    "aws-s3-access-logging": (DEV, [[bucket(), sub("aws:s3/bucketLogging:BucketLogging", "log", targetBucket="logs")]],
+                              [[bucket()]]),
+    "aws-kms-key-rotation": (DEV, [res("aws:kms/key:Key", enableKeyRotation=True),
+                                   res("aws:kms/key:Key", customerMasterKeySpec="RSA_2048")],
+                             [res("aws:kms/key:Key"), res("aws:kms/key:Key", enableKeyRotation=False)]),
+    "aws-ecr-immutable-tags": (DEV, [res("aws:ecr/repository:Repository", imageTagMutability="IMMUTABLE")],
+                               [res("aws:ecr/repository:Repository"), res("aws:ecr/repository:Repository", imageTagMutability="MUTABLE")]),
+    "aws-ecr-scan-on-push": (DEV, [res("aws:ecr/repository:Repository", imageScanningConfiguration={"scanOnPush": True})],
+                             [res("aws:ecr/repository:Repository")]),
+    "aws-ecr-kms-encryption": (DEV, [res("aws:ecr/repository:Repository", encryptionConfigurations=[{"encryptionType": "KMS", "kmsKey": "arn:k"}])],
+                               [res("aws:ecr/repository:Repository"),
+                                res("aws:ecr/repository:Repository", encryptionConfigurations=[{"encryptionType": "AES256"}])]),
+    "aws-ecr-not-public": (DEV, [res("aws:ecr/repositoryPolicy:RepositoryPolicy", policy=ORG_REPO_POLICY)],
+                           [res("aws:ecr/repositoryPolicy:RepositoryPolicy", policy=PUBLIC_REPO_POLICY)]),
+    "aws-eks-endpoint-not-public": (DEV, [res(EKS, vpcConfig={"endpointPrivateAccess": True, "endpointPublicAccess": False}),
+                                          res(EKS, vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]})],
+                                    [res(EKS, vpcConfig={"subnetIds": ["a"]}),
+                                     res(EKS, vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]})]),
+    "aws-eks-secrets-encryption": (DEV, [res(EKS, encryptionConfig={"provider": {"keyArn": "arn:k"}, "resources": ["secrets"]})],
+                                   [res(EKS)]),
+    "aws-eks-control-plane-logging": (DEV, [res(EKS, enabledClusterLogTypes=["api", "audit", "authenticator", "controllerManager", "scheduler"])],
+                                      [res(EKS, enabledClusterLogTypes=["api"])]),
+    "aws-iam-no-admin-wildcard": (DEV, [res("aws:iam/rolePolicy:RolePolicy", policy=SCOPED),
+                                        res("aws:iam/role:Role", inlinePolicies=[{"name": "s3", "policy": SCOPED}])],
+                                  [res("aws:iam/rolePolicy:RolePolicy", policy=ADMIN),
+                                   res("aws:iam/policy:Policy", policy=json.loads(ADMIN)),
+                                   res("aws:iam/role:Role", inlinePolicies=[{"name": "x", "policy": ADMIN}])]),
+    "aws-iam-no-admin-attachment": (DEV, [res("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                              policyArn="arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")],
+                                    [res("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                         policyArn="arn:aws:iam::aws:policy/AdministratorAccess")]),
+    "aws-iam-no-access-keys": (DEV, [res("aws:iam/accessKey:AccessKey", status="Inactive")],
+                               [res("aws:iam/accessKey:AccessKey", user="ci")]),
+    "aws-log-group-retention-encryption": (DEV, [res("aws:cloudwatch/logGroup:LogGroup", retentionInDays=365, kmsKeyId="arn:k")],
+                                           [res("aws:cloudwatch/logGroup:LogGroup")]),
+    # ---- GCP
+    "gcp-gcs-public-access-prevention": (DEV, [res("gcp:storage/bucket:Bucket", publicAccessPrevention="enforced")],
+                                         [res("gcp:storage/bucket:Bucket", publicAccessPrevention="inherited")]),
+    "gcp-gcs-uniform-access": (DEV, [res("gcp:storage/bucket:Bucket", uniformBucketLevelAccess=True)],
+                               [res("gcp:storage/bucket:Bucket")]),
+    "gcp-gcs-no-public-iam": (DEV, [res("gcp:storage/bucketIAMMember:BucketIAMMember", member="serviceAccount:a@p", role="roles/storage.objectViewer")],
+                              [res("gcp:storage/bucketIAMMember:BucketIAMMember", member="allUsers", role="roles/storage.objectViewer"),
+                               res("gcp:storage/bucketIAMBinding:BucketIAMBinding", members=["allAuthenticatedUsers"], role="r")]),
+    "gcp-gcs-cmek": (DEV, [res("gcp:storage/bucket:Bucket", encryption={"defaultKmsKeyName": "projects/p/locations/l/keyRings/r/cryptoKeys/k"})],
+                     [res("gcp:storage/bucket:Bucket")]),
+    "gcp-gcs-versioning": (DEV, [res("gcp:storage/bucket:Bucket", versioning={"enabled": True})],
+                           [res("gcp:storage/bucket:Bucket"), res("gcp:storage/bucket:Bucket", versioning={"enabled": False})]),
+    "gcp-gcs-access-logging": (DEV, [res("gcp:storage/bucket:Bucket", logging={"logBucket": "logs"})],
+                               [res("gcp:storage/bucket:Bucket")]),
+    "gcp-ar-immutable-tags": (DEV, [res("gcp:artifactregistry/repository:Repository", format="DOCKER", dockerConfig={"immutableTags": True}),
+                                    res("gcp:artifactregistry/repository:Repository", format="PYTHON")],
+                              [res("gcp:artifactregistry/repository:Repository", format="DOCKER")]),
+    "gcp-ar-cmek": (DEV, [res("gcp:artifactregistry/repository:Repository", kmsKeyName="projects/p/k")],
+                    [res("gcp:artifactregistry/repository:Repository")]),
+    "gcp-ar-not-public": (DEV, [res("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", member="serviceAccount:n@p", role="roles/artifactregistry.reader")],
+                          [res("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", member="allUsers", role="roles/artifactregistry.reader")]),
+    "gcp-ar-vulnerability-scanning": (DEV, [res("gcp:artifactregistry/repository:Repository"),
+                                            res("gcp:artifactregistry/repository:Repository", vulnerabilityScanningConfig={"enablementConfig": "INHERITED"})],
+                                      [res("gcp:artifactregistry/repository:Repository", vulnerabilityScanningConfig={"enablementConfig": "DISABLED"})]),
+    "gcp-gke-private-endpoint": (DEV, [res(GKE, privateClusterConfig={"enablePrivateNodes": True, "enablePrivateEndpoint": True}),
+                                       res(GKE, privateClusterConfig={"enablePrivateNodes": True},
+                                           masterAuthorizedNetworksConfig={"cidrBlocks": [{"cidrBlock": "10.0.0.0/8"}]})],
+                                 [res(GKE), res(GKE, privateClusterConfig={"enablePrivateNodes": True},
+                                                masterAuthorizedNetworksConfig={"cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}]})]),
+    "gcp-gke-secrets-encryption": (DEV, [res(GKE, databaseEncryption={"state": "ENCRYPTED", "keyName": "projects/p/k"})],
+                                   [res(GKE), res(GKE, databaseEncryption={"state": "DECRYPTED"})]),
+    "gcp-gke-logging": (DEV, [res(GKE), res(GKE, loggingConfig={"enableComponents": ["SYSTEM_COMPONENTS", "WORKLOADS"]})],
+                        [res(GKE, loggingService="none"), res(GKE, loggingConfig={"enableComponents": ["WORKLOADS"]})]),
+    "gcp-gke-workload-identity": (DEV, [res(GKE, workloadIdentityConfig={"workloadPool": "p.svc.id.goog"}, removeDefaultNodePool=True),
+                                        res(GKEPOOL, nodeConfig={"workloadMetadataConfig": {"mode": "GKE_METADATA"}})],
+                                  [res(GKE), res(GKEPOOL, nodeConfig={"machineType": "e2-standard-4"})]),
+    "gcp-gke-network-policy": (DEV, [res(GKE, datapathProvider="ADVANCED_DATAPATH"), res(GKE, networkPolicy={"enabled": True})],
+                               [res(GKE)]),
+    "gcp-gke-no-default-service-account": (DEV, [res(GKE, removeDefaultNodePool=True),
+                                                 res(GKEPOOL, nodeConfig={"serviceAccount": "nodes@p.iam.gserviceaccount.com"})],
+                                           [res(GKEPOOL, nodeConfig={}),
+                                            res(GKEPOOL, nodeConfig={"serviceAccount": "123-compute@developer.gserviceaccount.com"})]),
+    "gcp-kms-rotation": (DEV, [res("gcp:kms/cryptoKey:CryptoKey", rotationPeriod="7776000s"),
+                               res("gcp:kms/cryptoKey:CryptoKey", purpose="ASYMMETRIC_SIGN")],
+                         [res("gcp:kms/cryptoKey:CryptoKey"), res("gcp:kms/cryptoKey:CryptoKey", rotationPeriod="31536000s")]),
+    "gcp-no-primitive-roles": (DEV, [res("gcp:projects/iAMMember:IAMMember", role="roles/storage.admin", member="user:a")],
+                               [res("gcp:projects/iAMMember:IAMMember", role="roles/editor", member="user:a"),
+                                res("gcp:projects/iAMBinding:IAMBinding", role="roles/owner", members=["user:a"])]),
+    "gcp-no-service-account-keys": (DEV, [res("gcp:serviceaccount/account:Account", accountId="nodes")],
+                                    [res("gcp:serviceaccount/key:Key", serviceAccountId="nodes")]),
+    # ---- Azure
+    "azure-storage-no-public-blob": (DEV, [res("azure-native:storage:StorageAccount", allowBlobPublicAccess=False),
+                                           res("azure-native:storage:BlobContainer", publicAccess="None")],
+                                     [res("azure-native:storage:StorageAccount"),
+                                      res("azure-native:storage:BlobContainer", publicAccess="Blob")]),
+    "azure-storage-secure-transfer": (DEV, [res("azure-native:storage:StorageAccount", minimumTlsVersion="TLS1_2", enableHttpsTrafficOnly=True)],
+                                      [res("azure-native:storage:StorageAccount", minimumTlsVersion="TLS1_0"),
+                                       res("azure-native:storage:StorageAccount", minimumTlsVersion="TLS1_2", enableHttpsTrafficOnly=False)]),
+    "azure-storage-cmk": (DEV, [res("azure-native:storage:StorageAccount", encryption={"keySource": "Microsoft.Keyvault"})],
+                          [res("azure-native:storage:StorageAccount")]),
+    "azure-storage-versioning": (DEV, [[res("azure-native:storage:StorageAccount", "sa", accountName="sa1"),
+                                        res("azure-native:storage:BlobServiceProperties", "bs", accountName="sa1", isVersioningEnabled=True)]],
+                                 [[res("azure-native:storage:StorageAccount", "sa", accountName="sa1")],
+                                  [res("azure-native:storage:StorageAccount", "sa", accountName="sa1"),
+                                   res("azure-native:storage:BlobServiceProperties", "bs", accountName="sa1", isVersioningEnabled=False)]]),
+    "azure-acr-admin-disabled": (DEV, [res("azure-native:containerregistry:Registry", adminUserEnabled=False)],
+                                 [res("azure-native:containerregistry:Registry", adminUserEnabled=True)]),
+    "azure-acr-no-anonymous-pull": (DEV, [res("azure-native:containerregistry:Registry")],
+                                    [res("azure-native:containerregistry:Registry", anonymousPullEnabled=True)]),
+    "azure-acr-public-network-disabled": (DEV, [res("azure-native:containerregistry:Registry", publicNetworkAccess="Disabled")],
+                                          [res("azure-native:containerregistry:Registry")]),
+    "azure-aks-private-or-allowlisted": (DEV, [res(AKS, apiServerAccessProfile={"enablePrivateCluster": True}),
+                                               res(AKS, apiServerAccessProfile={"authorizedIPRanges": ["203.0.113.0/24"]})],
+                                         [res(AKS), res(AKS, apiServerAccessProfile={"authorizedIPRanges": ["0.0.0.0/0"]})]),
+    "azure-aks-secrets-encryption": (DEV, [res(AKS, securityProfile={"azureKeyVaultKms": {"enabled": True}})], [res(AKS)]),
+    "azure-aks-monitoring": (DEV, [res(AKS, addonProfiles={"omsagent": {"enabled": True}})], [res(AKS)]),
+    "azure-aks-workload-identity": (DEV, [res(AKS, oidcIssuerProfile={"enabled": True}, securityProfile={"workloadIdentity": {"enabled": True}})],
+                                    [res(AKS)]),
+    "azure-aks-network-policy": (DEV, [res(AKS, networkProfile={"networkPolicy": "cilium"})], [res(AKS, networkProfile={})]),
+    "azure-aks-local-accounts-disabled": (DEV, [res(AKS, disableLocalAccounts=True)], [res(AKS)]),
+    "azure-keyvault-purge-protection": (DEV, [res("azure-native:keyvault:Vault", properties={"enablePurgeProtection": True})],
+                                        [res("azure-native:keyvault:Vault", properties={}),
+                                         res("azure-native:keyvault:Vault", properties={"enablePurgeProtection": True, "enableSoftDelete": False})]),
+    "azure-keyvault-key-rotation": (DEV, [res("azure-native:keyvault:Key", properties={"rotationPolicy": {"lifetimeActions": [
+                                        {"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P90D"}}]}})],
+                                    [res("azure-native:keyvault:Key", properties={})]),
+    "azure-ml-workspace-cmk": (DEV, [res("azure-native:machinelearningservices:Workspace", encryption={"status": "Enabled"})],
+                               [res("azure-native:machinelearningservices:Workspace")]),
+    "azure-ml-workspace-public-network": (DEV, [res("azure-native:machinelearningservices:Workspace", publicNetworkAccess="Disabled")],
+                                          [res("azure-native:machinelearningservices:Workspace")]),
+    # ---- cross-cloud
+    "required-tags": (DEV, [bucket(), res("gcp:storage/bucket:Bucket", labels=TAGS),
+                            res(B, provider_props={"defaultTags": json.dumps({"tags": TAGS})})],
+                      [res(B, tags={"owner": "x"}), res("gcp:storage/bucket:Bucket", labels={"Owner": "x"}),
+                       res("azure-native:storage:StorageAccount", tags={"owner": "", "environment": "d", "cost-center": "c"})]),
+    "allowed-regions": (Ctx(config={"allowedRegions": ["eu-west-1", "europe-west4", "westeurope"]}, stack_config={"aws:region": "eu-west-1"}),
+                        [bucket(), res("gcp:container/cluster:Cluster", location="europe-west4-a"),
+                         res("azure-native:storage:StorageAccount", location="West Europe"), res("aws:iam/role:Role")],
+                        [bucket(region="us-east-1"), res("gcp:storage/bucket:Bucket", location="US"),
+                         res(B, provider_props={"region": "us-west-2"})]),
+    "gpu-pool-tainted": (DEV, [res(NG, **GOOD_NG), res(NG, instanceTypes=["m6i.large"]), res(GKEPOOL, nodeConfig=GOOD_GKE_NC),
+                               res(AKSPOOL, **GOOD_AKSPOOL)],
+                         [res(NG, **{**GOOD_NG, "taints": []}), res(GKEPOOL, nodeConfig={**GOOD_GKE_NC, "taints": []}),
+                          res(AKSPOOL, **{**GOOD_AKSPOOL, "nodeTaints": []}),
+                          res(AKS, agentPoolProfiles=[{"name": "gpu", "vmSize": "Standard_NC24ads_A100_v4", "count": 1}])]),
+    "gpu-pool-bounded": (DEV, [res(NG, **GOOD_NG), res(GKEPOOL, nodeConfig=GOOD_GKE_NC, autoscaling={"minNodeCount": 0, "maxNodeCount": 4})],
+                         [res(NG, **{**GOOD_NG, "scalingConfig": {"minSize": 0, "maxSize": 50}}),
+                          res(GKEPOOL, nodeConfig=GOOD_GKE_NC, autoscaling={"minNodeCount": 0})]),
+    "gpu-pool-scale-to-zero": (DEV, [res(NG, **GOOD_NG), res(AKSPOOL, **GOOD_AKSPOOL)],
+                               [res(NG, **{**GOOD_NG, "scalingConfig": {"minSize": 1, "maxSize": 4}}),
+                                res(AKSPOOL, **{**GOOD_AKSPOOL, "minCount": 2})]),
+    "gpu-allowed-types": (Ctx(config={"allowedGpus": ["nvidia-l4", "Standard_NC4as_T4_v3"]}),
+                          [res(NG, **GOOD_NG), res(GKEPOOL, nodeConfig=GOOD_GKE_NC), res(AKSPOOL, **GOOD_AKSPOOL)],
+                          [res(NG, **{**GOOD_NG, "instanceTypes": ["p5.48xlarge"]}),
+                           res(GKEPOOL, nodeConfig={**GOOD_GKE_NC, "guestAccelerators": [{"type": "nvidia-h100-80gb", "count": 8}]})]),
+    "gpu-max-per-pool": (Ctx(config={"maxGpusPerPool": 16}), [res(NG, **GOOD_NG)],
+                         [res(NG, **{**GOOD_NG, "instanceTypes": ["g6.48xlarge"], "scalingConfig": {"minSize": 0, "maxSize": 4}})]),
+    "endpoint-prod-min-instances": (PROD, [res(SMCFG, productionVariants=[{"variantName": "v", "initialInstanceCount": 2}]),
+                                           res("aws:appautoscaling/target:Target", serviceNamespace="sagemaker", minCapacity=2, resourceId="endpoint/e/variant/v"),
+                                           res("azure-native:machinelearningservices:OnlineDeployment", sku={"name": "Default", "capacity": 2})],
+                                    [res(SMCFG, productionVariants=[{"variantName": "v", "initialInstanceCount": 1}]),
+                                     res("aws:appautoscaling/target:Target", serviceNamespace="sagemaker", minCapacity=1, resourceId="endpoint/e/variant/v"),
+                                     res("gcp:vertex/aiDeploymentResourcePool:AiDeploymentResourcePool", dedicatedResources={"minReplicaCount": 1}),
+                                     res("kubernetes:serving.kserve.io/v1beta1:InferenceService", spec={"predictor": {}})]),
+    "endpoint-kms-encryption": (DEV, [res(SMCFG, kmsKeyArn="arn:k"), res("gcp:vertex/aiEndpoint:AiEndpoint", encryptionSpec={"kmsKeyName": "k"})],
+                                [res(SMCFG), res("gcp:vertex/aiEndpoint:AiEndpoint")]),
+    "endpoint-prod-data-capture": (PROD, [res(SMCFG, dataCaptureConfig={"enableCapture": True, "initialSamplingPercentage": 10,
+                                                                        "destinationS3Uri": "s3://b/c"}),
+                                          res("gcp:vertex/aiEndpoint:AiEndpoint", predictRequestResponseLoggingConfig={"enabled": True, "samplingRate": 0.1}),
+                                          res("azure-native:machinelearningservices:OnlineDeployment", properties={
+                                              "dataCollector": {"collections": {"model_inputs": {"dataCollectionMode": "Enabled"}}}})],
+                                   [res(SMCFG), res(SMCFG, dataCaptureConfig={"enableCapture": False, "initialSamplingPercentage": 10}),
+                                    res("gcp:vertex/aiEndpoint:AiEndpoint"),
+                                    res("azure-native:machinelearningservices:OnlineDeployment", properties={})]),
+    "no-spot-for-prod-serving": (PROD, [res(NG, **GOOD_NG), res(NG, **{**GOOD_NG, "capacityType": "SPOT", "labels": {"mlops-stack/workload": "training"}})],
+                                 [res(NG, **{**GOOD_NG, "capacityType": "SPOT"}),
+                                  res(GKEPOOL, nodeConfig={**GOOD_GKE_NC, "spot": True}),
+                                  res(AKSPOOL, **{**GOOD_AKSPOOL, "scaleSetPriority": "Spot"})]),
+    "stateful-resources-protected-in-prod": (PROD, [[bucket(protect=True), res("aws:kms/key:Key", protect=True), res(EKS)]],
+                                             [[bucket()], [res("azure-native:keyvault:Vault")]]),
+    # ---- Kubernetes
+    "k8s-no-privileged-containers": (DEV, [deployment(container()),
+                                           res("kubernetes:helm.sh/v3:Release", values={"securityContext": {"privileged": False}})],
+                                     [deployment(container(securityContext={"privileged": True})),
+                                      res("kubernetes:helm.sh/v3:Release", values={"driver": {"securityContext": {"privileged": True}}})]),
+    "k8s-resources-requests-limits": (DEV, [deployment(container())],
+                                      [deployment(container(resources={})),
+                                       deployment(container(resources={"requests": {"cpu": "1", "memory": "1Gi"}}))]),
+    "k8s-no-latest-image-tag": (DEV, [deployment(container()), deployment(container(image="nginx@sha256:abc")),
+                                      res("kubernetes:helm.sh/v3:Release", values={"image": {"repository": "r", "tag": "v1.2"}})],
+                                [deployment(container(image="nginx")), deployment(container(image="reg:5000/nginx:latest")),
+                                 res("kubernetes:helm.sh/v3:Release", values={"image": {"repository": "r", "tag": "latest"}})]),
+}
+
+
+def _run(rule: Rule, case: Any, ctx: Ctx) -> list[str]:
+    ctx = replace(ctx, config=with_defaults(rule.config, ctx.config))
+    if rule.kind == "stack":
+        return [m for _, m in rule.stack_check(case, ctx)]  # type: ignore[misc]
+    if not rule.applies_to(case.type):
+        return []  # the pack skips types a rule does not look at
+    return list(rule.check(case, ctx))  # type: ignore[misc]
+
+
+RULES_BY_NAME = {r.name: r for r in RULES}
+
+
+def test_every_rule_has_cases() -> None:
+    assert sorted(CASES) == sorted(RULES_BY_NAME)
+
+
+def _params(which: int) -> list[Any]:
+    return [pytest.param(name, i, id=f"{name}-{i}") for name, c in CASES.items() for i in range(len(c[which]))]
+
+
+@pytest.mark.parametrize(("name", "i"), _params(1))
+def test_passes(name: str, i: int) -> None:
+    ctx, good, _ = CASES[name]
+    assert _run(RULES_BY_NAME[name], good[i], ctx) == []
+
+
+@pytest.mark.parametrize(("name", "i"), _params(2))
+def test_fails(name: str, i: int) -> None:
+    ctx, _, bad = CASES[name]
+    messages = _run(RULES_BY_NAME[name], bad[i], ctx)
+    assert messages and all(isinstance(m, str) and m for m in messages)
+
+
+def _unknownify(value: Any) -> list[Any]:
+    """Variants of value with one leaf/subtree replaced by UNKNOWN at a time."""
+    out = [UNKNOWN]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.extend({**value, k: u} for u in _unknownify(v))
+    elif isinstance(value, list):
+        for idx, v in enumerate(value):
+            out.extend([*value[:idx], u, *value[idx + 1:]] for u in _unknownify(v))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_unknown_values_never_crash_or_add_violations(name: str) -> None:
+    """Replace any one input of any case with UNKNOWN: no exception, never a violation the
+    known values did not already justify on a passing case."""
+    rule = RULES_BY_NAME[name]
+    ctx, good, bad = CASES[name]
+    for case in good + bad:
+        targets = case if isinstance(case, list) else [case]
+        for t_index, target in enumerate(targets):
+            for variant in _unknownify(target.props)[1:] + [{}]:
+                mutated = replace(target, props=variant if isinstance(variant, dict) else {})
+                new_case: Any = [*targets[:t_index], mutated, *targets[t_index + 1:]] if isinstance(case, list) else mutated
+                got = _run(rule, new_case, ctx)
+                if case in good and variant is not None and isinstance(variant, dict) and variant != {}:
+                    assert got == [], f"{name}: unknown input produced {got} on a passing case"
