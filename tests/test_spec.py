@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import STACKS, plan_config
+from planning import STACKS, plan_config
 from mlops_stack.errors import ConfigError
 from mlops_stack.offline.stackfile import read_stack_file
 from mlops_stack.spec import TOP_LEVEL_KEYS, load_spec, raw_from_config_values

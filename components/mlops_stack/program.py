@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import pulumi
 
+from mlops_stack import registry
 from mlops_stack.spec import spec_from_pulumi_config
 from mlops_stack.stack import MlopsStack
 
 
 def main() -> MlopsStack:
     spec = spec_from_pulumi_config()
+    registry.check(spec)
     stack = MlopsStack(spec.name, spec)
     for key, value in stack.outputs.items():
         pulumi.export(key, value)

@@ -53,6 +53,26 @@ def component(capability: str, cloud: str) -> type[pulumi.ComponentResource]:
     return getattr(module, capability)
 
 
+def check(spec: Any) -> None:
+    """Cloud-specific rules, run after the neutral ones and before any resource exists.
+
+    A cloud may ship ``mlops_stack.<cloud>.checks`` with ``check(spec)`` (AWS resolves
+    framework images there). Clouds without one reject what only some clouds support.
+    """
+    cloud = spec.cloud
+    if importlib.util.find_spec(f"mlops_stack.{cloud}.checks") is not None:
+        importlib.import_module(f"mlops_stack.{cloud}.checks").check(spec)
+        return
+    for i, ep in enumerate(spec.endpoints):
+        if ep.model.framework is not None:
+            raise ConfigError(
+                f"endpoints[{i}].model.framework",
+                f"framework images are not available on {cloud}",
+                "set model.image to a serving container image URI",
+                value=ep.model.framework.name,
+            )
+
+
 def provider(cloud: str, name: str, spec: Any, opts: pulumi.ResourceOptions) -> pulumi.ProviderResource:
     """The explicit provider of a stack, configured from the spec (region, project, ...)."""
     if cloud == "aws":

@@ -465,10 +465,6 @@ def validate(spec: MlopsSpec) -> None:
             raise ConfigError(path, "needs exactly one of gpu or cpuSize")
         if (ep.model.image is None) == (ep.model.framework is None):
             raise ConfigError(f"{path}.model", "needs exactly one of image or framework")
-        if ep.model.framework is not None:
-            raise ConfigError(
-                f"{path}.model.framework", "is not supported yet", "set model.image to a serving container image URI", value=ep.model.framework.name
-            )
         if ep.data_capture.enabled and ep.data_capture.bucket not in bucket_names:
             raise ConfigError(
                 f"{path}.dataCapture.bucket",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import plan_example
+from planning import plan_example
 from mlops_stack.offline.engine import Plan, Registration
 
 KEY_TYPE = "aws:kms/key:Key"

@@ -1,0 +1,236 @@
+"""GCP Kubernetes cluster: GKE Standard, regional in prod and zonal otherwise, with
+private nodes, a private endpoint (or master authorized networks from the spec's
+``publicAccessCidrs``), Workload Identity, a release channel, shielded nodes, Dataplane
+V2 (eBPF networking with built-in network policy), application-layer secrets
+encryption with the stack's cluster key, the default node pool removed, and a system
+pool on a dedicated least-privilege node service account that can pull from the stack's
+Artifact Registry repositories.
+
+The control plane is reached over Private Service Connect (GKE's default for new
+clusters): no ``master_ipv4_cidr_block`` and no VPC peering.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from mlops_stack import catalog
+from mlops_stack.args import KubernetesClusterArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
+from mlops_stack.gcp._shared import enable_services, key_dependencies, key_for, labels, project_info
+
+#: Zones a regional cluster spreads over (GKE's default for a region).
+REGIONAL_ZONES = 3
+#: Release channel per environment: prod waits for the versions others have run longest.
+RELEASE_CHANNELS = {"prod": "STABLE", "staging": "REGULAR", "dev": "REGULAR"}
+#: The kubectl credential plugin GKE requires since 1.26.
+AUTH_PLUGIN = "gke-gcloud-auth-plugin"
+PD_CSI = "pd.csi.storage.gke.io"
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str) -> str:
+    """A kubeconfig that authenticates with ``gke-gcloud-auth-plugin`` (no static credentials)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster_name, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_data}}],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "users": [
+            {
+                "name": cluster_name,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": AUTH_PLUGIN,
+                        "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+                        "provideClusterInfo": True,
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ],
+    }
+    return json.dumps(doc, sort_keys=True)
+
+
+def authorized_networks(public_cidrs: list[str], vpc_cidr: str) -> list[dict[str, str]]:
+    """Who may reach the API server: the spec's CIDRs when the endpoint is public, else
+    the VPC (GKE needs authorized networks on for a private-only endpoint)."""
+    if public_cidrs:
+        return [{"cidr_block": c, "display_name": f"spec-{i}"} for i, c in enumerate(public_cidrs)]
+    return [{"cidr_block": vpc_cidr, "display_name": "vpc"}]
+
+
+def storage_class(kms_key: pulumi.Input[str] | None) -> dict[str, Any]:
+    """The CMEK-encrypted balanced PD class the k8s layer creates."""
+    params: dict[str, Any] = {"type": "pd-balanced"}
+    if kms_key is not None:
+        params["disk-encryption-kms-key"] = kms_key
+    return {"name": "pd-balanced-cmek", "provisioner": PD_CSI, "parameters": params}
+
+
+def oidc_issuer(project: str, location: str, name: str) -> str:
+    return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"
+
+
+class KubernetesCluster(pulumi.ComponentResource):
+    """``mlops:gcp:KubernetesCluster``.
+
+    Outputs (common): ``cluster_name``, ``endpoint``, ``kubeconfig`` (secret),
+    ``oidc_issuer``, ``k8s_provider``. GCP extras read by node pools and the k8s layer:
+    ``location``, ``node_service_account_email``, ``workload_pool``, ``disk_key``,
+    ``storage_class``, ``zones`` (how many zones the cluster spans).
+    """
+
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    k8s_provider: k8s.Provider
+    location: pulumi.Output[str]
+    node_service_account_email: pulumi.Output[str]
+    workload_pool: pulumi.Output[str]
+    disk_key: pulumi.Input[str] | None
+    storage_class: dict[str, Any]
+    zones: int
+
+    def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:gcp:KubernetesCluster", name, None, merge_opts(opts))
+        env, spec, network = args.env, args.cluster, args.network
+        project, _number = project_info(self)
+        apis = enable_services(self, name, ["container.googleapis.com"])
+        secrets_key = key_for(args.keys, "cluster")
+        disk_key = key_for(args.keys, "disks")
+        tags = labels(resource_tags(env))
+
+        regional = env.is_prod
+        if regional:
+            location: pulumi.Input[str] = env.region
+        elif getattr(args.cloud_options, "zone", None):
+            location = args.cloud_options.zone
+        else:
+            location = gcp.compute.get_zones_output(region=env.region, status="UP", opts=pulumi.InvokeOutputOptions(parent=self)).names.apply(
+                lambda names: sorted(names)[0]
+            )
+        zones = REGIONAL_ZONES if regional else 1
+
+        nodes_sa = node_service_account(self, f"{name}-nodes-sa", env, project)
+        registry = args.registry
+        for repo, repo_id in (getattr(registry, "repository_names", None) or {}).items():
+            gcp.artifactregistry.RepositoryIamMember(
+                f"{name}-nodes-pull-{repo}",
+                repository=repo_id,
+                location=registry.location,
+                role="roles/artifactregistry.reader",
+                member=nodes_sa.member,
+                opts=child_opts(self),
+            )
+
+        public_cidrs = [str(c) for c in spec.public_access_cidrs]
+        cluster = gcp.container.Cluster(
+            f"{name}-gke",
+            name=env.prefix,
+            location=location,
+            description=f"mlops-stack {env.prefix}",
+            network=network.network_id,
+            subnetwork=network.subnet_id,
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name=network.pods_range_name, services_secondary_range_name=network.services_range_name
+            ),
+            min_master_version=spec.version,
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=RELEASE_CHANNELS.get(env.environment, "REGULAR")),
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True, enable_private_endpoint=not public_cidrs
+            ),
+            master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(**b) for b in authorized_networks(public_cidrs, network.cidr)],
+                gcp_public_cidrs_access_enabled=False,
+            ),
+            master_auth=gcp.container.ClusterMasterAuthArgs(
+                client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(issue_client_certificate=False)
+            ),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=pulumi.Output.concat(project, ".svc.id.goog")),
+            enable_shielded_nodes=True,
+            enable_legacy_abac=False,
+            datapath_provider="ADVANCED_DATAPATH",
+            database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=secrets_key)
+            if secrets_key is not None
+            else None,
+            addons_config=gcp.container.ClusterAddonsConfigArgs(
+                gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(enabled=True),
+            ),
+            # GKE always creates a default pool; it is removed right away. Give it the
+            # node identity and hardening anyway, so not even that pool runs as the
+            # default compute service account.
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                service_account=nodes_sa.email,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(enable_secure_boot=True, enable_integrity_monitoring=True),
+                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                metadata={"disable-legacy-endpoints": "true"},
+            ),
+            deletion_protection=env.is_prod,
+            resource_labels=tags,
+            # The default pool's config only matters at creation; changing it later would
+            # replace the cluster.
+            opts=child_opts(self, depends_on=[*apis, *key_dependencies(args.keys)], ignore_changes=["nodeConfig", "initialNodeCount"]),
+        )
+
+        system = catalog.cpu_offer("gcp", spec.system_pool.size, "nodepool")
+        sp = spec.system_pool
+        system_pool = gcp.container.NodePool(
+            f"{name}-system",
+            cluster=cluster.name,
+            location=cluster.location,
+            initial_node_count=initial_nodes(sp.min_nodes, zones),
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(total_min_node_count=sp.min_nodes, total_max_node_count=sp.max_nodes, location_policy="BALANCED"),
+            management=management(),
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(max_surge=1, max_unavailable=0),
+            node_config=node_config(
+                env=env,
+                machine_type=system.instance_type,
+                disk_gb=sp.disk_gb,
+                service_account=nodes_sa.email,
+                boot_disk_kms_key=disk_key,
+                k8s_labels={"mlops-stack/pool": "system"},
+                extra_labels={"mlops-stack-pool": "system"},
+            ),
+            # The autoscaler owns the size after creation.
+            opts=child_opts(self, ignore_changes=["initialNodeCount", "nodeCount"]),
+        )
+
+        ca = cluster.master_auth.apply(lambda m: m.cluster_ca_certificate or "")
+        config = pulumi.Output.all(cluster.name, cluster.endpoint, ca).apply(lambda v: kubeconfig(v[0], v[1], v[2]))
+        self.cluster_name = cluster.name
+        self.location = cluster.location
+        self.endpoint = pulumi.Output.concat("https://", cluster.endpoint)
+        self.kubeconfig = pulumi.Output.secret(config)
+        self.oidc_issuer = pulumi.Output.all(project, cluster.location, cluster.name).apply(lambda v: oidc_issuer(v[0], v[1], v[2]))
+        self.node_service_account_email = nodes_sa.email
+        self.workload_pool = pulumi.Output.concat(project, ".svc.id.goog")
+        self.disk_key = disk_key
+        self.zones = zones
+        self.storage_class = storage_class(disk_key)
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child_opts(self, depends_on=[system_pool])
+        )
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "oidc_issuer": self.oidc_issuer,
+                "location": self.location,
+                "node_service_account_email": self.node_service_account_email,
+                "workload_pool": self.workload_pool,
+            }
+        )

@@ -1,0 +1,120 @@
+"""GCP artifact store: the spec's GCS buckets, each with uniform bucket-level access,
+public access prevention enforced, versioning, CMEK (the stack's storage key), the
+spec's lifecycle, soft-delete retention and usage/storage logs to a separate log bucket.
+
+Buckets are named ``<name>-<env>-<bucket>-<hash of the project>`` (global namespace,
+deterministic), never force-destroyed, and in prod protected and retained on delete.
+The log bucket grants object creation to the Cloud Storage analytics group, the only
+writer GCS usage logging uses (GCS docs, "Usage logs & storage logs").
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlops_stack.args import ArtifactStoreArgs, Env, child_opts, merge_opts, resource_tags, stateful_opts
+from mlops_stack.gcp._shared import bucket_name, key_dependencies, key_for, labels, project_info
+from mlops_stack.spec import BucketSpec
+
+#: Days after which incomplete multipart uploads are aborted.
+ABORT_MULTIPART_DAYS = 7
+SECONDS_PER_DAY = 86400
+#: The group GCS usage and storage logs are written by.
+LOG_WRITER = "group:cloud-storage-analytics@google.com"
+LOG_BUCKET = "access-logs"
+
+
+def lifecycle_rules(bucket: BucketSpec) -> list[gcp.storage.BucketLifecycleRuleArgs]:
+    rules = [
+        gcp.storage.BucketLifecycleRuleArgs(
+            action=gcp.storage.BucketLifecycleRuleActionArgs(type="AbortIncompleteMultipartUpload"),
+            condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=ABORT_MULTIPART_DAYS),
+        )
+    ]
+    if bucket.versioning and bucket.noncurrent_version_expiration_days:
+        rules.append(
+            gcp.storage.BucketLifecycleRuleArgs(
+                action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                condition=gcp.storage.BucketLifecycleRuleConditionArgs(
+                    days_since_noncurrent_time=bucket.noncurrent_version_expiration_days, with_state="ARCHIVED"
+                ),
+            )
+        )
+    if bucket.expiration_days:
+        rules.append(
+            gcp.storage.BucketLifecycleRuleArgs(
+                action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=bucket.expiration_days, with_state="LIVE"),
+            )
+        )
+    return rules
+
+
+def _bucket(
+    parent: pulumi.Resource,
+    name: str,
+    env: Env,
+    spec: BucketSpec,
+    *,
+    project: pulumi.Output[str],
+    kms_key: pulumi.Input[str] | None,
+    soft_delete_days: int,
+    log_bucket: pulumi.Input[str] | None,
+    role: str,
+    depends_on: list[pulumi.Resource],
+) -> gcp.storage.Bucket:
+    return gcp.storage.Bucket(
+        name,
+        name=project.apply(lambda p: bucket_name(env.prefix, spec.name, p)),
+        location=env.region.upper(),
+        storage_class="STANDARD",
+        uniform_bucket_level_access=True,
+        public_access_prevention="enforced",
+        versioning=gcp.storage.BucketVersioningArgs(enabled=spec.versioning),
+        encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=kms_key) if kms_key is not None else None,
+        lifecycle_rules=lifecycle_rules(spec),
+        soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=soft_delete_days * SECONDS_PER_DAY),
+        logging=gcp.storage.BucketLoggingArgs(log_bucket=log_bucket, log_object_prefix=spec.name) if log_bucket is not None else None,
+        force_destroy=False,
+        labels=labels(resource_tags(env, **{"mlops-stack-bucket": spec.name, "mlops-stack-role": role})),
+        opts=stateful_opts(parent, env, depends_on=depends_on),
+    )
+
+
+class ArtifactStore(pulumi.ComponentResource):
+    """``mlops:gcp:ArtifactStore``. Outputs: ``bucket_uris`` (``gs://...`` per logical
+    name), ``bucket_names``, ``log_bucket_name``."""
+
+    bucket_uris: dict[str, pulumi.Output[str]]
+    bucket_names: dict[str, pulumi.Output[str]]
+    log_bucket_name: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:gcp:ArtifactStore", name, None, merge_opts(opts))
+        env, storage = args.env, args.storage
+        project, _number = project_info(self)
+        kms = key_for(args.keys, "storage")
+        deps = key_dependencies(args.keys)
+
+        log_bucket = None
+        if storage.access_logs:
+            log_spec = BucketSpec(name=LOG_BUCKET, versioning=True, noncurrent_version_expiration_days=30, expiration_days=storage.log_retention_days)
+            log_bucket = _bucket(
+                self, f"{name}-{LOG_BUCKET}", env, log_spec, project=project, kms_key=kms, soft_delete_days=storage.soft_delete_days,
+                log_bucket=None, role="access-logs", depends_on=deps,
+            )
+            gcp.storage.BucketIAMMember(
+                f"{name}-{LOG_BUCKET}-writer", bucket=log_bucket.name, role="roles/storage.objectCreator", member=LOG_WRITER, opts=child_opts(self)
+            )
+
+        self.bucket_uris, self.bucket_names = {}, {}
+        for spec in storage.buckets:
+            b = _bucket(
+                self, f"{name}-{spec.name}", env, spec, project=project, kms_key=kms, soft_delete_days=storage.soft_delete_days,
+                log_bucket=log_bucket.name if log_bucket is not None else None, role="data", depends_on=deps,
+            )
+            self.bucket_names[spec.name] = b.name
+            self.bucket_uris[spec.name] = pulumi.Output.concat("gs://", b.name)
+        self.log_bucket_name = log_bucket.name if log_bucket is not None else None
+        self.register_outputs({"bucket_uris": self.bucket_uris, "bucket_names": self.bucket_names, "log_bucket_name": self.log_bucket_name})

@@ -1,0 +1,34 @@
+"""Planning helpers shared by the test suites: plan the example stacks once per process.
+
+Import as ``from planning import plan_example`` (not ``from conftest``: several test
+folders have a conftest.py of their own)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from mlops_stack.offline.engine import Plan, run_program
+from mlops_stack.offline.stackfile import list_stacks, read_stack_file
+from mlops_stack.program import main as stack_program
+from mlops_stack.registry import implemented_clouds
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = ROOT / "stacks"
+
+
+def example_stacks() -> list[str]:
+    """Example stacks of every cloud whose implementation is complete (``dev-aws``, ...)."""
+    clouds = implemented_clouds()
+    return [s for s in list_stacks(STACKS) if s.rsplit("-", 1)[-1] in clouds]
+
+
+@functools.cache
+def plan_example(stack: str) -> Plan:
+    sf = read_stack_file(STACKS / f"Pulumi.{stack}.yaml")
+    return run_program(stack_program, stack=sf.stack, config=sf.config, secret_keys=sf.secret_keys)
+
+
+def plan_config(config: dict[str, str], stack: str = "test") -> Plan:
+    """Plan an ad-hoc flat Pulumi config (``{"mlops-stack:cloud": "aws", ...}``)."""
+    return run_program(stack_program, stack=stack, config=config)
