@@ -85,17 +85,23 @@ class AzureSpec(_Model):
 
 
 class NetworkSpec(_Model):
+    """The VPC / VNet the environment lives in."""
+
     cidr: ipaddress.IPv4Network = Field(default=ipaddress.IPv4Network("10.0.0.0/16"), description="VPC/VNet address range (/16 to /20).")
     zones: int | None = Field(default=None, ge=2, le=6, description="Availability zones to span; default 2, 3 in prod.")
     nat: Literal["single", "per-zone"] | None = Field(default=None, description="NAT gateways: one, or one per zone; default single, per-zone in prod.")
 
 
 class KeysSpec(_Model):
+    """The customer-managed encryption key."""
+
     rotation_days: int = Field(default=365, ge=90, le=2560, description="Automatic key rotation period in days (GCP caps it at 90).")
     deletion_window_days: int = Field(default=30, ge=7, le=30, description="Days a scheduled key deletion can still be cancelled.")
 
 
 class BucketSpec(_Model):
+    """One bucket (S3 bucket, GCS bucket or Blob container)."""
+
     name: Name = Field(description="Logical bucket name, e.g. artifacts, models, datasets.")
     versioning: bool = Field(default=True, description="Keep object versions (always on in prod).")
     noncurrent_version_expiration_days: int | None = Field(default=90, ge=1, description="Delete non-current versions after N days; null keeps them.")
@@ -108,6 +114,8 @@ def _default_buckets() -> list[BucketSpec]:
 
 
 class StorageSpec(_Model):
+    """Object storage."""
+
     buckets: list[BucketSpec] = Field(default_factory=_default_buckets, min_length=1, description="Buckets/containers to create.")
     access_logs: bool = Field(default=True, description="Log bucket access to a separate log bucket.")
     log_retention_days: int = Field(default=365, ge=1, description="Days access logs are kept.")
@@ -115,111 +123,143 @@ class StorageSpec(_Model):
 
 
 class ContainerRegistrySpec(_Model):
+    """Container image repositories (ECR, Artifact Registry, ACR)."""
+
     repositories: list[Name] = Field(default_factory=lambda: ["training", "serving"], description="Repositories to create.")
     untagged_expiry_days: int = Field(default=14, ge=1, description="Expire untagged images after N days.")
     immutable_tags: bool = Field(default=True, description="Forbid overwriting an existing tag.")
 
 
 class ModelRegistrySpec(_Model):
-    enabled: bool = True
+    """Where model versions are registered."""
+
+    enabled: bool = Field(default=True, description="Create the model registry.")
     name: Name = Field(default="models", description="Model package group / registry name.")
-    description: str = Field(default="Models registered by mlops-stack", max_length=1000)
+    description: str = Field(default="Models registered by mlops-stack", max_length=1000, description="Registry description.")
 
 
 class SystemPoolSpec(_Model):
+    """The on-demand system node pool."""
+
     size: Size = Field(default="medium", description="Node size: small, medium or large (see the catalog per cloud).")
-    min_nodes: int = Field(default=2, ge=1, le=100)
-    max_nodes: int = Field(default=4, ge=1, le=100)
-    disk_gb: int = Field(default=50, ge=20, le=2048)
+    min_nodes: int = Field(default=2, ge=1, le=100, description="Minimum nodes.")
+    max_nodes: int = Field(default=4, ge=1, le=100, description="Maximum nodes.")
+    disk_gb: int = Field(default=50, ge=20, le=2048, description="Root volume size, GiB.")
 
 
 class GpuPoolSpec(_Model):
-    name: Name
+    """A GPU node pool."""
+
+    name: Name = Field(description="Pool name (also the mlops-stack/pool node label).")
     gpu: str = Field(description="Cloud-neutral GPU name, e.g. nvidia-l4, nvidia-a10g, nvidia-h100.")
-    gpus_per_node: int = Field(default=1, ge=1, le=16)
-    min_nodes: int = Field(default=0, ge=0, le=1000)
-    max_nodes: int = Field(ge=1, le=1000)
+    gpus_per_node: int = Field(default=1, ge=1, le=16, description="GPUs per node; the catalog maps GPU x count to an instance type.")
+    min_nodes: int = Field(default=0, ge=0, le=1000, description="Nodes kept running (0 scales to zero).")
+    max_nodes: int = Field(ge=1, le=1000, description="Upper bound the autoscaler may reach.")
     spot: bool = Field(default=False, description="Spot/preemptible capacity.")
-    disk_gb: int = Field(default=200, ge=20, le=16384)
+    disk_gb: int = Field(default=200, ge=20, le=16384, description="Root volume size, GiB (encrypted with the stack key).")
     labels: dict[TagKey, TagValue] = Field(default_factory=dict, description="Extra Kubernetes node labels.")
 
 
 class ClusterSpec(_Model):
-    enabled: bool = True
+    """The managed Kubernetes cluster (EKS, GKE, AKS)."""
+
+    enabled: bool = Field(default=True, description="Create the cluster (and everything in it).")
     version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = Field(default="1.33", description="Kubernetes minor version.")
     public_access_cidrs: list[ipaddress.IPv4Network] = Field(
         default_factory=list, description="CIDRs allowed to reach the API server; empty = private endpoint only."
     )
-    system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec)
-    gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
+    system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec, description="The on-demand pool for system workloads.")
+    gpu_pools: list[GpuPoolSpec] = Field(default_factory=list, description="GPU node pools (tainted nvidia.com/gpu=true:NoSchedule).")
 
 
 class ArtifactRef(_Model):
+    """A model artifact in one of the stack's buckets."""
+
     bucket: Name = Field(description="A bucket name from storage.buckets.")
     key: Annotated[str, StringConstraints(pattern=r"^[^/].*[^/]$|^[^/]$")] = Field(description="Object key (or prefix) of the model artifact.")
 
 
 class FrameworkSpec(_Model):
+    """A serving framework whose image is resolved for the region (AWS)."""
+
     name: str = Field(description="Framework, e.g. pytorch, huggingface-llm, djl-lmi, xgboost, sklearn.")
     version: str = Field(description="Framework version, e.g. 2.3.")
     py_version: str | None = Field(default=None, description="Python version tag where the framework needs one, e.g. py311.")
 
 
 class ModelSpec(_Model):
-    artifact: ArtifactRef
+    """What an endpoint serves."""
+
+    artifact: ArtifactRef = Field(description="Where the model artifact is stored.")
     image: str | None = Field(default=None, description="Serving container image URI (or set framework).")
-    framework: FrameworkSpec | None = None
-    environment: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(default_factory=dict)
+    framework: FrameworkSpec | None = Field(default=None, description="Framework image to resolve instead of image (AWS).")
+    environment: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict, description="Environment variables of the serving container."
+    )
 
 
 class DataCaptureSpec(_Model):
-    enabled: bool = False
-    sampling_percent: int = Field(default=100, ge=1, le=100)
+    """Capturing endpoint requests and responses for monitoring and retraining."""
+
+    enabled: bool = Field(default=False, description="Capture requests and responses.")
+    sampling_percent: int = Field(default=100, ge=1, le=100, description="Share of requests captured.")
     bucket: Name = Field(default="artifacts", description="Bucket (from storage.buckets) that receives captured requests.")
 
 
 class AutoscalingSpec(_Model):
+    """Endpoint autoscaling targets."""
+
     invocations_per_instance: int = Field(default=100, ge=1, description="Target invocations per instance per minute (SageMaker).")
     utilization_percent: int = Field(default=70, ge=10, le=100, description="Target accelerator/CPU utilisation (Vertex AI, Azure ML).")
 
 
 class EndpointSpec(_Model):
-    name: Name
-    model: ModelSpec
+    """A managed model endpoint."""
+
+    name: Name = Field(description="Endpoint name (the physical name is <name>-<environment>-<endpoint>).")
+    model: ModelSpec = Field(description="The model to serve.")
     gpu: str | None = Field(default=None, description="Cloud-neutral GPU name; or set cpuSize.")
-    gpus_per_instance: int = Field(default=1, ge=1, le=16)
+    gpus_per_instance: int = Field(default=1, ge=1, le=16, description="GPUs per instance (with gpu).")
     cpu_size: Size | None = Field(default=None, description="CPU instance size when no GPU is used.")
-    min_instances: int = Field(default=1, ge=1, le=100)
-    max_instances: int = Field(default=1, ge=1, le=100)
-    autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec)
-    data_capture: DataCaptureSpec = Field(default_factory=DataCaptureSpec)
+    min_instances: int = Field(default=1, ge=1, le=100, description="Instances kept running (at least 2 in prod).")
+    max_instances: int = Field(default=1, ge=1, le=100, description="Upper bound for autoscaling.")
+    autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec, description="Autoscaling targets.")
+    data_capture: DataCaptureSpec = Field(default_factory=DataCaptureSpec, description="Request/response capture.")
     private: bool = Field(default=True, description="Reachable only from the private network where the cloud supports it.")
     auth: Literal["key", "token"] = Field(default="token", description="Azure ML endpoint auth mode.")
 
 
 class MonitoringSpec(_Model):
-    enabled: bool = True
-    retention_days: int = Field(default=15, ge=1, le=3650)
-    storage_gb: int = Field(default=50, ge=1, le=16384)
+    """kube-prometheus-stack, the DCGM exporter, dashboards and alerts."""
+
+    enabled: bool = Field(default=True, description="Install monitoring in the cluster.")
+    retention_days: int = Field(default=15, ge=1, le=3650, description="Prometheus retention in days.")
+    storage_gb: int = Field(default=50, ge=1, le=16384, description="Prometheus persistent volume size, GiB.")
     gpu_metrics: bool = Field(default=True, description="DCGM exporter, GPU dashboards and alerts.")
     grafana_public: bool = Field(default=False, description="Expose Grafana through a public load balancer.")
 
 
 class GpuSharingSpec(_Model):
-    mode: Literal["none", "time-slicing", "mig"] = "none"
+    """Sharing one physical GPU between pods."""
+
+    mode: Literal["none", "time-slicing", "mig"] = Field(default="none", description="none, time-slicing or mig.")
     replicas: int = Field(default=4, ge=2, le=48, description="Time-slicing replicas per GPU.")
     mig_profile: str | None = Field(default=None, description="MIG strategy profile, e.g. all-1g.10gb.")
 
 
 class GpuPlatformSpec(_Model):
+    """GPU enablement in the cluster."""
+
     driver: Literal["cloud", "operator"] = Field(
         default="cloud", description="cloud: the node image's driver + the device plugin; operator: the NVIDIA GPU Operator."
     )
-    sharing: GpuSharingSpec = Field(default_factory=GpuSharingSpec)
+    sharing: GpuSharingSpec = Field(default_factory=GpuSharingSpec, description="GPU sharing (time-slicing or MIG).")
 
 
 class NamespaceSpec(_Model):
-    name: Name
+    """A namespace for an ML team."""
+
+    name: Name = Field(description="Namespace name.")
     gpu_quota: int = Field(default=0, ge=0, le=10000, description="Max GPUs requested in the namespace.")
     cpu_quota: int = Field(default=64, ge=1, description="Max CPU cores requested.")
     memory_quota_gb: int = Field(default=256, ge=1, description="Max memory requested, GiB.")
@@ -228,9 +268,9 @@ class NamespaceSpec(_Model):
 class MlopsSpec(_Model):
     """The whole environment. Every key is documented in docs/spec.md."""
 
-    cloud: Cloud
+    cloud: Cloud = Field(description="Which cloud: aws, gcp or azure.")
     region: str = Field(description="AWS region, GCP region or Azure location.")
-    environment: Environment = "dev"
+    environment: Environment = Field(default="dev", description="dev, staging or prod: prod turns on the safer defaults (3 zones, NAT per zone, protection).")
     name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$")] = Field(
         default="mlops", description="Short prefix of every physical name."
     )
@@ -239,19 +279,19 @@ class MlopsSpec(_Model):
     region_check: Literal["strict", "off"] = Field(
         default="strict", description="Reject a GPU the catalog does not list for the region; 'off' when the catalog lags the cloud."
     )
-    aws: AwsSpec = Field(default_factory=AwsSpec)
-    gcp: GcpSpec = Field(default_factory=GcpSpec)
-    azure: AzureSpec = Field(default_factory=AzureSpec)
-    network: NetworkSpec = Field(default_factory=NetworkSpec)
-    keys: KeysSpec = Field(default_factory=KeysSpec)
-    storage: StorageSpec = Field(default_factory=StorageSpec)
-    container_registry: ContainerRegistrySpec = Field(default_factory=ContainerRegistrySpec)
-    model_registry: ModelRegistrySpec = Field(default_factory=ModelRegistrySpec)
-    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
-    endpoints: list[EndpointSpec] = Field(default_factory=list)
-    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
-    gpu: GpuPlatformSpec = Field(default_factory=GpuPlatformSpec)
-    namespaces: list[NamespaceSpec] = Field(default_factory=list)
+    aws: AwsSpec = Field(default_factory=AwsSpec, description="AWS-only settings; ignored on other clouds.")
+    gcp: GcpSpec = Field(default_factory=GcpSpec, description="GCP-only settings; ignored on other clouds.")
+    azure: AzureSpec = Field(default_factory=AzureSpec, description="Azure-only settings; ignored on other clouds.")
+    network: NetworkSpec = Field(default_factory=NetworkSpec, description="The VPC / VNet.")
+    keys: KeysSpec = Field(default_factory=KeysSpec, description="The customer-managed key that encrypts everything that can be encrypted.")
+    storage: StorageSpec = Field(default_factory=StorageSpec, description="Object storage buckets (S3, GCS, Blob containers).")
+    container_registry: ContainerRegistrySpec = Field(default_factory=ContainerRegistrySpec, description="Container image repositories.")
+    model_registry: ModelRegistrySpec = Field(default_factory=ModelRegistrySpec, description="SageMaker model package group / Vertex AI Model Registry / Azure ML registry.")
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="The Kubernetes cluster and its node pools.")
+    endpoints: list[EndpointSpec] = Field(default_factory=list, description="Managed model endpoints (SageMaker, Vertex AI, Azure ML).")
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus, Grafana and GPU metrics in the cluster.")
+    gpu: GpuPlatformSpec = Field(default_factory=GpuPlatformSpec, description="How GPUs are enabled and shared in the cluster.")
+    namespaces: list[NamespaceSpec] = Field(default_factory=list, description="Namespaces for ML teams, with GPU quotas and default-deny networking.")
 
     # Derived values, one place for the defaults that depend on the environment.
     @property

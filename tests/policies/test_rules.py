@@ -24,6 +24,13 @@ def sub(type_: str, name: str, **props: Any) -> Res:
     return res(type_, name, property_dependencies={"bucket": [BURN]}, dependencies=[BURN], **props)
 
 
+LOG_URN = f"urn:pulumi:test::mlops-stack::{B}::logs"
+LOG_TARGET_CASE = [
+    res(B, "logs", tags=TAGS),
+    res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "logs-sse",
+        property_dependencies={"bucket": [LOG_URN]}, rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]),
+    res("aws:s3/bucketLogging:BucketLogging", "art-logging", property_dependencies={"bucket": [BURN], "targetBucket": [LOG_URN]}),
+]
 GOOD_POLICY = json.dumps({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
                                          "Resource": ["arn:aws:s3:::art", "arn:aws:s3:::art/*"],
                                          "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
@@ -74,7 +81,7 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                    [[bucket()], [bucket(), sub("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
                                                                "pab", blockPublicAcls=True, blockPublicPolicy=False,
                                                                ignorePublicAcls=True, restrictPublicBuckets=True)]]),
-    "aws-s3-kms-encryption": (DEV, [[bucket(), sub("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws-s3-kms-encryption": (DEV, [LOG_TARGET_CASE, [bucket(), sub("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
                                                    "sse", rules=[{"applyServerSideEncryptionByDefault": {
                                                        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": "arn:aws:kms:k"}}])]],
                               [[bucket()], [bucket(), sub("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -246,8 +253,10 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                      res("aws:appautoscaling/target:Target", serviceNamespace="sagemaker", minCapacity=1, resourceId="endpoint/e/variant/v"),
                                      res("gcp:vertex/aiDeploymentResourcePool:AiDeploymentResourcePool", dedicatedResources={"minReplicaCount": 1}),
                                      res("kubernetes:serving.kserve.io/v1beta1:InferenceService", spec={"predictor": {}})]),
-    "endpoint-kms-encryption": (DEV, [res(SMCFG, kmsKeyArn="arn:k"), res("gcp:vertex/aiEndpoint:AiEndpoint", encryptionSpec={"kmsKeyName": "k"})],
-                                [res(SMCFG), res("gcp:vertex/aiEndpoint:AiEndpoint")]),
+    "endpoint-kms-encryption": (DEV, [res(SMCFG, kmsKeyArn="arn:k"), res("gcp:vertex/aiEndpoint:AiEndpoint", encryptionSpec={"kmsKeyName": "k"}),
+                                      res(SMCFG, productionVariants=[{"variantName": "a", "instanceType": "ml.g5.xlarge"}])],
+                                [res(SMCFG), res(SMCFG, productionVariants=[{"variantName": "a", "instanceType": "ml.m5.xlarge"}]),
+                                 res("gcp:vertex/aiEndpoint:AiEndpoint")]),
     "endpoint-prod-data-capture": (PROD, [res(SMCFG, dataCaptureConfig={"enableCapture": True, "initialSamplingPercentage": 10,
                                                                         "destinationS3Uri": "s3://b/c"}),
                                           res("gcp:vertex/aiEndpoint:AiEndpoint", predictRequestResponseLoggingConfig={"enabled": True, "samplingRate": 0.1}),

@@ -57,6 +57,7 @@ class Registration:
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
     additional_secret_outputs: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -75,6 +76,7 @@ class Registration:
             "provider": self.provider,
             "deleteBeforeReplace": self.delete_before_replace,
             "ignoreChanges": self.ignore_changes,
+            "propertyDependencies": self.property_dependencies,
         }
 
 
@@ -275,6 +277,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 ignore_changes=list(request.ignoreChanges),
                 replace_on_changes=list(request.replaceOnChanges),
                 additional_secret_outputs=list(request.additionalSecretOutputs),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
                 id=response.id,
                 outputs=_struct_to_plain(response.object) if request.custom else {},
             )

@@ -156,29 +156,69 @@ def _sse_rules_ok(rules: Any) -> Any:
     return "default encryption is not SSE-KMS with a customer-managed key (kmsMasterKeyId)."
 
 
+def _log_targets(resources: list[Res]) -> set[str]:
+    """URNs of buckets that receive S3 server access logs (or might: unresolvable joins count)."""
+    buckets = [r for r in resources if r.type == BUCKET]
+    targets: set[str] = set()
+    for s in resources:
+        if s.type == BUCKET_LOGGING:
+            t, cands = _resolve_bucket(s, "targetBucket", buckets)
+            if t is not None:
+                targets.add(t.urn)
+            else:
+                targets.update(c.urn for c in cands)
+    return targets
+
+
+def _sse_ok_for_log_target(rules: Any) -> Any:
+    rules = as_list(rules)
+    if rules is UNKNOWN:
+        return UNKNOWN
+    for rule in rules:
+        algo = get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
+        if algo is UNKNOWN or algo in ("AES256", "aws:kms", "aws:kms:dsse"):
+            return True
+    return "log-target bucket has no default encryption (use SSE-S3, AES256)."
+
+
 @stack_rule(
     "aws-s3-kms-encryption",
-    description="Every S3 bucket encrypts by default with SSE-KMS under a customer-managed KMS key.",
+    description="Every S3 bucket encrypts by default with SSE-KMS under a customer-managed KMS key. Buckets that "
+    "receive S3 server access logs need only SSE-S3 (AES256): S3 log delivery does not support SSE-KMS targets.",
     severity="high",
     enforcement="mandatory",
     remediation="Add aws.s3.BucketServerSideEncryptionConfiguration with a rule "
     "apply_server_side_encryption_by_default={sse_algorithm: 'aws:kms', kms_master_key_id: key.arn} "
-    "and bucket_key_enabled=True.",
+    "and bucket_key_enabled=True (SSE-S3 'AES256' for the access-log bucket).",
     clouds=("aws",),
     benchmarks=("checkov:CKV_AWS_145", "aws-fsbp:S3.17"),
 )
 def s3_kms_encryption(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:
+    log_targets = _log_targets(resources)
+
     def inline(b: Res) -> Any:
         rules = get(b.props, "serverSideEncryptionConfiguration", "rule")
         if rules is None:
             rules = get(b.props, "serverSideEncryptionConfiguration", "rules")
         if rules is None:
             return False
-        v = _sse_rules_ok(rules)
+        v = _sse_ok_for_log_target(rules) if b.urn in log_targets else _sse_rules_ok(rules)
         return v if v is True or v is UNKNOWN else False
 
-    yield from _bucket_stack_check(resources, BUCKET_SSE, lambda s: _sse_rules_ok(s.props.get("rules")), inline,
-                                   "bucket has no BucketServerSideEncryptionConfiguration (SSE-KMS).")
+    per, maybe = _joined(resources, BUCKET_SSE)
+    for b in (r for r in resources if r.type == BUCKET):
+        if inline(b) is not False:
+            continue
+        subs = per.get(b.urn, [])
+        if not subs:
+            if b.urn not in maybe:
+                yield b.urn, "bucket has no BucketServerSideEncryptionConfiguration (SSE-KMS)."
+            continue
+        check = _sse_ok_for_log_target if b.urn in log_targets else _sse_rules_ok
+        verdicts = [check(s.props.get("rules")) for s in subs]
+        if any(v is True or v is UNKNOWN for v in verdicts):
+            continue
+        yield b.urn, next(v for v in verdicts if isinstance(v, str))
 
 
 def _versioning_status(s: Res) -> Any:
@@ -269,15 +309,7 @@ def s3_tls_only(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:
     benchmarks=("checkov:CKV_AWS_18", "aws-fsbp:S3.9"),
 )
 def s3_access_logging(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:
-    buckets = [r for r in resources if r.type == BUCKET]
-    targets: set[str] = set()
-    for s in resources:
-        if s.type == BUCKET_LOGGING:
-            t, cands = _resolve_bucket(s, "targetBucket", buckets)
-            if t is not None:
-                targets.add(t.urn)
-            else:
-                targets.update(c.urn for c in cands)
+    targets = _log_targets(resources)
     rest = [r for r in resources if not (r.type == BUCKET and r.urn in targets)]
 
     def inline(b: Res) -> Any:

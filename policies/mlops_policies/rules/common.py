@@ -488,11 +488,24 @@ def endpoint_min_instances(r: Res, ctx: Ctx) -> Iterable[str]:
             yield f"{what} has {count if count is not None else 'no'} minimum instance(s) in prod; need >= {need}."
 
 
+_NVME_FAMILIES = frozenset({"g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "trn1", "trn1n",
+                            "m5d", "c5d", "r5d", "m6id", "c6id", "r6id", "inf2"})
+
+
+def _local_nvme(instance_type: Any) -> bool:
+    if instance_type is UNKNOWN:
+        return True  # cannot tell: do not report
+    if not isinstance(instance_type, str):
+        return False
+    return instance_type.removeprefix("ml.").split(".", 1)[0] in _NVME_FAMILIES
+
+
 @resource_rule(
     "endpoint-kms-encryption",
     description="Serving endpoints encrypt their storage with a customer-managed key (SageMaker endpoint config "
-    "kmsKeyArn, Vertex AI endpoint encryptionSpec). Azure ML endpoints inherit the workspace key "
-    "(see azure-ml-workspace-cmk).",
+    "kmsKeyArn, Vertex AI endpoint encryptionSpec). Exempt: SageMaker variants on instances with local NVMe "
+    "instance storage (ml.g4dn/g5/g6/p4d/p5/...*d), where SageMaker rejects a KMS key and the volume is "
+    "hardware-encrypted. Azure ML endpoints inherit the workspace key (see azure-ml-workspace-cmk).",
     severity="high",
     enforcement="mandatory",
     remediation="SageMaker: kms_key_arn=key.arn on the EndpointConfiguration. Vertex AI: "
@@ -505,8 +518,10 @@ def endpoint_kms(r: Res, ctx: Ctx) -> Iterable[str]:
     if r.type == SM_ENDPOINT_CONFIG:
         key = r.props.get("kmsKeyArn")
         variants = as_list(r.props.get("productionVariants"))
-        if variants is not UNKNOWN and variants and all(get(v, "serverlessConfig") for v in variants):
-            return  # serverless variants cannot take a KMS key for the ML storage volume
+        if variants is UNKNOWN:
+            return
+        if variants and all(get(v, "serverlessConfig") or _local_nvme(get(v, "instanceType")) for v in variants):
+            return  # serverless / NVMe instance-store variants cannot take a KMS key for the ML storage volume
         if key is not UNKNOWN and not key:
             yield "kmsKeyArn is not set."
         return
