@@ -309,10 +309,10 @@ def test_system_node_group_is_on_demand_and_untainted() -> None:
 @pytest.mark.parametrize(
     ("plan", "pool", "instance", "capacity", "scaling"),
     [
-        (dev, "train", "g5.xlarge", "SPOT", {"minSize": 0, "maxSize": 4, "desiredSize": 0}),
-        (dev, "infer", "g6.xlarge", "ON_DEMAND", {"minSize": 0, "maxSize": 2, "desiredSize": 0}),
+        (dev, "train", "g4dn.12xlarge", "SPOT", {"minSize": 0, "maxSize": 2, "desiredSize": 0}),
+        (dev, "infer", "g4dn.xlarge", "ON_DEMAND", {"minSize": 0, "maxSize": 2, "desiredSize": 0}),
         (prod, "train", "p4d.24xlarge", "ON_DEMAND", {"minSize": 0, "maxSize": 2, "desiredSize": 0}),
-        (prod, "infer", "g6.xlarge", "ON_DEMAND", {"minSize": 2, "maxSize": 8, "desiredSize": 2}),
+        (prod, "infer", "g4dn.xlarge", "ON_DEMAND", {"minSize": 2, "maxSize": 8, "desiredSize": 2}),
     ],
 )
 def test_gpu_pools(plan, pool: str, instance: str, capacity: str, scaling: dict) -> None:
@@ -322,7 +322,7 @@ def test_gpu_pools(plan, pool: str, instance: str, capacity: str, scaling: dict)
     assert ng.inputs["capacityType"] == capacity
     assert ng.inputs["scalingConfig"] == scaling
     assert ng.inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
-    assert ng.inputs["labels"]["mlops-stack/gpu"] in ("nvidia-a10g", "nvidia-l4", "nvidia-a100-40gb")
+    assert ng.inputs["labels"]["mlops-stack/gpu"] in ("nvidia-t4", "nvidia-a100-40gb")
     assert ng.ignore_changes == ["scalingConfig.desiredSize"]
 
 
@@ -380,8 +380,8 @@ def test_prod_gpu_endpoint_with_data_capture() -> None:
     p = prod()
     cfg = p.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
     (variant,) = cfg["productionVariants"]
-    assert variant["instanceType"] == "ml.g5.xlarge" and variant["initialInstanceCount"] == 2
-    # g5 has local NVMe storage, hardware-encrypted; SageMaker rejects a KmsKeyId for it.
+    assert variant["instanceType"] == "ml.g4dn.xlarge" and variant["initialInstanceCount"] == 2
+    # g4dn has local NVMe storage, hardware-encrypted; SageMaker rejects a KmsKeyId for it.
     assert "kmsKeyArn" not in cfg
     capture = cfg["dataCaptureConfig"]
     artifacts = next(n for n, r in data_buckets(p).items() if r.inputs["tags"]["mlops-stack-bucket"] == "artifacts")

@@ -84,10 +84,11 @@ def plan_stack_file(path: str | Path, *, program: Path | None = None, stack: str
 
 
 def _cloud_from_resources(plan: Plan) -> str:
+    from mlops_stack.registry import PROVIDER_PACKAGE
+
+    package_cloud = {pkg: cloud for cloud, pkg in PROVIDER_PACKAGE.items()}
     for r in plan.resources:
-        pkg = r.type.split(":", 1)[0]
-        if pkg in ("aws", "gcp"):
-            return pkg
-        if pkg == "azure-native":
-            return "azure"
+        cloud = package_cloud.get(r.type.split(":", 1)[0])
+        if cloud:
+            return cloud
     return ""

@@ -1,0 +1,113 @@
+"""The same spec planned on every cloud, side by side.
+
+The stack's own cloud keeps its region; the other clouds use the region the catalog
+prices are for (so the figures compare like for like), and GCP a placeholder project
+when the spec names none. A cloud on which the spec cannot be built (a GPU it does
+not offer, say) shows that error instead of figures: no silent substitution.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlops_stack import catalog
+from mlops_stack.errors import ConfigError
+from mlops_stack.offline.stackfile import PROJECT, StackFile
+from mlops_stack.registry import CLOUDS, implemented_clouds
+
+#: Region per cloud for the comparison (the catalog's price regions).
+COMPARE_REGIONS = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus"}
+#: Required cloud-only keys, filled when the spec was written for another cloud.
+SWITCH_DEFAULTS: dict[str, dict[str, dict[str, str]]] = {"gcp": {"gcp": {"project": "compare-placeholder"}}}
+
+
+def config_for_cloud(stack_file: StackFile, cloud: str) -> dict[str, str]:
+    """The stack's flat config with the cloud (and region, project) switched."""
+    config = dict(stack_file.config)
+    own = config.get(f"{PROJECT}:cloud")
+    config[f"{PROJECT}:cloud"] = cloud
+    if own != cloud:
+        config[f"{PROJECT}:region"] = COMPARE_REGIONS[cloud]
+    # Keys a cloud cannot do without (a GCP project), filled with placeholders.
+    for key, defaults in SWITCH_DEFAULTS.get(cloud, {}).items():
+        current = json.loads(config.get(f"{PROJECT}:{key}", "{}") or "{}")
+        config[f"{PROJECT}:{key}"] = json.dumps({**defaults, **{k: v for k, v in current.items() if v}})
+    return config
+
+
+def _capability_counts(doc: dict[str, Any]) -> dict[str, int]:
+    """Custom resources per capability (the nearest ``mlops:*`` component above them)."""
+    by_urn = {r["urn"]: r for r in doc["resources"]}
+    counts: dict[str, int] = {}
+    for r in doc["resources"]:
+        if not r["custom"] or r["type"].startswith("pulumi:providers:"):
+            continue
+        parent = by_urn.get(r["parent"] or "")
+        while parent is not None and (parent["type"].startswith("mlops:index:") or not parent["type"].startswith("mlops:")):
+            parent = by_urn.get(parent["parent"] or "")
+        kind = parent["type"].rsplit(":", 1)[-1] if parent else "other"
+        counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _instances(spec: Any) -> dict[str, str]:
+    out = {}
+    for pool in spec.cluster.gpu_pools:
+        offer = catalog.gpu_offer(spec.cloud, pool.gpu, pool.gpus_per_node, "nodepool")
+        out[f"pool {pool.name}"] = offer.instance_type if offer else "not offered"
+    for ep in spec.endpoints:
+        if ep.gpu:
+            offer = catalog.gpu_offer(spec.cloud, ep.gpu, ep.gpus_per_instance, "endpoint")
+            out[f"endpoint {ep.name}"] = offer.instance_type if offer else "not offered"
+        else:
+            out[f"endpoint {ep.name}"] = catalog.cpu_offer(spec.cloud, ep.cpu_size or "small", "endpoint").instance_type
+    return out
+
+
+def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:
+    from mlops_stack.offline.cost import estimate
+    from mlops_stack.offline.engine import run_program
+    from mlops_stack.program import main as program
+    from mlops_stack.spec import load_spec, raw_from_config_values
+
+    if cloud not in implemented_clouds():
+        return {"cloud": cloud, "error": f"{cloud} is not implemented yet"}
+    config = config_for_cloud(stack_file, cloud)
+    try:
+        spec = load_spec(raw_from_config_values(config))
+        plan = run_program(program, stack=stack_file.stack, config=config, secret_keys=stack_file.secret_keys)
+    except ConfigError as err:
+        return {"cloud": cloud, "region": config.get(f"{PROJECT}:region"), "error": str(err)}
+    doc = {
+        "project": plan.project,
+        "stack": plan.stack,
+        "cloud": cloud,
+        "resources": [r.to_dict() for r in plan.resources],
+        "outputs": plan.outputs,
+        "config": config,
+    }
+    cost = estimate(spec)
+    out: dict[str, Any] = {
+        "cloud": cloud,
+        "region": spec.region,
+        "resources": sum(1 for r in plan.resources if r.custom),
+        "capabilities": _capability_counts(doc),
+        "instances": _instances(spec),
+        "monthlyMin": cost.monthly_min,
+        "monthlyMax": cost.monthly_max,
+        "unpriced": len(cost.unpriced),
+    }
+    if options.policy:
+        from mlops_stack.offline.pipeline import policy_section
+
+        violations = policy_section(doc, options.policy_config)["violations"]
+        out["policy"] = {
+            "mandatory": sum(1 for v in violations if v["level"] == "mandatory"),
+            "advisory": sum(1 for v in violations if v["level"] == "advisory"),
+        }
+    return out
+
+
+def compare_stack(stack_file: StackFile, options: Any) -> list[dict[str, Any]]:
+    return [plan_on(stack_file, cloud, options) for cloud in CLOUDS]

@@ -1,0 +1,98 @@
+"""The work behind ``mlops-stack plan``: plan -> policy -> cost, for one stack or many.
+
+``run_one`` is a pure function of its arguments (a stack file, options) that returns a
+JSON-able result; ``run_many`` runs it in parallel processes and returns the results
+in input order, identical to running them one after another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from mlops_stack.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Options:
+    program: str | None = None
+    policy: bool = True
+    cost: bool = True
+    policy_config: dict[str, Any] = field(default_factory=dict)
+    #: Plan the same spec on every cloud (issue: clouds side by side).
+    compare: bool = False
+
+
+def _spec_from_plan_config(config: dict[str, str]) -> Any:
+    from mlops_stack.spec import load_spec, raw_from_config_values
+
+    return load_spec(raw_from_config_values(config))
+
+
+def policy_section(plan_doc: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    from mlops_stack.offline.analyzer import run_policy_pack
+
+    violations = run_policy_pack(plan_doc, config=config)
+    return {"violations": [v.to_dict() for v in violations]}
+
+
+def plan_document(path: str, options: Options) -> dict[str, Any]:
+    """Plan one stack file; add the policy and cost sections the options ask for."""
+    from mlops_stack.offline.plan import plan_stack_file
+
+    sp = plan_stack_file(path, program=Path(options.program) if options.program else None)
+    doc = sp.document()
+    doc["config"] = {k: ("[secret]" if k in sp.stack_file.secret_keys else v) for k, v in sp.stack_file.config.items()}
+    if options.policy:
+        doc["policy"] = policy_section(doc, options.policy_config)
+    if options.cost and options.program is None:
+        from mlops_stack.offline.cost import estimate
+
+        doc["cost"] = estimate(_spec_from_plan_config(sp.stack_file.config)).to_dict()
+    if options.compare and options.program is None:
+        from mlops_stack.offline.compare import compare_stack
+
+        doc["compare"] = compare_stack(sp.stack_file, options)
+    return doc
+
+
+def run_one(path: str, options: Options) -> dict[str, Any]:
+    """One stack's result: ``{"path", "doc"}`` or ``{"path", "error"}`` (a spec error)."""
+    try:
+        return {"path": path, "doc": plan_document(path, options)}
+    except ConfigError as err:
+        return {"path": path, "error": str(err)}
+
+
+def run_many(
+    paths: Sequence[str], options: Options, *, jobs: int | None = None, on_done: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """Run ``run_one`` for every path, in parallel processes when there are several."""
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(paths)))
+    if jobs == 1:
+        out = []
+        for p in paths:
+            out.append(run_one(p, options))
+            if on_done:
+                on_done(p)
+        return out
+    results: dict[str, dict[str, Any]] = {}
+    # spawn: each worker starts a clean Pulumi runtime (no state copied from this process).
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, p, options): p for p in paths}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            if on_done:
+                on_done(futures[fut])
+    return [results[p] for p in paths]
+
+
+def canonical(results: list[dict[str, Any]]) -> str:
+    """Stable JSON of results (for comparing serial and parallel runs)."""
+    return json.dumps(results, sort_keys=True)
