@@ -330,7 +330,28 @@ def _run_in_context(program: Callable[[], Any], project: str, stack: str, config
         # What was registered before the failure (a bad spec must register nothing).
         err.offline_registrations = list(monitor.registrations)  # type: ignore[attr-defined]
         raise
-    return Plan(project=project, stack=stack, resources=monitor.registrations, outputs=outputs, config=dict(config))
+    return Plan(project=project, stack=stack, resources=stable_order(monitor.registrations), outputs=outputs, config=dict(config))
+
+
+def stable_order(registrations: list[Registration]) -> list[Registration]:
+    """Registrations in a deterministic tree order (parents first, siblings by name).
+
+    The engine registers resources concurrently, so arrival order varies from run to
+    run; a plan must not, or two plans of the same spec would not diff clean.
+    """
+    children: dict[str | None, list[Registration]] = {}
+    urns = {r.urn for r in registrations}
+    for r in registrations:
+        r.dependencies = sorted(r.dependencies)
+        r.property_dependencies = {k: sorted(v) for k, v in sorted(r.property_dependencies.items())}
+        children.setdefault(r.parent if r.parent in urns else None, []).append(r)
+    out: list[Registration] = []
+    stack = sorted(children.get(None, []), key=lambda r: (r.name, r.type), reverse=True)
+    while stack:
+        r = stack.pop()
+        out.append(r)
+        stack.extend(sorted(children.get(r.urn, []), key=lambda c: (c.name, c.type), reverse=True))
+    return out
 
 
 def run_program(

@@ -1,0 +1,117 @@
+"""`mlops-stack plan` as a PR pipeline uses it: exit codes, the JSON policy and cost
+sections, valid SARIF, the Markdown summary, parallel == serial, and a cost estimate
+recomputed by hand from the catalog."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from planning import ROOT, STACKS
+from mlops_stack.offline.cost import estimate
+from mlops_stack.offline.pipeline import Options, canonical, run_many
+from mlops_stack.offline.stackfile import read_stack_file
+from mlops_stack.spec import load_spec
+
+pytestmark = pytest.mark.slow
+SARIF_SCHEMA = Path(sys.prefix) / "share" / "mlops-stack" / "sarif-2.1.0.json"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mlops_stack.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_json_has_policy_and_cost_sections_and_exit_0() -> None:
+    res = cli("plan", "--stack", "prod-aws", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["policy"] == {"violations": []}
+    cost = doc["cost"]
+    assert cost["currency"] == "USD" and 0 < cost["monthlyMin"] < cost["monthlyMax"]
+    assert {"component", "item", "unitPrice", "monthlyMin", "monthlyMax", "source", "retrieved", "verified"} <= set(cost["items"][0])
+    assert {u["item"] for u in cost["unpriced"]} >= {"NAT data processing", "image storage"}
+
+
+def test_mandatory_violations_exit_1_and_land_in_sarif_and_markdown(tmp_path: Path) -> None:
+    cfg = tmp_path / "policy.json"
+    cfg.write_text(json.dumps({"allowed-regions": {"allowedRegions": ["eu-west-1"]}}))
+    sarif_file = tmp_path / "plan.sarif"
+    res = cli("plan", "--stack", "dev-aws", "--policy-pack-config", str(cfg), "--format", "sarif", "--output", str(sarif_file))
+    assert res.returncode == 1, res.stderr
+    sarif = json.loads(sarif_file.read_text())
+    assert SARIF_SCHEMA.is_file(), f"SARIF schema missing at {SARIF_SCHEMA}: run `make sarif-schema`"
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+    results = sarif["runs"][0]["results"]
+    assert results and {r["ruleId"] for r in results} == {"allowed-regions"}
+    assert all(r["level"] == "error" for r in results)
+    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("Pulumi.dev-aws.yaml")
+
+    md = cli("plan", "--stack", "dev-aws", "--policy-pack-config", str(cfg), "--format", "markdown")
+    assert md.returncode == 1
+    first = md.stdout.splitlines()[0]
+    assert first.startswith("❌ **mlops-stack plan**: 1 stack, ")
+    assert f" mandatory / 0 advisory policy violations, est. $" in first
+    assert "<details><summary>Resources per type</summary>" in md.stdout
+
+
+def test_clean_markdown_summary_line() -> None:
+    res = cli("plan", "--stack", "dev-aws", "--stack", "prod-aws", "--format", "markdown")
+    assert res.returncode == 0, res.stderr
+    first = res.stdout.splitlines()[0]
+    assert first.startswith("✅ **mlops-stack plan**: 2 stacks, ")
+    assert "0 mandatory / 0 advisory policy violations" in first
+
+
+def test_spec_error_among_several_stacks_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  mlops-stack:cloud: aws\n  mlops-stack:region: us-east-1\n  mlops-stack:endpoints: 3\n")
+    res = cli("plan", "--config", str(STACKS / "Pulumi.dev-aws.yaml"), "--config", str(bad), "--no-policy", "--format", "json")
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"error: {bad}: endpoints: 3 should be a valid list"
+    out = json.loads(res.stdout)
+    assert [d["stack"] for d in out["stacks"]] == ["dev-aws"] and out["errors"][0]["path"] == str(bad)
+
+
+def test_parallel_results_equal_serial() -> None:
+    paths = [str(STACKS / "Pulumi.dev-aws.yaml"), str(STACKS / "Pulumi.prod-aws.yaml")]
+    options = Options(policy=True, cost=True)
+    assert canonical(run_many(paths, options, jobs=2)) == canonical(run_many(paths, options, jobs=1))
+
+
+def test_compare_puts_the_spec_on_every_cloud() -> None:
+    res = cli("plan", "--stack", "prod-aws", "--compare", "--format", "json", "--no-policy")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)["compare"]
+    assert [r["cloud"] for r in rows] == ["aws", "gcp", "azure"]
+    aws = rows[0]
+    assert aws["region"] == "us-east-1"
+    assert aws["instances"] == {"pool train": "p4d.24xlarge", "pool infer": "g4dn.xlarge", "endpoint sentiment": "ml.g4dn.xlarge"}
+    assert aws["monthlyMin"] < aws["monthlyMax"]
+    assert aws["capabilities"]["GpuNodePool"] == 4  # 2 pools x (launch template + node group)
+
+
+def test_cost_of_dev_aws_recomputed_by_hand() -> None:
+    """Unit prices read off catalog/data (gpus.csv, cpu_sizes.csv, fees.csv), 730 h/month."""
+    spec = load_spec(read_stack_file(STACKS / "Pulumi.dev-aws.yaml").raw_spec)
+    h = 730
+    kms = 1.00  # fees.csv aws kms_customer_managed_key, per month
+    nat = 0.045 * h * 1  # one NAT gateway in dev
+    endpoints = 0.01 * h * 4 * 2  # 4 interface endpoints x 2 zones
+    s3 = 0.023 * (200 + 100 + 1000)  # GB-month x the buckets' sizeGb
+    eks = 0.10 * h
+    system = (0.1008 * h * 2, 0.1008 * h * 3)  # m7i.large x 2..3
+    train = (0.0, 3.912 * h * 2)  # g4dn.12xlarge x 0..2 (spot priced at on-demand: an upper bound)
+    infer = (0.0, 0.526 * h * 2)  # g4dn.xlarge x 0..2
+    endpoint = (0.115 * h * 1, 0.115 * h * 2)  # ml.m5.large x 1..2
+    fixed = kms + nat + endpoints + s3 + eks
+    expected_min = fixed + system[0] + train[0] + infer[0] + endpoint[0]
+    expected_max = fixed + system[1] + train[1] + infer[1] + endpoint[1]
+    cost = estimate(spec)
+    assert cost.monthly_min == pytest.approx(expected_min, abs=0.01)
+    assert cost.monthly_max == pytest.approx(expected_max, abs=0.01)
+    assert round(expected_min, 2) == 426.27 and round(expected_max, 2) == 7063.28
