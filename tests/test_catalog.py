@@ -48,7 +48,7 @@ def test_unoffered_count_names_the_count_key() -> None:
     with pytest.raises(ConfigError) as info:
         catalog.resolve_gpu("aws", "nvidia-h100", 2, "nodepool", "us-east-1", "cluster.gpuPools[1].gpu")
     assert str(info.value) == (
-        "cluster.gpuPools[1].gpusPerNode: 2 2 x nvidia-h100 per node is not offered on aws (nvidia-h100 comes in counts of 1, 8)"
+        "cluster.gpuPools[1].gpusPerNode: 2 x nvidia-h100 per node is not offered on aws (nvidia-h100 comes in counts of 1, 8)"
     )
 
 

@@ -59,7 +59,7 @@ def test_example_specs_load() -> None:
     [
         ("cluster.gpuPools.0.gpu", "nvidia-l5", "cluster.gpuPools[0].gpu: 'nvidia-l5' is not a GPU name this toolkit knows (did you mean 'nvidia-l4'?)"),
         ("cluster.gpuPools.0.gpu", "nvidia-a10", "cluster.gpuPools[0].gpu: 'nvidia-a10' is not offered on aws for node pools (aws offers:"),
-        ("cluster.gpuPools.0.gpusPerNode", 2, "cluster.gpuPools[0].gpusPerNode: 2 2 x nvidia-t4 per node is not offered on aws (nvidia-t4 comes in counts of 1, 4, 8)"),
+        ("cluster.gpuPools.0.gpusPerNode", 2, "cluster.gpuPools[0].gpusPerNode: 2 x nvidia-t4 per node is not offered on aws (nvidia-t4 comes in counts of 1, 4, 8)"),
         ("cluster.gpuPools.0.minNodes", 9, "cluster.gpuPools[0].minNodes: 9 is greater than maxNodes (2)"),
         ("cluster.gpuPools.0.maxNodes", "many", "cluster.gpuPools[0].maxNodes: 'many' should be a valid integer"),
         ("cluster.gpuPools.0.maxNodes", 0, "cluster.gpuPools[0].maxNodes: 0 input should be greater than or equal to 1".replace("input should", "should")),

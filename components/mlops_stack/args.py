@@ -127,14 +127,17 @@ class KeysArgs:
     env: Env
     rotation_days: int = 365
     deletion_window_days: int = 30
+    #: The Network component (Azure puts the key vault's private endpoint in it).
+    network: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ArtifactStoreArgs:
     env: Env
     storage: StorageSpec = field(default_factory=StorageSpec)
-    #: The Keys component of the same cloud, or ``None`` for the cloud's default encryption.
+    #: The Keys component of the same cloud (``None``: AWS and GCP create one for the store).
     keys: Any = None
+    network: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +145,7 @@ class ContainerRegistryArgs:
     env: Env
     registry: ContainerRegistrySpec = field(default_factory=ContainerRegistrySpec)
     keys: Any = None
+    network: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +153,10 @@ class ModelRegistryArgs:
     env: Env
     registry: ModelRegistrySpec = field(default_factory=ModelRegistrySpec)
     keys: Any = None
+    network: Any = None
+    #: Azure ML's workspace is wired to the store and the container registry.
+    store: Any = None
+    container_registry: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +169,8 @@ class KubernetesClusterArgs:
     registry: Any = None
     #: The spec's cloud sub-spec (``AwsSpec`` / ``GcpSpec`` / ``AzureSpec``).
     cloud_options: Any = None
+    #: ``gpu.driver``: "cloud" (the node image's driver) or "operator" (the GPU Operator's).
+    gpu_driver: str = "cloud"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +179,7 @@ class GpuNodePoolArgs:
     pool: GpuPoolSpec
     #: The cluster component of the same cloud, or that cloud's ``ExistingCluster`` handle.
     cluster: Any
+    gpu_driver: str = "cloud"
 
 
 @dataclass(frozen=True, kw_only=True)

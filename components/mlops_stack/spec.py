@@ -35,6 +35,11 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-
 TagKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 TagValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{0,63}$")]
 
+#: Namespaces the platform itself uses; a team namespace cannot take these names.
+RESERVED_NAMESPACES = frozenset(
+    {"monitoring", "nvidia-device-plugin", "gpu-operator", "default", "kube-system", "kube-public", "kube-node-lease"}
+)
+
 #: GPUs that support Multi-Instance GPU partitioning.
 MIG_CAPABLE = frozenset({"nvidia-a100-40gb", "nvidia-a100-80gb", "nvidia-h100", "nvidia-h100-nvl", "nvidia-h200", "nvidia-b200"})
 
@@ -213,6 +218,14 @@ class AutoscalingSpec(_Model):
     utilization_percent: int = Field(default=70, ge=10, le=100, description="Target accelerator/CPU utilisation (Vertex AI, Azure ML).")
 
 
+class SampleRequestSpec(_Model):
+    """One request the post-apply smoke test (`mlops-stack smoke`) sends; it expects a 2xx."""
+
+    content_type: str = Field(default="application/json", description="Content-Type of the request, e.g. application/json or text/csv.")
+    body: str | dict[str, Any] | list[Any] = Field(description="Request body: text is sent as is, a mapping or list as JSON.")
+    accept: str | None = Field(default=None, description="Accept header; default: the container's own.")
+
+
 class EndpointSpec(_Model):
     """A managed model endpoint."""
 
@@ -227,6 +240,9 @@ class EndpointSpec(_Model):
     data_capture: DataCaptureSpec = Field(default_factory=DataCaptureSpec, description="Request/response capture.")
     private: bool = Field(default=True, description="Reachable only from the private network where the cloud supports it.")
     auth: Literal["key", "token"] = Field(default="token", description="Azure ML endpoint auth mode.")
+    sample_request: SampleRequestSpec | None = Field(
+        default=None, description="Request sent by `mlops-stack smoke` after apply; default: one per framework where one makes sense."
+    )
 
 
 class MonitoringSpec(_Model):
@@ -537,6 +553,11 @@ def validate(spec: MlopsSpec) -> None:
                 "gpu.sharing.mode", f"mig needs MIG-capable GPUs, but pool GPU {bad[0]!r} is not", f"MIG GPUs: {one_of(MIG_CAPABLE)}", value="mig"
             )
     _unique([n.name for n in spec.namespaces], "namespaces")
+    for i, ns in enumerate(spec.namespaces):
+        if ns.name in RESERVED_NAMESPACES:
+            raise ConfigError(
+                f"namespaces[{i}].name", "is reserved for the platform", f"reserved: {', '.join(sorted(RESERVED_NAMESPACES))}", value=ns.name
+            )
 
 
 # ---------------------------------------------------------------------------------

@@ -20,11 +20,13 @@ from mlops_stack.args import (
     KeysArgs,
     KubernetesClusterArgs,
     ModelEndpointArgs,
+    MonitoringArgs,
     ModelRegistryArgs,
     NetworkArgs,
     child_opts,
     merge_opts,
 )
+from mlops_stack.k8s import k8s_layer
 from mlops_stack.spec import MlopsSpec
 
 
@@ -45,29 +47,72 @@ class MlopsStack(pulumi.ComponentResource):
         self.network = make(
             "Network", "network", NetworkArgs(env=env, cidr=str(spec.network.cidr), zones=spec.zone_count, nat_per_zone=spec.nat_per_zone)
         )
-        self.keys = make("Keys", "keys", KeysArgs(env=env, rotation_days=spec.keys.rotation_days, deletion_window_days=spec.keys.deletion_window_days))
-        self.store = make("ArtifactStore", "store", ArtifactStoreArgs(env=env, storage=spec.storage, keys=self.keys))
-        self.registry = make("ContainerRegistry", "registry", ContainerRegistryArgs(env=env, registry=spec.container_registry, keys=self.keys))
+        self.keys = make(
+            "Keys",
+            "keys",
+            KeysArgs(
+                env=env, rotation_days=spec.keys.rotation_days, deletion_window_days=spec.keys.deletion_window_days, network=self.network
+            ),
+        )
+        self.store = make("ArtifactStore", "store", ArtifactStoreArgs(env=env, storage=spec.storage, keys=self.keys, network=self.network))
+        self.registry = make(
+            "ContainerRegistry",
+            "registry",
+            ContainerRegistryArgs(env=env, registry=spec.container_registry, keys=self.keys, network=self.network),
+        )
         self.model_registry = (
-            make("ModelRegistry", "models", ModelRegistryArgs(env=env, registry=spec.model_registry, keys=self.keys))
+            make(
+                "ModelRegistry",
+                "models",
+                ModelRegistryArgs(
+                    env=env,
+                    registry=spec.model_registry,
+                    keys=self.keys,
+                    network=self.network,
+                    store=self.store,
+                    container_registry=self.registry,
+                ),
+            )
             if spec.model_registry.enabled
             else None
         )
         self.cluster = None
         self.gpu_pools: list[Any] = []
+        self.k8s: Any = None
         if spec.cluster.enabled:
             cloud_options = getattr(spec, cloud)
             self.cluster = make(
                 "KubernetesCluster",
                 "cluster",
                 KubernetesClusterArgs(
-                    env=env, cluster=spec.cluster, network=self.network, keys=self.keys, registry=self.registry, cloud_options=cloud_options
+                    env=env,
+                    cluster=spec.cluster,
+                    network=self.network,
+                    keys=self.keys,
+                    registry=self.registry,
+                    cloud_options=cloud_options,
+                    gpu_driver=spec.gpu.driver,
                 ),
             )
             self.gpu_pools = [
-                make("GpuNodePool", f"gpu-{pool.name}", GpuNodePoolArgs(env=env, pool=pool, cluster=self.cluster))
+                make(
+                    "GpuNodePool", f"gpu-{pool.name}", GpuNodePoolArgs(env=env, pool=pool, cluster=self.cluster, gpu_driver=spec.gpu.driver)
+                )
                 for pool in spec.cluster.gpu_pools
             ]
+            # The cloud-independent Kubernetes layer, on the cluster's own provider.
+            self.k8s = k8s_layer(
+                f"{name}-k8s",
+                MonitoringArgs(
+                    env=env,
+                    monitoring=spec.monitoring,
+                    gpu=spec.gpu,
+                    namespaces=tuple(spec.namespaces),
+                    gpu_pools=tuple(spec.cluster.gpu_pools),
+                    cluster=self.cluster,
+                ),
+                pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.cluster.k8s_provider}, depends_on=self.gpu_pools),
+            )
         self.endpoints = [
             make(
                 "ModelEndpoint",
@@ -116,6 +161,8 @@ class MlopsStack(pulumi.ComponentResource):
                 }
                 for p, spec_pool in zip(self.gpu_pools, self.spec.cluster.gpu_pools, strict=True)
             }
+            if self.k8s is not None and self.k8s.monitoring is not None:
+                out.update(grafana_url=self.k8s.monitoring.grafana_url, prometheus_url=self.k8s.monitoring.prometheus_url)
         out["endpoints"] = {
             ep_spec.name: {"endpoint_name": ep.endpoint_name, "invoke_url": ep.invoke_url}
             for ep, ep_spec in zip(self.endpoints, self.spec.endpoints, strict=True)

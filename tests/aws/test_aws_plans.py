@@ -68,7 +68,7 @@ EXPECTED_DEV = {
     "aws:eks/cluster:Cluster": 1,
     "aws:eks/nodeGroup:NodeGroup": 3,  # system + train + infer
     "aws:ec2/launchTemplate:LaunchTemplate": 3,
-    "aws:eks/addon:Addon": 1,
+    "aws:eks/addon:Addon": 2,  # vpc-cni (network policy on) + EBS CSI
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
     "aws:cloudwatch/logGroup:LogGroup": 1,
     "aws:eks/accessEntry:AccessEntry": 0,
@@ -275,6 +275,12 @@ def test_api_endpoint_public_only_through_the_allowlist() -> None:
     assert pr["endpointPublicAccess"] is False and "publicAccessCidrs" not in pr
 
 
+def test_vpc_cni_enforces_network_policies() -> None:
+    addons = {r.inputs["addonName"]: r.inputs for r in dev().of_type("aws:eks/addon:Addon")}
+    assert json.loads(addons["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert addons["aws-ebs-csi-driver"]["serviceAccountRoleArn"].startswith("arn:aws:iam::123456789012:role/")
+
+
 def test_oidc_provider_for_irsa_uses_the_cluster_issuer() -> None:
     p = dev()
     issuer = p.one("aws:eks/cluster:Cluster").outputs["identities"][0]["oidcs"][0]["issuer"]
@@ -436,3 +442,18 @@ def test_every_taggable_resource_carries_owner_environment_and_cost_center(plan)
     assert len(tagged) > 40
     for r in tagged:
         assert {"owner", "environment", "cost-center", "managed-by"} <= set(r.inputs["tags"]), r.name
+
+
+def test_uncompressed_model_prefix_is_served_from_s3_prefix() -> None:
+    """An artifact key that is a folder (LLM weights) is read as an uncompressed S3 prefix."""
+    from planning import plan_config
+
+    config = dict(plan_example("dev-aws").config)
+    eps = json.loads(config["mlops-stack:endpoints"])
+    eps[0]["model"]["artifact"]["key"] = "llm/v1"
+    config["mlops-stack:endpoints"] = json.dumps(eps)
+    model = plan_config(config, stack="dev-aws").one("aws:sagemaker/model:Model").inputs["primaryContainer"]
+    assert "modelDataUrl" not in model
+    (source,) = model["modelDataSource"]["s3DataSources"]
+    assert source["s3DataType"] == "S3Prefix" and source["compressionType"] == "None"
+    assert source["s3Uri"].startswith("s3://mlops-dev-models-") and source["s3Uri"].endswith("/llm/v1/")

@@ -6,6 +6,7 @@ driver so that persistent volumes work."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -51,6 +52,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     key_arn: pulumi.Input[str] | None
     storage_class: dict[str, Any]
+    #: EKS AL2023 NVIDIA nodes ship the driver but not the device plugin (k8s layer reads this).
+    needs_device_plugin: bool = True
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:KubernetesCluster", name, None, merge_opts(opts))
@@ -171,6 +174,18 @@ class KubernetesCluster(pulumi.ComponentResource):
             f"{name}-ebs-csi-policy",
             role=ebs_role.name,
             policy_arn=partition.apply(lambda p: managed_policy_arn(p, EBS_CSI_POLICY)),
+            opts=child_opts(self),
+        )
+        # The VPC CNI enforces Kubernetes NetworkPolicies (the tenancy layer's default-deny)
+        # only with its network policy agent turned on.
+        aws.eks.Addon(
+            f"{name}-vpc-cni",
+            cluster_name=cluster.name,
+            addon_name="vpc-cni",
+            configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
             opts=child_opts(self),
         )
         aws.eks.Addon(

@@ -65,8 +65,12 @@ class ModelEndpoint(pulumi.ComponentResource):
         kms = key_arn(args.keys)
         account, partition = identity(self)
         instance_type = instance_type_for(args)
-        if ep.model.image is None:
-            raise ValueError(f"endpoint {ep.name}: model.image is required (framework images are resolved before this point)")
+        image = ep.model.image
+        if image is None:
+            # Resolved (and cached) by mlops_stack.aws.checks before any resource exists.
+            from mlops_stack.aws.images import resolve_image
+
+            image = resolve_image(ep.model.framework, env.region, instance_type)
 
         artifact = ep.model.artifact
         bucket_name = store.bucket_names[artifact.bucket]
@@ -116,14 +120,16 @@ class ModelEndpoint(pulumi.ComponentResource):
 
         model_url = pulumi.Output.concat("s3://", bucket_name, "/", artifact.key)
         if artifact.key.endswith(".tar.gz"):
-            container = aws.sagemaker.ModelPrimaryContainerArgs(image=ep.model.image, model_data_url=model_url, environment=dict(ep.model.environment))
+            container = aws.sagemaker.ModelPrimaryContainerArgs(image=image, model_data_url=model_url, environment=dict(ep.model.environment))
         else:
             container = aws.sagemaker.ModelPrimaryContainerArgs(
-                image=ep.model.image,
+                image=image,
                 model_data_source=aws.sagemaker.ModelPrimaryContainerModelDataSourceArgs(
-                    s3_data_source=aws.sagemaker.ModelPrimaryContainerModelDataSourceS3DataSourceArgs(
-                        s3_uri=pulumi.Output.concat(model_url, "/"), s3_data_type="S3Prefix", compression_type="None"
-                    )
+                    s3_data_sources=[
+                        aws.sagemaker.ModelPrimaryContainerModelDataSourceS3DataSourceArgs(
+                            s3_uri=pulumi.Output.concat(model_url, "/"), s3_data_type="S3Prefix", compression_type="None"
+                        )
+                    ]
                 ),
                 environment=dict(ep.model.environment),
             )

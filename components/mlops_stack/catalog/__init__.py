@@ -222,7 +222,6 @@ def resolve_gpu(cloud: str, gpu: str, gpus: int, use: Use, region: str, path: st
             path.rsplit(".", 1)[0] + "." + count_key,
             f"{gpus} x {gpu} per {'node' if use == 'nodepool' else 'instance'} is not offered on {cloud}",
             f"{gpu} comes in counts of {counts}",
-            value=gpus,
         )
     listed = gpu_regions(cloud, gpu, use)
     if check_region and listed is not None and region not in listed.regions:

@@ -31,6 +31,20 @@ RELEASE_CHANNELS = {"prod": "STABLE", "staging": "REGULAR", "dev": "REGULAR"}
 #: The kubectl credential plugin GKE requires since 1.26.
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
 PD_CSI = "pd.csi.storage.gke.io"
+#: Where GKE's managed driver installation puts the NVIDIA driver on COS nodes.
+GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
+
+
+def chart_overrides() -> dict[str, Any]:
+    """What the k8s layer's charts need on GKE nodes: DCGM exporter reads the driver
+    libraries from GKE's install directory (they are not on the host's library path)."""
+    return {
+        "dcgm-exporter": {
+            "extraHostVolumes": [{"name": "nvidia-install-dir-host", "hostPath": GKE_NVIDIA_DIR}],
+            "extraVolumeMounts": [{"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True}],
+            "extraEnv": [{"name": "LD_LIBRARY_PATH", "value": "/usr/local/nvidia/lib64"}],
+        }
+    }
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str) -> str:
@@ -85,7 +99,9 @@ class KubernetesCluster(pulumi.ComponentResource):
     Outputs (common): ``cluster_name``, ``endpoint``, ``kubeconfig`` (secret),
     ``oidc_issuer``, ``k8s_provider``. GCP extras read by node pools and the k8s layer:
     ``location``, ``node_service_account_email``, ``workload_pool``, ``disk_key``,
-    ``storage_class``, ``zones`` (how many zones the cluster spans).
+    ``storage_class``, ``zones`` (how many zones the cluster spans),
+    ``needs_device_plugin`` (False: GKE runs the NVIDIA device plugin with its managed
+    driver) and ``k8s_chart_overrides``.
     """
 
     cluster_name: pulumi.Output[str]
@@ -99,6 +115,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     disk_key: pulumi.Input[str] | None
     storage_class: dict[str, Any]
     zones: int
+    needs_device_plugin: bool
+    k8s_chart_overrides: dict[str, Any]
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:gcp:KubernetesCluster", name, None, merge_opts(opts))
@@ -220,6 +238,8 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.disk_key = disk_key
         self.zones = zones
         self.storage_class = storage_class(disk_key)
+        self.needs_device_plugin = False
+        self.k8s_chart_overrides = chart_overrides()
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child_opts(self, depends_on=[system_pool])
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from mlops_stack.args import ContainerRegistryArgs, child_opts, merge_opts, resource_tags, stateful_opts
+from mlops_stack.args import ContainerRegistryArgs, merge_opts, resource_tags, stateful_opts
 from mlops_stack.gcp._shared import enable_services, key_dependencies, key_for, labels, project_info
 
 SECONDS_PER_DAY = 86400

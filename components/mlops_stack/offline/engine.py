@@ -154,6 +154,7 @@ _OUTPUT_MODULES = {
     "gcp": "mlops_stack.offline.outputs_gcp",
     "azure-native": "mlops_stack.offline.outputs_azure",
     "kubernetes": "mlops_stack.offline.outputs_k8s",
+    "random": "mlops_stack.offline.outputs_k8s",
 }
 
 

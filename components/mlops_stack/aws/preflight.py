@@ -1,0 +1,357 @@
+"""``mlops-stack preflight``: will ``pulumi up`` get the capacity this spec asks for?
+
+Read-only checks against the user's AWS account (boto3 default credentials, the spec's
+region), run before apply:
+
+1. **Zones.** The network spreads its subnets over the first ``zone_count`` zones that
+   ``DescribeAvailabilityZones`` returns with ``state=available`` (sorted by name, as
+   ``aws.get_availability_zones`` does; only zones of type ``availability-zone``).
+   Every GPU node pool's instance type must be offered in each of them
+   (``DescribeInstanceTypeOfferings``, location type ``availability-zone``): an EKS
+   managed node group spans all its subnets.
+2. **EC2 vCPU quotas.** Per quota (on-demand and spot are separate quotas, per family:
+   G and VT, P, Standard), the sum over node pools of ``maxNodes`` x vCPUs per instance
+   (from the catalog, else ``DescribeInstanceTypes``) must fit the quota
+   (Service Quotas ``GetServiceQuota``, falling back to ``GetAWSDefaultServiceQuota``).
+   The system pool counts against the Standard on-demand quota.
+3. **SageMaker endpoint-instance quotas.** Per instance type, the sum of endpoints'
+   ``maxInstances`` must fit the ``<ml type> for endpoint usage`` quota
+   (``ListServiceQuotas`` for ``sagemaker``, matched by name: its quota codes differ
+   per instance type).
+
+Instances already running in the account are not subtracted (a quota is the ceiling
+for the whole region): a check that passes means the stack alone fits.
+
+Every finding has the number needed and the number allowed. ``ok`` and ``warn`` pass;
+``FAIL`` (will fail) and ``error`` (could not be checked, e.g. AccessDenied) fail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mlops_stack import catalog
+from mlops_stack.aws.checks import endpoint_instance_type
+
+OK, WARN, FAIL, ERROR = "ok", "warn", "FAIL", "error"
+FAILING = frozenset({FAIL, ERROR})
+
+
+@dataclass(frozen=True)
+class Ec2Quota:
+    family: str
+    code: str
+    name: str
+
+
+#: EC2 vCPU quotas by (family, spot). Codes and names as Service Quotas lists them
+#: (service code ``ec2``; read 2026-11 from public quota tables and scripts that call
+#: GetServiceQuota with them).
+EC2_VCPU_QUOTAS: dict[tuple[str, bool], Ec2Quota] = {
+    ("G and VT", False): Ec2Quota("G and VT", "L-DB2E81BA", "Running On-Demand G and VT instances"),
+    ("G and VT", True): Ec2Quota("G and VT", "L-3819A6DF", "All G and VT Spot Instance Requests"),
+    ("P", False): Ec2Quota("P", "L-417A185B", "Running On-Demand P instances"),
+    ("P", True): Ec2Quota("P", "L-7212CCBC", "All P Spot Instance Requests"),
+    ("Standard", False): Ec2Quota("Standard", "L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"),
+    ("Standard", True): Ec2Quota("Standard", "L-34B43A08", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests"),
+}
+
+#: Leading letters of an instance family -> quota family.
+_FAMILY_BY_LETTERS = {"g": "G and VT", "vt": "G and VT", "p": "P", **{c: "Standard" for c in "acdhimrtz"}}
+
+SAGEMAKER_ENDPOINT_QUOTA = re.compile(r"^(ml\.[a-z0-9-]+\.[a-z0-9]+) for endpoint usage$")
+
+
+def quota_family(instance_type: str) -> str | None:
+    """``g5.xlarge`` -> ``"G and VT"``, ``p4d.24xlarge`` -> ``"P"``, ``m7i.large`` ->
+    ``"Standard"``; ``None`` for families with a quota this check does not map (inf, trn, ...)."""
+    family = instance_type.split(".", 1)[0]
+    letters = re.match(r"[a-z]+", family)
+    return _FAMILY_BY_LETTERS.get(letters.group(0)) if letters else None
+
+
+@dataclass
+class Finding:
+    check: str
+    subject: str
+    where: str
+    needed: str
+    allowed: str
+    status: str
+    detail: str = ""
+
+    @property
+    def failing(self) -> bool:
+        return self.status in FAILING
+
+
+@dataclass
+class Report:
+    stack: str
+    region: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [f for f in self.findings if f.failing]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def document(self) -> dict[str, Any]:
+        return {"stack": self.stack, "region": self.region, "ok": self.ok, "findings": [asdict(f) for f in self.findings]}
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _error_text(err: Exception) -> str:
+    code = getattr(err, "response", {}).get("Error", {}).get("Code") if hasattr(err, "response") else None
+    return f"{code}: {err}" if code else f"{type(err).__name__}: {err}"
+
+
+# ---------------------------------------------------------------------------------
+# The pieces, each a small function over a boto3 client.
+
+
+def planned_zones(ec2: Any, count: int) -> list[str]:
+    """The zones the network's subnets go to: the first ``count`` available AZ names, sorted."""
+    resp = ec2.describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])
+    names = sorted(z["ZoneName"] for z in resp["AvailabilityZones"] if z.get("ZoneType", "availability-zone") == "availability-zone")
+    return names[:count]
+
+
+def zones_offering(ec2: Any, instance_type: str, zones: list[str]) -> set[str]:
+    paginator = ec2.get_paginator("describe_instance_type_offerings")
+    found: set[str] = set()
+    for page in paginator.paginate(
+        LocationType="availability-zone",
+        Filters=[{"Name": "instance-type", "Values": [instance_type]}, {"Name": "location", "Values": list(zones)}],
+    ):
+        found.update(o["Location"] for o in page["InstanceTypeOfferings"] if o["InstanceType"] == instance_type)
+    return found
+
+
+def vcpus_of(ec2: Any, instance_type: str, known: int | None) -> int:
+    if known:
+        return known
+    resp = ec2.describe_instance_types(InstanceTypes=[instance_type])
+    return int(resp["InstanceTypes"][0]["VCpuInfo"]["DefaultVCpus"])
+
+
+def quota_value(sq: Any, service: str, code: str) -> float:
+    """The account's value of a quota; the AWS default when it was never changed."""
+    try:
+        return float(sq.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"])
+    except sq.exceptions.NoSuchResourceException:
+        return float(sq.get_aws_default_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"])
+
+
+def sagemaker_endpoint_quotas(sq: Any) -> dict[str, tuple[str, float]]:
+    """``{"ml.g5.xlarge": ("L-...", 2.0), ...}``: applied values, defaults where none is listed."""
+    out: dict[str, tuple[str, float]] = {}
+    for operation in ("list_service_quotas", "list_aws_default_service_quotas"):
+        try:
+            pages = sq.get_paginator(operation).paginate(ServiceCode="sagemaker")
+            for page in pages:
+                for q in page["Quotas"]:
+                    m = SAGEMAKER_ENDPOINT_QUOTA.match(q.get("QuotaName", ""))
+                    if m and m.group(1) not in out:
+                        out[m.group(1)] = (q["QuotaCode"], float(q["Value"]))
+        except sq.exceptions.NoSuchResourceException:
+            continue
+    return out
+
+
+# ---------------------------------------------------------------------------------
+# What the spec asks for.
+
+
+@dataclass(frozen=True)
+class PoolDemand:
+    name: str
+    instance_type: str
+    vcpus: int | None
+    max_nodes: int
+    spot: bool
+    gpu: bool
+
+
+def node_pools(spec: Any) -> list[PoolDemand]:
+    """Every EKS node pool of the spec: the system pool and the GPU pools."""
+    if not spec.cluster.enabled:
+        return []
+    strict = spec.region_check == "strict"
+    sp = spec.cluster.system_pool
+    system = catalog.cpu_offer("aws", sp.size, "nodepool")
+    pools = [PoolDemand("system", system.instance_type, system.vcpus, sp.max_nodes, False, False)]
+    for i, p in enumerate(spec.cluster.gpu_pools):
+        offer = catalog.resolve_gpu("aws", p.gpu, p.gpus_per_node, "nodepool", spec.region, f"cluster.gpuPools[{i}].gpu", check_region=strict)
+        pools.append(PoolDemand(p.name, offer.instance_type, offer.vcpus, p.max_nodes, p.spot, True))
+    return pools
+
+
+def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
+    """``{"ml.g5.xlarge": [("sentiment", 6)], ...}``: endpoints' maxInstances per instance type."""
+    strict = spec.region_check == "strict"
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for i, ep in enumerate(spec.endpoints):
+        out[endpoint_instance_type(ep, spec.region, strict, f"endpoints[{i}]")].append((ep.name, ep.max_instances))
+    return dict(out)
+
+
+# ---------------------------------------------------------------------------------
+# The run.
+
+ClientFactory = Callable[[str], Any]
+
+
+def check_zones(ec2: Any, spec: Any, pools: list[PoolDemand], report: Report) -> None:
+    try:
+        zones = planned_zones(ec2, spec.zone_count)
+    except Exception as err:  # noqa: BLE001 - reported, not raised
+        report.findings.append(Finding("zones", "availability zones", spec.region, str(spec.zone_count), "?", ERROR, _error_text(err)))
+        return
+    status = OK if len(zones) >= spec.zone_count else FAIL
+    report.findings.append(
+        Finding("zones", "available zones for the subnets", spec.region, str(spec.zone_count), str(len(zones)), status, ", ".join(zones))
+    )
+    for pool in pools:
+        if not pool.gpu:
+            continue
+        try:
+            offered = zones_offering(ec2, pool.instance_type, zones)
+        except Exception as err:  # noqa: BLE001
+            report.findings.append(Finding("instance offered", f"pool {pool.name} ({pool.instance_type})", ", ".join(zones), "offered", "?", ERROR, _error_text(err)))
+            continue
+        for zone in zones:
+            ok = zone in offered
+            report.findings.append(
+                Finding(
+                    "instance offered",
+                    f"pool {pool.name} ({pool.instance_type})",
+                    zone,
+                    "offered",
+                    "offered" if ok else "not offered",
+                    OK if ok else FAIL,
+                    "" if ok else f"{pool.instance_type} is not offered in {zone}; the node group spans every private subnet",
+                )
+            )
+
+
+def check_ec2_quotas(ec2: Any, sq: Any, pools: list[PoolDemand], report: Report) -> None:
+    needed: dict[tuple[str, bool], int] = defaultdict(int)
+    parts: dict[tuple[str, bool], list[str]] = defaultdict(list)
+    for pool in pools:
+        family = quota_family(pool.instance_type)
+        if family is None:
+            report.findings.append(
+                Finding("EC2 vCPU quota", f"pool {pool.name} ({pool.instance_type})", report.region, "?", "?", WARN, "no quota mapping for this family; check it by hand")
+            )
+            continue
+        try:
+            vcpus = vcpus_of(ec2, pool.instance_type, pool.vcpus)
+        except Exception as err:  # noqa: BLE001
+            report.findings.append(Finding("EC2 vCPU quota", f"pool {pool.name} ({pool.instance_type})", report.region, "?", "?", ERROR, _error_text(err)))
+            continue
+        key = (family, pool.spot)
+        needed[key] += pool.max_nodes * vcpus
+        parts[key].append(f"{pool.name}: {pool.max_nodes} x {pool.instance_type} ({vcpus} vCPU)")
+    for key in sorted(needed, key=lambda k: (k[0], k[1])):
+        quota = EC2_VCPU_QUOTAS[key]
+        subject = f"{quota.name} ({quota.code})"
+        try:
+            allowed = quota_value(sq, "ec2", quota.code)
+        except Exception as err:  # noqa: BLE001
+            report.findings.append(Finding("EC2 vCPU quota", subject, report.region, str(needed[key]), "?", ERROR, _error_text(err)))
+            continue
+        ok = needed[key] <= allowed
+        report.findings.append(
+            Finding("EC2 vCPU quota", subject, report.region, f"{needed[key]} vCPU", f"{_num(allowed)} vCPU", OK if ok else FAIL, "; ".join(parts[key]))
+        )
+
+
+def check_sagemaker_quotas(sq: Any, demand: Mapping[str, list[tuple[str, int]]], report: Report) -> None:
+    if not demand:
+        return
+    try:
+        quotas = sagemaker_endpoint_quotas(sq)
+    except Exception as err:  # noqa: BLE001
+        for instance_type, eps in sorted(demand.items()):
+            need = sum(n for _, n in eps)
+            report.findings.append(Finding("SageMaker endpoint quota", f"{instance_type} for endpoint usage", report.region, str(need), "?", ERROR, _error_text(err)))
+        return
+    for instance_type, eps in sorted(demand.items()):
+        need = sum(n for _, n in eps)
+        detail = "; ".join(f"{name}: maxInstances {n}" for name, n in eps)
+        subject = f"{instance_type} for endpoint usage"
+        if instance_type not in quotas:
+            report.findings.append(Finding("SageMaker endpoint quota", subject, report.region, f"{need} instances", "?", WARN, f"no such quota listed; {detail}"))
+            continue
+        code, allowed = quotas[instance_type]
+        report.findings.append(
+            Finding(
+                "SageMaker endpoint quota",
+                f"{subject} ({code})",
+                report.region,
+                f"{need} instances",
+                f"{_num(allowed)} instances",
+                OK if need <= allowed else FAIL,
+                detail,
+            )
+        )
+
+
+def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
+    """Run every check; ``client(service_name)`` returns a boto3 client in the spec's region."""
+    report = Report(stack=stack, region=spec.region)
+    pools = node_pools(spec)
+    demand = endpoint_demand(spec)
+    ec2 = client("ec2") if pools else None
+    sq = client("service-quotas") if (pools or demand) else None
+    if pools:
+        check_zones(ec2, spec, pools, report)
+        check_ec2_quotas(ec2, sq, pools, report)
+    check_sagemaker_quotas(sq, demand, report)
+    return report
+
+
+def session_clients(session: Any, region: str, overrides: Mapping[str, Any] | None = None) -> ClientFactory:
+    """A client factory over a boto3 session, with some clients replaced (tests)."""
+    cache: dict[str, Any] = dict(overrides or {})
+
+    def client(name: str) -> Any:
+        if name not in cache:
+            cache[name] = session.client(name, region_name=region)
+        return cache[name]
+
+    return client
+
+
+def render(report: Report, console: Any, title: str = "preflight") -> None:
+    """A rich table of the findings and a one-line verdict."""
+    from rich.table import Table
+
+    table = Table(title=f"{title}: {report.stack or '(stack)'} in {report.region}", show_lines=False)
+    for col in ("check", "subject", "where", "needed", "allowed", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    style = {OK: "green", WARN: "yellow", FAIL: "bold red", ERROR: "bold red"}
+    for f in report.findings:
+        table.add_row(f.check, f.subject, f.where, f.needed, f.allowed, f"[{style[f.status]}]{f.status}[/]", f.detail)
+    console.print(table)
+    failed = report.failed
+    if failed:
+        console.print(f"[bold red]{title}: {len(failed)} of {len(report.findings)} checks will fail[/]")
+    else:
+        console.print(f"[green]{title}: all {len(report.findings)} checks passed[/]")
+
+
+def failing_lines(findings: Iterable[Finding]) -> list[str]:
+    """One line per failing finding (for logs and tests)."""
+    return [f"{f.check}: {f.subject} in {f.where}: needs {f.needed}, allowed {f.allowed}" for f in findings if f.failing]

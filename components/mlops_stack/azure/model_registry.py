@@ -1,0 +1,195 @@
+"""Azure model registry: an Azure ML registry (the model registry proper,
+``model_registry_id`` = its ARM ID) and the Azure ML workspace the online endpoints are
+deployed in.
+
+Why the workspace lives here: on Azure, registered models, environments and managed
+online endpoints all belong to a workspace, and the workspace must be wired to the
+stack's storage account, Key Vault, registry and Application Insights. Of the
+capabilities, the model registry is the one created after all of those, so it owns the
+workspace (with its Log Analytics workspace and Application Insights component) and
+the endpoints read ``workspace_name`` from it. Azure endpoints therefore need
+``modelRegistry.enabled: true`` (docs/azure.md).
+
+Workspace: system-assigned managed identity, identity-based access to its storage (the
+account allows no shared keys), one identity-based datastore per spec bucket, public
+network access off in prod with a private endpoint and a managed network that allows
+internet outbound (the service creates private endpoints to the associated resources).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import applicationinsights, machinelearningservices as ml, operationalinsights
+
+from mlops_stack.args import Env, ModelRegistryArgs, child_opts, resource_tags, stateful_opts
+from mlops_stack.azure._naming import bounded_name
+from mlops_stack.azure._shared import private_endpoint, sibling, component_opts
+
+#: Log Analytics retention (days) per environment (30 is the included retention).
+LOG_RETENTION_DAYS = {"prod": 90, "staging": 60, "dev": 30}
+#: Azure ML registry and workspace names: 3-33 characters.
+ML_NAME_MAX = 33
+
+
+def datastore_name(bucket: str) -> str:
+    """Datastore names allow letters, digits and underscores only."""
+    return bucket.replace("-", "_")
+
+
+def workspace_name(env: Env) -> str:
+    return bounded_name(f"{env.prefix}-mlw", ML_NAME_MAX)
+
+
+def registry_name(env: Env, name: str) -> str:
+    return bounded_name(f"{env.prefix}-{name}", ML_NAME_MAX)
+
+
+class ModelRegistry(pulumi.ComponentResource):
+    """``mlops:azure:ModelRegistry``.
+
+    Outputs: ``model_registry_id`` (the Azure ML registry's ARM ID), ``registry_name``,
+    ``workspace_name``, ``workspace_id``, ``application_insights_id``,
+    ``log_analytics_workspace_id``, ``datastore_names`` (bucket -> datastore). Also
+    ``resource_group_name``, ``location``, ``container_registry_id`` and ``private``
+    for the endpoints.
+    """
+
+    model_registry_id: pulumi.Output[str]
+    registry_name: pulumi.Output[str]
+    workspace_name: pulumi.Output[str]
+    workspace_id: pulumi.Output[str]
+    application_insights_id: pulumi.Output[str]
+    log_analytics_workspace_id: pulumi.Output[str]
+    datastore_names: dict[str, pulumi.Output[str]]
+    resource_group_name: pulumi.Output[str]
+    location: str
+    container_registry_id: pulumi.Output[str] | None
+    private: bool
+
+    def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:azure:ModelRegistry", name, None, component_opts(opts))
+        env, spec, keys = args.env, args.registry, args.keys
+        net = sibling(args, opts, "network")
+        store = sibling(args, opts, "store", via=())
+        acr = sibling(args, opts, "container_registry", via=(), parent_attr="registry", required=False)
+        tags = resource_tags(env)
+        rg = net.resource_group_name
+        private = bool(net.private_endpoints)
+
+        logs = operationalinsights.Workspace(
+            f"{name}-logs",
+            resource_group_name=rg,
+            location=net.location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=LOG_RETENTION_DAYS.get(env.environment, 30),
+            tags=tags,
+            opts=child_opts(self),
+        )
+        insights = applicationinsights.Component(
+            f"{name}-insights",
+            resource_group_name=rg,
+            location=net.location,
+            kind="web",
+            application_type="web",
+            ingestion_mode="LogAnalytics",
+            workspace_resource_id=logs.id,
+            tags=tags,
+            opts=child_opts(self),
+        )
+        workspace = ml.Workspace(
+            f"{name}-workspace",
+            workspace_name=workspace_name(env),
+            resource_group_name=rg,
+            location=net.location,
+            kind="Default",
+            sku=ml.SkuArgs(name="Basic", tier="Basic"),
+            identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            friendly_name=f"mlops-stack {env.prefix}",
+            description="Managed online endpoints and models of mlops-stack",
+            storage_account=store.account_id,
+            key_vault=keys.vault_id if keys is not None else None,
+            container_registry=acr.registry_id if acr is not None else None,
+            application_insights=insights.id,
+            # The storage account allows no shared keys: the workspace's own datastores use its identity.
+            system_datastores_auth_mode="identity",
+            public_network_access="Disabled" if private else "Enabled",
+            managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode="AllowInternetOutbound") if private else None,
+            hbi_workspace=False,
+            v1_legacy_mode=False,
+            tags=tags,
+            opts=stateful_opts(self, env),
+        )
+        if private:
+            private_endpoint(self, f"{name}-workspace-pe", net=net, target_id=workspace.id, group_id="amlworkspace", tags=tags)
+
+        self.datastore_names = {}
+        for bucket, container in store.bucket_names.items():
+            ds = ml.Datastore(
+                f"{name}-datastore-{bucket}",
+                name=datastore_name(bucket),
+                resource_group_name=rg,
+                workspace_name=workspace.name,
+                properties=ml.AzureBlobDatastoreArgs(
+                    datastore_type="AzureBlob",
+                    account_name=store.account_name,
+                    container_name=container,
+                    endpoint="core.windows.net",
+                    protocol="https",
+                    credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
+                    service_data_access_auth_identity="WorkspaceSystemAssignedIdentity",
+                    description=f"mlops-stack bucket {bucket}",
+                ),
+                opts=child_opts(self),
+            )
+            self.datastore_names[bucket] = ds.name
+
+        registry = ml.Registry(
+            f"{name}-registry",
+            registry_name=registry_name(env, spec.name),
+            resource_group_name=rg,
+            location=net.location,
+            identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            public_network_access="Enabled",
+            region_details=[
+                ml.RegistryRegionArmDetailsArgs(
+                    location=net.location,
+                    acr_details=[ml.AcrDetailsArgs(system_created_acr_account=ml.SystemCreatedAcrAccountArgs(acr_account_sku="Premium"))],
+                    storage_account_details=[
+                        ml.StorageAccountDetailsArgs(
+                            system_created_storage_account=ml.SystemCreatedStorageAccountArgs(
+                                storage_account_type="Standard_ZRS" if env.is_prod else "Standard_LRS",
+                                storage_account_hns_enabled=False,
+                                allow_blob_public_access=False,
+                            )
+                        )
+                    ],
+                )
+            ],
+            tags={**tags, "description": spec.description[:256]},
+            opts=stateful_opts(self, env),
+        )
+
+        self.model_registry_id = registry.id
+        self.registry_name = registry.name
+        self.workspace_name = workspace.name
+        self.workspace_id = workspace.id
+        self.application_insights_id = insights.id
+        self.log_analytics_workspace_id = logs.id
+        self.resource_group_name = rg
+        self.location = net.location
+        self.container_registry_id = acr.registry_id if acr is not None else None
+        self.private = private
+        self.network: Any = net
+        self.register_outputs(
+            {
+                "model_registry_id": self.model_registry_id,
+                "registry_name": self.registry_name,
+                "workspace_name": self.workspace_name,
+                "workspace_id": self.workspace_id,
+                "application_insights_id": self.application_insights_id,
+                "log_analytics_workspace_id": self.log_analytics_workspace_id,
+                "datastore_names": self.datastore_names,
+            }
+        )

@@ -1,0 +1,210 @@
+"""Azure network: the stack's resource group, a VNet with a node subnet and a
+private-endpoint subnet (each behind its own NSG), a NAT gateway for node egress and,
+when private endpoints are used (prod), the private DNS zones they register in.
+
+The resource group belongs here because everything else is placed in it: the
+``Network`` is the first capability ``MlopsStack`` creates. ``azure.resourceGroupName``
+adopts an existing group instead (it is then neither created nor deleted).
+
+Decisions:
+* Node egress goes through one NAT gateway (AKS ``outboundType: userAssignedNATGateway``).
+  A subnet takes one NAT gateway, so ``network.nat: per-zone`` cannot be honoured on
+  Azure: the gateway is regional (no zone pinned) and the choice is documented.
+* Both subnets disable default outbound access; the private-endpoint subnet enables
+  network policies so its NSG applies to private endpoints.
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import network, privatedns, resources
+
+from mlops_stack.args import Env, NetworkArgs, child_opts, resource_tags, stateful_opts
+from mlops_stack.azure._naming import PRIVATE_DNS_ZONES, dns_zone_key, resource_group_id, subnet_plan
+from mlops_stack.azure._shared import client_config, component_opts
+
+
+def resource_group_name(env: Env) -> str:
+    return f"{env.prefix}-rg"
+
+
+def endpoint_nsg_rules(vnet_cidr: str) -> list[network.SecurityRuleArgs]:
+    """Private endpoints take HTTPS from inside the VNet and nothing else."""
+    return [
+        network.SecurityRuleArgs(
+            name="allow-https-from-vnet",
+            priority=100,
+            direction="Inbound",
+            access="Allow",
+            protocol="Tcp",
+            source_address_prefix=vnet_cidr,
+            source_port_range="*",
+            destination_address_prefix="*",
+            destination_port_range="443",
+            description="HTTPS from the VNet to private endpoints",
+        ),
+        network.SecurityRuleArgs(
+            name="deny-all-inbound",
+            priority=4000,
+            direction="Inbound",
+            access="Deny",
+            protocol="*",
+            source_address_prefix="*",
+            source_port_range="*",
+            destination_address_prefix="*",
+            destination_port_range="*",
+            description="Nothing else reaches the private endpoints",
+        ),
+    ]
+
+
+class Network(pulumi.ComponentResource):
+    """``mlops:azure:Network``.
+
+    Outputs: ``resource_group_name``, ``resource_group_id``, ``location``, ``vnet_id``,
+    ``node_subnet_id``, ``private_endpoint_subnet_id``, ``nat_gateway_id``,
+    ``private_endpoints`` (bool: prod), ``private_dns_zone_ids`` (zone name -> ID),
+    ``cidr``. Read by every other Azure component.
+    """
+
+    resource_group_name: pulumi.Output[str]
+    resource_group_id: pulumi.Output[str]
+    location: str
+    vnet_id: pulumi.Output[str]
+    node_subnet_id: pulumi.Output[str]
+    private_endpoint_subnet_id: pulumi.Output[str]
+    nat_gateway_id: pulumi.Output[str]
+    private_endpoints: bool
+    private_dns_zone_ids: dict[str, pulumi.Output[str]]
+    cidr: str
+    zones: int
+
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None, *, existing_resource_group: str | None = None
+    ) -> None:
+        super().__init__("mlops:azure:Network", name, None, component_opts(opts))
+        env = args.env
+        tags = resource_tags(env)
+        location = env.region
+        plan = subnet_plan(args.cidr)
+        existing = existing_resource_group or _spec_resource_group(opts)
+
+        if existing:
+            sub = client_config(self).subscription_id
+            rg_name: pulumi.Output[str] = pulumi.Output.from_input(existing)
+            rg_id = sub.apply(lambda s: resource_group_id(s, existing))
+        else:
+            # Deleting the group deletes everything in it: protected in prod.
+            rg = resources.ResourceGroup(
+                f"{name}-rg", resource_group_name=resource_group_name(env), location=location, tags=tags, opts=stateful_opts(self, env)
+            )
+            rg_name, rg_id = rg.name, rg.id
+
+        nodes_nsg = network.NetworkSecurityGroup(
+            f"{name}-nodes-nsg", resource_group_name=rg_name, location=location, security_rules=[], tags=tags, opts=child_opts(self)
+        )
+        endpoints_nsg = network.NetworkSecurityGroup(
+            f"{name}-endpoints-nsg",
+            resource_group_name=rg_name,
+            location=location,
+            security_rules=endpoint_nsg_rules(args.cidr),
+            tags=tags,
+            opts=child_opts(self),
+        )
+        nat_ip = network.PublicIPAddress(
+            f"{name}-nat-ip",
+            resource_group_name=rg_name,
+            location=location,
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            public_ip_address_version="IPv4",
+            tags=tags,
+            opts=child_opts(self),
+        )
+        nat = network.NatGateway(
+            f"{name}-nat",
+            resource_group_name=rg_name,
+            location=location,
+            sku=network.NatGatewaySkuArgs(name="Standard"),
+            public_ip_addresses=[network.SubResourceArgs(id=nat_ip.id)],
+            idle_timeout_in_minutes=4,
+            tags=tags,
+            opts=child_opts(self),
+        )
+        # Subnets are separate resources (never inline in the VNet), so neither owns the other's state.
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            resource_group_name=rg_name,
+            location=location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[args.cidr]),
+            tags=tags,
+            opts=child_opts(self, ignore_changes=["subnets"]),
+        )
+        node_subnet = network.Subnet(
+            f"{name}-nodes",
+            resource_group_name=rg_name,
+            virtual_network_name=vnet.name,
+            address_prefix=plan["nodes"],
+            network_security_group=network.NetworkSecurityGroupArgs(id=nodes_nsg.id),
+            nat_gateway=network.SubResourceArgs(id=nat.id),
+            default_outbound_access=False,
+            opts=child_opts(self),
+        )
+        # Subnet operations on one VNet are serialised by Azure: create them one after the other.
+        endpoint_subnet = network.Subnet(
+            f"{name}-endpoints",
+            resource_group_name=rg_name,
+            virtual_network_name=vnet.name,
+            address_prefix=plan["endpoints"],
+            network_security_group=network.NetworkSecurityGroupArgs(id=endpoints_nsg.id),
+            private_endpoint_network_policies="Enabled",
+            default_outbound_access=False,
+            opts=child_opts(self, depends_on=[node_subnet]),
+        )
+
+        self.private_endpoints = env.is_prod
+        self.private_dns_zone_ids = {}
+        if self.private_endpoints:
+            for zone in sorted({z for zs in PRIVATE_DNS_ZONES.values() for z in zs}):
+                key = dns_zone_key(zone)
+                pz = privatedns.PrivateZone(
+                    f"{name}-dns-{key}", resource_group_name=rg_name, private_zone_name=zone, location="global", tags=tags, opts=child_opts(self)
+                )
+                privatedns.VirtualNetworkLink(
+                    f"{name}-dns-{key}-link",
+                    resource_group_name=rg_name,
+                    private_zone_name=pz.name,
+                    location="global",
+                    virtual_network=privatedns.SubResourceArgs(id=vnet.id),
+                    registration_enabled=False,
+                    tags=tags,
+                    opts=child_opts(self),
+                )
+                self.private_dns_zone_ids[zone] = pz.id
+
+        self.resource_group_name = rg_name
+        self.resource_group_id = rg_id
+        self.location = location
+        self.cidr = args.cidr
+        self.zones = args.zones
+        self.vnet_id = vnet.id
+        self.node_subnet_id = node_subnet.id
+        self.private_endpoint_subnet_id = endpoint_subnet.id
+        self.nat_gateway_id = nat.id
+        self.register_outputs(
+            {
+                "resource_group_name": self.resource_group_name,
+                "resource_group_id": self.resource_group_id,
+                "vnet_id": self.vnet_id,
+                "node_subnet_id": self.node_subnet_id,
+                "private_endpoint_subnet_id": self.private_endpoint_subnet_id,
+                "nat_gateway_id": self.nat_gateway_id,
+                "private_dns_zone_ids": self.private_dns_zone_ids,
+            }
+        )
+
+
+def _spec_resource_group(opts: pulumi.ResourceOptions | None) -> str | None:
+    """``azure.resourceGroupName`` of the stack's spec, when created inside ``MlopsStack``."""
+    spec = getattr(getattr(opts, "parent", None), "spec", None)
+    return getattr(getattr(spec, "azure", None), "resource_group_name", None)

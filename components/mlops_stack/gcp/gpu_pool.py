@@ -1,0 +1,132 @@
+"""GCP GPU node pools: GKE node pools with the catalog's machine type and
+``guest_accelerator`` (type + count), GKE-managed NVIDIA driver installation, the
+``nvidia.com/gpu=true:NoSchedule`` taint and the cloud-neutral labels, the GKE metadata
+server (Workload Identity), shielded nodes, auto repair and upgrade, spot from the spec,
+and total min/max autoscaling (the same totals as on the other clouds, not per zone).
+
+On the taint: GKE taints GPU nodes itself (``nvidia.com/gpu=present:NoSchedule``) only
+when the cluster also has non-GPU pools. The taint is set explicitly here so a GPU pool
+is tainted the same way on every cloud whatever else the cluster runs; tolerate it by
+key (``operator: Exists``), as the k8s layer does. GKE's ExtendedResourceToleration
+admission adds that toleration to pods requesting ``nvidia.com/gpu``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlops_stack import catalog
+from mlops_stack.args import GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts
+from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
+from mlops_stack.gcp._shared import project_info
+
+#: GKE installs the driver version it qualifies for the node's GKE version.
+GPU_DRIVER_VERSION = "DEFAULT"
+GPU_TAINT_EFFECT_GKE = "NO_SCHEDULE"
+
+
+@dataclass(frozen=True)
+class ExistingCluster:
+    """A GKE cluster this stack does not manage, given by name and location.
+
+    ``node_service_account`` defaults to a least-privilege account the pool creates;
+    ``disk_key`` (a Cloud KMS key) encrypts node boot disks when given; ``zones`` is how
+    many zones the cluster's node pools span (1 for a zonal cluster).
+    """
+
+    name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    node_service_account: pulumi.Input[str] | None = None
+    disk_key: pulumi.Input[str] | None = None
+    zones: int = 1
+
+
+def accelerators(offer: catalog.GpuOffer) -> list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs]:
+    return [
+        gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+            type=offer.accelerator,
+            count=offer.gpus,
+            gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                gpu_driver_version=GPU_DRIVER_VERSION
+            ),
+        )
+    ]
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """``mlops:gcp:GpuNodePool``. Outputs: ``pool_name``, ``instance_type`` (the
+    machine type), ``gpu``, ``gpus_per_node``, ``min_nodes``, ``max_nodes``, and
+    ``accelerator`` (the GKE accelerator type)."""
+
+    pool_name: pulumi.Output[str]
+    instance_type: str
+    accelerator: str
+    gpu: str
+    gpus_per_node: int
+    min_nodes: int
+    max_nodes: int
+
+    def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:gcp:GpuNodePool", name, None, merge_opts(opts))
+        env: Env = args.env
+        pool = args.pool
+        offer = catalog.resolve_gpu("gcp", pool.gpu, pool.gpus_per_node, "nodepool", env.region, "pool.gpu", check_region=env.region_check)
+        cluster = args.cluster
+        cluster_name = getattr(cluster, "cluster_name", None) or cluster.name
+        location = cluster.location
+        sa_email = getattr(cluster, "node_service_account_email", None) or getattr(cluster, "node_service_account", None)
+        if sa_email is None:
+            project, _number = project_info(self)
+            sa_email = node_service_account(self, f"{name}-nodes-sa", env, project).email
+        disk_key = getattr(cluster, "disk_key", None)
+        zones = getattr(cluster, "zones", 1) or 1
+
+        labels = gpu_pool_labels(pool.name, pool.gpu, pool.gpus_per_node, dict(pool.labels))
+        nodes = gcp.container.NodePool(
+            f"{name}-nodes",
+            cluster=cluster_name,
+            location=location,
+            initial_node_count=initial_nodes(pool.min_nodes, zones),
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=pool.min_nodes,
+                total_max_node_count=pool.max_nodes,
+                # GPUs are scarce: take capacity in whichever zone has it.
+                location_policy="ANY",
+            ),
+            management=management(),
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(max_surge=1, max_unavailable=0),
+            node_config=node_config(
+                env=env,
+                machine_type=offer.instance_type,
+                disk_gb=pool.disk_gb,
+                service_account=sa_email,
+                boot_disk_kms_key=disk_key,
+                k8s_labels=labels,
+                extra_labels={"mlops-stack-pool": pool.name, "mlops-stack-gpu": pool.gpu},
+                spot=pool.spot,
+                guest_accelerators=accelerators(offer),
+                taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect=GPU_TAINT_EFFECT_GKE)],
+            ),
+            opts=child_opts(self, ignore_changes=["initialNodeCount", "nodeCount"]),
+        )
+        self.pool_name = nodes.name
+        self.instance_type = offer.instance_type
+        self.accelerator = offer.accelerator or ""
+        self.gpu = pool.gpu
+        self.gpus_per_node = pool.gpus_per_node
+        self.min_nodes = pool.min_nodes
+        self.max_nodes = pool.max_nodes
+        self.register_outputs(
+            {
+                "pool_name": self.pool_name,
+                "instance_type": self.instance_type,
+                "accelerator": self.accelerator,
+                "gpu": self.gpu,
+                "gpus_per_node": self.gpus_per_node,
+                "min_nodes": self.min_nodes,
+                "max_nodes": self.max_nodes,
+            }
+        )

@@ -1,0 +1,239 @@
+"""Realistic outputs for the GCP resource types the toolkit registers, and mocks for the
+GCP functions it calls. IDs, self links, emails, registry URIs, cluster endpoints and CA
+data have the shapes the real provider returns; values are deterministic."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+
+from mlops_stack.offline.engine import MockContext, auto_name, short_hash
+
+COMPUTE = "https://www.googleapis.com/compute/v1"
+
+Rule = Callable[[MockContext, MockResourceArgs], tuple[str, dict[str, Any]]]
+
+
+def project_number(project: str) -> str:
+    """A deterministic 12-digit project number for a project ID."""
+    return str(int(short_hash(project, length=10), 16) % 10**12).rjust(12, "1")
+
+
+def _base(ctx: MockContext, args: MockResourceArgs) -> tuple[dict[str, Any], str, str]:
+    state = dict(args.inputs)
+    if "labels" in state:
+        state.setdefault("effectiveLabels", state["labels"])
+        state.setdefault("pulumiLabels", state["labels"])
+    if "resourceLabels" in state:
+        state.setdefault("effectiveLabels", state["resourceLabels"])
+    project = ctx.gcp_project(state, args.provider)
+    region = ctx.gcp_region(state, args.provider)
+    state.setdefault("project", project)
+    return state, project, region
+
+
+def _name(state: dict[str, Any], args: MockResourceArgs, key: str = "name") -> str:
+    name = state.get(key) or auto_name(args.name, lower=True)
+    state[key] = name
+    return name
+
+
+def _network(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    name = _name(state, args)
+    id_ = f"projects/{project}/global/networks/{name}"
+    state.update(selfLink=f"{COMPUTE}/{id_}", numericId=str(int(short_hash(name, length=12), 16)), gatewayIpv4="")
+    return id_, state
+
+
+def _regional(kind: str) -> Rule:
+    def rule(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state, project, region = _base(ctx, args)
+        name = _name(state, args)
+        state["region"] = region
+        id_ = f"projects/{project}/regions/{region}/{kind}/{name}"
+        state["selfLink"] = f"{COMPUTE}/{id_}"
+        return id_, state
+
+    return rule
+
+
+def _subnetwork(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    id_, state = _regional("subnetworks")(ctx, args)
+    cidr = str(state.get("ipCidrRange", "10.0.0.0/24"))
+    state["gatewayAddress"] = cidr.split("/")[0].rsplit(".", 1)[0] + ".1"
+    return id_, state
+
+
+def _router_nat(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, region = _base(ctx, args)
+    name = _name(state, args)
+    return f"{project}/{region}/{state.get('router', 'router')}/{name}", state
+
+
+def _key_ring(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    name = _name(state, args)
+    return f"projects/{project}/locations/{state.get('location', 'global')}/keyRings/{name}", state
+
+
+def _crypto_key(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, _, _ = _base(ctx, args)
+    state.pop("project", None)
+    name = _name(state, args)
+    return f"{state.get('keyRing', 'projects/p/locations/global/keyRings/ring')}/cryptoKeys/{name}", state
+
+
+def _iam_member(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state = dict(args.inputs)
+    state["etag"] = "BwY" + short_hash(args.name, length=8)
+    target = state.get("cryptoKeyId") or state.get("bucket") or state.get("repository") or state.get("serviceAccountId") or state.get("project") or ""
+    return f"{target}/{state.get('role', '')}/{state.get('member', '')}", state
+
+
+def _service(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    return f"{project}/{state.get('service', '')}", state
+
+
+_AGENT_DOMAINS = {
+    "artifactregistry.googleapis.com": "gcp-sa-artifactregistry",
+    "aiplatform.googleapis.com": "gcp-sa-aiplatform",
+    "container.googleapis.com": "container-engine-robot",
+}
+
+
+def _service_identity(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    service = str(state.get("service", ""))
+    domain = _AGENT_DOMAINS.get(service, "gcp-sa-" + service.split(".", 1)[0])
+    email = f"service-{project_number(project)}@{domain}.iam.gserviceaccount.com"
+    state.update(email=email, member=f"serviceAccount:{email}")
+    return f"projects/{project}/services/{service}", state
+
+
+def _account(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    account = state.get("accountId") or auto_name(args.name, max_length=30, lower=True)
+    email = f"{account}@{project}.iam.gserviceaccount.com"
+    state.update(
+        accountId=account,
+        email=email,
+        member=f"serviceAccount:{email}",
+        name=f"projects/{project}/serviceAccounts/{email}",
+        uniqueId=str(int(short_hash(email, length=14), 16)).rjust(21, "1")[:21],
+    )
+    return state["name"], state
+
+
+def _bucket(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, _, _ = _base(ctx, args)
+    name = _name(state, args)
+    state.update(url=f"gs://{name}", selfLink=f"https://www.googleapis.com/storage/v1/b/{name}", projectNumber=project_number(state["project"]))
+    return name, state
+
+
+def _repository(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    repo = state.get("repositoryId") or auto_name(args.name, lower=True)
+    location = state.get("location", "us-central1")
+    id_ = f"projects/{project}/locations/{location}/repositories/{repo}"
+    state.update(name=repo, repositoryId=repo, registryUri=f"{location}-docker.pkg.dev/{project}/{repo}", createTime="2026-11-27T00:00:00Z")
+    return id_, state
+
+
+def _cluster(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    name = _name(state, args)
+    location = state.get("location") or "us-central1"
+    state["location"] = location
+    digest = int(short_hash(name, project, length=6), 16)
+    private = bool((state.get("privateClusterConfig") or {}).get("enablePrivateEndpoint"))
+    endpoint = f"10.{digest % 250}.{(digest >> 8) % 250}.2" if private else f"34.{digest % 250}.{(digest >> 8) % 250}.{(digest >> 16) % 250}"
+    ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\nMOCK{short_hash(name, length=32).upper()}\n-----END CERTIFICATE-----\n".encode()).decode()
+    master_auth = dict(state.get("masterAuth") or {})
+    master_auth["clusterCaCertificate"] = ca
+    state.update(
+        endpoint=endpoint,
+        masterAuth=master_auth,
+        selfLink=f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}",
+        masterVersion=f"{state.get('minMasterVersion') or '1.33'}.5-gke.1000000",
+        labelFingerprint=short_hash(name, length=8),
+    )
+    return f"projects/{project}/locations/{location}/clusters/{name}", state
+
+
+def _node_pool(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    name = _name(state, args)
+    location = state.get("location") or "us-central1"
+    state["version"] = "1.33.5-gke.1000000"
+    return f"projects/{project}/locations/{location}/clusters/{state.get('cluster', '')}/nodePools/{name}", state
+
+
+def _ai_endpoint(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, region = _base(ctx, args)
+    location = state.get("location") or region
+    numeric = str(int(short_hash(args.name, project, length=9), 16) % 9_000_000_000 + 1_000_000_000)
+    name = state.get("name") or numeric
+    state.update(name=name, createTime="2026-11-27T00:00:00Z", modelDeploymentMonitoringJob="")
+    return f"projects/{project}/locations/{location}/endpoints/{name}", state
+
+
+def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, _, _ = _base(ctx, args)
+    return auto_name(args.name, lower=True), state
+
+
+RESOURCES: dict[str, Rule] = {
+    "gcp:compute/network:Network": _network,
+    "gcp:compute/subnetwork:Subnetwork": _subnetwork,
+    "gcp:compute/router:Router": _regional("routers"),
+    "gcp:compute/routerNat:RouterNat": _router_nat,
+    "gcp:kms/keyRing:KeyRing": _key_ring,
+    "gcp:kms/cryptoKey:CryptoKey": _crypto_key,
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": _iam_member,
+    "gcp:storage/bucketIAMMember:BucketIAMMember": _iam_member,
+    "gcp:projects/iAMMember:IAMMember": _iam_member,
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": _iam_member,
+    "gcp:projects/service:Service": _service,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
+    "gcp:serviceaccount/account:Account": _account,
+    "gcp:storage/bucket:Bucket": _bucket,
+    "gcp:artifactregistry/repository:Repository": _repository,
+    "gcp:container/cluster:Cluster": _cluster,
+    "gcp:container/nodePool:NodePool": _node_pool,
+    "gcp:vertex/aiEndpoint:AiEndpoint": _ai_endpoint,
+}
+
+
+def _get_project(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    project = ctx.gcp_project({"project": args.args.get("projectId")}, args.provider)
+    return {"projectId": project, "number": project_number(project), "name": project, "id": f"projects/{project}", "labels": {}}
+
+
+def _gcs_account(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    project = ctx.gcp_project(dict(args.args), args.provider)
+    email = f"service-{project_number(project)}@gs-project-accounts.iam.gserviceaccount.com"
+    return {"emailAddress": email, "member": f"serviceAccount:{email}", "project": project, "id": email}
+
+
+#: Regions whose zone letters do not start at "a".
+_ZONE_LETTERS = {"us-east1": "bcd", "europe-west1": "bcd"}
+
+
+def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    region = ctx.gcp_region(dict(args.args), args.provider)
+    letters = _ZONE_LETTERS.get(region, "abc")
+    project = ctx.gcp_project(dict(args.args), args.provider)
+    return {"names": [f"{region}-{c}" for c in letters], "region": region, "project": project, "id": f"projects/{project}/regions/{region}"}
+
+
+CALLS: dict[str, Callable[[MockContext, MockCallArgs], dict[str, Any]]] = {
+    "gcp:organizations/getProject:getProject": _get_project,
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": _gcs_account,
+    "gcp:compute/getZones:getZones": _zones,
+}

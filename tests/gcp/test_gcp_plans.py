@@ -1,0 +1,407 @@
+"""The dev-gcp and prod-gcp plans contain every resource of the GCP environment, with
+the inputs a security reviewer checks: exact types, counts and wire-level inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from planning import plan_example
+from mlops_stack.args import gpu_pool_labels
+from mlops_stack.offline.engine import SECRET, Plan, Registration
+
+DYNAMIC = "pulumi-python:dynamic/mlops:VertexModelDeployment"
+BUCKET = "gcp:storage/bucket:Bucket"
+KEY = "gcp:kms/cryptoKey:CryptoKey"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+CLUSTER = "gcp:container/cluster:Cluster"
+
+
+def dev() -> Plan:
+    return plan_example("dev-gcp")
+
+
+def prod() -> Plan:
+    return plan_example("prod-gcp")
+
+
+def ours(plan: Plan) -> dict[str, int]:
+    """Counts of the types this cloud implementation registers (not the k8s layer's)."""
+    return {t: n for t, n in plan.type_counts().items() if t.startswith(("gcp:", "mlops:gcp:", "pulumi-python:", "pulumi:providers:gcp"))}
+
+
+COMMON = {
+    "pulumi:providers:gcp": 1,
+    "mlops:gcp:Network": 1,
+    "mlops:gcp:Keys": 1,
+    "mlops:gcp:ArtifactStore": 1,
+    "mlops:gcp:ContainerRegistry": 1,
+    "mlops:gcp:ModelRegistry": 1,
+    "mlops:gcp:KubernetesCluster": 1,
+    "mlops:gcp:GpuNodePool": 2,
+    "mlops:gcp:ModelEndpoint": 1,
+    # compute (network) + cloudkms and the five keyed APIs (keys) + artifactregistry
+    # (registry) + aiplatform (model registry) + container (cluster) + aiplatform (endpoint)
+    "gcp:projects/service:Service": 11,
+    "gcp:compute/network:Network": 1,
+    "gcp:compute/subnetwork:Subnetwork": 1,
+    "gcp:compute/router:Router": 1,
+    "gcp:compute/routerNat:RouterNat": 1,
+    "gcp:kms/keyRing:KeyRing": 1,
+    KEY: 5,
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 5,
+    "gcp:projects/serviceIdentity:ServiceIdentity": 2,
+    BUCKET: 4,  # artifacts, models, datasets + access logs
+    "gcp:storage/bucketIAMMember:BucketIAMMember": 2,  # log writer + endpoint model reader
+    "gcp:artifactregistry/repository:Repository": 2,
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": 2,  # nodes pull from each repo
+    "gcp:serviceaccount/account:Account": 2,  # nodes + endpoint
+    "gcp:projects/iAMMember:IAMMember": 1,  # the node role
+    CLUSTER: 1,
+    NODE_POOL: 3,  # system + two GPU pools
+    "gcp:vertex/aiEndpoint:AiEndpoint": 1,
+    DYNAMIC: 1,
+}
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_exact_types_and_counts(stack: str) -> None:
+    assert ours(plan_example(stack)) == COMMON
+
+
+def test_no_other_cloud_resources() -> None:
+    for plan in (dev(), prod()):
+        assert not [r.type for r in plan.resources if r.type.startswith(("aws:", "azure-native:", "pulumi:providers:aws"))]
+
+
+# --- network ---------------------------------------------------------------------
+
+
+def test_network_subnet_ranges_private_google_access_and_nat() -> None:
+    plan = dev()
+    vpc = plan.one("gcp:compute/network:Network")
+    assert vpc.inputs["autoCreateSubnetworks"] is False
+    subnet = plan.one("gcp:compute/subnetwork:Subnetwork")
+    assert subnet.inputs["ipCidrRange"] == "10.20.128.0/19"
+    assert subnet.inputs["privateIpGoogleAccess"] is True
+    assert subnet.inputs["secondaryIpRanges"] == [
+        {"rangeName": "pods", "ipCidrRange": "10.20.0.0/17"},
+        {"rangeName": "services", "ipCidrRange": "10.20.160.0/19"},
+    ]
+    assert subnet.inputs["network"] == vpc.id
+    nat = plan.one("gcp:compute/routerNat:RouterNat")
+    assert nat.inputs["sourceSubnetworkIpRangesToNat"] == "LIST_OF_SUBNETWORKS"
+    assert nat.inputs["subnetworks"] == [{"name": subnet.id, "sourceIpRangesToNats": ["ALL_IP_RANGES"]}]
+    assert nat.inputs["router"] == plan.one("gcp:compute/router:Router").outputs["name"]
+    assert nat.inputs["logConfig"] == {"enable": True, "filter": "ERRORS_ONLY"}
+
+
+# --- keys ------------------------------------------------------------------------
+
+
+def keys_by_purpose(plan: Plan) -> dict[str, Registration]:
+    return {r.inputs["labels"]["mlops-stack-key"]: r for r in plan.of_type(KEY)}
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_keys_rotate_within_90_days(stack: str) -> None:
+    # dev-gcp leaves rotationDays at the spec default (365): GCP clamps it to 90.
+    keys = keys_by_purpose(plan_example(stack))
+    assert set(keys) == {"storage", "registry", "cluster", "disks", "vertex"}
+    for key in keys.values():
+        assert key.inputs["rotationPeriod"] == "7776000s"
+        assert key.inputs["purpose"] == "ENCRYPT_DECRYPT"
+        assert key.inputs["destroyScheduledDuration"] == "2592000s"
+        assert key.inputs["keyRing"] == plan_example(stack).one("gcp:kms/keyRing:KeyRing").id
+
+
+def test_each_key_is_usable_only_by_its_service_agent() -> None:
+    plan = dev()
+    keys = {r.id: p for p, r in keys_by_purpose(plan).items()}
+    grants = {keys[r.inputs["cryptoKeyId"]]: r.inputs for r in plan.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")}
+    assert {p: g["role"] for p, g in grants.items()} == dict.fromkeys(keys.values(), "roles/cloudkms.cryptoKeyEncrypterDecrypter")
+    members = {p: g["member"] for p, g in grants.items()}
+    assert members["storage"].endswith("@gs-project-accounts.iam.gserviceaccount.com")
+    assert members["registry"].endswith("@gcp-sa-artifactregistry.iam.gserviceaccount.com")
+    assert members["cluster"].endswith("@container-engine-robot.iam.gserviceaccount.com")
+    assert members["disks"].endswith("@compute-system.iam.gserviceaccount.com")
+    assert members["vertex"].endswith("@gcp-sa-aiplatform.iam.gserviceaccount.com")
+    assert all(m.startswith("serviceAccount:service-") for m in members.values())
+
+
+def test_key_ring_and_keys_are_protected_in_prod_only() -> None:
+    for t in ("gcp:kms/keyRing:KeyRing", KEY):
+        assert all(r.protect and r.retain_on_delete for r in prod().of_type(t))
+        assert not any(r.protect or r.retain_on_delete for r in dev().of_type(t))
+
+
+# --- storage ---------------------------------------------------------------------
+
+
+def buckets(plan: Plan) -> dict[str, Registration]:
+    return {r.inputs["labels"]["mlops-stack-bucket"]: r for r in plan.of_type(BUCKET)}
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_every_bucket_is_private_versioned_cmek_and_soft_deleted(stack: str) -> None:
+    plan = plan_example(stack)
+    storage_key = keys_by_purpose(plan)["storage"].id
+    for name, b in buckets(plan).items():
+        assert b.inputs["uniformBucketLevelAccess"] is True, name
+        assert b.inputs["publicAccessPrevention"] == "enforced", name
+        assert b.inputs["versioning"] == {"enabled": True}, name
+        assert b.inputs["encryption"] == {"defaultKmsKeyName": storage_key}, name
+        assert b.inputs["softDeletePolicy"] == {"retentionDurationSeconds": 7 * 86400}, name
+        assert b.inputs["forceDestroy"] is False, name
+        assert b.inputs["location"] == "US-CENTRAL1", name
+        assert b.inputs["name"].startswith(f"mlops-{stack.split('-')[0]}-{name}-"), name
+        assert len(b.inputs["name"]) <= 63
+
+
+def test_data_buckets_log_to_the_log_bucket_which_admits_only_the_analytics_writer() -> None:
+    plan = dev()
+    bs = buckets(plan)
+    log = bs.pop("access-logs")
+    assert "logging" not in log.inputs
+    for name, b in bs.items():
+        assert b.inputs["logging"] == {"logBucket": log.outputs["name"], "logObjectPrefix": name}
+    (writer,) = [r for r in plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember") if r.inputs["bucket"] == log.outputs["name"]]
+    assert writer.inputs["role"] == "roles/storage.objectCreator"
+    assert writer.inputs["member"] == "group:cloud-storage-analytics@google.com"
+
+
+def test_lifecycle_follows_the_spec() -> None:
+    bs = buckets(prod())
+    assert bs["models"].inputs["lifecycleRules"] == [
+        {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 7}},
+        {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 365, "withState": "ARCHIVED"}},
+    ]
+    assert bs["access-logs"].inputs["lifecycleRules"][-1] == {"action": {"type": "Delete"}, "condition": {"age": 730, "withState": "LIVE"}}
+
+
+def test_buckets_are_protected_and_retained_in_prod_only() -> None:
+    assert all(r.protect and r.retain_on_delete for r in prod().of_type(BUCKET))
+    assert not any(r.protect or r.retain_on_delete for r in dev().of_type(BUCKET))
+
+
+# --- container registry ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stack", "days"), [("dev-gcp", 7), ("prod-gcp", 14)])
+def test_repositories_are_immutable_encrypted_and_cleaned(stack: str, days: int) -> None:
+    plan = plan_example(stack)
+    key = keys_by_purpose(plan)["registry"].id
+    env = stack.split("-")[0]
+    repos = plan.of_type("gcp:artifactregistry/repository:Repository")
+    assert sorted(r.inputs["repositoryId"] for r in repos) == [f"mlops-{env}-serving", f"mlops-{env}-training"]
+    for r in repos:
+        assert r.inputs["format"] == "DOCKER"
+        assert r.inputs["dockerConfig"] == {"immutableTags": True}
+        assert r.inputs["kmsKeyName"] == key
+        assert r.inputs["cleanupPolicyDryRun"] is False
+        assert r.inputs["cleanupPolicies"] == [
+            {"id": "delete-untagged", "action": "DELETE", "condition": {"tagState": "UNTAGGED", "olderThan": f"{days * 86400}s"}}
+        ]
+        assert r.protect is r.retain_on_delete is (env == "prod")
+
+
+# --- cluster ---------------------------------------------------------------------
+
+
+def test_dev_cluster_is_zonal_with_an_allowlisted_public_endpoint() -> None:
+    c = dev().one(CLUSTER)
+    assert c.inputs["location"] == "us-central1-a"
+    assert c.inputs["privateClusterConfig"] == {"enablePrivateNodes": True, "enablePrivateEndpoint": False}
+    assert c.inputs["masterAuthorizedNetworksConfig"] == {
+        "cidrBlocks": [{"cidrBlock": "203.0.113.0/24", "displayName": "spec-0"}],
+        "gcpPublicCidrsAccessEnabled": False,
+    }
+    assert c.inputs["releaseChannel"] == {"channel": "REGULAR"}
+    assert c.inputs["deletionProtection"] is False
+
+
+def test_prod_cluster_is_regional_with_a_private_endpoint() -> None:
+    c = prod().one(CLUSTER)
+    assert c.inputs["location"] == "us-central1"
+    assert c.inputs["privateClusterConfig"] == {"enablePrivateNodes": True, "enablePrivateEndpoint": True}
+    assert c.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"] == [{"cidrBlock": "10.30.0.0/16", "displayName": "vpc"}]
+    assert c.inputs["releaseChannel"] == {"channel": "STABLE"}
+    assert c.inputs["deletionProtection"] is True
+    assert prod().outputs["endpoint"].startswith("https://10.")
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_cluster_hardening(stack: str) -> None:
+    plan = plan_example(stack)
+    c = plan.one(CLUSTER)
+    project = json.loads(plan.config["mlops-stack:gcp"])["project"]
+    nodes_sa = next(r for r in plan.of_type("gcp:serviceaccount/account:Account") if r.inputs["accountId"].endswith("-nodes"))
+    assert c.inputs["workloadIdentityConfig"] == {"workloadPool": f"{project}.svc.id.goog"}
+    assert c.inputs["enableShieldedNodes"] is True
+    assert c.inputs["datapathProvider"] == "ADVANCED_DATAPATH"
+    assert c.inputs["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": keys_by_purpose(plan)["cluster"].id}
+    assert c.inputs["removeDefaultNodePool"] is True
+    assert c.inputs["masterAuth"] == {"clientCertificateConfig": {"issueClientCertificate": False}}
+    assert c.inputs["enableLegacyAbac"] is False
+    assert c.inputs["networkingMode"] == "VPC_NATIVE"
+    assert c.inputs["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "pods", "servicesSecondaryRangeName": "services"}
+    assert c.inputs["minMasterVersion"] == "1.33"
+    # Even the short-lived default pool never runs as the default compute service account.
+    assert c.inputs["nodeConfig"]["serviceAccount"] == nodes_sa.outputs["email"]
+    assert c.inputs["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+    assert c.ignore_changes == ["nodeConfig", "initialNodeCount"]
+
+
+def test_node_service_account_is_least_privilege() -> None:
+    plan = dev()
+    nodes_sa = next(r for r in plan.of_type("gcp:serviceaccount/account:Account") if r.inputs["accountId"] == "mlops-dev-nodes")
+    member = nodes_sa.outputs["member"]
+    (grant,) = plan.of_type("gcp:projects/iAMMember:IAMMember")
+    assert (grant.inputs["role"], grant.inputs["member"]) == ("roles/container.defaultNodeServiceAccount", member)
+    pulls = plan.of_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+    assert sorted(r.inputs["repository"] for r in pulls) == ["mlops-dev-serving", "mlops-dev-training"]
+    assert {(r.inputs["role"], r.inputs["member"]) for r in pulls} == {("roles/artifactregistry.reader", member)}
+
+
+def pools(plan: Plan) -> dict[str, Registration]:
+    return {r.inputs["nodeConfig"]["labels"]["mlops-stack/pool"]: r for r in plan.of_type(NODE_POOL)}
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_every_node_pool_is_hardened(stack: str) -> None:
+    plan = plan_example(stack)
+    disks = keys_by_purpose(plan)["disks"].id
+    cluster = plan.one(CLUSTER)
+    for name, p in pools(plan).items():
+        cfg = p.inputs["nodeConfig"]
+        assert p.inputs["cluster"] == cluster.outputs["name"], name
+        assert p.inputs["location"] == cluster.outputs["location"], name
+        assert cfg["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}, name
+        assert cfg["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}, name
+        assert cfg["metadata"] == {"disable-legacy-endpoints": "true"}, name
+        assert cfg["serviceAccount"].startswith(f"mlops-{stack.split('-')[0]}-nodes@"), name
+        assert cfg["bootDiskKmsKey"] == disks, name
+        assert cfg["imageType"] == "COS_CONTAINERD", name
+        assert p.inputs["management"] == {"autoRepair": True, "autoUpgrade": True}, name
+        assert p.ignore_changes == ["initialNodeCount", "nodeCount"], name
+
+
+def test_system_pool_is_untainted_on_demand() -> None:
+    sp = pools(prod())["system"]
+    assert sp.inputs["nodeConfig"]["machineType"] == "e2-standard-4"
+    assert "taints" not in sp.inputs["nodeConfig"] and sp.inputs["nodeConfig"]["spot"] is False
+    assert sp.inputs["autoscaling"] == {"totalMinNodeCount": 3, "totalMaxNodeCount": 6, "locationPolicy": "BALANCED"}
+    assert sp.inputs["initialNodeCount"] == 1  # per zone, three zones
+
+
+@pytest.mark.parametrize(
+    ("stack", "pool", "machine", "accel", "count", "spot", "lo", "hi"),
+    [
+        ("dev-gcp", "train", "g2-standard-24", "nvidia-l4", 2, True, 0, 4),
+        ("dev-gcp", "infer", "g2-standard-4", "nvidia-l4", 1, False, 0, 2),
+        ("prod-gcp", "train", "a2-highgpu-8g", "nvidia-tesla-a100", 8, False, 0, 2),
+        ("prod-gcp", "infer", "g2-standard-4", "nvidia-l4", 1, False, 2, 8),
+    ],
+)
+def test_gpu_pools(stack: str, pool: str, machine: str, accel: str, count: int, spot: bool, lo: int, hi: int) -> None:
+    p = pools(plan_example(stack))[pool]
+    cfg = p.inputs["nodeConfig"]
+    gpu = "nvidia-a100-40gb" if accel == "nvidia-tesla-a100" else "nvidia-l4"
+    assert cfg["machineType"] == machine
+    assert cfg["guestAccelerators"] == [{"type": accel, "count": count, "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}]
+    assert cfg["spot"] is spot
+    assert cfg["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert cfg["labels"] == gpu_pool_labels(pool, gpu, count)
+    assert p.inputs["autoscaling"] == {"totalMinNodeCount": lo, "totalMaxNodeCount": hi, "locationPolicy": "ANY"}
+
+
+# --- model registry and endpoints --------------------------------------------------
+
+
+def test_vertex_api_is_enabled_and_never_disabled_on_destroy() -> None:
+    services = [r.inputs for r in dev().of_type("gcp:projects/service:Service")]
+    assert {s["service"] for s in services} == {
+        "compute.googleapis.com",
+        "cloudkms.googleapis.com",
+        "storage.googleapis.com",
+        "artifactregistry.googleapis.com",
+        "container.googleapis.com",
+        "aiplatform.googleapis.com",
+    }
+    assert all(s["disableOnDestroy"] is False and s["disableDependentServices"] is False for s in services)
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_endpoint_is_cmek_and_private(stack: str) -> None:
+    plan = plan_example(stack)
+    project = json.loads(plan.config["mlops-stack:gcp"])["project"]
+    ep = plan.one("gcp:vertex/aiEndpoint:AiEndpoint")
+    assert ep.inputs["encryptionSpec"] == {"kmsKeyName": keys_by_purpose(plan)["vertex"].id}
+    assert ep.inputs["privateServiceConnectConfig"] == {"enablePrivateServiceConnect": True, "projectAllowlists": [project]}
+    assert "network" not in ep.inputs
+
+
+@pytest.mark.parametrize(
+    ("stack", "machine", "accel", "count", "lo", "hi", "metric", "key"),
+    [
+        ("dev-gcp", "n1-standard-2", None, 0, 1, 2, "cpu/utilization", "sentiment/v1"),
+        ("prod-gcp", "g2-standard-4", "NVIDIA_L4", 1, 2, 6, "accelerator/duty_cycle", "sentiment/v3"),
+    ],
+)
+def test_model_deployment_inputs(stack: str, machine: str, accel: str | None, count: int, lo: int, hi: int, metric: str, key: str) -> None:
+    plan = plan_example(stack)
+    d = plan.one(DYNAMIC)
+    env = stack.split("-")[0]
+    ep = plan.one("gcp:vertex/aiEndpoint:AiEndpoint")
+    sa = next(r for r in plan.of_type("gcp:serviceaccount/account:Account") if r.inputs["accountId"] == f"mlops-{env}-ep-sentiment")
+    assert d.inputs["__provider"] == SECRET
+    assert d.inputs["endpoint"] == ep.id
+    assert d.inputs["machine_type"] == machine
+    assert d.inputs.get("accelerator_type") == accel
+    assert d.inputs["accelerator_count"] == count
+    assert (d.inputs["min_replicas"], d.inputs["max_replicas"]) == (lo, hi)
+    assert d.inputs["autoscaling_metric"] == f"aiplatform.googleapis.com/prediction/online/{metric}"
+    assert d.inputs["autoscaling_target"] == 70
+    assert d.inputs["traffic_percent"] == 100
+    assert d.inputs["service_account"] == sa.outputs["email"]
+    assert d.inputs["kms_key_name"] == keys_by_purpose(plan)["vertex"].id
+    assert d.inputs["artifact_uri"] == f"{plan.outputs['bucket_uris']['models']}/{key}"
+    assert d.inputs["labels"]["mlops-stack-registry"] == f"mlops-{env}-models"
+
+
+def test_endpoint_identity_reads_only_the_models_bucket() -> None:
+    plan = dev()
+    sa = next(r for r in plan.of_type("gcp:serviceaccount/account:Account") if r.inputs["accountId"] == "mlops-dev-ep-sentiment")
+    grants = [r.inputs for r in plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember") if r.inputs["member"] == sa.outputs["member"]]
+    assert grants == [{"bucket": buckets(plan)["models"].outputs["name"], "role": "roles/storage.objectViewer", "member": sa.outputs["member"]}]
+    assert not [r for r in plan.of_type("gcp:projects/iAMMember:IAMMember") if r.inputs["member"] == sa.outputs["member"]]
+
+
+# --- outputs ---------------------------------------------------------------------
+
+
+def test_common_outputs() -> None:
+    out = dev().outputs
+    assert out["bucket_uris"] == {
+        "artifacts": "gs://mlops-dev-artifacts-9a07204",
+        "models": "gs://mlops-dev-models-9a07204",
+        "datasets": "gs://mlops-dev-datasets-9a07204",
+    }
+    assert out["registry_url"] == "us-central1-docker.pkg.dev/mlops-dev-123456"
+    assert out["repository_urls"]["serving"] == "us-central1-docker.pkg.dev/mlops-dev-123456/mlops-dev-serving"
+    assert out["model_registry_id"] == "projects/mlops-dev-123456/locations/us-central1/models"
+    assert out["cluster_name"] == "mlops-dev"
+    assert out["kubeconfig"] == SECRET
+    assert out["oidc_issuer"] == "https://container.googleapis.com/v1/projects/mlops-dev-123456/locations/us-central1-a/clusters/mlops-dev"
+    assert out["gpu_pools"]["train"] | {"pool_name": None} == {
+        "pool_name": None,
+        "instance_type": "g2-standard-24",
+        "gpu": "nvidia-l4",
+        "gpus_per_node": 2,
+        "min_nodes": 0,
+        "max_nodes": 4,
+    }
+    ep = out["endpoints"]["sentiment"]
+    assert ep["endpoint_name"].startswith("projects/mlops-dev-123456/locations/us-central1/endpoints/")
+    assert ep["invoke_url"] == f"https://us-central1-aiplatform.googleapis.com/v1/{ep['endpoint_name']}:predict"
