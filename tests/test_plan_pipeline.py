@@ -115,3 +115,12 @@ def test_cost_of_dev_aws_recomputed_by_hand() -> None:
     assert cost.monthly_min == pytest.approx(expected_min, abs=0.01)
     assert cost.monthly_max == pytest.approx(expected_max, abs=0.01)
     assert round(expected_min, 2) == 426.27 and round(expected_max, 2) == 7063.28
+
+
+def test_stacks_are_grouped_by_cloud_for_the_workers() -> None:
+    from mlops_stack.offline.pipeline import plan_groups
+
+    paths = [str(STACKS / f"Pulumi.{s}.yaml") for s in ("dev-aws", "dev-gcp", "prod-aws", "prod-gcp")]
+    assert plan_groups(paths, 2) == [[paths[0], paths[2]], [paths[1], paths[3]]]
+    # With more workers than clouds, the largest group is split.
+    assert sorted(map(len, plan_groups(paths[:1] + paths[2:3], 2))) == [1, 1]

@@ -70,10 +70,42 @@ def run_one(path: str, options: Options) -> dict[str, Any]:
         return {"path": path, "error": str(err)}
 
 
+def run_group(paths: Sequence[str], options: Options) -> list[dict[str, Any]]:
+    """Several stacks in one process, one after another (provider SDKs imported once)."""
+    return [run_one(p, options) for p in paths]
+
+
+def _cloud_of(path: str) -> str:
+    """The stack file's cloud, read cheaply (for grouping only; errors surface later)."""
+    try:
+        import yaml
+
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        cfg = doc.get("config") or {}
+        return str(cfg.get("mlops-stack:cloud") or cfg.get("cloud") or "")
+    except Exception:  # noqa: BLE001 - a broken file is reported by run_one
+        return ""
+
+
+def plan_groups(paths: Sequence[str], jobs: int) -> list[list[str]]:
+    """Stacks grouped by cloud, so each worker imports one cloud's SDK once; the largest
+    group is split while there are idle workers."""
+    by_cloud: dict[str, list[str]] = {}
+    for p in paths:
+        by_cloud.setdefault(_cloud_of(p), []).append(p)
+    groups = [g for _, g in sorted(by_cloud.items())]
+    while len(groups) < jobs and max(len(g) for g in groups) > 1:
+        groups.sort(key=len)
+        big = groups.pop()
+        groups += [big[: len(big) // 2], big[len(big) // 2 :]]
+    return groups
+
+
 def run_many(
     paths: Sequence[str], options: Options, *, jobs: int | None = None, on_done: Callable[[str], None] | None = None
 ) -> list[dict[str, Any]]:
-    """Run ``run_one`` for every path, in parallel processes when there are several."""
+    """Run every stack; in parallel worker processes (one per cloud group) when there are
+    several. Results come back in input order, identical to a serial run."""
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(paths)))
     if jobs == 1:
         out = []
@@ -83,13 +115,15 @@ def run_many(
                 on_done(p)
         return out
     results: dict[str, dict[str, Any]] = {}
+    groups = plan_groups(paths, jobs)
     # spawn: each worker starts a clean Pulumi runtime (no state copied from this process).
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_one, p, options): p for p in paths}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_group, g, options): g for g in groups}
         for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            if on_done:
-                on_done(futures[fut])
+            for path, result in zip(futures[fut], fut.result(), strict=True):
+                results[path] = result
+                if on_done:
+                    on_done(path)
     return [results[p] for p in paths]
 
 
