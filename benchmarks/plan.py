@@ -31,15 +31,19 @@ from mlops_stack.offline.plan import plan_stack_file
 sp = plan_stack_file(sys.argv[1])
 dt = time.perf_counter() - t0
 n = len(sp.plan.resources)
-print(json.dumps({"seconds": dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "resources": n}))
+sdk = sorted(m for m in sys.modules if m.split(".")[0] in ("pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "pulumi_kubernetes", "pulumi_random"))
+print(json.dumps({"seconds": dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "resources": n, "sdk": sdk}))
 """
 
 FLOOR_CODE = """
-import json, resource, sys, time
+import importlib, json, resource, sys, time
 t0 = time.perf_counter()
 import pulumi
 from pulumi.runtime import mocks
 n = int(sys.argv[1])
+# Floor B: also import the provider SDK modules the real plan imported (argv[2], JSON).
+for name in json.loads(sys.argv[2]) if len(sys.argv) > 2 else []:
+    importlib.import_module(name)
 
 class Stock(mocks.Mocks):
     def new_resource(self, args):
@@ -82,7 +86,9 @@ def bench_stack(stack: str, repeat: int) -> dict:
     ours = [fresh(PLAN_CODE, path) for _ in range(repeat)]
     n = ours[0]["resources"]
     floor = [fresh(FLOOR_CODE, str(n)) for _ in range(repeat)]
+    floor_sdk = [fresh(FLOOR_CODE, str(n), json.dumps(ours[0]["sdk"])) for _ in range(repeat)]
     return {
+        "floor_sdk_s": median_of(floor_sdk, "seconds"),
         "stack": stack,
         "resources": n,
         "plan_s": median_of(ours, "seconds"),
@@ -132,12 +138,18 @@ def main() -> None:
     stacks = args.stacks or [s for s in list_stacks(ROOT / "stacks") if s.rsplit("-", 1)[-1] in clouds]
 
     print(f"# plan benchmark (median of {args.repeat}; fresh process each; python {sys.version.split()[0]})")
-    print(f"{'stack':<12} {'res':>4} {'plan s':>7} {'floor s':>8} {'ratio':>6} {'proc s':>7} {'floor proc':>10} {'peak MB':>8} {'floor MB':>9} {'us/res':>7} {'floor us/res':>12}")
+    print("floor A: bare program, same resource count, stock mocks; floor B: A + importing the same provider SDK modules")
+    print(
+        f"{'stack':<12} {'res':>4} {'plan s':>7} {'floor A':>8} {'ratio A':>7} {'floor B':>8} {'ratio B':>7} {'proc s':>7} {'floor proc':>10} "
+        f"{'peak MB':>8} {'floor MB':>9} {'us/res':>7} {'floor us/res':>12}"
+    )
     for stack in stacks:
         r = bench_stack(stack, args.repeat)
         ratio = r["plan_s"] / r["floor_s"]
+        ratio_b = r["plan_s"] / r["floor_sdk_s"]
         print(
-            f"{r['stack']:<12} {r['resources']:>4} {r['plan_s']:>7.2f} {r['floor_s']:>8.2f} {ratio:>6.2f} {r['process_s']:>7.2f} "
+            f"{r['stack']:<12} {r['resources']:>4} {r['plan_s']:>7.2f} {r['floor_s']:>8.2f} {ratio:>7.2f} {r['floor_sdk_s']:>8.2f} {ratio_b:>7.2f} "
+            f"{r['process_s']:>7.2f} "
             f"{r['floor_process_s']:>10.2f} {r['peak_mb']:>8.0f} {r['floor_peak_mb']:>9.0f} "
             f"{1e6 * r['plan_s'] / r['resources']:>7.0f} {1e6 * r['floor_s'] / r['resources']:>12.0f}"
         )
