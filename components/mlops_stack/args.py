@@ -20,6 +20,7 @@ from mlops_stack.spec import (
     ClusterSpec,
     ContainerRegistrySpec,
     EndpointSpec,
+    EnvironmentDefaults,
     GpuPlatformSpec,
     GpuPoolSpec,
     ModelRegistrySpec,
@@ -56,7 +57,7 @@ MANAGED_BY = "mlops-stack"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Env:
+class Env(EnvironmentDefaults):
     """Where and how a component is deployed: shared by every component of a stack."""
 
     name: str = "mlops"
@@ -67,18 +68,6 @@ class Env:
     protect: bool | None = None
     #: Reject a GPU the catalog does not list for the region (spec ``regionCheck``).
     region_check: bool = True
-
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == "prod"
-
-    @property
-    def protect_stateful(self) -> bool:
-        return self.is_prod if self.protect is None else self.protect
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.name}-{self.environment}"
 
     @classmethod
     def from_spec(cls, spec: MlopsSpec) -> Env:
@@ -171,6 +160,9 @@ class KubernetesClusterArgs:
     cloud_options: Any = None
     #: ``gpu.driver``: "cloud" (the node image's driver) or "operator" (the GPU Operator's).
     gpu_driver: str = "cloud"
+    #: The ModelRegistry component of the same cloud, if the stack has one (Azure sends
+    #: Container Insights to its Log Analytics workspace; other clouds ignore it).
+    model_registry: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)

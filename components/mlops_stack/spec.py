@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
@@ -281,7 +281,31 @@ class NamespaceSpec(_Model):
     memory_quota_gb: int = Field(default=256, ge=1, description="Max memory requested, GiB.")
 
 
-class MlopsSpec(_Model):
+class EnvironmentDefaults:
+    """The defaults that depend on the environment, in one place (the spec and the
+    components' ``Env`` both derive them from ``name``, ``environment`` and ``protect``)."""
+
+    if TYPE_CHECKING:  # provided by the class that mixes this in (not pydantic fields here)
+        name: str
+        environment: str
+        protect: bool | None
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def protect_stateful(self) -> bool:
+        """Protect and retain stateful resources: the spec's ``protect``, else prod only."""
+        return self.is_prod if self.protect is None else self.protect
+
+    @property
+    def prefix(self) -> str:
+        """``<name>-<environment>``: the start of every physical name."""
+        return f"{self.name}-{self.environment}"
+
+
+class MlopsSpec(_Model, EnvironmentDefaults):
     """The whole environment. Every key is documented in docs/spec.md."""
 
     cloud: Cloud = Field(description="Which cloud: aws, gcp or azure.")
@@ -309,15 +333,6 @@ class MlopsSpec(_Model):
     gpu: GpuPlatformSpec = Field(default_factory=GpuPlatformSpec, description="How GPUs are enabled and shared in the cluster.")
     namespaces: list[NamespaceSpec] = Field(default_factory=list, description="Namespaces for ML teams, with GPU quotas and default-deny networking.")
 
-    # Derived values, one place for the defaults that depend on the environment.
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == "prod"
-
-    @property
-    def protect_stateful(self) -> bool:
-        return self.is_prod if self.protect is None else self.protect
-
     @property
     def zone_count(self) -> int:
         return self.network.zones or (3 if self.is_prod else 2)
@@ -325,10 +340,6 @@ class MlopsSpec(_Model):
     @property
     def nat_per_zone(self) -> bool:
         return (self.network.nat or ("per-zone" if self.is_prod else "single")) == "per-zone"
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.name}-{self.environment}"
 
     def bucket(self, name: str) -> BucketSpec:
         return next(b for b in self.storage.buckets if b.name == name)
