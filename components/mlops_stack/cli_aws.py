@@ -24,6 +24,10 @@ from typing import Any
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+#: The clouds preflight and smoke know (they use boto3).
+SUPPORTED_CLOUDS = ("aws",)
+
+
 def _add_stack_args(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--stack", metavar="S", help="a stack name (stacks/Pulumi.<S>.yaml)")
@@ -72,7 +76,7 @@ def load_aws_spec(args: argparse.Namespace, *, resolve: bool) -> tuple[Any, str]
 
     sf = read_stack_file(_stack_file(args))
     spec = load_spec(sf.raw_spec)
-    if spec.cloud != "aws":
+    if spec.cloud not in SUPPORTED_CLOUDS:
         raise ConfigError("cloud", f"{args.command} checks AWS stacks only", value=spec.cloud)
     if resolve:
         registry.check(spec)

@@ -466,6 +466,9 @@ def _unique(names: list[str], path: str) -> None:
         raise ConfigError(f"{path}[{i}].name", "is used twice; names must be unique", value=dupes[0])
 
 
+#: Keys of a cloud's sub-spec that must be set when that cloud is selected.
+REQUIRED_WHEN_SELECTED: dict[str, tuple[str, ...]] = {"gcp": ("project",)}
+
 #: S3 bucket names are <= 63 characters and Pulumi auto-naming appends 8.
 MAX_BUCKET_BASE = 55
 
@@ -479,8 +482,9 @@ def validate(spec: MlopsSpec) -> None:
         raise ConfigError(
             "region", f"is not a region of {cloud}", did_you_mean(spec.region, regions) or f"known: {one_of(regions)}", value=spec.region
         )
-    if cloud == "gcp" and not spec.gcp.project:
-        raise ConfigError("gcp.project", "is required when cloud is gcp")
+    for key in REQUIRED_WHEN_SELECTED.get(cloud, ()):
+        if not getattr(getattr(spec, cloud), key):
+            raise ConfigError(f"{cloud}.{to_camel(key)}", f"is required when cloud is {cloud}")
 
     if spec.network.cidr.prefixlen < 16 or spec.network.cidr.prefixlen > 20:
         raise ConfigError("network.cidr", "must be a /16 to /20 range", value=str(spec.network.cidr))
