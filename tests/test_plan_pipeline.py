@@ -55,7 +55,7 @@ def test_mandatory_violations_exit_1_and_land_in_sarif_and_markdown(tmp_path: Pa
     assert md.returncode == 1
     first = md.stdout.splitlines()[0]
     assert first.startswith("❌ **mlops-stack plan**: 1 stack, ")
-    assert f" mandatory / 0 advisory policy violations, est. $" in first
+    assert " mandatory / 0 advisory policy violations, est. $" in first
     assert "<details><summary>Resources per type</summary>" in md.stdout
 
 

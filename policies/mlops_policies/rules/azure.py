@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from ..model import Ctx, Res
 from ..values import UNKNOWN, as_list, get, truthy
