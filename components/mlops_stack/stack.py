@@ -92,6 +92,7 @@ class MlopsStack(pulumi.ComponentResource):
                     registry=self.registry,
                     cloud_options=cloud_options,
                     gpu_driver=spec.gpu.driver,
+                    model_registry=self.model_registry,
                 ),
             )
             self.gpu_pools = [

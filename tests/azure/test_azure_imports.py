@@ -34,6 +34,7 @@ print(json.dumps({
 ALLOWED = {
     "applicationinsights",
     "authorization",
+    "compute",
     "containerregistry",
     "containerservice",
     "keyvault",

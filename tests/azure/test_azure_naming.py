@@ -84,8 +84,8 @@ def test_k8s_cidrs_never_overlap_the_vnet_or_each_other(vnet: str) -> None:
 
 
 def test_subnet_plan() -> None:
-    assert subnet_plan("10.20.0.0/16") == {"nodes": "10.20.0.0/17", "endpoints": "10.20.128.0/20"}
-    assert subnet_plan("10.20.0.0/20") == {"nodes": "10.20.0.0/21", "endpoints": "10.20.8.0/24"}
+    assert subnet_plan("10.20.0.0/16") == {"nodes": "10.20.0.0/17", "endpoints": "10.20.128.0/20", "apiserver": "10.20.144.0/28"}
+    assert subnet_plan("10.20.0.0/20") == {"nodes": "10.20.0.0/21", "endpoints": "10.20.8.0/24", "apiserver": "10.20.9.0/28"}
 
 
 def test_kubeconfig_switches_to_non_interactive_kubelogin() -> None:

@@ -44,22 +44,31 @@ def by_name(plan: Plan, type_: str, name: str) -> Registration:
     return plan.one(AZ + type_, name)
 
 
+def cmk_key(plan: Plan) -> Registration:
+    return by_name(plan, "keyvault:Key", "mlops-keys-cmk")
+
+
+def etcd_key(plan: Plan) -> Registration:
+    return by_name(plan, "keyvault:Key", "mlops-keys-etcd-key")
+
+
 # --- counts per type ---------------------------------------------------------------
 
 COMMON = {
     "resources:ResourceGroup": 1,
     "network:VirtualNetwork": 1,
-    "network:Subnet": 2,
+    "network:Subnet": 3,  # nodes, private endpoints, AKS API server (delegated)
     "network:NetworkSecurityGroup": 2,
     "network:PublicIPAddress": 1,
     "network:NatGateway": 1,
     "keyvault:Vault": 1,
-    "keyvault:Key": 1,
+    "keyvault:Key": 2,  # CMK (wrap/unwrap), etcd (AKS KMS: encrypt/decrypt)
     # CMK, AKS control plane, kubelet, one endpoint
     "managedidentity:UserAssignedIdentity": 4,
-    # CMK crypto user; control plane: network + identity operator; kubelet AcrPull;
+    # CMK crypto user; control plane: node + API server subnets, identity operator, KMS
+    # crypto user + vault contributor, disk encryption set reader; kubelet AcrPull;
     # deployer cluster admin; endpoint: blob reader + AcrPull
-    "authorization:RoleAssignment": 7,
+    "authorization:RoleAssignment": 11,
     "storage:StorageAccount": 1,
     "storage:BlobServiceProperties": 1,
     "storage:ManagementPolicy": 1,
@@ -67,6 +76,9 @@ COMMON = {
     "containerregistry:Registry": 1,
     "containerservice:ManagedCluster": 1,
     "containerservice:AgentPool": 3,  # general + two GPU pools
+    "compute:DiskEncryptionSet": 1,
+    "monitor:DataCollectionRule": 1,  # Container Insights
+    "monitor:DataCollectionRuleAssociation": 1,
     "operationalinsights:Workspace": 1,
     "applicationinsights:Component": 1,
     "machinelearningservices:Workspace": 1,
@@ -180,8 +192,12 @@ def test_key_vault_rbac_purge_protected_default_deny(stack: str, sku: str, kty: 
     assert props["networkAcls"] == {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [], "virtualNetworkRules": []}
     assert props["sku"] == {"family": "A", "name": sku}
     assert "accessPolicies" not in props
-    key = one(plan, "keyvault:Key").inputs["properties"]
+    key = cmk_key(plan).inputs["properties"]
     assert key["kty"] == kty and key["keySize"] == 3072 and key["keyOps"] == ["wrapKey", "unwrapKey"]
+    etcd = etcd_key(plan).inputs
+    assert etcd["keyName"] == f"mlops-{stack.split('-')[0]}-etcd"
+    assert etcd["properties"]["kty"] == kty and etcd["properties"]["keyOps"] == ["encrypt", "decrypt"]
+    assert etcd["properties"]["rotationPolicy"] == key["rotationPolicy"]
     assert key["rotationPolicy"] == {
         "attributes": {"expiryTime": "P455D"},
         "lifetimeActions": [
@@ -195,7 +211,7 @@ def test_cmk_identity_is_crypto_user_on_the_key_only() -> None:
     plan = prod()
     ra = by_name(plan, "authorization:RoleAssignment", "mlops-keys-cmk-identity-crypto").inputs
     assert ra["roleDefinitionId"].endswith("/" + ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER)
-    assert ra["scope"] == one(plan, "keyvault:Key").id
+    assert ra["scope"] == cmk_key(plan).id
     assert ra["principalId"] == by_name(plan, "managedidentity:UserAssignedIdentity", "mlops-keys-cmk-identity").outputs["principalId"]
     assert ra["principalType"] == "ServicePrincipal"
 
@@ -218,7 +234,7 @@ def test_storage_account_is_hardened(stack: str) -> None:
     assert enc["requireInfrastructureEncryption"] is True
     assert enc["keySource"] == "Microsoft.Keyvault"
     vault_uri = one(plan, "keyvault:Vault").outputs["properties"]["vaultUri"]
-    assert enc["keyVaultProperties"] == {"keyName": one(plan, "keyvault:Key").outputs["name"], "keyVaultUri": vault_uri}
+    assert enc["keyVaultProperties"] == {"keyName": cmk_key(plan).outputs["name"], "keyVaultUri": vault_uri}
     cmk_identity = by_name(plan, "managedidentity:UserAssignedIdentity", "mlops-keys-cmk-identity").id
     assert enc["encryptionIdentity"] == {"encryptionUserAssignedIdentity": cmk_identity}
     assert acct["identity"]["type"] == "UserAssigned"
@@ -315,7 +331,7 @@ def test_registry_basic_in_dev_premium_private_zone_redundant_in_prod() -> None:
     assert p["networkRuleSet"] == {"defaultAction": "Deny", "ipRules": []}
     assert p["policies"] == {"retentionPolicy": {"days": 14, "status": "enabled"}, "exportPolicy": {"status": "disabled"}}
     assert p["encryption"]["status"] == "enabled"
-    assert p["encryption"]["keyVaultProperties"]["keyIdentifier"] == one(prod(), "keyvault:Key").outputs["keyUri"]
+    assert p["encryption"]["keyVaultProperties"]["keyIdentifier"] == cmk_key(prod()).outputs["keyUri"]
 
 
 def test_repository_urls_map_to_the_login_server() -> None:
@@ -350,7 +366,7 @@ def test_aks_identity_access_and_network(stack: str) -> None:
     assert (net["podCidr"], net["serviceCidr"], net["dnsServiceIP"]) == ("10.244.0.0/16", "172.16.0.0/16", "172.16.0.10")
     assert c["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
     assert c["kubernetesVersion"] == "1.33"
-    assert c["addonProfiles"] == {"azurepolicy": {"enabled": True}}
+    assert c["addonProfiles"]["azurepolicy"] == {"enabled": True}
 
 
 def test_api_server_authorized_ranges_in_dev_private_in_prod() -> None:
@@ -358,6 +374,8 @@ def test_api_server_authorized_ranges_in_dev_private_in_prod() -> None:
         "enablePrivateCluster": False,
         "authorizedIPRanges": ["203.0.113.0/24"],
         "disableRunCommand": True,
+        "enableVnetIntegration": True,
+        "subnetId": by_name(dev(), "network:Subnet", "mlops-network-apiserver").id,
     }
     assert aks(prod())["apiServerAccessProfile"]["enablePrivateCluster"] is True
     assert "authorizedIPRanges" not in aks(prod())["apiServerAccessProfile"]
@@ -404,8 +422,12 @@ def test_kubelet_identity_pulls_from_the_registry() -> None:
 
 def test_control_plane_identity_roles_are_scoped() -> None:
     plan = dev()
-    (net,) = role_assignments(plan, ROLE_NETWORK_CONTRIBUTOR)
-    assert net["scope"] == by_name(plan, "network:Subnet", "mlops-network-nodes").id
+    control = by_name(plan, "managedidentity:UserAssignedIdentity", "mlops-cluster-control-plane-identity").outputs["principalId"]
+    nets = role_assignments(plan, ROLE_NETWORK_CONTRIBUTOR)
+    assert sorted(n["scope"] for n in nets) == sorted(
+        by_name(plan, "network:Subnet", f"mlops-network-{s}").id for s in ("nodes", "apiserver")
+    )
+    assert {n["principalId"] for n in nets} == {control}
     (op,) = role_assignments(plan, ROLE_MANAGED_IDENTITY_OPERATOR)
     assert op["scope"] == by_name(plan, "managedidentity:UserAssignedIdentity", "mlops-cluster-kubelet-identity").id
     (admin,) = role_assignments(plan, ROLE_AKS_RBAC_CLUSTER_ADMIN)
@@ -478,7 +500,9 @@ def test_workspace_is_wired_to_the_stack(stack: str, access: str) -> None:
     assert ws["keyVault"] == one(plan, "keyvault:Vault").id
     assert ws["containerRegistry"] == one(plan, "containerregistry:Registry").id
     assert ws["applicationInsights"] == one(plan, "applicationinsights:Component").id
-    assert ws["identity"] == {"type": "SystemAssigned"}
+    cmk_identity = by_name(plan, "managedidentity:UserAssignedIdentity", "mlops-keys-cmk-identity").id
+    assert ws["identity"] == {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": [cmk_identity]}
+    assert "primaryUserAssignedIdentity" not in ws  # the system identity stays primary (datastores)
     assert ws["publicNetworkAccess"] == access
     assert ws["systemDatastoresAuthMode"] == "identity"
     insights = one(plan, "applicationinsights:Component").inputs
@@ -578,6 +602,7 @@ def test_prod_captures_requests_and_responses() -> None:
 
 UNTAGGED = {
     "network:Subnet",
+    "monitor:DataCollectionRuleAssociation",
     "authorization:RoleAssignment",
     "storage:BlobServiceProperties",
     "storage:ManagementPolicy",

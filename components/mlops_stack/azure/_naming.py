@@ -30,6 +30,12 @@ ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 ROLE_NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 ROLE_MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
 ROLE_AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+#: Encrypt/decrypt with a key (AKS KMS plugin: etcd envelope encryption).
+ROLE_KV_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+#: Manage the vault (no data access on an RBAC vault): AKS KMS creates the vault's private link.
+ROLE_KV_CONTRIBUTOR = "f25e0fa2-a7c8-4377-a976-54943a77a395"
+#: Read a resource: the AKS identity references the disk encryption set when it creates disks.
+ROLE_READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
 ROLE_NAMES = {
     ROLE_ACR_PULL: "AcrPull",
@@ -38,6 +44,9 @@ ROLE_NAMES = {
     ROLE_NETWORK_CONTRIBUTOR: "Network Contributor",
     ROLE_MANAGED_IDENTITY_OPERATOR: "Managed Identity Operator",
     ROLE_AKS_RBAC_CLUSTER_ADMIN: "Azure Kubernetes Service RBAC Cluster Admin",
+    ROLE_KV_CRYPTO_USER: "Key Vault Crypto User",
+    ROLE_KV_CONTRIBUTOR: "Key Vault Contributor",
+    ROLE_READER: "Reader",
 }
 
 
@@ -128,13 +137,19 @@ def container_name(bucket: str, path: str = "storage.buckets") -> str:
 # Addresses.
 
 
+#: Prefix length of the AKS API server subnet (API Server VNet Integration: /28 at least).
+API_SERVER_SUBNET_PREFIX = 28
+
+
 def subnet_plan(cidr: str) -> dict[str, str]:
     """Split the VNet range: the first half for AKS nodes (Azure CNI overlay: pods do not
-    use VNet addresses), a /(n+4) after it for private endpoints."""
+    use VNet addresses), a /(n+4) after it for private endpoints, and the /28 right after
+    that for the AKS API server (API Server VNet Integration, delegated subnet)."""
     net = ipaddress.IPv4Network(cidr)
     nodes, rest = list(net.subnets(prefixlen_diff=1))
     endpoints = next(rest.subnets(new_prefix=min(net.prefixlen + 4, 28)))
-    return {"nodes": str(nodes), "endpoints": str(endpoints)}
+    apiserver = ipaddress.IPv4Network((int(endpoints.broadcast_address) + 1, API_SERVER_SUBNET_PREFIX))
+    return {"nodes": str(nodes), "endpoints": str(endpoints), "apiserver": str(apiserver)}
 
 
 #: Candidate ranges for AKS pod (overlay) and service CIDRs, in order of preference.

@@ -19,6 +19,20 @@
   min/max, AzureLinux, zones in prod, tainted ``CriticalAddonsOnly=true:NoSchedule``
   so only system add-ons run there; an untainted ``general`` CPU pool (same size, 1 to
   ``systemPool.maxNodes`` nodes) takes everything else (monitoring, operators, CPU jobs).
+* Encryption with the stack's ``Keys`` (when given): Kubernetes secrets in etcd are
+  encrypted by the KMS plugin with the dedicated etcd key (``securityProfile.azureKeyVaultKms``,
+  versioned key ID, ``keyVaultNetworkAccess: Private``: AKS reaches the vault over a
+  private link it creates, so the vault firewall keeps denying public traffic). That needs
+  API Server VNet Integration (the network's delegated ``apiserver`` subnet) and gives the
+  control-plane identity *Key Vault Crypto User* on the etcd key and *Key Vault
+  Contributor* on the vault (the private link). Node OS disks and persistent volumes
+  are encrypted with the CMK key through a disk encryption set (``diskEncryptionSetID`` on
+  the cluster and in ``storage_class``; the set acts as the ``Keys`` CMK identity, the
+  control-plane identity has *Reader* on it).
+* Monitoring: Container Insights (``omsagent`` add-on, managed-identity auth) into the
+  model registry's Log Analytics workspace when the stack has one (``args.model_registry``),
+  else into a workspace of the cluster's own; a data collection rule (ContainerInsights
+  extension -> that workspace) associated with the cluster.
 * ``gpu.driver``: exposed as ``gpu_driver`` for the GPU pools; with ``operator`` the
   k8s layer's GPU Operator is told to install the driver and toolkit
   (``k8s_chart_overrides``), since AKS then installs none.
@@ -26,26 +40,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import containerservice, managedidentity
+from pulumi_azure_native import compute, containerservice, managedidentity, monitor, operationalinsights
 
 from mlops_stack import catalog
 from mlops_stack.args import Env, KubernetesClusterArgs, child_opts, resource_tags
 from mlops_stack.azure._naming import (
     ROLE_ACR_PULL,
     ROLE_AKS_RBAC_CLUSTER_ADMIN,
+    ROLE_KV_CONTRIBUTOR,
+    ROLE_KV_CRYPTO_USER,
     ROLE_MANAGED_IDENTITY_OPERATOR,
     ROLE_NETWORK_CONTRIBUTOR,
+    ROLE_READER,
     SYSTEM_POOL_NAME,
     authorized_ranges,
     k8s_cidrs,
     kubelogin_kubeconfig,
     zones_list,
 )
-from mlops_stack.azure._shared import client_config, gpu_driver_choice, role_assignment, component_opts
+from mlops_stack.azure._shared import client_config, component_opts, gpu_driver_choice, role_assignment, sibling
 from mlops_stack.spec import ClusterSpec
 
 SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule"
@@ -54,15 +72,42 @@ UPGRADE_CHANNEL = "patch"
 NODE_OS_UPGRADE_CHANNEL = "NodeImage"
 #: Surge during upgrades: one extra node at a time keeps quota needs predictable.
 MAX_SURGE = "1"
+#: Container Insights: the data collection rule's stream, extension and destination names.
+CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
+CONTAINER_INSIGHTS_EXTENSION = "ContainerInsights"
+CONTAINER_INSIGHTS_DESTINATION = "ciworkspace"
+#: The association name the AKS tooling uses for the Container Insights rule.
+CONTAINER_INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
+#: Log Analytics retention (days) of the cluster's own workspace (without a model registry).
+LOG_RETENTION_DAYS = {"prod": 90, "staging": 60, "dev": 30}
 
 
-def api_server_access(spec: ClusterSpec) -> containerservice.ManagedClusterAPIServerAccessProfileArgs:
+def api_server_access(
+    spec: ClusterSpec, api_server_subnet_id: pulumi.Input[str] | None = None
+) -> containerservice.ManagedClusterAPIServerAccessProfileArgs:
+    """Private cluster, or public to ``publicAccessCidrs`` only; with ``api_server_subnet_id``
+    the API server is projected into that delegated subnet (API Server VNet Integration)."""
+    vnet = {"enable_vnet_integration": True, "subnet_id": api_server_subnet_id} if api_server_subnet_id is not None else {}
     if spec.public_access_cidrs:
         return containerservice.ManagedClusterAPIServerAccessProfileArgs(
-            enable_private_cluster=False, authorized_ip_ranges=authorized_ranges(spec.public_access_cidrs), disable_run_command=True
+            enable_private_cluster=False, authorized_ip_ranges=authorized_ranges(spec.public_access_cidrs), disable_run_command=True, **vnet
         )
     return containerservice.ManagedClusterAPIServerAccessProfileArgs(
-        enable_private_cluster=True, private_dns_zone="system", enable_private_cluster_public_fqdn=False, disable_run_command=False
+        enable_private_cluster=True, private_dns_zone="system", enable_private_cluster_public_fqdn=False, disable_run_command=False, **vnet
+    )
+
+
+def kms(etcd_key_uri_with_version: pulumi.Input[str], vault_id: pulumi.Input[str]) -> containerservice.AzureKeyVaultKmsArgs:
+    """KMS etcd encryption with a private-link vault (the stack vault denies public traffic)."""
+    return containerservice.AzureKeyVaultKmsArgs(
+        enabled=True, key_id=etcd_key_uri_with_version, key_vault_network_access="Private", key_vault_resource_id=vault_id
+    )
+
+
+def container_insights_addon(workspace_id: pulumi.Input[str]) -> containerservice.ManagedClusterAddonProfileArgs:
+    """The ``omsagent`` add-on (Container Insights), managed-identity auth (no workspace key)."""
+    return containerservice.ManagedClusterAddonProfileArgs(
+        enabled=True, config={"logAnalyticsWorkspaceResourceID": workspace_id, "useAADAuth": "true"}
     )
 
 
@@ -140,15 +185,102 @@ def chart_overrides(gpu_driver: str) -> dict[str, Any]:
     return {"gpu-operator": {"driver": {"enabled": True}, "toolkit": {"enabled": True}}}
 
 
-def storage_class(env: Env) -> dict[str, Any]:
+def storage_class(env: Env, disk_encryption_set_id: pulumi.Input[str] | None = None) -> dict[str, Any]:
     """The default class the k8s layer creates: Azure Disk CSI, Premium SSD (zone-redundant
-    in prod so a pod can move zones). Disks are encrypted at rest with platform-managed
-    keys: no disk encryption set yet (docs/azure.md)."""
+    in prod so a pod can move zones). With a disk encryption set, volumes are encrypted with
+    the stack's customer-managed key (``diskEncryptionSetID``), otherwise with platform keys."""
+    parameters: dict[str, Any] = {"skuName": "Premium_ZRS" if env.is_prod else "Premium_LRS", "cachingMode": "ReadOnly"}
+    if disk_encryption_set_id is not None:
+        parameters["diskEncryptionSetID"] = disk_encryption_set_id
     return {
         "name": "managed-premium-retain" if env.is_prod else "managed-premium",
         "provisioner": "disk.csi.azure.com",
-        "parameters": {"skuName": "Premium_ZRS" if env.is_prod else "Premium_LRS", "cachingMode": "ReadOnly"},
+        "parameters": parameters,
     }
+
+
+@dataclass(frozen=True)
+class EncryptionSetup:
+    """What ``encryption_grants`` created: role assignments the cluster waits for, and the
+    disk encryption set (``None`` without keys)."""
+
+    grants: list[pulumi.Resource]
+    disk_encryption_set_id: pulumi.Output[str] | None
+
+
+def encryption_grants(
+    parent: pulumi.Resource, name: str, env: Env, keys: Any, control: Any, cfg: Any, rg: pulumi.Input[str], location: str, tags: dict[str, str]
+) -> EncryptionSetup:
+    """KMS roles for the control-plane identity, and the disk encryption set (acting as the
+    ``Keys`` CMK identity, which already holds its key role) the identity may read."""
+    if keys is None:
+        return EncryptionSetup(grants=[], disk_encryption_set_id=None)
+    grants: list[pulumi.Resource] = [
+        role_assignment(
+            parent,
+            f"{name}-control-plane-kms-crypto",
+            subscription_id=cfg.subscription_id,
+            role=ROLE_KV_CRYPTO_USER,
+            scope=keys.etcd_key_id,
+            principal_id=control.principal_id,
+            description=f"mlops-stack {env.prefix}: AKS KMS encrypts etcd secrets with the etcd key",
+        ),
+        role_assignment(
+            parent,
+            f"{name}-control-plane-kms-vault",
+            subscription_id=cfg.subscription_id,
+            role=ROLE_KV_CONTRIBUTOR,
+            scope=keys.vault_id,
+            principal_id=control.principal_id,
+            description=f"mlops-stack {env.prefix}: AKS KMS creates the key vault's private link",
+        ),
+    ]
+    des = compute.DiskEncryptionSet(
+        f"{name}-disk-encryption",
+        resource_group_name=rg,
+        location=location,
+        encryption_type="EncryptionAtRestWithCustomerKey",
+        identity=compute.EncryptionSetIdentityArgs(type="UserAssigned", user_assigned_identities=[keys.cmk_identity_id]),
+        # A versioned URL is required; the set follows the key's rotations itself.
+        active_key=compute.KeyForDiskEncryptionSetArgs(key_url=keys.key_uri_with_version),
+        rotation_to_latest_key_version_enabled=True,
+        tags=tags,
+        opts=child_opts(parent, depends_on=list(getattr(keys, "cmk_ready", []) or []), ignore_changes=["activeKey.keyUrl"]),
+    )
+    grants.append(
+        role_assignment(
+            parent,
+            f"{name}-control-plane-disk-encryption",
+            subscription_id=cfg.subscription_id,
+            role=ROLE_READER,
+            scope=des.id,
+            principal_id=control.principal_id,
+            description=f"mlops-stack {env.prefix}: AKS creates node disks and volumes with the disk encryption set",
+        )
+    )
+    return EncryptionSetup(grants=grants, disk_encryption_set_id=des.id)
+
+
+def log_analytics_workspace(
+    parent: pulumi.Resource, name: str, env: Env, args: Any, opts: pulumi.ResourceOptions | None, rg: pulumi.Input[str], location: str,
+    tags: dict[str, str],
+) -> pulumi.Output[str]:
+    """The model registry's Log Analytics workspace (``log_analytics_workspace_id``) when the
+    stack has one, else a workspace of the cluster's own."""
+    registry = sibling(args, opts, "model_registry", via=(), required=False)
+    found = getattr(registry, "log_analytics_workspace_id", None)
+    if found is not None:
+        return pulumi.Output.from_input(found)
+    logs = operationalinsights.Workspace(
+        f"{name}-logs",
+        resource_group_name=rg,
+        location=location,
+        sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+        retention_in_days=LOG_RETENTION_DAYS.get(env.environment, 30),
+        tags=tags,
+        opts=child_opts(parent),
+    )
+    return logs.id
 
 
 class KubernetesCluster(pulumi.ComponentResource):
@@ -158,7 +290,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     exec, no static credential), ``oidc_issuer``, ``k8s_provider``. Azure extras read by
     node pools and the k8s layer: ``resource_group_name``, ``node_subnet_id``,
     ``zones`` (list), ``kubelet_identity_client_id``, ``kubelet_identity_object_id``,
-    ``cluster_id``, ``storage_class``.
+    ``cluster_id``, ``storage_class``, ``disk_encryption_set_id`` (``None`` without keys),
+    ``log_analytics_workspace_id`` (Container Insights).
     """
 
     cluster_name: pulumi.Output[str]
@@ -173,6 +306,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     kubelet_identity_client_id: pulumi.Output[str]
     kubelet_identity_object_id: pulumi.Output[str]
     storage_class: dict[str, Any]
+    disk_encryption_set_id: pulumi.Output[str] | None
+    log_analytics_workspace_id: pulumi.Output[str]
     gpu_driver: str
     needs_device_plugin: bool
     k8s_chart_overrides: dict[str, Any]
@@ -222,6 +357,24 @@ class KubernetesCluster(pulumi.ComponentResource):
                 description=f"mlops-stack {env.prefix}: nodes pull images from the stack registry",
             )
 
+        api_server_subnet_id = getattr(net, "api_server_subnet_id", None)
+        if api_server_subnet_id is not None:
+            grants.append(
+                role_assignment(
+                    self,
+                    f"{name}-control-plane-apiserver-network",
+                    subscription_id=cfg.subscription_id,
+                    role=ROLE_NETWORK_CONTRIBUTOR,
+                    scope=api_server_subnet_id,
+                    principal_id=control.principal_id,
+                    description=f"mlops-stack {env.prefix}: AKS projects the API server into its delegated subnet",
+                )
+            )
+        keys = args.keys
+        security = encryption_grants(self, name, env, keys, control, cfg, rg, net.location, tags)
+        grants.extend(security.grants)
+        logs_id = log_analytics_workspace(self, name, env, args, opts, rg, net.location, tags)
+
         cluster = containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=env.prefix,
@@ -245,17 +398,22 @@ class KubernetesCluster(pulumi.ComponentResource):
                 admin_group_object_ids=list(getattr(options, "admin_group_object_ids", []) or []),
                 tenant_id=getattr(options, "tenant_id", None) or cfg.tenant_id,
             ),
-            api_server_access_profile=api_server_access(spec),
+            api_server_access_profile=api_server_access(spec, api_server_subnet_id),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
                 image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=168),
+                azure_key_vault_kms=kms(keys.etcd_key_uri_with_version, keys.vault_id) if keys is not None else None,
             ),
+            disk_encryption_set_id=security.disk_encryption_set_id,
             network_profile=network_profile(net.cidr, getattr(net, "nat_gateway_id", None) is not None),
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel=UPGRADE_CHANNEL, node_os_upgrade_channel=NODE_OS_UPGRADE_CHANNEL
             ),
-            addon_profiles={"azurepolicy": containerservice.ManagedClusterAddonProfileArgs(enabled=True)},
+            addon_profiles={
+                "azurepolicy": containerservice.ManagedClusterAddonProfileArgs(enabled=True),
+                "omsagent": container_insights_addon(logs_id),
+            },
             storage_profile=containerservice.ManagedClusterStorageProfileArgs(
                 disk_csi_driver=containerservice.ManagedClusterStorageProfileDiskCSIDriverArgs(enabled=True),
                 snapshot_controller=containerservice.ManagedClusterStorageProfileSnapshotControllerArgs(enabled=True),
@@ -265,6 +423,39 @@ class KubernetesCluster(pulumi.ComponentResource):
             tags=tags,
             # The autoscaler owns node counts; the GPU pools are separate AgentPool resources.
             opts=child_opts(self, depends_on=grants, ignore_changes=["agentPoolProfiles[0].count"]),
+        )
+        rule = monitor.DataCollectionRule(
+            f"{name}-container-insights",
+            resource_group_name=rg,
+            location=net.location,
+            kind="Linux",
+            description=f"mlops-stack {env.prefix}: Container Insights of the AKS cluster",
+            data_sources=monitor.DataCollectionRuleDataSourcesArgs(
+                extensions=[
+                    monitor.ExtensionDataSourceArgs(
+                        name=CONTAINER_INSIGHTS_ASSOCIATION,
+                        extension_name=CONTAINER_INSIGHTS_EXTENSION,
+                        streams=[CONTAINER_INSIGHTS_STREAM],
+                        extension_settings={
+                            "dataCollectionSettings": {"interval": "1m", "namespaceFilteringMode": "Off", "enableContainerLogV2": True}
+                        },
+                    )
+                ]
+            ),
+            destinations=monitor.DataCollectionRuleDestinationsArgs(
+                log_analytics=[monitor.LogAnalyticsDestinationArgs(name=CONTAINER_INSIGHTS_DESTINATION, workspace_resource_id=logs_id)]
+            ),
+            data_flows=[monitor.DataFlowArgs(streams=[CONTAINER_INSIGHTS_STREAM], destinations=[CONTAINER_INSIGHTS_DESTINATION])],
+            tags=tags,
+            opts=child_opts(self),
+        )
+        monitor.DataCollectionRuleAssociation(
+            f"{name}-container-insights-association",
+            resource_uri=cluster.id,
+            association_name=CONTAINER_INSIGHTS_ASSOCIATION,
+            data_collection_rule_id=rule.id,
+            description="Container Insights of the AKS cluster",
+            opts=child_opts(self),
         )
         general = containerservice.AgentPool(
             f"{name}-general",
@@ -299,7 +490,9 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.zones = zones_list(net.zones) if env.is_prod else None
         self.kubelet_identity_client_id = kubelet.client_id
         self.kubelet_identity_object_id = kubelet.principal_id
-        self.storage_class = storage_class(env)
+        self.disk_encryption_set_id = security.disk_encryption_set_id
+        self.log_analytics_workspace_id = logs_id
+        self.storage_class = storage_class(env, security.disk_encryption_set_id)
         self.gpu_driver = gpu_driver_choice(args, opts)
         # AKS installs the NVIDIA driver but no device plugin (unless the preview managed-GPU
         # feature is on, which we do not use): the k8s layer installs it.
@@ -316,5 +509,6 @@ class KubernetesCluster(pulumi.ComponentResource):
                 "oidc_issuer": self.oidc_issuer,
                 "cluster_id": self.cluster_id,
                 "kubelet_identity_client_id": self.kubelet_identity_client_id,
+                "log_analytics_workspace_id": self.log_analytics_workspace_id,
             }
         )

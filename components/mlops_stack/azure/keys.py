@@ -4,6 +4,12 @@ customer-managed key with a rotation policy, and the user-assigned identity the
 services that encrypt with it (storage, ACR Premium) act as, granted *Key Vault Crypto
 Service Encryption User* on that key only.
 
+A second key, ``<prefix>-etcd``, is for AKS KMS etcd encryption only: the KMS plugin
+encrypts and decrypts with its key (``encrypt``/``decrypt`` key operations, *Key Vault
+Crypto User*), while the CMK key above only wraps and unwraps. Keeping them apart means
+the AKS control-plane identity can use the etcd key and nothing else, and the services'
+identity cannot touch the etcd key. Both rotate on the same policy.
+
 Keys are created through ARM (the control plane), which the vault firewall does not
 filter, so the firewall can deny by default in every environment.
 """
@@ -47,7 +53,9 @@ class Keys(pulumi.ComponentResource):
     """``mlops:azure:Keys``.
 
     Outputs: ``vault_id``, ``vault_name``, ``vault_uri``, ``key_id`` (ARM ID), ``key_name``,
-    ``key_uri`` (versionless: services follow rotations), ``cmk_identity_id``,
+    ``key_uri`` (versionless: services follow rotations), ``key_uri_with_version`` (for
+    services that need a version: Azure ML workspace, disk encryption set),
+    ``etcd_key_id`` (ARM ID) and ``etcd_key_uri_with_version`` (AKS KMS), ``cmk_identity_id``,
     ``cmk_identity_client_id``, ``cmk_identity_principal_id``, ``tenant_id``,
     ``subscription_id``. Also ``network`` (the ``Network`` it was placed in) and
     ``cmk_ready`` (depend on it before encrypting with the key).
@@ -59,6 +67,9 @@ class Keys(pulumi.ComponentResource):
     key_id: pulumi.Output[str]
     key_name: pulumi.Output[str]
     key_uri: pulumi.Output[str]
+    key_uri_with_version: pulumi.Output[str]
+    etcd_key_id: pulumi.Output[str]
+    etcd_key_uri_with_version: pulumi.Output[str]
     cmk_identity_id: pulumi.Output[str]
     cmk_identity_client_id: pulumi.Output[str]
     cmk_identity_principal_id: pulumi.Output[str]
@@ -111,6 +122,21 @@ class Keys(pulumi.ComponentResource):
             tags=tags,
             opts=stateful_opts(self, env),
         )
+        etcd_key = keyvault.Key(
+            f"{name}-etcd-key",
+            resource_group_name=net.resource_group_name,
+            vault_name=vault.name,
+            key_name=f"{env.prefix}-etcd",
+            properties=keyvault.KeyPropertiesArgs(
+                kty=kty,
+                key_size=KEY_SIZE,
+                key_ops=["encrypt", "decrypt"],
+                attributes=keyvault.KeyAttributesArgs(enabled=True),
+                rotation_policy=rotation_policy(args.rotation_days),
+            ),
+            tags=tags,
+            opts=stateful_opts(self, env),
+        )
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-cmk-identity", resource_group_name=net.resource_group_name, location=net.location, tags=tags, opts=child_opts(self)
         )
@@ -134,6 +160,9 @@ class Keys(pulumi.ComponentResource):
         self.key_id = key.id
         self.key_name = key.name
         self.key_uri = key.key_uri
+        self.key_uri_with_version = key.key_uri_with_version
+        self.etcd_key_id = etcd_key.id
+        self.etcd_key_uri_with_version = etcd_key.key_uri_with_version
         self.cmk_identity_id = identity.id
         self.cmk_identity_client_id = identity.client_id
         self.cmk_identity_principal_id = identity.principal_id
@@ -147,6 +176,9 @@ class Keys(pulumi.ComponentResource):
                 "key_id": self.key_id,
                 "key_name": self.key_name,
                 "key_uri": self.key_uri,
+                "key_uri_with_version": self.key_uri_with_version,
+                "etcd_key_id": self.etcd_key_id,
+                "etcd_key_uri_with_version": self.etcd_key_uri_with_version,
                 "cmk_identity_id": self.cmk_identity_id,
                 "cmk_identity_client_id": self.cmk_identity_client_id,
                 "cmk_identity_principal_id": self.cmk_identity_principal_id,

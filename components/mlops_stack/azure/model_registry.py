@@ -14,6 +14,16 @@ Workspace: system-assigned managed identity, identity-based access to its storag
 account allows no shared keys), one identity-based datastore per spec bucket, public
 network access off in prod with a private endpoint and a managed network that allows
 internet outbound (the service creates private endpoints to the associated resources).
+
+Encryption: with a ``keys`` component the workspace is encrypted with the stack's
+customer-managed key (``encryption.status: Enabled``; creation-time only). The key is
+reached as the ``Keys`` CMK identity (user-assigned, *Key Vault Crypto Service Encryption
+User* on the key), which the workspace carries next to its system-assigned identity (the
+system identity stays the primary one: the datastores use it). Azure ML then keeps the
+workspace metadata in a Cosmos DB account, an AI Search service and a storage account in
+a Microsoft-managed resource group of the subscription, encrypted with that key (billed
+to the subscription; docs/azure.md). Service-side CMK (no such resources) is a preview
+and is not used.
 """
 
 from __future__ import annotations
@@ -44,6 +54,26 @@ def workspace_name(env: Env) -> str:
 
 def registry_name(env: Env, name: str) -> str:
     return bounded_name(f"{env.prefix}-{name}", ML_NAME_MAX)
+
+
+def workspace_encryption(keys: Any) -> tuple[ml.EncryptionPropertyArgs | None, ml.ManagedServiceIdentityArgs, list[pulumi.Resource]]:
+    """(encryption, identity, depends_on) of the workspace: the stack key through the
+    ``Keys`` CMK identity, or Microsoft-managed keys without a ``keys`` component."""
+    if keys is None:
+        return None, ml.ManagedServiceIdentityArgs(type="SystemAssigned"), []
+    encryption = ml.EncryptionPropertyArgs(
+        status="Enabled",
+        key_vault_properties=ml.KeyVaultPropertiesArgs(
+            key_vault_arm_id=keys.vault_id,
+            # Azure ML takes a versioned key identifier (a rotation is applied by the next
+            # `pulumi up` after a refresh; only keys of the same vault are accepted).
+            key_identifier=keys.key_uri_with_version,
+            identity_client_id=keys.cmk_identity_client_id,
+        ),
+        identity=ml.IdentityForCmkArgs(user_assigned_identity=keys.cmk_identity_id),
+    )
+    identity = ml.ManagedServiceIdentityArgs(type="SystemAssigned,UserAssigned", user_assigned_identities=[keys.cmk_identity_id])
+    return encryption, identity, list(getattr(keys, "cmk_ready", []) or [])
 
 
 class ModelRegistry(pulumi.ComponentResource):
@@ -98,6 +128,7 @@ class ModelRegistry(pulumi.ComponentResource):
             tags=tags,
             opts=child_opts(self),
         )
+        encryption, identity, depends = workspace_encryption(keys)
         workspace = ml.Workspace(
             f"{name}-workspace",
             workspace_name=workspace_name(env),
@@ -105,7 +136,8 @@ class ModelRegistry(pulumi.ComponentResource):
             location=net.location,
             kind="Default",
             sku=ml.SkuArgs(name="Basic", tier="Basic"),
-            identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            identity=identity,
+            encryption=encryption,
             friendly_name=f"mlops-stack {env.prefix}",
             description="Managed online endpoints and models of mlops-stack",
             storage_account=store.account_id,
@@ -119,7 +151,8 @@ class ModelRegistry(pulumi.ComponentResource):
             hbi_workspace=False,
             v1_legacy_mode=False,
             tags=tags,
-            opts=stateful_opts(self, env),
+            # Encryption is creation-time only: the identity must hold its key role first.
+            opts=stateful_opts(self, env, depends_on=depends),
         )
         if private:
             private_endpoint(self, f"{name}-workspace-pe", net=net, target_id=workspace.id, group_id="amlworkspace", tags=tags)

@@ -10,8 +10,13 @@ Decisions:
 * Node egress goes through one NAT gateway (AKS ``outboundType: userAssignedNATGateway``).
   A subnet takes one NAT gateway, so ``network.nat: per-zone`` cannot be honoured on
   Azure: the gateway is regional (no zone pinned) and the choice is documented.
-* Both subnets disable default outbound access; the private-endpoint subnet enables
+* Every subnet disables default outbound access; the private-endpoint subnet enables
   network policies so its NSG applies to private endpoints.
+* A third, /28 subnet delegated to ``Microsoft.ContainerService/managedClusters`` takes
+  the AKS API server (API Server VNet Integration). AKS needs it for KMS etcd encryption
+  with a private-link key vault (the stack's vault firewall denies public traffic, and
+  Konnectivity no longer reaches private vaults). It shares the nodes' NSG (Azure's
+  default rules only: VNet and load-balancer inbound) and NAT gateway.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from pulumi_azure_native import network, privatedns, resources
 from mlops_stack.args import Env, NetworkArgs, child_opts, resource_tags, stateful_opts
 from mlops_stack.azure._naming import PRIVATE_DNS_ZONES, dns_zone_key, resource_group_id, subnet_plan
 from mlops_stack.azure._shared import client_config, component_opts
+
+
+#: The service the API server subnet is delegated to (API Server VNet Integration).
+API_SERVER_DELEGATION = "Microsoft.ContainerService/managedClusters"
 
 
 def resource_group_name(env: Env) -> str:
@@ -62,7 +71,7 @@ class Network(pulumi.ComponentResource):
     """``mlops:azure:Network``.
 
     Outputs: ``resource_group_name``, ``resource_group_id``, ``location``, ``vnet_id``,
-    ``node_subnet_id``, ``private_endpoint_subnet_id``, ``nat_gateway_id``,
+    ``node_subnet_id``, ``private_endpoint_subnet_id``, ``api_server_subnet_id``, ``nat_gateway_id``,
     ``private_endpoints`` (bool: prod), ``private_dns_zone_ids`` (zone name -> ID),
     ``cidr``. Read by every other Azure component.
     """
@@ -73,6 +82,7 @@ class Network(pulumi.ComponentResource):
     vnet_id: pulumi.Output[str]
     node_subnet_id: pulumi.Output[str]
     private_endpoint_subnet_id: pulumi.Output[str]
+    api_server_subnet_id: pulumi.Output[str]
     nat_gateway_id: pulumi.Output[str]
     private_endpoints: bool
     private_dns_zone_ids: dict[str, pulumi.Output[str]]
@@ -161,6 +171,17 @@ class Network(pulumi.ComponentResource):
             default_outbound_access=False,
             opts=child_opts(self, depends_on=[node_subnet]),
         )
+        api_server_subnet = network.Subnet(
+            f"{name}-apiserver",
+            resource_group_name=rg_name,
+            virtual_network_name=vnet.name,
+            address_prefix=plan["apiserver"],
+            network_security_group=network.NetworkSecurityGroupArgs(id=nodes_nsg.id),
+            nat_gateway=network.SubResourceArgs(id=nat.id),
+            delegations=[network.DelegationArgs(name="aks-apiserver", service_name=API_SERVER_DELEGATION)],
+            default_outbound_access=False,
+            opts=child_opts(self, depends_on=[endpoint_subnet]),
+        )
 
         self.private_endpoints = env.is_prod
         self.private_dns_zone_ids = {}
@@ -190,6 +211,7 @@ class Network(pulumi.ComponentResource):
         self.vnet_id = vnet.id
         self.node_subnet_id = node_subnet.id
         self.private_endpoint_subnet_id = endpoint_subnet.id
+        self.api_server_subnet_id = api_server_subnet.id
         self.nat_gateway_id = nat.id
         self.register_outputs(
             {
@@ -198,6 +220,7 @@ class Network(pulumi.ComponentResource):
                 "vnet_id": self.vnet_id,
                 "node_subnet_id": self.node_subnet_id,
                 "private_endpoint_subnet_id": self.private_endpoint_subnet_id,
+                "api_server_subnet_id": self.api_server_subnet_id,
                 "nat_gateway_id": self.nat_gateway_id,
                 "private_dns_zone_ids": self.private_dns_zone_ids,
             }

@@ -72,6 +72,8 @@ ARM_PATHS: dict[str, tuple[str, str]] = {
     "operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces/{name}"),
     "applicationinsights:Component": ("resourceName", "Microsoft.Insights/components/{name}"),
     "monitor:AutoscaleSetting": ("autoscaleSettingName", "Microsoft.Insights/autoscalesettings/{name}"),
+    "monitor:DataCollectionRule": ("dataCollectionRuleName", "Microsoft.Insights/dataCollectionRules/{name}"),
+    "compute:DiskEncryptionSet": ("diskEncryptionSetName", "Microsoft.Compute/diskEncryptionSets/{name}"),
     "machinelearningservices:Workspace": ("workspaceName", "Microsoft.MachineLearningServices/workspaces/{name}"),
     "machinelearningservices:Registry": ("registryName", "Microsoft.MachineLearningServices/registries/{name}"),
     "machinelearningservices:Datastore": ("name", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/datastores/{name}"),
@@ -178,6 +180,31 @@ def _role_assignment(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dic
     scope = str(state.get("scope", ""))
     state.update(name=name, type="Microsoft.Authorization/roleAssignments")
     return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", state
+
+
+def _dcr_association(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    """An extension resource: its ID hangs off the associated resource (``resourceUri``)."""
+    state = dict(args.inputs)
+    name = str(state.get("associationName") or azure_auto_name(args.name))
+    state.update(name=name, type="Microsoft.Insights/dataCollectionRuleAssociations", provisioningState="Succeeded")
+    return f"{state.get('resourceUri', '')}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{name}", state
+
+
+def _dcr(ctx: MockContext, args: MockResourceArgs, id_: str, name: str, state: dict[str, Any]) -> None:
+    state.update(immutableId=f"dcr-{short_hash(id_, length=32)}", provisioningState="Succeeded")
+
+
+def _disk_encryption_set(ctx: MockContext, args: MockResourceArgs, id_: str, name: str, state: dict[str, Any]) -> None:
+    active = state.get("activeKey")
+    if isinstance(active, dict) and active.get("keyUrl"):
+        state["activeKey"] = {**active, "sourceVault": active.get("sourceVault") or {"id": _vault_id_of(str(active["keyUrl"]), id_)}}
+    state.update(provisioningState="Succeeded", lastKeyRotationTimestamp="2025-01-01T00:00:00Z")
+
+
+def _vault_id_of(key_url: str, some_id: str) -> str:
+    """The vault's ARM ID in the same resource group as ``some_id`` (from ``https://<vault>.vault.azure.net/...``)."""
+    vault = key_url.removeprefix("https://").split(".", 1)[0]
+    return some_id.split("/providers/", 1)[0] + f"/providers/Microsoft.KeyVault/vaults/{vault}"
 
 
 def _storage_account(ctx: MockContext, args: MockResourceArgs, id_: str, name: str, state: dict[str, Any]) -> None:
@@ -292,6 +319,9 @@ RESOURCES: dict[str, Rule] = {
     "azure-native:machinelearningservices:OnlineEndpoint": _with(_online_endpoint),
     "azure-native:machinelearningservices:OnlineDeployment": _with(_succeeded),
     "azure-native:resources:Deployment": _with(_succeeded),
+    "azure-native:monitor:DataCollectionRule": _with(_dcr),
+    "azure-native:monitor:DataCollectionRuleAssociation": _dcr_association,
+    "azure-native:compute:DiskEncryptionSet": _with(_disk_encryption_set),
 }
 for _token in ARM_PATHS:
     RESOURCES.setdefault(f"azure-native:{_token}", _generic)
