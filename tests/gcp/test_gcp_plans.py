@@ -41,16 +41,16 @@ COMMON = {
     "mlops:gcp:KubernetesCluster": 1,
     "mlops:gcp:GpuNodePool": 2,
     "mlops:gcp:ModelEndpoint": 1,
-    # compute (network) + cloudkms and the five keyed APIs (keys) + artifactregistry
+    # compute (network) + cloudkms and the six keyed APIs (keys) + artifactregistry
     # (registry) + aiplatform (model registry) + container (cluster) + aiplatform (endpoint)
-    "gcp:projects/service:Service": 11,
+    "gcp:projects/service:Service": 12,
     "gcp:compute/network:Network": 1,
     "gcp:compute/subnetwork:Subnetwork": 1,
     "gcp:compute/router:Router": 1,
     "gcp:compute/routerNat:RouterNat": 1,
     "gcp:kms/keyRing:KeyRing": 1,
-    KEY: 5,
-    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 5,
+    KEY: 6,
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 6,
     "gcp:projects/serviceIdentity:ServiceIdentity": 2,
     BUCKET: 4,  # artifacts, models, datasets + access logs
     "gcp:storage/bucketIAMMember:BucketIAMMember": 2,  # log writer + endpoint model reader
@@ -65,9 +65,20 @@ COMMON = {
 }
 
 
-@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
-def test_exact_types_and_counts(stack: str) -> None:
-    assert ours(plan_example(stack)) == COMMON
+DATASET = "gcp:bigquery/dataset:Dataset"
+DATASET_IAM = "gcp:bigquery/datasetIamMember:DatasetIamMember"
+#: prod-gcp captures requests (dataCapture): the endpoint also enables BigQuery and
+#: creates the capture dataset and the Vertex agent's write grant on it.
+CAPTURE = {"gcp:projects/service:Service": 1, DATASET: 1, DATASET_IAM: 1}
+
+
+def with_capture(counts: dict[str, int]) -> dict[str, int]:
+    return {t: counts.get(t, 0) + CAPTURE.get(t, 0) for t in {*counts, *CAPTURE}}
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("dev-gcp", COMMON), ("prod-gcp", with_capture(COMMON))])
+def test_exact_types_and_counts(stack: str, expected: dict[str, int]) -> None:
+    assert ours(plan_example(stack)) == expected
 
 
 def test_no_other_cloud_resources() -> None:
@@ -108,7 +119,7 @@ def keys_by_purpose(plan: Plan) -> dict[str, Registration]:
 def test_keys_rotate_within_90_days(stack: str) -> None:
     # dev-gcp leaves rotationDays at the spec default (365): GCP clamps it to 90.
     keys = keys_by_purpose(plan_example(stack))
-    assert set(keys) == {"storage", "registry", "cluster", "disks", "vertex"}
+    assert set(keys) == {"storage", "registry", "cluster", "disks", "vertex", "bigquery"}
     for key in keys.values():
         assert key.inputs["rotationPeriod"] == "7776000s"
         assert key.inputs["purpose"] == "ENCRYPT_DECRYPT"
@@ -127,7 +138,9 @@ def test_each_key_is_usable_only_by_its_service_agent() -> None:
     assert members["cluster"].endswith("@container-engine-robot.iam.gserviceaccount.com")
     assert members["disks"].endswith("@compute-system.iam.gserviceaccount.com")
     assert members["vertex"].endswith("@gcp-sa-aiplatform.iam.gserviceaccount.com")
-    assert all(m.startswith("serviceAccount:service-") for m in members.values())
+    assert members["bigquery"].endswith("@bigquery-encryption.iam.gserviceaccount.com")
+    assert all(m.startswith("serviceAccount:service-") for p, m in members.items() if p != "bigquery")
+    assert members["bigquery"].startswith("serviceAccount:bq-")
 
 
 def test_key_ring_and_keys_are_protected_in_prod_only() -> None:
@@ -328,6 +341,7 @@ def test_vertex_api_is_enabled_and_never_disabled_on_destroy() -> None:
         "artifactregistry.googleapis.com",
         "container.googleapis.com",
         "aiplatform.googleapis.com",
+        "bigquery.googleapis.com",
     }
     assert all(s["disableOnDestroy"] is False and s["disableDependentServices"] is False for s in services)
 

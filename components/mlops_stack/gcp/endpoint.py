@@ -8,19 +8,37 @@ Private endpoints use Private Service Connect (``private_service_connect_config`
 rather than ``network`` (VPC peering): PSC needs no private-services-access range or
 peering, and the two are mutually exclusive. The consumer side (a PSC forwarding rule in
 the VPC) is not created here yet; see docs/gcp.md.
+
+Data capture (``dataCapture.enabled``) is Vertex AI request-response logging: a sample
+of requests and responses is written to a BigQuery table. The endpoint gets its own
+dataset (CMEK with the stack's ``bigquery`` key, in the endpoint's region, never emptied
+on destroy, protected and retained in prod); the Vertex AI service agent may edit that
+dataset only, and Vertex creates the table itself (the API takes
+``bq://<project>.<dataset>.<table>`` when the dataset exists and the table does not).
+``dataCapture.bucket`` does not apply on GCP.
 """
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
 from mlops_stack import catalog
-from mlops_stack.args import ModelEndpointArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.args import Env, ModelEndpointArgs, child_opts, merge_opts, resource_tags, stateful_opts
 from mlops_stack.gcp._shared import account_id, enable_services, key_dependencies, key_for, labels, project_info
 from mlops_stack.gcp.vertex_provider import CPU_METRIC, GPU_METRIC, VertexDeploymentProvider, VertexModelDeployment
 
 AIPLATFORM_API = "aiplatform.googleapis.com"
+BIGQUERY_API = "bigquery.googleapis.com"
+#: Role the Vertex AI service agent holds on the capture dataset: create the logging
+#: table and insert rows into it.
+CAPTURE_WRITER_ROLE = "roles/bigquery.dataEditor"
+#: The table Vertex AI creates in the capture dataset (the name it picks itself when
+#: given a dataset only).
+CAPTURE_TABLE = "request_response_logging"
 
 
 def machine_for(args: ModelEndpointArgs) -> tuple[str, str | None, int]:
@@ -41,11 +59,74 @@ def invoke_url(region: str, endpoint_id: str) -> str:
     return f"https://{region}-aiplatform.googleapis.com/v1/{endpoint_id}:predict"
 
 
+def capture_dataset_id(prefix: str, endpoint: str) -> str:
+    """BigQuery dataset ID of an endpoint's captured requests: ``mlops_prod_sentiment_capture``.
+
+    Dataset IDs allow letters, digits and underscores only (up to 1,024 characters)."""
+    return re.sub(r"[^a-zA-Z0-9_]", "_", f"{prefix}_{endpoint}_capture").lower()
+
+
+def sampling_rate(percent: int) -> float:
+    """Vertex AI's ``samplingRate`` (a fraction in (0, 1]) for the spec's percentage: 20 -> 0.2."""
+    return percent / 100
+
+
+def capture_uri(project: str, dataset_id: str, table: str = CAPTURE_TABLE) -> str:
+    """The logging destination: ``bq://<project>.<dataset>.<table>``."""
+    return f"bq://{project}.{dataset_id}.{table}"
+
+
+def _vertex_agent(parent: pulumi.Resource, name: str, keys: Any, project: pulumi.Output[str], apis: list[gcp.projects.Service]) -> pulumi.Output[str]:
+    """The Vertex AI service agent's email: the Keys component's (which created it) when
+    there is one, else created here (``ServiceIdentity`` returns the existing agent)."""
+    agents = getattr(keys, "service_agents", None) or {}
+    if "vertex" in agents:
+        return agents["vertex"]
+    identity = gcp.projects.ServiceIdentity(f"{name}-agent", service=AIPLATFORM_API, project=project, opts=child_opts(parent, depends_on=apis))
+    return identity.email
+
+
+def _capture(
+    parent: pulumi.Resource,
+    name: str,
+    env: Env,
+    endpoint: str,
+    *,
+    keys: Any,
+    project: pulumi.Output[str],
+    tags: dict[str, str],
+    apis: list[gcp.projects.Service],
+) -> tuple[gcp.bigquery.Dataset, gcp.bigquery.DatasetIamMember, pulumi.Output[str]]:
+    """The capture dataset, the Vertex agent's write grant on it, and the ``bq://`` table URI."""
+    kms = key_for(keys, "bigquery")
+    dataset = gcp.bigquery.Dataset(
+        f"{name}-capture",
+        dataset_id=capture_dataset_id(env.prefix, endpoint),
+        friendly_name=f"{env.prefix} {endpoint} request-response log",
+        description=f"mlops-stack {env.prefix}: requests and responses sampled from Vertex AI endpoint {endpoint}",
+        location=env.region,
+        default_encryption_configuration=gcp.bigquery.DatasetDefaultEncryptionConfigurationArgs(kms_key_name=kms) if kms is not None else None,
+        delete_contents_on_destroy=False,
+        labels={**tags, "mlops-stack-role": "data-capture"},
+        opts=stateful_opts(parent, env, depends_on=[*apis, *key_dependencies(keys)]),
+    )
+    writer = gcp.bigquery.DatasetIamMember(
+        f"{name}-capture-writer",
+        dataset_id=dataset.dataset_id,
+        role=CAPTURE_WRITER_ROLE,
+        member=pulumi.Output.concat("serviceAccount:", _vertex_agent(parent, name, keys, project, apis)),
+        opts=child_opts(parent),
+    )
+    uri = pulumi.Output.all(project, dataset.dataset_id).apply(lambda v: capture_uri(v[0], v[1]))
+    return dataset, writer, uri
+
+
 class ModelEndpoint(pulumi.ComponentResource):
     """``mlops:gcp:ModelEndpoint``. Outputs: ``endpoint_name`` (the endpoint's resource
     name), ``invoke_url``, and ``instance_type`` (machine type), ``accelerator``,
     ``model`` (the uploaded model's resource name), ``deployed_model_id``,
-    ``service_account_email``."""
+    ``service_account_email``, ``capture_uri`` (``bq://<project>.<dataset>.<table>`` of
+    the request-response log, ``None`` without data capture)."""
 
     endpoint_name: pulumi.Output[str]
     invoke_url: pulumi.Output[str]
@@ -54,6 +135,7 @@ class ModelEndpoint(pulumi.ComponentResource):
     model: pulumi.Output[str]
     deployed_model_id: pulumi.Output[str]
     service_account_email: pulumi.Output[str]
+    capture_uri: pulumi.Output[str] | None
 
     def __init__(
         self,
@@ -66,17 +148,27 @@ class ModelEndpoint(pulumi.ComponentResource):
         env, ep, store = args.env, args.endpoint, args.store
         if ep.model.image is None:
             raise ValueError(f"endpoint {ep.name}: model.image is required (framework images are resolved before this point)")
-        if ep.data_capture.enabled:
-            pulumi.log.warn(
-                f"endpoint {ep.name}: dataCapture is not implemented on GCP yet (Vertex logs requests to BigQuery); ignored", resource=self
-            )
+        capture = ep.data_capture
         project, _number = project_info(self)
-        apis = enable_services(self, name, [AIPLATFORM_API])
+        apis = enable_services(self, name, [AIPLATFORM_API, *([BIGQUERY_API] if capture.enabled else [])])
         kms = key_for(args.keys, "vertex")
         tags = labels(resource_tags(env, **{"mlops-stack-endpoint": ep.name}))
         registry_label = getattr(args.model_registry, "registry_label", None)
         model_labels = {**tags, **({"mlops-stack-registry": registry_label} if registry_label else {})}
         machine_type, accelerator, count = machine_for(args)
+
+        logging_config: gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigArgs | None = None
+        capture_deps: list[pulumi.Resource] = []
+        self.capture_uri = None
+        if capture.enabled:
+            _dataset, writer, uri = _capture(self, name, env, ep.name, keys=args.keys, project=project, tags=tags, apis=apis)
+            logging_config = gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigArgs(
+                enabled=True,
+                sampling_rate=sampling_rate(capture.sampling_percent),
+                bigquery_destination=gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigBigqueryDestinationArgs(output_uri=uri),
+            )
+            # Vertex creates the table as its service agent: the grant must exist first.
+            capture_deps, self.capture_uri = [writer], uri
 
         sa = gcp.serviceaccount.Account(
             f"{name}-sa",
@@ -102,8 +194,9 @@ class ModelEndpoint(pulumi.ComponentResource):
             )
             if ep.private
             else None,
+            predict_request_response_logging_config=logging_config,
             labels=tags,
-            opts=child_opts(self, depends_on=[*apis, *key_dependencies(args.keys)]),
+            opts=child_opts(self, depends_on=[*apis, *key_dependencies(args.keys), *capture_deps]),
         )
         deployment = VertexModelDeployment(
             f"{name}-deployment",
@@ -113,7 +206,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "endpoint": endpoint.id,
                 "display_name": f"{env.prefix}-{ep.name}",
                 "image": ep.model.image,
-                "artifact_uri": bucket.apply(lambda b: artifact_uri(b, ep.model.artifact.key)),
+                "artifact_uri": pulumi.Output.from_input(bucket).apply(lambda b: artifact_uri(b, ep.model.artifact.key)),
                 "env": dict(ep.model.environment),
                 "labels": model_labels,
                 "kms_key_name": kms,
@@ -146,5 +239,6 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "model": self.model,
                 "deployed_model_id": self.deployed_model_id,
                 "service_account_email": self.service_account_email,
+                "capture_uri": self.capture_uri,
             }
         )

@@ -1,6 +1,6 @@
 """GCP keys: one Cloud KMS key ring in the stack's region and one symmetric key per
-purpose (storage, registry, cluster secrets, node disks, Vertex AI), each with automatic
-rotation, and each usable only by the one Google service agent that needs it.
+purpose (storage, registry, cluster secrets, node disks, Vertex AI, BigQuery), each with
+automatic rotation, and each usable only by the one Google service agent that needs it.
 
 Rotation: Cloud KMS accepts any period >= 1 day; this toolkit caps it at 90 days on
 GCP (CIS GCP 1.10), so the spec's default of 365 becomes 90 here (``rotation_days``
@@ -30,6 +30,8 @@ PURPOSES: dict[str, str] = {
     "cluster": "container.googleapis.com",
     "disks": "compute.googleapis.com",
     "vertex": "aiplatform.googleapis.com",
+    # Endpoint request-response logging (data capture) lands in BigQuery datasets.
+    "bigquery": "bigquery.googleapis.com",
 }
 
 #: Service agents whose email is fixed once the API is enabled (by project number).
@@ -57,7 +59,7 @@ def destroy_duration(days: int) -> str:
 
 class Keys(pulumi.ComponentResource):
     """``mlops:gcp:Keys``. Outputs: ``key_ring_id``, ``key_ids`` (per purpose:
-    storage, registry, cluster, disks, vertex), ``service_agents`` (per purpose),
+    storage, registry, cluster, disks, vertex, bigquery), ``service_agents`` (per purpose),
     ``rotation_days`` (effective)."""
 
     key_ring_id: pulumi.Output[str]
@@ -77,6 +79,11 @@ class Keys(pulumi.ComponentResource):
             "storage": gcp.storage.get_project_service_account_output(
                 project=project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=apis)
             ).email_address,
+            # BigQuery's encryption service account (projects.getServiceAccount:
+            # bq-<number>@bigquery-encryption.iam.gserviceaccount.com): it uses a dataset's CMEK.
+            "bigquery": gcp.bigquery.get_default_service_account_output(
+                project=project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=apis)
+            ).email,
         }
         for purpose, template in FIXED_AGENTS.items():
             agents[purpose] = number.apply(lambda n, t=template: t.format(number=n))

@@ -183,6 +183,31 @@ def _ai_endpoint(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[st
     return f"projects/{project}/locations/{location}/endpoints/{name}", state
 
 
+def _bq_dataset(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, region = _base(ctx, args)
+    dataset = state.get("datasetId") or auto_name(args.name, lower=True).replace("-", "_")
+    created = 1795737600000  # 2026-11-27T00:00:00Z, in milliseconds (BigQuery's format)
+    state.update(
+        datasetId=dataset,
+        location=state.get("location") or region,
+        selfLink=f"https://bigquery.googleapis.com/bigquery/v2/projects/{project}/datasets/{dataset}",
+        etag=short_hash(project, dataset, length=22),
+        creationTime=created,
+        lastModifiedTime=created,
+        maxTimeTravelHours=state.get("maxTimeTravelHours") or "168",
+        storageBillingModel=state.get("storageBillingModel") or "LOGICAL",
+        isCaseInsensitive=False,
+    )
+    state.setdefault("deleteContentsOnDestroy", False)
+    return f"projects/{project}/datasets/{dataset}", state
+
+
+def _bq_dataset_iam_member(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    state["etag"] = "BwY" + short_hash(args.name, length=8)
+    return f"projects/{project}/datasets/{state.get('datasetId', '')}/{state.get('role', '')}/{state.get('member', '')}", state
+
+
 def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, _, _ = _base(ctx, args)
     return auto_name(args.name, lower=True), state
@@ -207,6 +232,8 @@ RESOURCES: dict[str, Rule] = {
     "gcp:container/cluster:Cluster": _cluster,
     "gcp:container/nodePool:NodePool": _node_pool,
     "gcp:vertex/aiEndpoint:AiEndpoint": _ai_endpoint,
+    "gcp:bigquery/dataset:Dataset": _bq_dataset,
+    "gcp:bigquery/datasetIamMember:DatasetIamMember": _bq_dataset_iam_member,
 }
 
 
@@ -219,6 +246,12 @@ def _gcs_account(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
     project = ctx.gcp_project(dict(args.args), args.provider)
     email = f"service-{project_number(project)}@gs-project-accounts.iam.gserviceaccount.com"
     return {"emailAddress": email, "member": f"serviceAccount:{email}", "project": project, "id": email}
+
+
+def _bq_account(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    project = ctx.gcp_project(dict(args.args), args.provider)
+    email = f"bq-{project_number(project)}@bigquery-encryption.iam.gserviceaccount.com"
+    return {"email": email, "member": f"serviceAccount:{email}", "project": project, "id": email}
 
 
 #: Regions whose zone letters do not start at "a".
@@ -236,4 +269,5 @@ CALLS: dict[str, Callable[[MockContext, MockCallArgs], dict[str, Any]]] = {
     "gcp:organizations/getProject:getProject": _get_project,
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": _gcs_account,
     "gcp:compute/getZones:getZones": _zones,
+    "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount": _bq_account,
 }

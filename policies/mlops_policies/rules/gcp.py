@@ -128,7 +128,8 @@ def gcs_versioning(r: Res, ctx: Ctx) -> Iterable[str]:
 
 @resource_rule(
     "gcp-gcs-access-logging",
-    description="Cloud Storage buckets write usage/access logs to a log bucket.",
+    description="Cloud Storage buckets write usage/access logs to a log bucket (except the log bucket itself, "
+    "labelled mlops-stack-role=access-logs: it would log into itself).",
     severity="medium",
     enforcement="advisory",
     remediation="Set logging={'log_bucket': logs.name}, or rely on Data Access audit logs for the bucket.",
@@ -137,6 +138,9 @@ def gcs_versioning(r: Res, ctx: Ctx) -> Iterable[str]:
     benchmarks=("checkov:CKV_GCP_62",),
 )
 def gcs_logging(r: Res, ctx: Ctx) -> Iterable[str]:
+    role = get(r.props, "labels", "mlops-stack-role")
+    if role is UNKNOWN or role == "access-logs":
+        return  # a log bucket does not log into itself (as aws-s3-access-logging exempts log targets)
     v = get(r.props, "logging", "logBucket")
     if v is not UNKNOWN and not v:
         yield "logging.logBucket is not set."
