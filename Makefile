@@ -36,6 +36,7 @@ test: $(STAMP)
 ## Benchmarks (figures, not pass/fail).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/plan.py
+	$(BIN)/python benchmarks/policies.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
