@@ -6,32 +6,19 @@ and this package imports its modules lazily: ``registry.implemented()`` can look
 ``from mlops_stack.azure import Keys`` works as usual.
 """
 
-from __future__ import annotations
+from mlops_stack._lazy import lazy_exports
 
-import importlib
-from typing import Any
-
-_EXPORTS = {
-    "ArtifactStore": "storage",
-    "ContainerRegistry": "registry",
-    "ExistingCluster": "gpu_pool",
-    "GpuNodePool": "gpu_pool",
-    "Keys": "keys",
-    "KubernetesCluster": "cluster",
-    "ModelEndpoint": "endpoint",
-    "ModelRegistry": "model_registry",
-    "Network": "network",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlops_stack.azure' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"mlops_stack.azure.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "ArtifactStore": "storage",
+        "ContainerRegistry": "registry",
+        "ExistingCluster": "gpu_pool",
+        "GpuNodePool": "gpu_pool",
+        "Keys": "keys",
+        "KubernetesCluster": "cluster",
+        "ModelEndpoint": "endpoint",
+        "ModelRegistry": "model_registry",
+        "Network": "network",
+    },
+)
