@@ -56,6 +56,11 @@ BAD = {
     "unknown GPU": ("cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-l5, maxNodes: 1}", "error: cluster.gpuPools[0].gpu: 'nvidia-l5' is not a GPU name"),
     "min > max": ("cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-l4, minNodes: 3, maxNodes: 1}", "error: cluster.gpuPools[0].minNodes: 3 is greater than maxNodes (1)"),
     "misspelt key": ("clustr: {}", "error: clustr: is not a known key (did you mean 'cluster'?)"),
+    "name too long": ("name: machinelearningplatformteam", "error: name: 'machinelearningplatformteam' must be 1-16 lower-case letters"),
+    "S3 prefix too long": (
+        "storage: {buckets: [{name: datasets-for-the-vision-team}]}",
+        "error: storage.buckets[0].name: 'datasets-for-the-vision-team' makes the S3 bucket prefix 'mlops-dev-datasets-for-the-vision-team-' 39 characters long; AWS allows 37",
+    ),
     "wrong type": ("cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-l4, maxNodes: lots}", "error: cluster.gpuPools[0].maxNodes: 'lots' should be a valid integer"),
     "GPU the region lacks": (
         "cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-b200, gpusPerNode: 8, maxNodes: 1}",
@@ -81,6 +86,14 @@ def test_unknown_stack_name_suggests_one() -> None:
     res = run("plan", "--stack", "dev-awss")
     assert res.returncode == 2
     assert res.stderr.strip() == "error: --stack: 'dev-awss' no stack file Pulumi.dev-awss.yaml in stacks (did you mean 'dev-aws'?)"
+
+
+def test_empty_stack_file_says_what_is_missing(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.empty.yaml"
+    stack.write_text("")
+    res = run("plan", "--config", str(stack))
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"error: {stack}: has no config: section (a stack file starts with config: and then mlops-stack:cloud, mlops-stack:region, ...)"
 
 
 def test_broken_yaml_is_a_spec_error(tmp_path: Path) -> None:

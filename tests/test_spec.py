@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planning import STACKS, plan_config
+from mlops_stack import registry
 from mlops_stack.errors import ConfigError
 from mlops_stack.offline.stackfile import read_stack_file
 from mlops_stack.spec import TOP_LEVEL_KEYS, load_spec, raw_from_config_values
@@ -71,7 +72,7 @@ def test_example_specs_load() -> None:
         ("cluster.publicAccessCidrs", ["0.0.0.0/0"], "cluster.publicAccessCidrs[0]: '0.0.0.0/0' opens the API server to the whole internet"),
         ("network.cidr", "8.8.0.0/16", "network.cidr: '8.8.0.0/16' must be a private (RFC 1918) range"),
         ("tags.Owner", "x", "tags.Owner: is not an allowed key: lower-case letters"),
-        ("storage.buckets.0.name", "Artifacts", "storage.buckets[0].name: 'Artifacts' must be lower-case letters, digits and dashes, starting with a letter"),
+        ("storage.buckets.0.name", "Artifacts", "storage.buckets[0].name: 'Artifacts' must be 1-32 lower-case letters, digits and dashes, starting with a letter"),
     ],
 )
 def test_bad_values_name_the_key_and_reason(path: str, value: Any, expected: str) -> None:
@@ -198,7 +199,8 @@ def test_malformed_specs_raise_config_error_or_load(raw: dict[str, Any]) -> None
 def test_malformed_specs_register_nothing_when_they_fail(raw: dict[str, Any]) -> None:
     config = {f"mlops-stack:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
     try:
-        load_spec(raw_from_config_values(config))
+        # Every rule the program checks: the neutral ones, then the cloud's own.
+        registry.check(load_spec(raw_from_config_values(config)))
     except ConfigError:
         with pytest.raises(ConfigError) as info:
             plan_config(config)

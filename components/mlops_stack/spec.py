@@ -426,13 +426,14 @@ def _first_error(err: ValidationError) -> ConfigError:
             path, f"must be one of {', '.join(choices)}", did_you_mean(first["input"], choices), value=first["input"]
         )
     if kind == "string_pattern_mismatch":
-        return ConfigError(
-            path,
-            "must be lower-case letters, digits and dashes, starting with a letter and not ending with a dash"
-            if "a-z0-9-" in str(first.get("ctx", {}).get("pattern", ""))
-            else f"does not match the pattern {first.get('ctx', {}).get('pattern')}",
-            value=first["input"],
-        )
+        pattern = str(first.get("ctx", {}).get("pattern", ""))
+        if "a-z0-9-" in pattern:
+            # The longest name the pattern admits: the {0,N} run plus its first and last character.
+            run = re.search(r"\{0,(\d+)\}", pattern)
+            longest = f"1-{int(run.group(1)) + 2} " if run else ""
+            reason = f"must be {longest}lower-case letters, digits and dashes, starting with a letter and not ending with a dash"
+            return ConfigError(path, reason, value=first["input"])
+        return ConfigError(path, f"does not match the pattern {pattern}", value=first["input"])
     msg = first["msg"]
     msg = "s" + msg[len("Input s") :] if msg.startswith("Input should") else msg[0].lower() + msg[1:]
     return ConfigError(path, msg, value=first["input"])

@@ -78,8 +78,8 @@ EXPECTED_DEV = {
     "aws:sagemaker/endpoint:Endpoint": 1,
     "aws:appautoscaling/target:Target": 1,
     "aws:appautoscaling/policy:Policy": 1,
-    "aws:iam/role:Role": 4,  # cluster, nodes, EBS CSI (IRSA), endpoint execution
-    "aws:iam/rolePolicy:RolePolicy": 1,
+    "aws:iam/role:Role": 5,  # cluster, nodes, EBS CSI (IRSA), Cluster Autoscaler (IRSA), endpoint execution
+    "aws:iam/rolePolicy:RolePolicy": 3,  # EBS CSI use of the key, autoscaler, endpoint
     "mlops:aws:Network": 1,
     "mlops:aws:Keys": 1,
     "mlops:aws:ArtifactStore": 1,
@@ -157,6 +157,17 @@ def test_kms_key_rotates_and_is_administered_by_the_account(plan) -> None:
     sids = {s["Sid"]: s for s in policy["Statement"]}
     assert sids["AccountAdministers"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     assert sids["CloudWatchLogsEncrypt"]["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+
+
+def test_key_lets_ec2_auto_scaling_launch_encrypted_nodes() -> None:
+    """Node root volumes use the stack key; the Auto Scaling service-linked role launches them."""
+    policy = json.loads(dev().one(KEY_TYPE).inputs["policy"])
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    role = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    assert sids["AutoScalingUsesKey"]["Principal"] == {"AWS": role}
+    assert set(sids["AutoScalingUsesKey"]["Action"]) >= {"kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+    assert sids["AutoScalingGrants"]["Action"] == "kms:CreateGrant"
+    assert sids["AutoScalingGrants"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
 
 
 def test_key_is_protected_in_prod_only() -> None:
@@ -281,6 +292,31 @@ def test_vpc_cni_enforces_network_policies() -> None:
     assert addons["aws-ebs-csi-driver"]["serviceAccountRoleArn"].startswith("arn:aws:iam::123456789012:role/")
 
 
+def test_ebs_csi_driver_may_use_the_key_of_its_storage_class() -> None:
+    p = dev()
+    policy = json.loads(p.one("aws:iam/rolePolicy:RolePolicy", "mlops-cluster-ebs-csi-kms").inputs["policy"])
+    assert {s["Resource"] for s in policy["Statement"]} == {key_arn(p)}
+    grants = next(s for s in policy["Statement"] if s["Sid"] == "GrantsForVolumes")
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_cluster_autoscaler_scales_only_this_clusters_groups() -> None:
+    p = dev()
+    release = p.one("kubernetes:helm.sh/v3:Release", "mlops-cluster-autoscaler").inputs
+    assert (release["chart"], release["version"], release["namespace"]) == ("cluster-autoscaler", "9.38.0", "kube-system")
+    values = release["values"]
+    assert values["autoDiscovery"] == {"clusterName": "mlops-dev"} and values["awsRegion"] == "us-east-1"
+    assert values["image"]["tag"] == "v1.33.0"  # follows the cluster's minor version
+    role = p.one("aws:iam/role:Role", "mlops-cluster-autoscaler-role")
+    assert values["rbac"]["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": role.outputs["arn"]}
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert any(v == "system:serviceaccount:kube-system:cluster-autoscaler" for v in trust.values())
+    policy = json.loads(p.one("aws:iam/rolePolicy:RolePolicy", "mlops-cluster-autoscaler-policy").inputs["policy"])
+    scale = next(s for s in policy["Statement"] if s["Sid"] == "ScaleOwnGroups")
+    assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlops-dev": "owned"}}
+    assert "autoscaling:SetDesiredCapacity" not in next(s for s in policy["Statement"] if s["Sid"] == "Discover")["Action"]
+
+
 def test_oidc_provider_for_irsa_uses_the_cluster_issuer() -> None:
     p = dev()
     issuer = p.one("aws:eks/cluster:Cluster").outputs["identities"][0]["oidcs"][0]["issuer"]
@@ -352,7 +388,7 @@ def test_model_registry_is_a_protected_package_group_in_prod() -> None:
 
 def test_endpoint_role_reads_only_its_model_prefix() -> None:
     p = prod()
-    policy = json.loads(p.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    policy = json.loads(p.one("aws:iam/rolePolicy:RolePolicy", "mlops-endpoint-sentiment-role-policy").inputs["policy"])
     sids = {s["Sid"]: s for s in policy["Statement"]}
     models = next(n for n, r in data_buckets(p).items() if r.inputs["tags"]["mlops-stack-bucket"] == "models")
     artifacts = next(n for n, r in data_buckets(p).items() if r.inputs["tags"]["mlops-stack-bucket"] == "artifacts")
@@ -430,6 +466,28 @@ def test_endpoint_changes_never_delete_the_live_config_first() -> None:
     assert endpoint.inputs["endpointConfigName"] == cfg.outputs["name"]
     assert cfg.urn in endpoint.dependencies
     assert endpoint.inputs["name"] == "mlops-prod-sentiment"
+
+
+def test_a_new_image_replaces_config_and_model_but_keeps_the_endpoint() -> None:
+    """Plan the same stack with a new image: the model and config keep their logical
+    names (so Pulumi replaces them, create-before-delete, auto-naming the new ones) and
+    the endpoint keeps its physical name and only follows the new config."""
+    from planning import plan_config
+
+    before = prod()
+    config = dict(before.config)
+    eps = json.loads(config["mlops-stack:endpoints"])
+    eps[0]["model"]["image"] = eps[0]["model"]["image"].replace("3.2.0", "3.3.0")
+    config["mlops-stack:endpoints"] = json.dumps(eps)
+    after = plan_config(config, stack="prod-aws")
+    for type_ in ("aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws:sagemaker/endpoint:Endpoint"):
+        assert before.one(type_).urn == after.one(type_).urn
+    assert after.one("aws:sagemaker/model:Model").inputs["primaryContainer"]["image"].endswith(":sentiment-3.3.0")
+    assert before.one("aws:sagemaker/endpoint:Endpoint").inputs["name"] == after.one("aws:sagemaker/endpoint:Endpoint").inputs["name"]
+    for type_ in ("aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration"):
+        # No physical name: the replacement gets a fresh auto-name, so both can exist at once.
+        assert "name" not in after.one(type_).inputs
+        assert type_ not in [r.type for r in after.resources if r.delete_before_replace]
 
 
 # --- tags ------------------------------------------------------------------------------------

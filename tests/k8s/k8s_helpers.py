@@ -54,7 +54,10 @@ def release(plan: Plan, chart: str) -> Registration:
 
 
 def releases(plan: Plan) -> dict[str, Registration]:
-    return {r.inputs["chart"]: r for r in plan.of_type(RELEASE)}
+    """The k8s layer's Helm releases (a cloud's cluster may install its own, e.g. the EKS
+    Cluster Autoscaler, as a child of the cluster component)."""
+    urns = plan.by_urn()
+    return {r.inputs["chart"]: r for r in plan.of_type(RELEASE) if urns[r.parent].type.startswith("mlops:k8s:")}
 
 
 def descendants(plan: Plan, urn: str) -> list[Registration]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_stack import catalog
+from mlops_stack.errors import ConfigError
 
 
 def endpoint_instance_type(ep: Any, region: str, check_region: bool = True, path: str = "endpoint") -> str:
@@ -20,7 +21,20 @@ def endpoint_instance_type(ep: Any, region: str, check_region: bool = True, path
     return catalog.cpu_offer("aws", ep.cpu_size or "small", "endpoint").instance_type
 
 
+#: pulumi-aws `s3.Bucket.bucket_prefix`: "less than or equal to 37 characters".
+MAX_BUCKET_PREFIX = 37
+
+
 def check(spec: Any) -> None:
+    for i, bucket in enumerate(spec.storage.buckets):
+        prefix = f"{spec.prefix}-{bucket.name}-"
+        if len(prefix) > MAX_BUCKET_PREFIX:
+            raise ConfigError(
+                f"storage.buckets[{i}].name",
+                f"makes the S3 bucket prefix {prefix!r} {len(prefix)} characters long; AWS allows {MAX_BUCKET_PREFIX}",
+                f"use a bucket name of at most {MAX_BUCKET_PREFIX - len(spec.prefix) - 2} characters",
+                value=bucket.name,
+            )
     strict = spec.region_check == "strict"
     for i, ep in enumerate(spec.endpoints):
         if ep.model.framework is None:

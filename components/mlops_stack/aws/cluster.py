@@ -24,10 +24,38 @@ from mlops_stack.aws.policies import (
     EKS_LOG_TYPES,
     assume_role_policy,
     cidrs,
+    cluster_autoscaler_policy,
+    ebs_csi_kms_policy,
     irsa_assume_role_policy,
     kubeconfig,
     managed_policy_arn,
 )
+
+#: Cluster Autoscaler chart, pinned (kubernetes/autoscaler charts/cluster-autoscaler/Chart.yaml,
+#: version 9.38.0, read 2026-11-27). The image tag follows the cluster's minor version, as the
+#: autoscaler's README asks (one autoscaler minor per Kubernetes minor).
+CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
+CLUSTER_AUTOSCALER_VERSION = "9.38.0"
+CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
+CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
+
+
+def cluster_autoscaler_values(cluster_name: str, region: str, version: str, role_arn: str) -> dict[str, Any]:
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        "autoDiscovery": {"clusterName": cluster_name},
+        "image": {"tag": f"v{version}.0"},
+        "rbac": {"serviceAccount": {"name": CLUSTER_AUTOSCALER_SA, "annotations": {"eks.amazonaws.com/role-arn": role_arn}}},
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "expander": "least-waste",
+            "skip-nodes-with-system-pods": False,
+        },
+        "nodeSelector": {"mlops-stack/pool": "system"},
+        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
+    }
+
 
 #: Control-plane log retention (days): CloudWatch Logs accepts only certain values.
 LOG_RETENTION_DAYS = {"prod": 365, "staging": 90, "dev": 30}
@@ -176,6 +204,16 @@ class KubernetesCluster(pulumi.ComponentResource):
             policy_arn=partition.apply(lambda p: managed_policy_arn(p, EBS_CSI_POLICY)),
             opts=child_opts(self),
         )
+        ebs_grants = []
+        if kms is not None:
+            ebs_grants.append(
+                aws.iam.RolePolicy(
+                    f"{name}-ebs-csi-kms",
+                    role=ebs_role.id,
+                    policy=pulumi.Output.from_input(kms).apply(ebs_csi_kms_policy),
+                    opts=child_opts(self),
+                )
+            )
         # The VPC CNI enforces Kubernetes NetworkPolicies (the tenancy layer's default-deny)
         # only with its network policy agent turned on.
         aws.eks.Addon(
@@ -196,7 +234,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=tags,
-            opts=child_opts(self, depends_on=[system_group]),
+            opts=child_opts(self, depends_on=[system_group, *ebs_grants]),
         )
 
         config = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
@@ -220,6 +258,38 @@ class KubernetesCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
             opts=child_opts(self, depends_on=[system_group]),
+        )
+
+        # EKS managed node groups only change size when told to: the Cluster Autoscaler
+        # moves desiredSize between each pool's min and max (GKE and AKS autoscale natively).
+        autoscaler_role = aws.iam.Role(
+            f"{name}-autoscaler-role",
+            assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(
+                lambda v: irsa_assume_role_policy(v[0], v[1], "kube-system", CLUSTER_AUTOSCALER_SA)
+            ),
+            description=f"mlops-stack {env.prefix}: Cluster Autoscaler (IRSA)",
+            tags=tags,
+            opts=child_opts(self),
+        )
+        autoscaler_policy = aws.iam.RolePolicy(
+            f"{name}-autoscaler-policy",
+            role=autoscaler_role.id,
+            policy=cluster.name.apply(cluster_autoscaler_policy),
+            opts=child_opts(self),
+        )
+        k8s.helm.v3.Release(
+            f"{name}-autoscaler",
+            name=CLUSTER_AUTOSCALER_CHART,
+            chart=CLUSTER_AUTOSCALER_CHART,
+            version=CLUSTER_AUTOSCALER_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CLUSTER_AUTOSCALER_REPO),
+            namespace="kube-system",
+            values=pulumi.Output.all(cluster.name, autoscaler_role.arn).apply(
+                lambda v: cluster_autoscaler_values(v[0], env.region, spec.version, v[1])
+            ),
+            atomic=True,
+            timeout=600,
+            opts=child_opts(self, provider=self.k8s_provider, depends_on=[system_group, autoscaler_policy]),
         )
         self.register_outputs(
             {

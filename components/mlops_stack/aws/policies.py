@@ -67,6 +67,73 @@ def irsa_assume_role_policy(oidc_provider_arn: str, issuer: str, namespace: str,
     )
 
 
+def autoscaling_role_arn(account_id: str, partition: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
+
+def ebs_csi_kms_policy(key_arn: str) -> str:
+    """What the EBS CSI driver needs to create volumes encrypted with the stack key (the
+    managed AmazonEBSCSIDriverPolicy covers no customer-managed key)."""
+    return dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Sid": "GrantsForVolumes",
+                    "Effect": "Allow",
+                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                    "Resource": key_arn,
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+                {
+                    "Sid": "UseStackKey",
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                    "Resource": key_arn,
+                },
+            ],
+        }
+    )
+
+
+def cluster_autoscaler_policy(cluster_name: str) -> str:
+    """Cluster Autoscaler on EKS: read anything it must list, but change only the Auto
+    Scaling groups of this cluster (EKS tags a managed node group's ASG with
+    ``k8s.io/cluster-autoscaler/<cluster>: owned``)."""
+    return dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Sid": "Discover",
+                    "Effect": "Allow",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                        "eks:DescribeNodegroup",
+                    ],
+                    # Describe calls are not resource-scoped by AWS.
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ScaleOwnGroups",
+                    "Effect": "Allow",
+                    "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
+                },
+            ],
+        }
+    )
+
+
 def kms_key_policy(account_id: str, partition: str, region: str) -> str:
     """The account administers the key (AWS's default statement); CloudWatch Logs may use
     it only for this account's log groups."""
@@ -80,6 +147,25 @@ def kms_key_policy(account_id: str, partition: str, region: str) -> str:
                     "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
+                },
+                {
+                    # EC2 Auto Scaling launches the node groups' instances with root volumes
+                    # encrypted by this key; its service-linked role needs the key and grants
+                    # (AWS EC2 Auto Scaling guide, "Required AWS KMS key policy for use with
+                    # encrypted volumes").
+                    "Sid": "AutoScalingUsesKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": autoscaling_role_arn(account_id, partition)},
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "AutoScalingGrants",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": autoscaling_role_arn(account_id, partition)},
+                    "Action": "kms:CreateGrant",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 },
                 {
                     "Sid": "CloudWatchLogsEncrypt",

@@ -81,7 +81,9 @@ def read_stack_file(path: str | Path, stack: str | None = None, project: str = P
         raise ConfigError(str(p), f"is not valid YAML{where}") from None
     if not isinstance(doc, dict):
         raise ConfigError(str(p), "must be a YAML mapping with a config: section")
-    raw = doc.get("config") or {}
+    raw = doc.get("config")
+    if not raw:
+        raise ConfigError(str(p), "has no config: section", "a stack file starts with config: and then mlops-stack:cloud, mlops-stack:region, ...")
     if not isinstance(raw, dict):
         raise ConfigError(f"{p.name}: config", "must be a mapping of keys to values")
     config: dict[str, str] = {}
