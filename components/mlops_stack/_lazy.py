@@ -23,3 +23,11 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[st
         return names
 
     return __getattr__, __dir__, names
+
+
+def capability_exports(**extra: str) -> dict[str, str]:
+    """Name -> module for a cloud package: every capability class (registry.CAPABILITIES),
+    ``ExistingCluster`` (beside ``GpuNodePool``) and the cloud's ``extra`` names."""
+    from mlops_stack.registry import CAPABILITIES
+
+    return {**CAPABILITIES, "ExistingCluster": CAPABILITIES["GpuNodePool"], **extra}

@@ -174,6 +174,18 @@ class GpuNodePoolArgs:
     gpu_driver: str = "cloud"
 
 
+def pool_offer(cloud: str, args: GpuNodePoolArgs) -> tuple[Any, Any]:
+    """``(catalog offer, cluster name)`` for a GPU pool on ``cloud``: the pool's GPU x count
+    resolved in the catalog, and the name of the cluster it joins (a cluster component's
+    ``cluster_name`` or an ``ExistingCluster``'s ``name``)."""
+    from mlops_stack import catalog
+
+    pool, env = args.pool, args.env
+    offer = catalog.resolve_gpu(cloud, pool.gpu, pool.gpus_per_node, "nodepool", env.region, "pool.gpu", check_region=env.region_check)
+    cluster = args.cluster
+    return offer, getattr(cluster, "cluster_name", None) or cluster.name
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelEndpointArgs:
     env: Env

@@ -3,29 +3,16 @@
 
 from typing import TYPE_CHECKING
 
-from mlops_stack._lazy import lazy_exports
+from mlops_stack._lazy import capability_exports, lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    {
-        "ArtifactStore": "storage",
-        "ContainerRegistry": "registry",
-        "ExistingCluster": "gpu_pool",
-        "GpuNodePool": "gpu_pool",
-        "Keys": "keys",
-        "KubernetesCluster": "cluster",
-        "ModelEndpoint": "endpoint",
-        "ModelRegistry": "model_registry",
-        "Network": "network",
-    },
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, capability_exports())
 
 if TYPE_CHECKING:
-    from mlops_stack.aws.cluster import KubernetesCluster
-    from mlops_stack.aws.endpoint import ModelEndpoint
-    from mlops_stack.aws.gpu_pool import ExistingCluster, GpuNodePool
-    from mlops_stack.aws.keys import Keys
-    from mlops_stack.aws.model_registry import ModelRegistry
-    from mlops_stack.aws.network import Network
-    from mlops_stack.aws.registry import ContainerRegistry
-    from mlops_stack.aws.storage import ArtifactStore
+    from mlops_stack.aws.cluster import KubernetesCluster as KubernetesCluster
+    from mlops_stack.aws.endpoint import ModelEndpoint as ModelEndpoint
+    from mlops_stack.aws.gpu_pool import ExistingCluster as ExistingCluster, GpuNodePool as GpuNodePool
+    from mlops_stack.aws.keys import Keys as Keys
+    from mlops_stack.aws.model_registry import ModelRegistry as ModelRegistry
+    from mlops_stack.aws.network import Network as Network
+    from mlops_stack.aws.registry import ContainerRegistry as ContainerRegistry
+    from mlops_stack.aws.storage import ArtifactStore as ArtifactStore

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlops_stack import catalog
-from mlops_stack.args import GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts, resource_tags
+from mlops_stack.args import GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts, resource_tags, pool_offer
 from mlops_stack.aws._nodes import launch_template, node_role, template_ref
 from mlops_stack.aws._shared import identity
 
@@ -46,9 +45,8 @@ class GpuNodePool(pulumi.ComponentResource):
         super().__init__("mlops:aws:GpuNodePool", name, None, merge_opts(opts))
         env: Env = args.env
         pool = args.pool
-        offer = catalog.resolve_gpu("aws", pool.gpu, pool.gpus_per_node, "nodepool", env.region, "pool.gpu", check_region=env.region_check)
+        offer, cluster_name = pool_offer("aws", args)
         cluster = args.cluster
-        cluster_name = getattr(cluster, "cluster_name", None) or cluster.name
         subnets = getattr(cluster, "node_subnet_ids", None) or getattr(cluster, "subnet_ids", None)
         if subnets is None:
             looked_up = aws.eks.get_cluster_output(name=cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))

@@ -6,19 +6,6 @@ and this package imports its modules lazily: ``registry.implemented()`` can look
 ``from mlops_stack.azure import Keys`` works as usual.
 """
 
-from mlops_stack._lazy import lazy_exports
+from mlops_stack._lazy import capability_exports, lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    {
-        "ArtifactStore": "storage",
-        "ContainerRegistry": "registry",
-        "ExistingCluster": "gpu_pool",
-        "GpuNodePool": "gpu_pool",
-        "Keys": "keys",
-        "KubernetesCluster": "cluster",
-        "ModelEndpoint": "endpoint",
-        "ModelRegistry": "model_registry",
-        "Network": "network",
-    },
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, capability_exports())

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import containerservice
 
-from mlops_stack import catalog
-from mlops_stack.args import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, resource_tags
+from mlops_stack.args import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, resource_tags, pool_offer
 from mlops_stack.azure._naming import agent_pool_name
 from mlops_stack.azure._shared import gpu_driver_choice, component_opts
 from mlops_stack.spec import GpuPoolSpec
@@ -81,9 +80,8 @@ class GpuNodePool(pulumi.ComponentResource):
         super().__init__("mlops:azure:GpuNodePool", name, None, component_opts(opts))
         env: Env = args.env
         pool = args.pool
-        offer = catalog.resolve_gpu("azure", pool.gpu, pool.gpus_per_node, "nodepool", env.region, "pool.gpu", check_region=env.region_check)
+        offer, cluster_name = pool_offer("azure", args)
         cluster = args.cluster
-        cluster_name = getattr(cluster, "cluster_name", None) or cluster.name
         driver = gpu_driver_choice(args, opts, cluster)
 
         agent_pool = containerservice.AgentPool(

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlops_stack import catalog
-from mlops_stack.args import GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts
+from mlops_stack.args import GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts, pool_offer
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import project_info
 
@@ -73,9 +73,8 @@ class GpuNodePool(pulumi.ComponentResource):
         super().__init__("mlops:gcp:GpuNodePool", name, None, merge_opts(opts))
         env: Env = args.env
         pool = args.pool
-        offer = catalog.resolve_gpu("gcp", pool.gpu, pool.gpus_per_node, "nodepool", env.region, "pool.gpu", check_region=env.region_check)
+        offer, cluster_name = pool_offer("gcp", args)
         cluster = args.cluster
-        cluster_name = getattr(cluster, "cluster_name", None) or cluster.name
         location = cluster.location
         sa_email = getattr(cluster, "node_service_account_email", None) or getattr(cluster, "node_service_account", None)
         if sa_email is None:
