@@ -107,36 +107,26 @@ class Keys(pulumi.ComponentResource):
             tags=tags,
             opts=stateful_opts(self, env),
         )
-        key = keyvault.Key(
-            f"{name}-cmk",
-            resource_group_name=net.resource_group_name,
-            vault_name=vault.name,
-            key_name=f"{env.prefix}-cmk",
-            properties=keyvault.KeyPropertiesArgs(
-                kty=kty,
-                key_size=KEY_SIZE,
-                key_ops=["wrapKey", "unwrapKey"],
-                attributes=keyvault.KeyAttributesArgs(enabled=True),
-                rotation_policy=rotation_policy(args.rotation_days),
-            ),
-            tags=tags,
-            opts=stateful_opts(self, env),
-        )
-        etcd_key = keyvault.Key(
-            f"{name}-etcd-key",
-            resource_group_name=net.resource_group_name,
-            vault_name=vault.name,
-            key_name=f"{env.prefix}-etcd",
-            properties=keyvault.KeyPropertiesArgs(
-                kty=kty,
-                key_size=KEY_SIZE,
-                key_ops=["encrypt", "decrypt"],
-                attributes=keyvault.KeyAttributesArgs(enabled=True),
-                rotation_policy=rotation_policy(args.rotation_days),
-            ),
-            tags=tags,
-            opts=stateful_opts(self, env),
-        )
+        def vault_key(role: str, key_name: str, ops: list[str]) -> keyvault.Key:
+            return keyvault.Key(
+                f"{name}-{role}",
+                resource_group_name=net.resource_group_name,
+                vault_name=vault.name,
+                key_name=key_name,
+                properties=keyvault.KeyPropertiesArgs(
+                    kty=kty,
+                    key_size=KEY_SIZE,
+                    key_ops=ops,
+                    attributes=keyvault.KeyAttributesArgs(enabled=True),
+                    rotation_policy=rotation_policy(args.rotation_days),
+                ),
+                tags=tags,
+                opts=stateful_opts(self, env),
+            )
+
+        # The services' CMK wraps data keys; the AKS KMS plugin encrypts etcd secrets itself.
+        key = vault_key("cmk", f"{env.prefix}-cmk", ["wrapKey", "unwrapKey"])
+        etcd_key = vault_key("etcd-key", f"{env.prefix}-etcd", ["encrypt", "decrypt"])
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-cmk-identity", resource_group_name=net.resource_group_name, location=net.location, tags=tags, opts=child_opts(self)
         )
