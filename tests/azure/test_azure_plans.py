@@ -330,8 +330,8 @@ def test_registry_basic_in_dev_premium_private_zone_redundant_in_prod() -> None:
     assert p["publicNetworkAccess"] == "Disabled"
     assert p["networkRuleSet"] == {"defaultAction": "Deny", "ipRules": []}
     assert p["policies"] == {"retentionPolicy": {"days": 14, "status": "enabled"}, "exportPolicy": {"status": "disabled"}}
-    assert p["encryption"]["status"] == "enabled"
-    assert p["encryption"]["keyVaultProperties"]["keyIdentifier"] == cmk_key(prod()).outputs["keyUri"]
+    # No customer-managed key on ACR: with a firewalled vault, creation would fail (registry.py).
+    assert "encryption" not in p and "identity" not in p
 
 
 def test_repository_urls_map_to_the_login_server() -> None:
@@ -579,14 +579,24 @@ def test_model_and_environment_come_from_the_spec() -> None:
     assert env["inferenceConfig"]["scoringRoute"] == {"path": "/invocations", "port": 8080}
 
 
-def test_endpoint_identity_reads_only_the_models_container() -> None:
+def test_endpoint_identity_reads_the_workspace_storage_and_pulls_from_its_registry() -> None:
+    # A user-assigned endpoint identity gets no automatic roles: Azure ML requires AcrPull on
+    # the workspace registry and Storage Blob Data Reader on the workspace's default datastore
+    # (a container Azure ML creates in the workspace storage account), so the reader role is
+    # on the account (it also covers the model's container), granted before the deployment.
     for plan in plans():
         identity = by_name(plan, "managedidentity:UserAssignedIdentity", "mlops-endpoint-sentiment-identity").outputs["principalId"]
-        mine = [r.inputs for r in all_of(plan, "authorization:RoleAssignment") if r.inputs["principalId"] == identity]
-        models = by_name(plan, "storage:BlobContainer", "mlops-store-models").id
-        assert sorted((r["roleDefinitionId"].rsplit("/", 1)[1], r["scope"]) for r in mine) == sorted(
-            [(ROLE_STORAGE_BLOB_DATA_READER, models), (ROLE_ACR_PULL, one(plan, "containerregistry:Registry").id)]
+        mine = [r for r in all_of(plan, "authorization:RoleAssignment") if r.inputs["principalId"] == identity]
+        account = one(plan, "storage:StorageAccount").id
+        assert one(plan, "machinelearningservices:Workspace").inputs["storageAccount"] == account
+        assert sorted((r.inputs["roleDefinitionId"].rsplit("/", 1)[1], r.inputs["scope"], r.inputs["principalType"]) for r in mine) == sorted(
+            [
+                (ROLE_STORAGE_BLOB_DATA_READER, account, "ServicePrincipal"),
+                (ROLE_ACR_PULL, one(plan, "containerregistry:Registry").id, "ServicePrincipal"),
+            ]
         )
+        deployment = one(plan, "machinelearningservices:OnlineDeployment")
+        assert {r.urn for r in mine} <= set(deployment.dependencies)
 
 
 def test_prod_captures_requests_and_responses() -> None:
@@ -629,3 +639,46 @@ def test_every_taggable_resource_carries_owner_environment_and_cost_center(stack
             "environment": env,
             "managed-by": "mlops-stack",
         }, r.name
+
+
+# --- principal type of the identity running Pulumi ----------------------------------------
+
+
+def test_deployer_cluster_admin_states_the_principal_type_of_the_identity_running_pulumi() -> None:
+    # azure-native's RoleAssignment sends principalType "User" when given none; ARM rejects a
+    # mismatch (UnmatchedPrincipalType), so the type is always chosen by us.
+    from mlops_stack.azure._shared import deployer_principal_type
+
+    for plan in plans():
+        (admin,) = role_assignments(plan, ROLE_AKS_RBAC_CLUSTER_ADMIN)
+        assert admin["principalType"] == deployer_principal_type()
+        assert admin["principalId"] == "33333333-3333-4333-8333-333333333333"  # getClientConfig().objectId
+
+
+@pytest.mark.parametrize("var", ["ARM_CLIENT_ID", "AZURE_CLIENT_ID", "ARM_USE_MSI", "ARM_USE_OIDC"])
+def test_ci_sign_in_as_an_application_is_a_service_principal(monkeypatch: pytest.MonkeyPatch, var: str) -> None:
+    from mlops_stack.azure._shared import _APP_LOGIN_ENV, deployer_principal_type
+
+    for other in _APP_LOGIN_ENV:
+        monkeypatch.delenv(other, raising=False)
+    assert deployer_principal_type() == "User"
+    monkeypatch.setenv(var, "false")
+    assert deployer_principal_type() == "User"
+    monkeypatch.setenv(var, "true" if var.startswith("ARM_USE") else "0b1c2d3e-0000-4000-8000-000000000000")
+    assert deployer_principal_type() == "ServicePrincipal"
+    assert deployer_principal_type("User") == "User"  # an explicit choice wins
+    with pytest.raises(ValueError):
+        deployer_principal_type("Application")
+
+
+def test_provider_config_client_id_plans_a_service_principal_admin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from planning import STACKS, plan_config
+    from mlops_stack.azure._shared import _APP_LOGIN_ENV
+    from mlops_stack.offline.stackfile import read_stack_file
+
+    for var in _APP_LOGIN_ENV:
+        monkeypatch.delenv(var, raising=False)
+    config = dict(read_stack_file(STACKS / "Pulumi.dev-azure.yaml").config)
+    config["azure-native:clientId"] = "0b1c2d3e-0000-4000-8000-000000000000"
+    (admin,) = role_assignments(plan_config(config, stack="dev-azure"), ROLE_AKS_RBAC_CLUSTER_ADMIN)
+    assert admin["principalType"] == "ServicePrincipal"

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import os
+
 import pulumi
 from pulumi_azure_native import authorization, network
 
@@ -26,6 +28,35 @@ from mlops_stack.azure._naming import PRIVATE_DNS_ZONES, role_definition_id
 def client_config(parent: pulumi.Resource) -> Any:
     """``getClientConfig``: subscription_id, tenant_id, object_id of whoever runs Pulumi."""
     return authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=parent))
+
+
+#: Environment variables / ``azure-native`` provider config keys that mean Pulumi signs in
+#: as an application (service principal, workload identity federation, managed identity).
+_APP_LOGIN_ENV = ("ARM_CLIENT_ID", "AZURE_CLIENT_ID", "ARM_USE_MSI", "ARM_USE_OIDC")
+_APP_LOGIN_CONFIG = ("clientId", "useMsi", "useOidc")
+PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
+
+
+def deployer_principal_type(explicit: str | None = None) -> str:
+    """``principalType`` of the identity running Pulumi (``getClientConfig().objectId``).
+
+    azure-native's ``RoleAssignment`` sends ``principalType: User`` when none is given, and
+    ARM rejects an assignment whose principal type does not match the principal
+    (``UnmatchedPrincipalType``): a CI run as a service principal or managed identity must
+    say ``ServicePrincipal``. ``explicit`` (Azure options' ``deployer_principal_type``, if set) wins; otherwise
+    an application sign-in (``ARM_CLIENT_ID``/``AZURE_CLIENT_ID``/``ARM_USE_MSI``/
+    ``ARM_USE_OIDC`` or the ``azure-native:clientId``/``useMsi``/``useOidc`` config) means
+    ``ServicePrincipal``, anything else (Azure CLI user sign-in) ``User``."""
+    if explicit:
+        if explicit not in PRINCIPAL_TYPES:
+            raise ValueError(f"deployer principal type must be one of {PRINCIPAL_TYPES}, not {explicit!r}")
+        return explicit
+    if any(os.environ.get(var, "").strip().lower() not in ("", "false", "0") for var in _APP_LOGIN_ENV):
+        return "ServicePrincipal"
+    config = pulumi.Config("azure-native")
+    if any((config.get(key) or "").strip().lower() not in ("", "false", "0") for key in _APP_LOGIN_CONFIG):
+        return "ServicePrincipal"
+    return "User"
 
 
 def sibling(
@@ -63,7 +94,7 @@ def role_assignment(
     role: str,
     scope: pulumi.Input[str],
     principal_id: pulumi.Input[str],
-    principal_type: str | None = "ServicePrincipal",
+    principal_type: str = "ServicePrincipal",
     description: str | None = None,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> authorization.RoleAssignment:

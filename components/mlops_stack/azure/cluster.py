@@ -63,7 +63,7 @@ from mlops_stack.azure._naming import (
     kubelogin_kubeconfig,
     zones_list,
 )
-from mlops_stack.azure._shared import client_config, component_opts, gpu_driver_choice, role_assignment, sibling
+from mlops_stack.azure._shared import client_config, component_opts, deployer_principal_type, gpu_driver_choice, role_assignment, sibling
 from mlops_stack.spec import ClusterSpec
 
 SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule"
@@ -471,7 +471,8 @@ class KubernetesCluster(pulumi.ComponentResource):
             role=ROLE_AKS_RBAC_CLUSTER_ADMIN,
             scope=cluster.id,
             principal_id=cfg.object_id,
-            principal_type=None,
+            # Never left to the SDK, which would send "User" even for a CI service principal.
+            principal_type=deployer_principal_type(getattr(options, "deployer_principal_type", None)),
             description=f"mlops-stack {env.prefix}: the identity running Pulumi manages in-cluster resources",
         )
 

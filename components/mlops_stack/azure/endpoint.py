@@ -10,7 +10,9 @@
   named by a hash of the artifact path / image: a new artifact or image registers a new
   version and rolls the deployment.
 * Identity: the endpoint runs as its own user-assigned identity with *Storage Blob Data
-  Reader* on the artifact's container only and *AcrPull* on the stack registry.
+  Reader* on the workspace's storage account (the model's container and the workspace's
+  default datastore, which Azure ML requires and grants only to system-assigned endpoint
+  identities) and *AcrPull* on the stack registry (the workspace's registry).
 * Auth: ``auth: key`` -> ``Key``; ``auth: token`` -> ``AADToken`` (Entra ID tokens).
 * Traffic: a new endpoint cannot name a deployment that does not exist yet, so 100% of
   the traffic is assigned after the deployment by an incremental ARM deployment that
@@ -174,9 +176,13 @@ class ModelEndpoint(pulumi.ComponentResource):
                 f"{name}-model-reader",
                 subscription_id=cfg.subscription_id,
                 role=ROLE_STORAGE_BLOB_DATA_READER,
-                scope=store.container_ids[artifact.bucket],
+                # The workspace's storage account, not only the model's container: online
+                # deployments also read the workspace's default datastore (a container Azure ML
+                # creates and names itself), and a user-assigned endpoint identity gets no role
+                # automatically (only a system-assigned one does).
+                scope=store.account_id,
                 principal_id=identity.principal_id,
-                description=f"mlops-stack {env.prefix}: endpoint {ep.name} reads its model container",
+                description=f"mlops-stack {env.prefix}: endpoint {ep.name} reads its model and the workspace's default datastore",
             )
         ]
         if getattr(hub, "container_registry_id", None) is not None:

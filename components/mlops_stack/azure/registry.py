@@ -4,8 +4,15 @@ Entra ID (RBAC) as the only way in.
 Dev: Basic (cheapest; retention, private endpoints, zone redundancy and customer-managed
 keys need Premium). Prod: Premium with zone redundancy, a retention policy that deletes
 untagged manifests after ``containerRegistry.untaggedExpiryDays``, public network access
-off with a private endpoint, export (exfiltration) off, and encryption with the stack's
-customer-managed key.
+off with a private endpoint and export (exfiltration) off.
+
+Encryption at rest uses ACR's service-managed keys, not the stack's key: ACR takes a
+customer-managed key only at creation and only through a user-assigned identity, while
+a key vault behind a firewall (ours denies by default) is reachable only through the
+registry's system-assigned identity (ACR docs, "Encrypt registry using a customer-managed
+key", Key Vault firewall scenario). Creating the prod registry with the stack key would
+fail at apply; the two-step workaround (a temporary open vault, then a key switch) is
+left to a later change: see docs/azure.md.
 
 ACR has no repository resources: repositories appear on first push. Each spec
 repository maps to ``<loginServer>/<prefix>/<repo>`` (the same layout as ECR's
@@ -59,24 +66,12 @@ class ContainerRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:ContainerRegistry", name, None, component_opts(opts))
-        env, spec, keys = args.env, args.registry, args.keys
+        env, spec = args.env, args.registry
         net = sibling(args, opts, "network")
         tags = resource_tags(env)
         sku = registry_sku(env)
         premium = sku == "Premium"
         private = premium and bool(net.private_endpoints)
-
-        encryption, identity, depends = None, None, []
-        if premium and keys is not None:
-            encryption = containerregistry.EncryptionPropertyArgs(
-                status="enabled",
-                key_vault_properties=containerregistry.KeyVaultPropertiesArgs(key_identifier=keys.key_uri, identity=keys.cmk_identity_client_id),
-            )
-            identity = containerregistry.IdentityPropertiesArgs(
-                type="UserAssigned",
-                user_assigned_identities=keys.cmk_identity_id.apply(lambda i: {i: containerregistry.UserIdentityPropertiesArgs()}),
-            )
-            depends = list(keys.cmk_ready)
 
         registry = containerregistry.Registry(
             f"{name}-acr",
@@ -92,10 +87,8 @@ class ContainerRegistry(pulumi.ComponentResource):
             network_rule_set=containerregistry.NetworkRuleSetArgs(default_action="Deny", ip_rules=[]) if premium else None,
             zone_redundancy="Enabled" if premium else "Disabled",
             policies=registry_policies(sku, spec, private),
-            encryption=encryption,
-            identity=identity,
             tags=tags,
-            opts=stateful_opts(self, env, depends_on=depends),
+            opts=stateful_opts(self, env),
         )
         if private:
             private_endpoint(self, f"{name}-acr-pe", net=net, target_id=registry.id, group_id="registry", tags=tags)
