@@ -69,7 +69,10 @@ def bucket_name(prefix: str, bucket: str, project: str) -> str:
     always computes the same name (no random suffix to lose).
     """
     digest = hashlib.sha1(project.encode()).hexdigest()[:7]
-    return f"{prefix}-{bucket}-{digest}"[:63]
+    # GCS: at most 63 characters, ending in a letter or digit. Shorten the head, never
+    # the hash (``gcp.checks`` rejects such names in a stack before this point).
+    head = f"{prefix}-{bucket}"[: 63 - len(digest) - 1].rstrip("-")
+    return f"{head}-{digest}"
 
 
 def key_for(keys: Any, purpose: str) -> pulumi.Input[str] | None:

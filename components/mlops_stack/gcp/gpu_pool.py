@@ -22,6 +22,7 @@ from mlops_stack import catalog
 from mlops_stack.args import GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts, pool_offer
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import project_info
+from mlops_stack.gcp.checks import MAX_NODE_POOL_NAME, node_pool_name_length
 
 #: GKE installs the driver version it qualifies for the node's GKE version.
 GPU_DRIVER_VERSION = "DEFAULT"
@@ -70,6 +71,12 @@ class GpuNodePool(pulumi.ComponentResource):
     max_nodes: int
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if node_pool_name_length(f"{name}-nodes") > MAX_NODE_POOL_NAME:
+            # pulumi-gcp auto-names the node pool "<name>-nodes-<7 hex>"; GKE rejects > 40.
+            raise ValueError(
+                f"GpuNodePool {name!r}: the GKE node pool name would be {node_pool_name_length(f'{name}-nodes')} characters; "
+                f"GKE allows {MAX_NODE_POOL_NAME} (use a component name of at most {MAX_NODE_POOL_NAME - 14} characters)"
+            )
         super().__init__("mlops:gcp:GpuNodePool", name, None, merge_opts(opts))
         env: Env = args.env
         pool = args.pool

@@ -20,9 +20,22 @@ from mlops_stack.spec import BucketSpec
 #: Days after which incomplete multipart uploads are aborted.
 ABORT_MULTIPART_DAYS = 7
 SECONDS_PER_DAY = 86400
+#: GCS accepts a soft-delete retention of 0 (off) or 7 to 90 days; anything in between
+#: fails at apply ("retentionDurationSeconds must be between 604800 and 7776000").
+MIN_SOFT_DELETE_DAYS = 7
+MAX_SOFT_DELETE_DAYS = 90
 #: The group GCS usage and storage logs are written by.
 LOG_WRITER = "group:cloud-storage-analytics@google.com"
 LOG_BUCKET = "access-logs"
+
+
+def soft_delete_seconds(days: int) -> int:
+    """GCS soft-delete retention in seconds for the spec's ``storage.softDeleteDays``.
+
+    The spec allows 1..90 days (Azure accepts 1); GCS only 7..90, so shorter values are
+    raised to 7 days here (more retention, never less): 3 -> 604800, 30 -> 2592000.
+    """
+    return max(MIN_SOFT_DELETE_DAYS, min(days, MAX_SOFT_DELETE_DAYS)) * SECONDS_PER_DAY
 
 
 def lifecycle_rules(bucket: BucketSpec) -> list[gcp.storage.BucketLifecycleRuleArgs]:
@@ -74,7 +87,7 @@ def _bucket(
         versioning=gcp.storage.BucketVersioningArgs(enabled=spec.versioning),
         encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=kms_key) if kms_key is not None else None,
         lifecycle_rules=lifecycle_rules(spec),
-        soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=soft_delete_days * SECONDS_PER_DAY),
+        soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=soft_delete_seconds(soft_delete_days)),
         logging=gcp.storage.BucketLoggingArgs(log_bucket=log_bucket, log_object_prefix=spec.name) if log_bucket is not None else None,
         force_destroy=False,
         labels=labels(resource_tags(env, **{"mlops-stack-bucket": spec.name, "mlops-stack-role": role})),

@@ -1,0 +1,59 @@
+"""GCP-specific spec rules, run by ``registry.check`` before any resource is registered.
+
+Each rule here is a limit the GCP APIs enforce only at ``pulumi up`` time; checking it
+up front turns a half-applied stack into a ``ConfigError`` that names the key path:
+
+* GKE node pool names are at most 40 characters (``[a-z]([-a-z0-9]{0,38}[a-z0-9])?``).
+  pulumi-gcp auto-names a node pool ``<logical name>-<7 hex>`` (provider autonaming, max
+  255), so the logical name of each GPU pool's node pool (``<name>-gpu-<pool>-nodes``)
+  must stay within 32 characters (pulumi/pulumi-gcp#1510 shows the API error otherwise).
+  The system pool (``<name>-cluster-system``) always fits: the spec caps ``name`` at 16.
+(GCS bucket names, ``<name>-<env>-<bucket>-<hash7>``, fit 63 characters by the neutral
+``MAX_BUCKET_BASE`` rule; Artifact Registry IDs, ``<name>-<env>-<repo>``, are at most 57.)
+
+Endpoints on GCP take a container image (``model.image``): framework images are an
+AWS (SageMaker) feature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_stack.errors import ConfigError
+
+#: GKE: node pool names are 1-40 characters.
+MAX_NODE_POOL_NAME = 40
+#: Pulumi auto-naming appends ``-`` and 7 hex characters to the logical name.
+AUTONAME_SUFFIX = 8
+
+
+def gpu_pool_logical_name(stack_name: str, pool: str) -> str:
+    """Logical name of a GPU pool's node pool in ``MlopsStack`` (``mlops-gpu-train-nodes``)."""
+    return f"{stack_name}-gpu-{pool}-nodes"
+
+
+def node_pool_name_length(logical_name: str) -> int:
+    """Length of the node pool name pulumi-gcp auto-names from ``logical_name``."""
+    return len(logical_name) + AUTONAME_SUFFIX
+
+
+def check(spec: Any) -> None:
+    for i, ep in enumerate(spec.endpoints):
+        if ep.model.framework is not None:
+            raise ConfigError(
+                f"endpoints[{i}].model.framework",
+                "framework images are not available on gcp",
+                "set model.image to a serving container image URI",
+                value=ep.model.framework.name,
+            )
+    if not spec.cluster.enabled:
+        return
+    for i, pool in enumerate(spec.cluster.gpu_pools):
+        length = node_pool_name_length(gpu_pool_logical_name(spec.name, pool.name))
+        if length > MAX_NODE_POOL_NAME:
+            raise ConfigError(
+                f"cluster.gpuPools[{i}].name",
+                f"makes the GKE node pool name {length} characters long (<name>-gpu-<pool>-nodes-<7 hex>); GKE allows {MAX_NODE_POOL_NAME}",
+                f"use a pool name of at most {MAX_NODE_POOL_NAME - AUTONAME_SUFFIX - len(gpu_pool_logical_name(spec.name, ''))} characters",
+                value=pool.name,
+            )
