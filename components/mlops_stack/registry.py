@@ -63,11 +63,16 @@ def check(spec: Any) -> None:
     if importlib.util.find_spec(f"mlops_stack.{cloud}.checks") is not None:
         importlib.import_module(f"mlops_stack.{cloud}.checks").check(spec)
         return
+    reject_frameworks(spec)
+
+
+def reject_frameworks(spec: Any) -> None:
+    """For clouds without framework images: an endpoint must name its image."""
     for i, ep in enumerate(spec.endpoints):
         if ep.model.framework is not None:
             raise ConfigError(
                 f"endpoints[{i}].model.framework",
-                f"framework images are not available on {cloud}",
+                f"framework images are not available on {spec.cloud}",
                 "set model.image to a serving container image URI",
                 value=ep.model.framework.name,
             )

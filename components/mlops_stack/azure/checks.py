@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_stack.errors import ConfigError
+from mlops_stack.registry import reject_frameworks
 
 
 def check(spec: Any) -> None:
@@ -20,11 +21,4 @@ def check(spec: Any) -> None:
             raise ConfigError(
                 f"storage.buckets[{i}].name", "is not a valid Azure blob container name", "3-63 characters, no '--'", value=bucket.name
             )
-    for i, ep in enumerate(spec.endpoints):
-        if ep.model.framework is not None:
-            raise ConfigError(
-                f"endpoints[{i}].model.framework",
-                "framework images are not available on azure",
-                "set model.image to a serving container image URI",
-                value=ep.model.framework.name,
-            )
+    reject_frameworks(spec)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_stack.errors import ConfigError
+from mlops_stack.registry import reject_frameworks
 
 #: GKE: node pool names are 1-40 characters.
 MAX_NODE_POOL_NAME = 40
@@ -38,14 +39,7 @@ def node_pool_name_length(logical_name: str) -> int:
 
 
 def check(spec: Any) -> None:
-    for i, ep in enumerate(spec.endpoints):
-        if ep.model.framework is not None:
-            raise ConfigError(
-                f"endpoints[{i}].model.framework",
-                "framework images are not available on gcp",
-                "set model.image to a serving container image URI",
-                value=ep.model.framework.name,
-            )
+    reject_frameworks(spec)
     if not spec.cluster.enabled:
         return
     for i, pool in enumerate(spec.cluster.gpu_pools):
