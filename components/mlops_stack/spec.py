@@ -16,6 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -169,7 +170,10 @@ class ClusterSpec(_Model):
     """The managed Kubernetes cluster (EKS, GKE, AKS)."""
 
     enabled: bool = Field(default=True, description="Create the cluster (and everything in it).")
-    version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = Field(default="1.33", description="Kubernetes minor version.")
+    version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = Field(
+        default=catalog.DEFAULT_KUBERNETES_VERSION,
+        description="Kubernetes minor version; must be in standard support on the chosen cloud on the day of the plan (catalog/data/kubernetes_versions.csv).",
+    )
     public_access_cidrs: list[ipaddress.IPv4Network] = Field(
         default_factory=list, description="CIDRs allowed to reach the API server; empty = private endpoint only."
     )
@@ -449,10 +453,13 @@ def parse_spec(raw: Mapping[str, Any]) -> MlopsSpec:
         raise _from_pydantic(err) from None
 
 
-def load_spec(raw: Mapping[str, Any]) -> MlopsSpec:
-    """Parse and fully validate a spec; raises ``ConfigError`` on the first problem."""
+def load_spec(raw: Mapping[str, Any], *, today: date | None = None) -> MlopsSpec:
+    """Parse and fully validate a spec; raises ``ConfigError`` on the first problem.
+
+    ``today`` (default: the current UTC date) decides which Kubernetes versions are in
+    standard support."""
     spec = parse_spec(raw)
-    validate(spec)
+    validate(spec, today=today)
     return spec
 
 
@@ -474,7 +481,7 @@ REQUIRED_WHEN_SELECTED: dict[str, tuple[str, ...]] = {"gcp": ("project",)}
 MAX_BUCKET_BASE = 55
 
 
-def validate(spec: MlopsSpec) -> None:
+def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
     """Every rule that spans more than one field. Raises ``ConfigError``."""
     cloud = spec.cloud
     strict = spec.region_check == "strict"
@@ -518,6 +525,8 @@ def validate(spec: MlopsSpec) -> None:
                 "list your VPN or office CIDRs, or leave the list empty for a private endpoint",
                 value=str(cidr),
             )
+    if cluster.enabled:
+        catalog.check_kubernetes_version(cloud, cluster.version, today or datetime.now(UTC).date(), "cluster.version")
     sp = cluster.system_pool
     if sp.min_nodes > sp.max_nodes:
         raise ConfigError("cluster.systemPool.minNodes", f"is greater than maxNodes ({sp.max_nodes})", value=sp.min_nodes)

@@ -273,7 +273,7 @@ def test_eks_encrypts_secrets_logs_everything_and_uses_access_entries(plan) -> N
     assert c["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     assert c["accessConfig"]["authenticationMode"] == "API"
     assert c["vpcConfig"]["endpointPrivateAccess"] is True
-    assert c["version"] == "1.33"
+    assert c["version"] == "1.35"
     log_group = p.one("aws:cloudwatch/logGroup:LogGroup").inputs
     assert log_group["name"] == f"/aws/eks/{c['name']}/cluster"
     assert log_group["kmsKeyId"] == key_arn(p)
@@ -306,7 +306,7 @@ def test_cluster_autoscaler_scales_only_this_clusters_groups() -> None:
     assert (release["chart"], release["version"], release["namespace"]) == ("cluster-autoscaler", "9.38.0", "kube-system")
     values = release["values"]
     assert values["autoDiscovery"] == {"clusterName": "mlops-dev"} and values["awsRegion"] == "us-east-1"
-    assert values["image"]["tag"] == "v1.33.0"  # follows the cluster's minor version
+    assert values["image"]["tag"] == "v1.35.0"  # follows the cluster's minor version
     role = p.one("aws:iam/role:Role", "mlops-cluster-autoscaler-role")
     assert values["rbac"]["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": role.outputs["arn"]}
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]

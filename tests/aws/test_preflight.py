@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,34 @@ def quotas_client(ec2_calls: list[tuple[str, float | None, float | None]], sagem
     return client
 
 
-def clients(sq: Any) -> Any:
-    return preflight.session_clients(boto3.Session(region_name=REGION), REGION, {"service-quotas": sq})
+def eks_versions(minor: str = "1.35", status: str | None = "STANDARD_SUPPORT", end: str = "2027-03-27") -> Any:
+    """An EKS client answering DescribeClusterVersions (moto has no such operation) in the
+    real shape (botocore's model); ``status=None``: the minor is not listed."""
+    client = boto3.client("eks", region_name=REGION)
+    stub = Stubber(client)
+    versions = []
+    if status is not None:
+        versions.append({
+            "clusterVersion": minor,
+            "clusterType": "eks",
+            "defaultPlatformVersion": "eks.3",
+            "defaultVersion": False,
+            "releaseDate": datetime(2026, 1, 27, tzinfo=UTC),
+            "endOfStandardSupportDate": datetime.fromisoformat(end).replace(tzinfo=UTC),
+            "endOfExtendedSupportDate": datetime(2028, 3, 27, tzinfo=UTC),
+            "status": status.lower().replace("_", "-"),
+            "versionStatus": status,
+            "kubernetesPatchVersion": f"{minor}.2",
+        })
+    stub.add_response("describe_cluster_versions", {"clusterVersions": versions},
+                      {"clusterType": "eks", "clusterVersions": [minor], "includeAll": True})
+    stub.activate()
+    client._stubber = stub
+    return client
+
+
+def clients(sq: Any, eks: Any = None) -> Any:
+    return preflight.session_clients(boto3.Session(region_name=REGION), REGION, {"service-quotas": sq, "eks": eks or eks_versions()})
 
 
 def run_cli(argv: list[str], sq: Any, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -146,7 +173,7 @@ def test_passes_on_a_healthy_account(capsys: pytest.CaptureFixture[str]) -> None
     sq = quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})
     code, out, err = run_cli(["preflight", "--stack", "preflight-dev"], sq, capsys)
     assert (code, err) == (0, "")
-    assert "preflight: all 9 checks passed" in out
+    assert "preflight: all 10 checks passed" in out
     for text in ("Running On-Demand G and VT instances (L-DB2E81BA)", "8 vCPU", "64 vCPU", "All G and VT Spot Instance Requests",
                  "16 vCPU", "6 vCPU", "640 vCPU", "ml.m5.large for endpoint usage", "2 instances", "4 instances"):
         assert text in out, text
@@ -162,6 +189,7 @@ def test_the_findings_have_the_numbers() -> None:
     report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})), stack="preflight-dev")
     rows = [(f.check, f.subject, f.where, f.needed, f.allowed, f.status) for f in report.findings]
     assert rows == [
+        ("EKS version", "Kubernetes 1.35 (upgradePolicy STANDARD)", REGION, "STANDARD_SUPPORT", "STANDARD_SUPPORT", OK),
         ("zones", "available zones for the subnets", REGION, "2", "2", OK),
         ("instance offered", "pool train (g5.xlarge)", "us-east-1a", "offered", "offered", OK),
         ("instance offered", "pool train (g5.xlarge)", "us-east-1b", "offered", "offered", OK),
@@ -213,7 +241,7 @@ def test_the_text_report_names_what_fails(tmp_path: Path, capsys: pytest.Capture
     sq = quotas_client([(G_OD, 4, None), (G_SPOT, 64, None), (STD_OD, 640, None)], {"ml.m5.large": 4})
     code, out, _ = run_cli(["preflight", "--stack", "preflight-dev"], sq, capsys)
     assert code == 1
-    assert "preflight: 1 of 9 checks will fail" in out
+    assert "preflight: 1 of 10 checks will fail" in out
     assert "FAIL" in out
 
 
@@ -266,3 +294,42 @@ def test_the_cli_module_is_light_and_has_both_commands() -> None:
     assert res.stdout.strip() == "[]"
     res = subprocess.run([sys.executable, "-m", "mlops_stack.cli_aws", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0 and "preflight" in res.stdout and "smoke" in res.stdout
+
+
+# --- Kubernetes version (DescribeClusterVersions) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "allowed", "result"),
+    [("STANDARD_SUPPORT", "STANDARD_SUPPORT", OK), ("EXTENDED_SUPPORT", "EXTENDED_SUPPORT", FAIL), (None, "not offered", FAIL)],
+)
+@mock_aws
+def test_the_live_eks_version_must_be_in_standard_support(status: str | None, allowed: str, result: str) -> None:
+    from mlops_stack.offline.stackfile import read_stack_file
+    from mlops_stack.spec import load_spec
+
+    spec = load_spec(read_stack_file(STACKS / "Pulumi.preflight-dev.yaml").raw_spec)
+    eks = eks_versions(status=status)
+    report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4}), eks))
+    row = report.findings[0]
+    assert (row.check, row.needed, row.allowed, row.status) == ("EKS version", "STANDARD_SUPPORT", allowed, result)
+    assert "catalog: standard support until 2027-03-27" in row.detail
+    if status:
+        assert row.detail.startswith("EKS: standard support until 2027-03-27")
+    assert report.ok is (result == OK)
+    eks._stubber.assert_no_pending_responses()
+
+
+@mock_aws
+def test_an_unreadable_version_list_fails_the_run() -> None:
+    from mlops_stack.offline.stackfile import read_stack_file
+    from mlops_stack.spec import load_spec
+
+    spec = load_spec(read_stack_file(STACKS / "Pulumi.preflight-dev.yaml").raw_spec)
+    eks = boto3.client("eks", region_name=REGION)
+    stub = Stubber(eks)
+    stub.add_client_error("describe_cluster_versions", service_error_code="AccessDeniedException", http_status_code=403)
+    stub.activate()
+    report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4}), eks))
+    assert report.findings[0].status == "error" and report.findings[0].detail.startswith("AccessDeniedException")
+    assert not report.ok

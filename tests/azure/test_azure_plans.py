@@ -365,7 +365,7 @@ def test_aks_identity_access_and_network(stack: str) -> None:
     assert net["outboundType"] == "userAssignedNATGateway"
     assert (net["podCidr"], net["serviceCidr"], net["dnsServiceIP"]) == ("10.244.0.0/16", "172.16.0.0/16", "172.16.0.10")
     assert c["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
-    assert c["kubernetesVersion"] == "1.33"
+    assert c["kubernetesVersion"] == "1.35"
     assert c["addonProfiles"]["azurepolicy"] == {"enabled": True}
 
 

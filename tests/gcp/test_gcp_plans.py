@@ -259,7 +259,7 @@ def test_cluster_hardening(stack: str) -> None:
     assert c.inputs["enableLegacyAbac"] is False
     assert c.inputs["networkingMode"] == "VPC_NATIVE"
     assert c.inputs["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "pods", "servicesSecondaryRangeName": "services"}
-    assert c.inputs["minMasterVersion"] == "1.33"
+    assert c.inputs["minMasterVersion"] == "1.35"
     # Even the short-lived default pool never runs as the default compute service account.
     assert c.inputs["nodeConfig"]["serviceAccount"] == nodes_sa.outputs["email"]
     assert c.inputs["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}

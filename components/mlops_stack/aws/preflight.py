@@ -19,6 +19,12 @@ region), run before apply:
    (``ListServiceQuotas`` for ``sagemaker``, matched by name: its quota codes differ
    per instance type).
 
+4. **Kubernetes version.** EKS ``DescribeClusterVersions`` for the spec's minor: it
+   must be listed with ``versionStatus`` ``STANDARD_SUPPORT`` (the cluster is created
+   with ``upgradePolicy.supportType: STANDARD``, which EKS refuses for a version in
+   extended support). The live end date is shown beside the catalog table's, so a
+   stale table row is visible.
+
 Instances already running in the account are not subtracted (a quota is the ceiling
 for the whole region): a check that passes means the stack alone fits.
 
@@ -308,9 +314,35 @@ def check_sagemaker_quotas(sq: Any, demand: Mapping[str, list[tuple[str, int]]],
         )
 
 
+def check_kubernetes_version(eks: Any, spec: Any, report: Report) -> None:
+    """The live EKS list for the spec's minor: it must be in standard support."""
+    minor = spec.cluster.version
+    subject = f"Kubernetes {minor} (upgradePolicy STANDARD)"
+    row = catalog.kubernetes_version("aws", minor)
+    table = f"catalog: standard support until {row.standard_end}" if row else "catalog: no row"
+    try:
+        found = eks.describe_cluster_versions(clusterType="eks", clusterVersions=[minor], includeAll=True).get("clusterVersions", [])
+    except Exception as err:  # noqa: BLE001
+        report.findings.append(Finding("EKS version", subject, report.region, "STANDARD_SUPPORT", "?", ERROR, _error_text(err)))
+        return
+    listed = next((v for v in found if v.get("clusterVersion") == minor), None)
+    if listed is None:
+        report.findings.append(Finding("EKS version", subject, report.region, "STANDARD_SUPPORT", "not offered", FAIL, f"EKS does not list {minor}; {table}"))
+        return
+    status = str(listed.get("versionStatus") or listed.get("status") or "?").upper().replace("-", "_")
+    end = listed.get("endOfStandardSupportDate")
+    end_text = end.date().isoformat() if hasattr(end, "date") else str(end or "?")
+    detail = f"EKS: standard support until {end_text}; {table}"
+    report.findings.append(
+        Finding("EKS version", subject, report.region, "STANDARD_SUPPORT", status, OK if status == "STANDARD_SUPPORT" else FAIL, detail)
+    )
+
+
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(service_name)`` returns a boto3 client in the spec's region."""
     report = Report(stack=stack, region=spec.region)
+    if spec.cluster.enabled:
+        check_kubernetes_version(client("eks"), spec, report)
     pools = node_pools(spec)
     demand = endpoint_demand(spec)
     ec2 = client("ec2") if pools else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -295,3 +296,91 @@ def _fees() -> dict[tuple[str, str], Fee]:
 
 def fee(cloud: str, item: str) -> Fee | None:
     return _fees().get((cloud, item))
+
+
+# ---------------------------------------------------------------------------------
+# Kubernetes minors per cloud (data/kubernetes_versions.csv).
+
+#: The cluster version a spec gets when it names none: a minor in standard support on
+#: every cloud's table on the day it was chosen (2026-11-29: EKS to 2027-03-27, GKE
+#: Regular to 2027-04-11, AKS to 2027-03-31). ``tests/test_kubernetes_versions.py`` fails
+#: once it leaves standard support anywhere.
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+
+@dataclass(frozen=True)
+class KubernetesVersion:
+    cloud: str
+    minor: str
+    released: date
+    standard_end: date
+    extended_end: date
+    extended_by: str
+    source: str
+    retrieved: str
+    verified: str
+
+    def in_standard_support(self, today: date) -> bool:
+        return self.released <= today <= self.standard_end
+
+
+def _minor_key(minor: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in minor.split("."))
+
+
+@cache
+def kubernetes_versions() -> tuple[KubernetesVersion, ...]:
+    rows = [
+        KubernetesVersion(
+            cloud=r["cloud"],
+            minor=r["minor"],
+            released=date.fromisoformat(r["released"]),
+            standard_end=date.fromisoformat(r["standard_end"]),
+            extended_end=date.fromisoformat(r["extended_end"]),
+            extended_by=r.get("extended_by", ""),
+            source=r.get("source", ""),
+            retrieved=r.get("retrieved", ""),
+            verified=r.get("verified", "unverified"),
+        )
+        for r in _rows("kubernetes_versions.csv")
+    ]
+    return tuple(sorted(rows, key=lambda v: (v.cloud, _minor_key(v.minor))))
+
+
+def kubernetes_version(cloud: str, minor: str) -> KubernetesVersion | None:
+    return next((v for v in kubernetes_versions() if v.cloud == cloud and v.minor == minor), None)
+
+
+def standard_support_minors(cloud: str, today: date) -> list[KubernetesVersion]:
+    """The minors in standard support on ``cloud`` on ``today``, oldest first."""
+    return [v for v in kubernetes_versions() if v.cloud == cloud and v.in_standard_support(today)]
+
+
+def check_kubernetes_version(cloud: str, minor: str, today: date, path: str = "cluster.version") -> KubernetesVersion:
+    """The table row of ``minor`` on ``cloud``, or a ``ConfigError`` when that minor is
+    unknown, not yet released, or past its standard-support end on ``today``.
+
+    The stack creates clusters with standard support only (EKS STANDARD upgrade policy,
+    GKE REGULAR/STABLE channels, AKS without LTS), where such a version is refused.
+    """
+    current = standard_support_minors(cloud, today)
+    suggestion = f"use {current[-1].minor} (standard support until {current[-1].standard_end})" if current else None
+    row = kubernetes_version(cloud, minor)
+    if row is None:
+        known = [v.minor for v in kubernetes_versions() if v.cloud == cloud]
+        hint = "; ".join(p for p in (f"the {cloud} version table (catalog data read {_table_date(cloud)}) lists {', '.join(known)}", suggestion) if p)
+        raise ConfigError(path, f"is not a Kubernetes minor this toolkit knows on {cloud}", hint, value=minor)
+    if today < row.released:
+        raise ConfigError(path, f"is not released on {cloud} until {row.released}", suggestion, value=minor)
+    if today > row.standard_end:
+        reason = (
+            f"left standard support on {cloud} on {row.standard_end} (extended support, {row.extended_by}, "
+            f"{'ended' if today > row.extended_end else 'until'} {row.extended_end}); the stack creates clusters with standard support only"
+        )
+        raise ConfigError(path, reason, suggestion, value=minor)
+    return row
+
+
+def _table_date(cloud: str) -> str:
+    dates = sorted({v.retrieved for v in kubernetes_versions() if v.cloud == cloud and v.retrieved})
+    return dates[-1] if dates else "undated"

@@ -115,7 +115,7 @@ def _eks_cluster(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[st
         platformVersion="eks.1",
         status="ACTIVE",
         vpcConfig=vpc,
-        version=state.get("version") or "1.33",
+        version=state.get("version") or "1.35",
     )
     return name, state
 
@@ -257,7 +257,7 @@ def _get_cluster(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
         "arn": _arn("eks", region, f"cluster/{name}"),
         "endpoint": f"https://{ident}.gr7.{region}.eks.amazonaws.com",
         "status": "ACTIVE",
-        "version": "1.33",
+        "version": "1.35",
         "vpcConfig": {
             "subnetIds": [_hex_id("subnet", f"{name}-{i}") for i in range(3)],
             "vpcId": _hex_id("vpc", name),

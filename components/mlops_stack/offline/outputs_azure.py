@@ -244,7 +244,7 @@ def _managed_cluster(ctx: MockContext, args: MockResourceArgs, id_: str, name: s
         privateFQDN=private_fqdn if private else None,
         azurePortalFQDN=fqdn.replace(".hcp.", ".portal.hcp."),
         oidcIssuerProfile={**(state.get("oidcIssuerProfile") or {}), "issuerURL": issuer},
-        currentKubernetesVersion=f"{state.get('kubernetesVersion', '1.33')}.2",
+        currentKubernetesVersion=f"{state.get('kubernetesVersion', '1.35')}.2",
         nodeResourceGroup=state.get("nodeResourceGroup") or f"MC_{state.get('resourceGroupName')}_{name}_{loc}",
         provisioningState="Succeeded",
         powerState={"code": "Running"},
@@ -252,7 +252,7 @@ def _managed_cluster(ctx: MockContext, args: MockResourceArgs, id_: str, name: s
 
 
 def _agent_pool(ctx: MockContext, args: MockResourceArgs, id_: str, name: str, state: dict[str, Any]) -> None:
-    state.update(provisioningState="Succeeded", currentOrchestratorVersion="1.33.2")
+    state.update(provisioningState="Succeeded", currentOrchestratorVersion="1.35.2")
 
 
 def _log_analytics(ctx: MockContext, args: MockResourceArgs, id_: str, name: str, state: dict[str, Any]) -> None:

@@ -160,7 +160,7 @@ def _cluster(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, A
         endpoint=endpoint,
         masterAuth=master_auth,
         selfLink=f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}",
-        masterVersion=f"{state.get('minMasterVersion') or '1.33'}.5-gke.1000000",
+        masterVersion=f"{state.get('minMasterVersion') or '1.35'}.5-gke.1000000",
         labelFingerprint=short_hash(name, length=8),
     )
     return f"projects/{project}/locations/{location}/clusters/{name}", state
@@ -170,7 +170,7 @@ def _node_pool(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str,
     state, project, _ = _base(ctx, args)
     name = _name(state, args)
     location = state.get("location") or "us-central1"
-    state["version"] = "1.33.5-gke.1000000"
+    state["version"] = "1.35.5-gke.1000000"
     return f"projects/{project}/locations/{location}/clusters/{state.get('cluster', '')}/nodePools/{name}", state
 
 
