@@ -72,6 +72,8 @@ def test_example_specs_load() -> None:
         ("cluster.publicAccessCidrs", ["0.0.0.0/0"], "cluster.publicAccessCidrs[0]: '0.0.0.0/0' opens the API server to the whole internet"),
         ("network.cidr", "8.8.0.0/16", "network.cidr: '8.8.0.0/16' must be a private (RFC 1918) range"),
         ("tags.Owner", "x", "tags.Owner: is not an allowed key: lower-case letters"),
+        ("gcp.rbacSecurityGroup", "admins@example.com", "gcp.rbacSecurityGroup: 'admins@example.com' does not match the pattern ^gke-security-groups@"),
+        ("azure.defenderForContainers", "maybe", "azure.defenderForContainers: 'maybe' should be a valid boolean"),
         ("storage.buckets.0.name", "Artifacts", "storage.buckets[0].name: 'Artifacts' must be 1-32 lower-case letters, digits and dashes, starting with a letter"),
     ],
 )

@@ -75,6 +75,10 @@ class GcpSpec(_Model):
         default=None, description="The GCP project ID (required when cloud is gcp)."
     )
     zone: str | None = Field(default=None, description="Zone of the zonal (non-prod) cluster; default: the region's first zone.")
+    rbac_security_group: Annotated[str, StringConstraints(pattern=r"^gke-security-groups@[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$")] | None = Field(
+        default=None,
+        description="Google Groups for RBAC: the organisation's gke-security-groups@<domain> group; RBAC bindings may then name its member groups. Unset: off.",
+    )
 
 
 class AzureSpec(_Model):
@@ -84,6 +88,11 @@ class AzureSpec(_Model):
     tenant_id: str | None = Field(default=None, description="Entra tenant ID; default: the provider's.")
     resource_group_name: str | None = Field(default=None, description="Existing resource group to use instead of creating one.")
     admin_group_object_ids: list[str] = Field(default_factory=list, description="Entra group object IDs that administer the AKS cluster.")
+    defender_for_containers: bool = Field(
+        default=False,
+        description="Turn on Microsoft Defender for Containers for the whole subscription (ACR image scanning, AKS runtime "
+        "protection; billed per vCore). Off: leave it to the subscription's security baseline.",
+    )
 
 
 # ---------------------------------------------------------------------------------

@@ -70,7 +70,8 @@ EXPECTED_DEV = {
     "aws:ec2/launchTemplate:LaunchTemplate": 3,
     "aws:eks/addon:Addon": 2,  # vpc-cni (network policy on) + EBS CSI
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
-    "aws:cloudwatch/logGroup:LogGroup": 1,
+    "aws:cloudwatch/logGroup:LogGroup": 2,  # EKS control plane + VPC flow logs
+    "aws:ec2/flowLog:FlowLog": 1,
     "aws:eks/accessEntry:AccessEntry": 0,
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 1,
     "aws:sagemaker/model:Model": 1,
@@ -78,8 +79,8 @@ EXPECTED_DEV = {
     "aws:sagemaker/endpoint:Endpoint": 1,
     "aws:appautoscaling/target:Target": 1,
     "aws:appautoscaling/policy:Policy": 1,
-    "aws:iam/role:Role": 5,  # cluster, nodes, EBS CSI (IRSA), Cluster Autoscaler (IRSA), endpoint execution
-    "aws:iam/rolePolicy:RolePolicy": 3,  # EBS CSI use of the key, autoscaler, endpoint
+    "aws:iam/role:Role": 6,  # cluster, nodes, EBS CSI (IRSA), Cluster Autoscaler (IRSA), endpoint execution, flow logs
+    "aws:iam/rolePolicy:RolePolicy": 4,  # EBS CSI use of the key, autoscaler, endpoint, flow-log delivery
     "mlops:aws:Network": 1,
     "mlops:aws:Keys": 1,
     "mlops:aws:ArtifactStore": 1,
@@ -116,6 +117,28 @@ def test_only_one_private_route_table_in_dev() -> None:
 
 
 # --- network -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("plan", "days"), [(dev, 30), (prod, 365)])
+def test_vpc_flow_logs_all_traffic_to_a_key_encrypted_group(plan, days: int) -> None:
+    p = plan()
+    vpc = p.one("aws:ec2/vpc:Vpc")
+    fl = p.one("aws:ec2/flowLog:FlowLog").inputs
+    group = p.one("aws:cloudwatch/logGroup:LogGroup", "mlops-network-flow-logs")
+    assert fl["vpcId"] == vpc.id and vpc.id.startswith("vpc-")
+    assert fl["trafficType"] == "ALL"
+    assert fl["logDestinationType"] == "cloud-watch-logs"
+    assert fl["logDestination"] == group.outputs["arn"]
+    assert group.inputs["kmsKeyId"] == key_arn(p)
+    assert group.inputs["retentionInDays"] == days
+    role = p.one("aws:iam/role:Role", "mlops-network-flow-logs-role")
+    assert fl["iamRoleArn"] == role.outputs["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    (stmt,) = json.loads(p.one("aws:iam/rolePolicy:RolePolicy", "mlops-network-flow-logs-delivery").inputs["policy"])["Statement"]
+    assert stmt["Resource"] == [group.outputs["arn"], group.outputs["arn"] + ":*"]
+    assert "*" not in json.dumps(stmt["Action"])
 
 
 def test_vpc_endpoints_cover_s3_ecr_sts_and_sagemaker_runtime() -> None:
@@ -274,7 +297,7 @@ def test_eks_encrypts_secrets_logs_everything_and_uses_access_entries(plan) -> N
     assert c["accessConfig"]["authenticationMode"] == "API"
     assert c["vpcConfig"]["endpointPrivateAccess"] is True
     assert c["version"] == "1.35"
-    log_group = p.one("aws:cloudwatch/logGroup:LogGroup").inputs
+    log_group = p.one("aws:cloudwatch/logGroup:LogGroup", "mlops-cluster-control-plane-logs").inputs
     assert log_group["name"] == f"/aws/eks/{c['name']}/cluster"
     assert log_group["kmsKeyId"] == key_arn(p)
 
@@ -397,6 +420,30 @@ def test_endpoint_role_reads_only_its_model_prefix() -> None:
     assert sids["WriteDataCapture"]["Resource"] == f"arn:aws:s3:::{artifacts}/data-capture/sentiment/*"
     for s in policy["Statement"]:
         assert s["Action"] != "*" and "*" not in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_endpoint_role_attaches_only_to_the_stack_vpc_and_private_subnets(plan) -> None:
+    p = plan()
+    if not p.of_type("aws:sagemaker/model:Model")[0].inputs.get("vpcConfig"):
+        pytest.skip("endpoint not in the VPC")
+    policy = json.loads(p.one("aws:iam/rolePolicy:RolePolicy", "mlops-endpoint-sentiment-role-policy").inputs["policy"])
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    vpc_id = p.one("aws:ec2/vpc:Vpc").id
+    private = sorted(r.id for r in p.of_type("aws:ec2/subnet:Subnet") if "private" in r.name)
+    subnet_arns = [f"arn:aws:ec2:us-east-1:123456789012:subnet/{s}" for s in private]
+    vpc_arn = f"arn:aws:ec2:us-east-1:123456789012:vpc/{vpc_id}"
+    eni = sids["NetworkInterfacesInStackSubnets"]
+    assert eni["Resource"] == "arn:aws:ec2:us-east-1:123456789012:network-interface/*"
+    assert eni["Condition"]["ArnEquals"]["ec2:Vpc"] == vpc_arn
+    assert sorted(eni["Condition"]["ArnEquals"]["ec2:Subnet"]) == subnet_arns
+    assert sorted(sids["CreateInStackSubnets"]["Resource"]) == subnet_arns
+    assert sids["SecurityGroupsInStackVpc"]["Condition"] == {"ArnEquals": {"ec2:Vpc": vpc_arn}}
+    # Only describe calls remain on "*".
+    for s in policy["Statement"]:
+        if s["Resource"] == "*" and not s.get("Condition"):
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            assert all(a.startswith(("ec2:Describe", "ecr:GetAuthorizationToken")) for a in actions), s
 
 
 def test_no_iam_document_grants_star_on_star() -> None:

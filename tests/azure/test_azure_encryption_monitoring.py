@@ -223,10 +223,34 @@ def test_policy_pack_reports_no_mandatory_violation(stack: str) -> None:
 
 def test_public_network_advisories_in_dev_only() -> None:
     """Dev keeps the registry and the workspace reachable over their public endpoints
-    (Entra ID only); prod turns public network access off (docs/azure.md)."""
+    (Entra ID only) and leaves Defender for Containers to the subscription (opt-in);
+    prod turns public network access off and Defender on (docs/azure.md, docs/security.md)."""
     dev_policies = sorted(v.policy for v in run_policy_pack(plan_example("dev-azure")))
-    assert dev_policies == ["azure-acr-public-network-disabled", "azure-ml-workspace-public-network"]
+    assert dev_policies == ["azure-acr-public-network-disabled", "azure-defender-for-containers", "azure-ml-workspace-public-network"]
     assert run_policy_pack(plan_example("prod-azure")) == []
     prod = plan_example("prod-azure")
     assert prod.one(AZ + "containerregistry:Registry").inputs["publicNetworkAccess"] == "Disabled"
     assert prod.one(AZ + "machinelearningservices:Workspace").inputs["publicNetworkAccess"] == "Disabled"
+
+
+# --- issue 12: encryption at host, Defender for Containers ------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_aks_pool_encrypts_at_host(stack: str) -> None:
+    p = plan_example(stack)
+    (cluster,) = p.of_type(AZ + "containerservice:ManagedCluster")
+    profiles = cluster.inputs["agentPoolProfiles"]
+    pools = p.of_type(AZ + "containerservice:AgentPool")
+    assert profiles and len(pools) >= 2  # system profile + general + GPU pools
+    assert all(pr["enableEncryptionAtHost"] is True for pr in profiles)
+    assert all(pool.inputs["enableEncryptionAtHost"] is True for pool in pools)
+
+
+def test_defender_for_containers_is_opt_in_and_retained_on_delete() -> None:
+    assert plan_example("dev-azure").of_type(AZ + "security:Pricing") == []
+    prod = plan_example("prod-azure")
+    pricing = prod.one(AZ + "security:Pricing")
+    assert pricing.inputs["pricingName"] == "Containers" and pricing.inputs["pricingTier"] == "Standard"
+    assert pricing.inputs["scopeId"].startswith("/subscriptions/") and pricing.inputs["scopeId"].count("/") == 2
+    assert pricing.retain_on_delete is True

@@ -45,6 +45,7 @@ ALLOWED = {
     "operationalinsights",
     "privatedns",
     "resources",
+    "security",
     "storage",
 }
 

@@ -92,6 +92,7 @@ COMMON = {
     "monitor:AutoscaleSetting": 1,
 }
 PRIVATE_ONLY = {
+    "security:Pricing": 1,  # prod-azure opts in to Defender for Containers (azure.defenderForContainers)
     "network:PrivateEndpoint": 4,  # vault, blob, registry, workspace
     "network:PrivateDnsZoneGroup": 4,
     "privatedns:PrivateZone": 5,
@@ -611,6 +612,7 @@ def test_prod_captures_requests_and_responses() -> None:
 # --- tags --------------------------------------------------------------------------------
 
 UNTAGGED = {
+    "security:Pricing",  # a subscription setting, not a taggable resource
     "network:Subnet",
     "monitor:DataCollectionRuleAssociation",
     "authorization:RoleAssignment",

@@ -41,10 +41,13 @@ COMMON = {
     "mlops:gcp:KubernetesCluster": 1,
     "mlops:gcp:GpuNodePool": 2,
     "mlops:gcp:ModelEndpoint": 1,
-    # compute (network) + cloudkms and the six keyed APIs (keys) + artifactregistry
-    # (registry) + aiplatform (model registry) + container (cluster) + aiplatform (endpoint)
-    "gcp:projects/service:Service": 12,
+    # compute (network) + cloudkms and the six keyed APIs (keys) + artifactregistry and
+    # containerscanning (registry) + aiplatform (model registry) + container and
+    # binaryauthorization (cluster) + aiplatform (endpoint)
+    "gcp:projects/service:Service": 14,
     "gcp:compute/network:Network": 1,
+    "gcp:compute/firewall:Firewall": 3,  # deny-all ingress (logged), allow internal, allow health checks
+    "gcp:binaryauthorization/policy:Policy": 1,
     "gcp:compute/subnetwork:Subnetwork": 1,
     "gcp:compute/router:Router": 1,
     "gcp:compute/routerNat:RouterNat": 1,
@@ -339,7 +342,9 @@ def test_vertex_api_is_enabled_and_never_disabled_on_destroy() -> None:
         "cloudkms.googleapis.com",
         "storage.googleapis.com",
         "artifactregistry.googleapis.com",
+        "containerscanning.googleapis.com",
         "container.googleapis.com",
+        "binaryauthorization.googleapis.com",
         "aiplatform.googleapis.com",
         "bigquery.googleapis.com",
     }
@@ -419,3 +424,58 @@ def test_common_outputs() -> None:
     ep = out["endpoints"]["sentiment"]
     assert ep["endpoint_name"].startswith("projects/mlops-dev-123456/locations/us-central1/endpoints/")
     assert ep["invoke_url"] == f"https://us-central1-aiplatform.googleapis.com/v1/{ep['endpoint_name']}:predict"
+
+
+# --- issue 12: the controls an independent scan asked for --------------------------------
+
+
+@pytest.mark.parametrize(("plan", "mode"), [(dev, "DRYRUN_AUDIT_LOG_ONLY"), (prod, "ENFORCED_BLOCK_AND_AUDIT_LOG")])
+def test_binary_authorization_denies_all_but_the_stack_registry_and_chart_images(plan, mode: str) -> None:
+    p = plan()
+    cluster = p.one(CLUSTER).inputs
+    assert cluster["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
+    policy = p.one("gcp:binaryauthorization/policy:Policy").inputs
+    assert policy["defaultAdmissionRule"] == {"evaluationMode": "ALWAYS_DENY", "enforcementMode": mode}
+    assert policy["globalPolicyEvaluationMode"] == "ENABLE"
+    patterns = [w["namePattern"] for w in policy["admissionWhitelistPatterns"]]
+    env = "prod" if mode.startswith("ENFORCED") else "dev"
+    repos = sorted(r.inputs["repositoryId"] for r in p.of_type("gcp:artifactregistry/repository:Repository"))
+    own = sorted(x for x in patterns if "-docker.pkg.dev/" in x)
+    assert [x.rsplit("/", 2)[1] for x in own] == repos
+    assert all(x.startswith("us-central1-docker.pkg.dev/") and x.endswith("/**") for x in own)
+    if env == "prod":
+        assert own[0].split("/")[1] == "mlops-prod-123456"
+    assert "nvcr.io/nvidia/**" in patterns and "quay.io/prometheus/**" in patterns
+    assert not any(x in ("*", "**") or x.startswith("docker.io/**") for x in patterns)
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_intranode_visibility_and_container_scanning(plan) -> None:
+    p = plan()
+    assert p.one(CLUSTER).inputs["enableIntranodeVisibility"] is True
+    services = {r.inputs["service"] for r in p.of_type("gcp:projects/service:Service")}
+    assert {"containerscanning.googleapis.com", "binaryauthorization.googleapis.com"} <= services
+
+
+def test_explicit_logged_deny_and_minimal_allow_firewall_rules() -> None:
+    p = dev()
+    rules = {r.name: r.inputs for r in p.of_type("gcp:compute/firewall:Firewall")}
+    deny = rules["mlops-network-deny-all-ingress"]
+    assert (deny["direction"], deny["priority"], deny["sourceRanges"]) == ("INGRESS", 65534, ["0.0.0.0/0"])
+    assert deny["denies"] == [{"protocol": "all"}]
+    assert deny["logConfig"] == {"metadata": "INCLUDE_ALL_METADATA"}
+    internal = rules["mlops-network-allow-internal"]
+    assert internal["sourceRanges"] == ["10.20.0.0/16"]  # the spec's network.cidr
+    assert "logConfig" not in internal  # VPC flow logs record these flows already
+    hc = rules["mlops-network-allow-health-checks"]
+    assert hc["sourceRanges"] == ["35.191.0.0/16", "130.211.0.0/22"] and hc["allows"] == [{"protocol": "tcp"}]
+    assert "logConfig" in hc
+    # Nothing else is opened to the internet.
+    for name, r in rules.items():
+        if r.get("allows"):
+            assert "0.0.0.0/0" not in r["sourceRanges"], name
+
+
+def test_google_groups_rbac_is_a_spec_option() -> None:
+    assert "authenticatorGroupsConfig" not in dev().one(CLUSTER).inputs
+    assert prod().one(CLUSTER).inputs["authenticatorGroupsConfig"] == {"securityGroup": "gke-security-groups@example.com"}

@@ -40,6 +40,15 @@ PUBLIC_REPO_POLICY = json.dumps({"Statement": [{"Effect": "Allow", "Principal": 
 ORG_REPO_POLICY = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage",
                                              "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]})
 
+ENI_OPEN = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+                                       "Resource": "*"}]})
+ENI_SCOPED = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+                                         "Resource": "arn:aws:ec2:us-east-1:1:network-interface/*",
+                                         "Condition": {"ArnEquals": {"ec2:Vpc": "arn:aws:ec2:us-east-1:1:vpc/vpc-1"}}},
+                                        {"Effect": "Allow", "Action": "ec2:DescribeNetworkInterfaces", "Resource": "*"}]})
+VPC = "aws:ec2/vpc:Vpc"
+VPC_URN = f"urn:pulumi:test::mlops-stack::{VPC}::vpc"
+FLOW = "aws:ec2/flowLog:FlowLog"
 EKS = "aws:eks/cluster:Cluster"
 NG = "aws:eks/nodeGroup:NodeGroup"
 GKE = "gcp:container/cluster:Cluster"
@@ -47,6 +56,14 @@ GKEPOOL = "gcp:container/nodePool:NodePool"
 AKS = "azure-native:containerservice:ManagedCluster"
 AKSPOOL = "azure-native:containerservice:AgentPool"
 SMCFG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
+AR = "gcp:artifactregistry/repository:Repository"
+SERVICE = "gcp:projects/service:Service"
+NET = "gcp:compute/network:Network"
+NET_URN = f"urn:pulumi:test::mlops-stack::{NET}::vpc"
+FW = "gcp:compute/firewall:Firewall"
+ACR = "azure-native:containerregistry:Registry"
+PRICING = "azure-native:security:Pricing"
 DEP = "kubernetes:apps/v1:Deployment"
 
 GPU_TAINT = [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
@@ -127,6 +144,13 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                          policyArn="arn:aws:iam::aws:policy/AdministratorAccess")]),
     "aws-iam-no-access-keys": (DEV, [res("aws:iam/accessKey:AccessKey", status="Inactive")],
                                [res("aws:iam/accessKey:AccessKey", user="ci")]),
+    "aws-iam-eni-actions-scoped": (DEV, [res("aws:iam/rolePolicy:RolePolicy", policy=ENI_SCOPED), res("aws:iam/rolePolicy:RolePolicy", policy=SCOPED)],
+                                   [res("aws:iam/rolePolicy:RolePolicy", policy=ENI_OPEN),
+                                    res("aws:iam/role:Role", inlinePolicies=[{"name": "vpc", "policy": ENI_OPEN}])]),
+    "aws-vpc-flow-logs": (DEV, [[res(VPC, "vpc"), res(FLOW, "fl", trafficType="ALL", property_dependencies={"vpcId": [VPC_URN]})]],
+                          [[res(VPC, "vpc")],
+                           [res(VPC, "vpc"), res(FLOW, "fl", trafficType="REJECT", property_dependencies={"vpcId": [VPC_URN]})],
+                           [res(VPC, "vpc"), res(VPC, "other"), res(FLOW, "fl", trafficType="ALL", property_dependencies={"vpcId": [VPC_URN]})]]),
     "aws-log-group-retention-encryption": (DEV, [res("aws:cloudwatch/logGroup:LogGroup", retentionInDays=365, kmsKeyId="arn:k")],
                                            [res("aws:cloudwatch/logGroup:LogGroup")]),
     # ---- GCP
@@ -180,6 +204,32 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                 res("gcp:projects/iAMBinding:IAMBinding", role="roles/owner", members=["user:a"])]),
     "gcp-no-service-account-keys": (DEV, [res("gcp:serviceaccount/account:Account", accountId="nodes")],
                                     [res("gcp:serviceaccount/key:Key", serviceAccountId="nodes")]),
+    "gcp-gke-binary-authorization": (DEV, [res(GKE, binaryAuthorization={"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}),
+                                           res(GKE, binaryAuthorization={"enabled": True})],
+                                     [res(GKE), res(GKE, binaryAuthorization={"evaluationMode": "DISABLED"})]),
+    "gcp-binauthz-policy-enforced": (PROD, [res(BINAUTHZ, defaultAdmissionRule={"evaluationMode": "ALWAYS_DENY",
+                                                                                 "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"})],
+                                     [res(BINAUTHZ, defaultAdmissionRule={"evaluationMode": "ALWAYS_DENY", "enforcementMode": "DRYRUN_AUDIT_LOG_ONLY"}),
+                                      res(BINAUTHZ, defaultAdmissionRule={"evaluationMode": "ALWAYS_ALLOW",
+                                                                          "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"})]),
+    "gcp-gke-intranode-visibility": (DEV, [res(GKE, enableIntranodeVisibility=True)],
+                                     [res(GKE), res(GKE, enableIntranodeVisibility=False)]),
+    "gcp-container-scanning-api": (DEV, [[res(AR, "repo", format="DOCKER"), res(SERVICE, "scan", service="containerscanning.googleapis.com")],
+                                         [res(AR, "repo", format="PYTHON")]],
+                                   [[res(AR, "repo", format="DOCKER"), res(SERVICE, "ar", service="artifactregistry.googleapis.com")]]),
+    "gcp-gke-google-groups-rbac": (DEV, [res(GKE, authenticatorGroupsConfig={"securityGroup": "gke-security-groups@example.com"})],
+                                   [res(GKE)]),
+    "gcp-vpc-explicit-deny-ingress": (DEV, [[res(NET, "vpc"), res(FW, "deny", property_dependencies={"network": [NET_URN]}, direction="INGRESS",
+                                                                 denies=[{"protocol": "all"}], sourceRanges=["0.0.0.0/0"],
+                                                                 logConfig={"metadata": "INCLUDE_ALL_METADATA"})]],
+                                      [[res(NET, "vpc")],
+                                       [res(NET, "vpc"), res(FW, "deny", property_dependencies={"network": [NET_URN]}, direction="INGRESS",
+                                                             denies=[{"protocol": "all"}], sourceRanges=["0.0.0.0/0"])],
+                                       [res(NET, "vpc"), res(FW, "deny", property_dependencies={"network": [NET_URN]}, direction="INGRESS",
+                                                             denies=[{"protocol": "all"}], sourceRanges=["0.0.0.0/0"],
+                                                             logConfig={"metadata": "INCLUDE_ALL_METADATA"}),
+                                        res(FW, "ssh", property_dependencies={"network": [NET_URN]}, direction="INGRESS",
+                                            allows=[{"protocol": "tcp", "ports": ["22"]}], sourceRanges=["0.0.0.0/0"])]]),
     # ---- Azure
     "azure-storage-no-public-blob": (DEV, [res("azure-native:storage:StorageAccount", allowBlobPublicAccess=False),
                                            res("azure-native:storage:BlobContainer", publicAccess="None")],
@@ -220,6 +270,13 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                [res("azure-native:machinelearningservices:Workspace")]),
     "azure-ml-workspace-public-network": (DEV, [res("azure-native:machinelearningservices:Workspace", publicNetworkAccess="Disabled")],
                                           [res("azure-native:machinelearningservices:Workspace")]),
+    "azure-aks-encryption-at-host": (DEV, [res(AKS, agentPoolProfiles=[{"name": "system", "enableEncryptionAtHost": True}]),
+                                           res(AKSPOOL, **GOOD_AKSPOOL, enableEncryptionAtHost=True)],
+                                     [res(AKS, agentPoolProfiles=[{"name": "system"}]), res(AKSPOOL, **GOOD_AKSPOOL),
+                                      res(AKSPOOL, **GOOD_AKSPOOL, enableEncryptionAtHost=False)]),
+    "azure-defender-for-containers": (DEV, [[res(ACR, "acr"), res(PRICING, "def", pricingName="Containers", pricingTier="Standard")],
+                                            [res(AKS, "aks")]],
+                                      [[res(ACR, "acr")], [res(ACR, "acr"), res(PRICING, "def", pricingName="Containers", pricingTier="Free")]]),
     # ---- cross-cloud
     "required-tags": (DEV, [bucket(), res("gcp:storage/bucket:Bucket", labels=TAGS),
                             res(B, provider_props={"defaultTags": json.dumps({"tags": TAGS})})],

@@ -80,7 +80,9 @@ class ModelEndpoint(pulumi.ComponentResource):
         capture_bucket_arn = store.bucket_arns[capture.bucket] if capture.enabled else None
         vpc = args.network is not None and ep.private
 
-        policy = pulumi.Output.all(account, partition, bucket_arn, kms, capture_bucket_arn).apply(
+        vpc_id = args.network.vpc_id if vpc else None
+        subnet_ids = args.network.private_subnet_ids if vpc else None
+        policy = pulumi.Output.all(account, partition, bucket_arn, kms, capture_bucket_arn, vpc_id, subnet_ids).apply(
             lambda v: endpoint_execution_policy(
                 partition=v[1],
                 region=env.region,
@@ -91,6 +93,8 @@ class ModelEndpoint(pulumi.ComponentResource):
                 capture_bucket_arn=v[4],
                 capture_prefix=capture_prefix if capture.enabled else None,
                 vpc=vpc,
+                vpc_id=v[5],
+                subnet_ids=v[6],
             )
         )
         role = aws.iam.Role(

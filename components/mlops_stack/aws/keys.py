@@ -1,5 +1,8 @@
 """AWS keys: one customer-managed KMS key with automatic rotation, used by every
-resource below that can encrypt (S3, ECR, EKS secrets, CloudWatch Logs, SageMaker)."""
+resource below that can encrypt (S3, ECR, EKS secrets, CloudWatch Logs, SageMaker).
+
+Given the stack's Network (``KeysArgs.network``), it turns on the network's VPC flow
+logs into a log group encrypted with this key (the network exists before the key)."""
 
 from __future__ import annotations
 
@@ -36,6 +39,9 @@ class Keys(pulumi.ComponentResource):
             opts=stateful_opts(self, env),
         )
         alias = aws.kms.Alias(f"{name}-alias", name=f"alias/{env.prefix}", target_key_id=key.key_id, opts=child_opts(self))
+        enable_flow_logs = getattr(args.network, "enable_flow_logs", None)
+        if callable(enable_flow_logs):
+            enable_flow_logs(key.arn)
         self.key_arn = key.arn
         self.key_id = key.key_id
         self.alias = alias.name

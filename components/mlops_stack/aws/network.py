@@ -1,14 +1,33 @@
 """AWS network: a VPC over two or more zones, private subnets for nodes and endpoints,
 NAT (one in dev, one per zone in prod), and VPC endpoints so that image pulls, STS and
-SageMaker runtime calls never leave AWS's network."""
+SageMaker runtime calls never leave AWS's network.
+
+VPC flow logs (all traffic, accepted and rejected) go to a CloudWatch log group
+encrypted with the stack key and kept for a retention that depends on the environment.
+The key is created after the network (Azure's key vault needs the network), so the
+flow logs are attached by ``enable_flow_logs``, which the Keys component calls when it
+is given this network: a stack always gets them (CIS AWS 3.7, AWS FSBP EC2.6)."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
-from mlops_stack.args import NetworkArgs, child_opts, merge_opts, resource_tags
-from mlops_stack.aws.policies import INTERFACE_ENDPOINTS, subnet_plan
+from mlops_stack.args import Env, NetworkArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.aws._shared import identity
+from mlops_stack.aws.policies import INTERFACE_ENDPOINTS, flow_log_delivery_policy, service_assume_role_policy, subnet_plan
+
+#: Flow-log retention (days) per environment; CloudWatch Logs accepts only certain
+#: values (1, 3, 5, 7, 14, 30, 60, 90, ..., 365, ...): these are among them. The same
+#: tiers as the EKS control-plane logs.
+FLOW_LOG_RETENTION_DAYS = {"prod": 365, "staging": 90, "dev": 30}
+#: Aggregation interval of flow-log records, seconds (60 or 600): one minute, so an
+#: investigation sees connections close to when they happened.
+FLOW_LOG_AGGREGATION_SECONDS = 60
+
+
+def flow_log_retention(env: Env) -> int:
+    return FLOW_LOG_RETENTION_DAYS.get(env.environment, 90)
 
 
 class Network(pulumi.ComponentResource):
@@ -117,6 +136,9 @@ class Network(pulumi.ComponentResource):
                 opts=child_opts(self),
             )
 
+        self._env = env
+        self._name = name
+        self.flow_log: aws.ec2.FlowLog | None = None
         self.cidr = args.cidr
         self.vpc_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
@@ -130,3 +152,45 @@ class Network(pulumi.ComponentResource):
                 "endpoint_security_group_id": self.endpoint_security_group_id,
             }
         )
+
+    def enable_flow_logs(self, key_arn: pulumi.Input[str]) -> aws.ec2.FlowLog:
+        """Log every flow of the VPC (accepted and rejected) to a log group encrypted with
+        ``key_arn``; idempotent. The resources are this network's children."""
+        if self.flow_log is not None:
+            return self.flow_log
+        env, name = self._env, self._name
+        tags = resource_tags(env)
+        account, _partition = identity(self)
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/aws/vpc/{env.prefix}/flow-logs",
+            retention_in_days=flow_log_retention(env),
+            kms_key_id=key_arn,
+            tags=tags,
+            opts=child_opts(self),
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            description=f"mlops-stack {env.prefix}: VPC Flow Logs delivery to its log group",
+            assume_role_policy=account.apply(lambda a: service_assume_role_policy("vpc-flow-logs.amazonaws.com", a)),
+            tags=tags,
+            opts=child_opts(self),
+        )
+        delivery = aws.iam.RolePolicy(
+            f"{name}-flow-logs-delivery",
+            role=role.id,
+            policy=group.arn.apply(flow_log_delivery_policy),
+            opts=child_opts(self),
+        )
+        self.flow_log = aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=self.vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=FLOW_LOG_AGGREGATION_SECONDS,
+            tags=tags,
+            opts=child_opts(self, depends_on=[delivery]),
+        )
+        return self.flow_log

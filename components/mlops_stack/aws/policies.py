@@ -67,6 +67,42 @@ def irsa_assume_role_policy(oidc_provider_arn: str, issuer: str, namespace: str,
     )
 
 
+def service_assume_role_policy(service: str, account_id: str) -> str:
+    """Trust policy for an AWS service acting for this account only (``aws:SourceAccount``
+    guards against the confused deputy)."""
+    return dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
+        }
+    )
+
+
+def flow_log_delivery_policy(log_group_arn: str) -> str:
+    """What VPC Flow Logs may do to deliver into one log group (AWS VPC user guide,
+    "IAM role for publishing flow logs to CloudWatch Logs"), scoped to that group."""
+    return dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Sid": "DeliverFlowLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+                    "Resource": [log_group_arn, f"{log_group_arn}:*"],
+                }
+            ],
+        }
+    )
+
+
 def autoscaling_role_arn(account_id: str, partition: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
@@ -257,10 +293,13 @@ def endpoint_execution_policy(
     capture_bucket_arn: str | None,
     capture_prefix: str | None,
     vpc: bool,
+    vpc_id: str | None = None,
+    subnet_ids: Sequence[str] | None = None,
 ) -> str:
     """What a SageMaker endpoint's execution role may do, and nothing more:
     read its model's prefix, decrypt with the stack key, pull images, write its logs
-    and metrics, write data capture to its own prefix, and attach to the VPC."""
+    and metrics, write data capture to its own prefix, and attach to the stack's VPC
+    (network interfaces only in its private subnets: ``vpc_access_statements``)."""
     prefix = model_prefix(model_key)
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadModelArtifact", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/{prefix}*"},
@@ -307,26 +346,62 @@ def endpoint_execution_policy(
             }
         )
     if vpc:
-        statements.append(
-            {
-                "Sid": "AttachToVpc",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                # EC2 does not scope these describe/ENI calls by resource for SageMaker.
-                "Resource": "*",
-            }
-        )
+        statements.extend(vpc_access_statements(partition, region, account_id, vpc_id or "", list(subnet_ids or ())))
     return dumps({"Version": VERSION, "Statement": statements})
+
+
+#: The network-interface calls SageMaker makes with the execution role to attach an
+#: endpoint to a VPC (SageMaker developer guide, "Give SageMaker AI hosted endpoints
+#: access to resources in your Amazon VPC").
+ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+)
+
+
+def vpc_access_statements(partition: str, region: str, account_id: str, vpc_id: str, subnet_ids: list[str]) -> list[dict[str, Any]]:
+    """Network-interface rights limited to one VPC and its listed subnets.
+
+    The ENI calls are authorised per resource they touch: the network interface (which
+    carries the ``ec2:Vpc`` and ``ec2:Subnet`` condition keys), the subnet it is created
+    in and the security groups it gets. So: interfaces only with both conditions, the
+    subnet only by its ARN, security groups only inside the VPC (``ec2:Vpc``). The
+    describe calls are not resource-scoped by EC2 and stay on ``*``.
+    """
+    vpc_arn = f"arn:{partition}:ec2:{region}:{account_id}:vpc/{vpc_id}"
+    subnet_arns = [f"arn:{partition}:ec2:{region}:{account_id}:subnet/{s}" for s in subnet_ids]
+    return [
+        {
+            "Sid": "NetworkInterfacesInStackSubnets",
+            "Effect": "Allow",
+            "Action": list(ENI_ACTIONS),
+            "Resource": f"arn:{partition}:ec2:{region}:{account_id}:network-interface/*",
+            "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn, "ec2:Subnet": subnet_arns}},
+        },
+        {"Sid": "CreateInStackSubnets", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": subnet_arns},
+        {
+            "Sid": "SecurityGroupsInStackVpc",
+            "Effect": "Allow",
+            "Action": "ec2:CreateNetworkInterface",
+            "Resource": f"arn:{partition}:ec2:{region}:{account_id}:security-group/*",
+            "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}},
+        },
+        {
+            "Sid": "DescribeNetwork",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+            ],
+            # EC2 does not scope describe calls by resource.
+            "Resource": "*",
+        },
+    ]
 
 
 def subnet_plan(cidr: str, zones: int) -> tuple[list[str], list[str]]:

@@ -19,6 +19,10 @@
   min/max, AzureLinux, zones in prod, tainted ``CriticalAddonsOnly=true:NoSchedule``
   so only system add-ons run there; an untainted ``general`` CPU pool (same size, 1 to
   ``systemPool.maxNodes`` nodes) takes everything else (monitoring, operators, CPU jobs).
+* Encryption at host on every pool (temp disks, disk caches and host-to-storage traffic
+  encrypted on the VM host): the subscription feature ``Microsoft.Compute/EncryptionAtHost``
+  must be registered once (docs/azure.md). ``azure.defenderForContainers`` turns on
+  Microsoft Defender for Containers for the subscription (off by default: docs/security.md).
 * Encryption with the stack's ``Keys`` (when given): Kubernetes secrets in etcd are
   encrypted by the KMS plugin with the dedicated etcd key (``securityProfile.azureKeyVaultKms``,
   versioned key ID, ``keyVaultNetworkAccess: Private``: AKS reaches the vault over a
@@ -46,6 +50,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import compute, containerservice, managedidentity, monitor, operationalinsights
+from pulumi_azure_native import security as defender
 
 from mlops_stack import catalog
 from mlops_stack.args import Env, KubernetesClusterArgs, child_opts, resource_tags
@@ -146,6 +151,7 @@ def system_pool(env: Env, spec: ClusterSpec, subnet_id: pulumi.Input[str], zones
         node_taints=[SYSTEM_TAINT],
         node_labels={"mlops-stack/pool": "system"},
         enable_node_public_ip=False,
+        enable_encryption_at_host=True,
         upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge=MAX_SURGE),
         tags=resource_tags(env, **{"mlops-stack-pool": "system"}),
     )
@@ -172,6 +178,7 @@ def general_pool_args(env: Env, spec: ClusterSpec, subnet_id: pulumi.Input[str],
         "availability_zones": zones_list(zones) if env.is_prod else None,
         "node_labels": {"mlops-stack/pool": GENERAL_POOL_NAME},
         "enable_node_public_ip": False,
+        "enable_encryption_at_host": True,
         "upgrade_settings": containerservice.AgentPoolUpgradeSettingsArgs(max_surge=MAX_SURGE),
         "tags": resource_tags(env, **{"mlops-stack-pool": GENERAL_POOL_NAME}),
     }
@@ -457,6 +464,16 @@ class KubernetesCluster(pulumi.ComponentResource):
             description="Container Insights of the AKS cluster",
             opts=child_opts(self),
         )
+        if getattr(options, "defender_for_containers", False):
+            # Subscription-wide: retained on delete, so destroying one stack never turns
+            # Defender off for everything else in the subscription.
+            defender.Pricing(
+                f"{name}-defender-containers",
+                pricing_name="Containers",
+                pricing_tier="Standard",
+                scope_id=pulumi.Output.concat("/subscriptions/", cfg.subscription_id),
+                opts=child_opts(self, retain_on_delete=True),
+            )
         general = containerservice.AgentPool(
             f"{name}-general",
             resource_group_name=rg,

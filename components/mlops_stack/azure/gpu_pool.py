@@ -106,6 +106,8 @@ class GpuNodePool(pulumi.ComponentResource):
             node_labels=gpu_pool_labels(pool.name, pool.gpu, pool.gpus_per_node, dict(pool.labels)),
             gpu_profile=gpu_driver(driver),
             enable_node_public_ip=False,
+            # Temp disks (GPU scratch data) and caches encrypted on the host (docs/azure.md).
+            enable_encryption_at_host=True,
             tags=resource_tags(env, **{"mlops-stack-pool": pool.name, "mlops-stack-gpu": pool.gpu}),
             **spot_settings(pool),  # type: ignore[arg-type]
             # The cluster autoscaler owns the node count after creation.

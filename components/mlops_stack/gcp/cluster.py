@@ -2,7 +2,8 @@
 private nodes, a private endpoint (or master authorized networks from the spec's
 ``publicAccessCidrs``), Workload Identity, a release channel, shielded nodes, Dataplane
 V2 (eBPF networking with built-in network policy), application-layer secrets
-encryption with the stack's cluster key, the default node pool removed, and a system
+encryption with the stack's cluster key, Binary Authorization against the project policy
+(``gcp/admission.py``), intranode visibility, optional Google Groups for RBAC, the default node pool removed, and a system
 pool on a dedicated least-privilege node service account that can pull from the stack's
 Artifact Registry repositories.
 
@@ -23,6 +24,7 @@ from mlops_stack import catalog
 from mlops_stack.args import KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import enable_services, key_dependencies, key_for, labels, project_info
+from mlops_stack.gcp.admission import CLUSTER_EVALUATION_MODE, project_policy
 
 #: Zones a regional cluster spreads over (GKE's default for a region).
 REGIONAL_ZONES = 3
@@ -122,7 +124,7 @@ class KubernetesCluster(pulumi.ComponentResource):
         super().__init__("mlops:gcp:KubernetesCluster", name, None, merge_opts(opts))
         env, spec, network = args.env, args.cluster, args.network
         project, _number = project_info(self)
-        apis = enable_services(self, name, ["container.googleapis.com"])
+        apis = enable_services(self, name, ["container.googleapis.com", "binaryauthorization.googleapis.com"])
         secrets_key = key_for(args.keys, "cluster")
         disk_key = key_for(args.keys, "disks")
         tags = labels(resource_tags(env))
@@ -150,6 +152,17 @@ class KubernetesCluster(pulumi.ComponentResource):
                 opts=child_opts(self),
             )
 
+        # Binary Authorization (CIS GKE 5.10.5): the project policy admits only the stack's
+        # repositories and the pinned charts' images (gcp/admission.py).
+        binauthz = project_policy(
+            self,
+            name,
+            env,
+            project=project,
+            repositories=pulumi.Output.all(*(getattr(registry, "repository_names", None) or {}).values()),
+            depends_on=apis,
+        )
+        rbac_group = getattr(args.cloud_options, "rbac_security_group", None)
         public_cidrs = [str(c) for c in spec.public_access_cidrs]
         cluster = gcp.container.Cluster(
             f"{name}-gke",
@@ -178,6 +191,13 @@ class KubernetesCluster(pulumi.ComponentResource):
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
             datapath_provider="ADVANCED_DATAPATH",
+            # Same-node pod traffic goes through the VPC too, so flow logs and firewall
+            # rules see it (GKE "Set up intranode visibility").
+            enable_intranode_visibility=True,
+            binary_authorization=gcp.container.ClusterBinaryAuthorizationArgs(evaluation_mode=CLUSTER_EVALUATION_MODE),
+            # RBAC bindings may name members of Google Groups nested in the organisation's
+            # gke-security-groups group (spec gcp.rbacSecurityGroup; off when unset).
+            authenticator_groups_config=gcp.container.ClusterAuthenticatorGroupsConfigArgs(security_group=rbac_group) if rbac_group else None,
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=secrets_key)
             if secrets_key is not None
             else None,
@@ -200,7 +220,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             resource_labels=tags,
             # The default pool's config only matters at creation; changing it later would
             # replace the cluster.
-            opts=child_opts(self, depends_on=[*apis, *key_dependencies(args.keys)], ignore_changes=["nodeConfig", "initialNodeCount"]),
+            opts=child_opts(self, depends_on=[*apis, *key_dependencies(args.keys), binauthz], ignore_changes=["nodeConfig", "initialNodeCount"]),
         )
 
         system = catalog.cpu_offer("gcp", spec.system_pool.size, "nodepool")

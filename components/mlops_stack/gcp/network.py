@@ -2,6 +2,14 @@
 for pods and services, Private Google Access, flow logs) and Cloud Router + Cloud NAT
 so private nodes reach the internet without external IPs.
 
+Firewall: explicit rules instead of the implied ones, so the plan and the logs show
+them: a logged deny-all ingress at the lowest user priority, an allow for traffic from
+inside the VPC range (nodes, pods, services; not logged: VPC flow logs already record
+those flows, and logging every internal connection would multiply log volume) and a
+logged allow for Google's load-balancer health checks. GKE adds its own narrower
+cluster rules at creation. Egress stays open (the implied allow; Cloud NAT is the only
+way out for private nodes).
+
 ``NetworkArgs.zones`` and ``nat_per_zone`` do not apply: a GCP subnet is regional and
 Cloud NAT is a regional, managed service with no zonal gateway to duplicate.
 """
@@ -18,6 +26,51 @@ PODS_RANGE = "pods"
 SERVICES_RANGE = "services"
 #: VPC flow log sampling of the node subnet (0.5 = half the flows).
 FLOW_SAMPLING = 0.5
+#: Priority of the explicit deny-all ingress rule: just above the implied rules (65535),
+#: below every allow rule (GKE's own rules use 1000).
+DENY_INGRESS_PRIORITY = 65534
+ALLOW_PRIORITY = 1000
+#: Source ranges of Google Cloud load-balancer health checks (Cloud Load Balancing docs,
+#: "Health checks overview", probe IP ranges).
+HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
+
+
+def firewall(parent: pulumi.Resource, name: str, network: pulumi.Input[str], cidr: str) -> list[gcp.compute.Firewall]:
+    """The explicit ingress rules (see the module doc)."""
+    return [
+        gcp.compute.Firewall(
+            f"{name}-deny-all-ingress",
+            network=network,
+            description="mlops-stack: deny every ingress not allowed by a higher-priority rule (logged)",
+            direction="INGRESS",
+            priority=DENY_INGRESS_PRIORITY,
+            denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
+            source_ranges=["0.0.0.0/0"],
+            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+            opts=child_opts(parent),
+        ),
+        gcp.compute.Firewall(
+            f"{name}-allow-internal",
+            network=network,
+            description="mlops-stack: traffic between nodes, pods and services of this VPC",
+            direction="INGRESS",
+            priority=ALLOW_PRIORITY,
+            allows=[gcp.compute.FirewallAllowArgs(protocol="all")],
+            source_ranges=[cidr],
+            opts=child_opts(parent),
+        ),
+        gcp.compute.Firewall(
+            f"{name}-allow-health-checks",
+            network=network,
+            description="mlops-stack: Google Cloud load-balancer health checks to nodes and pods (logged)",
+            direction="INGRESS",
+            priority=ALLOW_PRIORITY,
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp")],
+            source_ranges=list(HEALTH_CHECK_RANGES),
+            log_config=gcp.compute.FirewallLogConfigArgs(metadata="EXCLUDE_ALL_METADATA"),
+            opts=child_opts(parent),
+        ),
+    ]
 
 
 class Network(pulumi.ComponentResource):
@@ -65,6 +118,7 @@ class Network(pulumi.ComponentResource):
             description=f"mlops-stack {env.prefix}: GKE nodes (pods and services in secondary ranges)",
             opts=child_opts(self),
         )
+        firewall(self, name, vpc.id, args.cidr)
         router = gcp.compute.Router(f"{name}-router", network=vpc.id, region=env.region, opts=child_opts(self))
         nat = gcp.compute.RouterNat(
             f"{name}-nat",

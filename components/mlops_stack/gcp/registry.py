@@ -1,5 +1,6 @@
 """GCP container registry: Artifact Registry Docker repositories in the stack's region,
-with immutable tags, CMEK and a cleanup policy that deletes untagged images."""
+with immutable tags, CMEK, a cleanup policy that deletes untagged images, and automatic
+vulnerability scanning (the Container Scanning API is enabled with the registry)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ class ContainerRegistry(pulumi.ComponentResource):
         super().__init__("mlops:gcp:ContainerRegistry", name, None, merge_opts(opts))
         env, spec = args.env, args.registry
         project, _number = project_info(self)
-        apis = enable_services(self, name, ["artifactregistry.googleapis.com"])
+        # Container Scanning is what Artifact Registry's automatic vulnerability scanning
+        # runs on: without the API, pushed images are never scanned.
+        apis = enable_services(self, name, ["artifactregistry.googleapis.com", "containerscanning.googleapis.com"])
         kms = key_for(args.keys, "registry")
         self.repository_urls, self.repository_ids, self.repository_names = {}, {}, {}
         for repo_name in spec.repositories:

@@ -197,6 +197,7 @@ RESOURCES: dict[str, Rule] = {
     "aws:ec2/securityGroup:SecurityGroup": _vpc_like("sg", "security-group"),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _vpc_like("sg", "security-group"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_like("vpce", "vpc-endpoint"),
+    "aws:ec2/flowLog:FlowLog": _vpc_like("fl", "vpc-flow-log"),
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketVersioning:BucketVersioning": _bucket_child,

@@ -98,3 +98,35 @@ def denies_insecure_transport(document: Any) -> Any:
             if actions is not UNKNOWN and any(a in ("*", "s3:*") for a in actions):
                 return True
     return False
+
+
+#: EC2 network-interface actions that let a principal place interfaces in a network.
+ENI_WRITE_ACTIONS = frozenset(
+    a.lower()
+    for a in (
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+    )
+)
+
+
+def unscoped_eni_statements(document: Any) -> list[str]:
+    """Allow statements granting network-interface writes on Resource '*' with no Condition."""
+    found: list[str] = []
+    stmts = statements(document)
+    if stmts is UNKNOWN:
+        return found
+    for i, s in enumerate(stmts):
+        if s is UNKNOWN or s.get("Effect") != "Allow" or s.get("Condition"):
+            continue
+        actions = as_list(s.get("Action"))
+        if actions is UNKNOWN:
+            continue
+        hits = sorted(
+            a for a in actions if isinstance(a, str) and (a.lower() in ENI_WRITE_ACTIONS or a in ("*", "ec2:*", "ec2:*NetworkInterface*"))
+        )
+        if hits and _is_star(s.get("Resource")) is True:
+            found.append(f"statement {s.get('Sid') or i} allows {', '.join(hits)} on Resource '*' without a condition")
+    return found

@@ -28,6 +28,8 @@ IAM_USER_POLICY = "aws:iam/userPolicy:UserPolicy"
 IAM_GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 IAM_ACCESS_KEY = "aws:iam/accessKey:AccessKey"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 
 PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
 
@@ -575,6 +577,76 @@ def iam_no_access_keys(r: Res, ctx: Ctx) -> Iterable[str]:
     if r.props.get("status") in ("Inactive", UNKNOWN):
         return
     yield "creates a static IAM access key."
+
+
+@resource_rule(
+    "aws-iam-eni-actions-scoped",
+    description="IAM policies do not allow creating or deleting network interfaces (ec2:CreateNetworkInterface, "
+    "CreateNetworkInterfacePermission, DeleteNetworkInterface[Permission]) on Resource '*' without a condition: "
+    "a workload role may place interfaces only in its own VPC and subnets.",
+    severity="medium",
+    enforcement="mandatory",
+    remediation="Scope the statement to arn:aws:ec2:<region>:<account>:network-interface/* with Condition "
+    "{ArnEquals: {ec2:Vpc: <vpc ARN>, ec2:Subnet: [<subnet ARNs>]}}, the subnets by ARN and security groups "
+    "with ec2:Vpc (see mlops_stack.aws.policies.vpc_access_statements).",
+    clouds=("aws",),
+    types=(IAM_ROLE, IAM_ROLE_POLICY, IAM_POLICY, IAM_USER_POLICY, IAM_GROUP_POLICY),
+    benchmarks=("checkov:CKV_AWS_111", "checkov:CKV_AWS_355"),
+)
+def iam_eni_scoped(r: Res, ctx: Ctx) -> Iterable[str]:
+    if r.type == IAM_ROLE:
+        inline = as_list(r.props.get("inlinePolicies"))
+        if inline is UNKNOWN:
+            return
+        for p in inline:
+            for found in _iam.unscoped_eni_statements(get(p, "policy")):
+                yield f"inline policy {get(p, 'name') or ''}: {found}"
+        return
+    yield from _iam.unscoped_eni_statements(r.props.get("policy"))
+
+
+# ---------------------------------------------------------------------------------
+# VPC
+
+
+def _vpc_keys(v: Res) -> set[str]:
+    keys = {v.urn}
+    if isinstance(v.props.get("id"), str):
+        keys.add(v.props["id"])
+    return keys
+
+
+@stack_rule(
+    "aws-vpc-flow-logs",
+    description="Every VPC has a flow log (aws.ec2.FlowLog with vpcId set to it) recording ALL traffic, accepted and rejected.",
+    severity="medium",
+    enforcement="mandatory",
+    remediation="Add aws.ec2.FlowLog(vpc_id=vpc.id, traffic_type='ALL', log_destination_type='cloud-watch-logs', "
+    "log_destination=<KMS-encrypted log group>.arn, iam_role_arn=<delivery role>.arn) (the AWS Network component "
+    "does it when the Keys component is given the network).",
+    clouds=("aws",),
+    benchmarks=("cis-aws-3.0:3.7", "aws-fsbp:EC2.6", "checkov:CKV2_AWS_11"),
+)
+def vpc_flow_logs(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:
+    vpcs = [r for r in resources if r.type == VPC]
+    logged: set[str] = set()
+    unsure = False
+    for fl in (r for r in resources if r.type == FLOW_LOG):
+        traffic = fl.props.get("trafficType")
+        if traffic not in ("ALL", UNKNOWN):
+            continue
+        deps = fl.property_dependencies.get("vpcId", [])
+        value = fl.props.get("vpcId")
+        matched = [v for v in vpcs if v.urn in deps or (isinstance(value, str) and value in _vpc_keys(v))]
+        if matched:
+            logged.update(v.urn for v in matched)
+        elif value is UNKNOWN or not isinstance(value, str):
+            unsure = True
+    if unsure:
+        return
+    for v in vpcs:
+        if v.urn not in logged:
+            yield v.urn, "VPC has no flow log recording ALL traffic."
 
 
 # ---------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ AKS = "azure-native:containerservice:ManagedCluster"
 KEY_VAULT = "azure-native:keyvault:Vault"
 KV_KEY = "azure-native:keyvault:Key"
 AML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
+AKS_POOL = "azure-native:containerservice:AgentPool"
+DEFENDER_PRICING = "azure-native:security:Pricing"
 
 
 # ---------------------------------------------------------------------------------
@@ -367,3 +369,59 @@ def aml_public(r: Res, ctx: Ctx) -> Iterable[str]:
     v = r.props.get("publicNetworkAccess")
     if v is not UNKNOWN and v != "Disabled":
         yield f"publicNetworkAccess is {v or 'Enabled (default)'}."
+
+
+# ---------------------------------------------------------------------------------
+# Encryption at host, Defender for Containers
+
+
+@resource_rule(
+    "azure-aks-encryption-at-host",
+    description="AKS node pools encrypt at host: temp disks, OS/data disk caches and the data flowing to storage "
+    "are encrypted on the VM host (GPU scratch data lands on temp disks).",
+    severity="medium",
+    enforcement="mandatory",
+    remediation="Set enable_encryption_at_host=True on every agent pool (needs the subscription feature "
+    "Microsoft.Compute/EncryptionAtHost registered and a VM size that supports it; see docs/azure.md).",
+    clouds=("azure",),
+    types=(AKS, AKS_POOL),
+    benchmarks=("checkov:CKV_AZURE_227", "azure-mcsb:DP-4"),
+)
+def aks_encryption_at_host(r: Res, ctx: Ctx) -> Iterable[str]:
+    if r.type == AKS_POOL:
+        pools = [r.props]
+    else:
+        pools = as_list(r.props.get("agentPoolProfiles"))
+        if pools is UNKNOWN:
+            return
+    for p in pools:
+        if p is UNKNOWN:
+            continue
+        v = get(p, "enableEncryptionAtHost")
+        if v is UNKNOWN:
+            continue
+        if truthy(v) is not True:
+            yield f"agent pool {get(p, 'name') or get(p, 'agentPoolName') or ''} does not enable encryption at host."
+
+
+@stack_rule(
+    "azure-defender-for-containers",
+    description="A subscription running the stack's container registry and AKS cluster has Microsoft Defender for "
+    "Containers on (image vulnerability assessment for ACR, runtime threat detection for AKS).",
+    severity="low",
+    enforcement="advisory",
+    remediation="Set the spec's azure.defenderForContainers: true (a subscription-wide security.Pricing 'Containers' "
+    "at the Standard tier, billed per vCore), or keep it managed centrally by the security team (docs/security.md).",
+    clouds=("azure",),
+    benchmarks=("azure-mcsb:LT-1", "azure-mcsb:PV-5"),
+)
+def defender_for_containers(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:
+    registries = [r for r in resources if r.type == ACR]
+    if not registries:
+        return
+    for p in (r for r in resources if r.type == DEFENDER_PRICING):
+        name, tier = p.props.get("pricingName"), p.props.get("pricingTier")
+        if name in ("Containers", UNKNOWN) and tier in ("Standard", UNKNOWN):
+            return
+    for r in registries:
+        yield r.urn, "Microsoft Defender for Containers is not enabled by this stack (images are not scanned in ACR)."

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..model import Ctx, Res
 from ..values import UNKNOWN, as_list, get, to_int, truthy
-from ._registry import resource_rule
+from ._registry import resource_rule, stack_rule
 
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
 GCS_IAM = ("gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:storage/bucketIAMBinding:BucketIAMBinding")
@@ -19,6 +19,10 @@ GKE_POOL = "gcp:container/nodePool:NodePool"
 KMS_KEY = "gcp:kms/cryptoKey:CryptoKey"
 PROJECT_IAM = ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding")
 SA_KEY = "gcp:serviceaccount/key:Key"
+BINAUTHZ_POLICY = "gcp:binaryauthorization/policy:Policy"
+SERVICE = "gcp:projects/service:Service"
+VPC_NETWORK = "gcp:compute/network:Network"
+FIREWALL = "gcp:compute/firewall:Firewall"
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
@@ -443,3 +447,164 @@ def gcp_primitive(r: Res, ctx: Ctx) -> Iterable[str]:
 )
 def gcp_sa_keys(r: Res, ctx: Ctx) -> Iterable[str]:
     yield "creates a user-managed service account key."
+
+
+# ---------------------------------------------------------------------------------
+# Binary Authorization, intranode visibility, scanning, Google Groups, firewall
+
+
+@resource_rule(
+    "gcp-gke-binary-authorization",
+    description="GKE clusters evaluate Binary Authorization (evaluationMode PROJECT_SINGLETON_POLICY_ENFORCE).",
+    severity="high",
+    enforcement="mandatory",
+    remediation="Set binary_authorization={'evaluation_mode': 'PROJECT_SINGLETON_POLICY_ENFORCE'} on the cluster and "
+    "manage the project's gcp.binaryauthorization.Policy (mlops_stack.gcp.admission does both).",
+    clouds=("gcp",),
+    types=(GKE_CLUSTER,),
+    benchmarks=("cis-gke-1.5:5.10.5", "checkov:CKV_GCP_66"),
+)
+def gke_binauthz(r: Res, ctx: Ctx) -> Iterable[str]:
+    ba = r.props.get("binaryAuthorization")
+    if ba is UNKNOWN:
+        return
+    mode = get(ba, "evaluationMode")
+    if mode is UNKNOWN:
+        return
+    if mode in ("PROJECT_SINGLETON_POLICY_ENFORCE", "POLICY_BINDINGS", "POLICY_BINDINGS_AND_PROJECT_SINGLETON_POLICY_ENFORCE"):
+        return
+    if mode is None and (get(ba, "enabled") is UNKNOWN or truthy(get(ba, "enabled"))):
+        return
+    yield f"Binary Authorization is not enforced (evaluationMode {mode or 'unset'})."
+
+
+@resource_rule(
+    "gcp-binauthz-policy-enforced",
+    description="The project's Binary Authorization policy never admits every image by default, and blocks "
+    "(ENFORCED_BLOCK_AND_AUDIT_LOG) in prod; elsewhere a dry run (audit log only) is accepted.",
+    severity="high",
+    enforcement="mandatory",
+    remediation="Set default_admission_rule={'evaluation_mode': 'ALWAYS_DENY' (or REQUIRE_ATTESTATION), "
+    "'enforcement_mode': 'ENFORCED_BLOCK_AND_AUDIT_LOG'} in prod and allowlist the registries you deploy from.",
+    clouds=("gcp",),
+    types=(BINAUTHZ_POLICY,),
+    benchmarks=("cis-gke-1.5:5.10.5",),
+)
+def binauthz_policy(r: Res, ctx: Ctx) -> Iterable[str]:
+    rule = r.props.get("defaultAdmissionRule")
+    if rule is UNKNOWN:
+        return
+    evaluation, enforcement = get(rule, "evaluationMode"), get(rule, "enforcementMode")
+    if evaluation == "ALWAYS_ALLOW":
+        yield "defaultAdmissionRule.evaluationMode is ALWAYS_ALLOW: every image is admitted."
+    if ctx.is_prod(r) and enforcement not in ("ENFORCED_BLOCK_AND_AUDIT_LOG", UNKNOWN):
+        yield f"prod policy does not block (enforcementMode {enforcement or 'unset'})."
+
+
+@resource_rule(
+    "gcp-gke-intranode-visibility",
+    description="GKE clusters enable intranode visibility, so same-node pod traffic reaches VPC flow logs and firewall rules.",
+    severity="low",
+    enforcement="mandatory",
+    remediation="Set enable_intranode_visibility=True on the cluster.",
+    clouds=("gcp",),
+    types=(GKE_CLUSTER,),
+    benchmarks=("cis-gke-1.5:5.6.1", "checkov:CKV_GCP_61"),
+)
+def gke_intranode(r: Res, ctx: Ctx) -> Iterable[str]:
+    v = r.props.get("enableIntranodeVisibility")
+    if v is UNKNOWN:
+        return
+    if truthy(v) is not True:
+        yield "enableIntranodeVisibility is not true."
+
+
+@stack_rule(
+    "gcp-container-scanning-api",
+    description="A stack with Docker repositories in Artifact Registry enables containerscanning.googleapis.com, "
+    "the API Artifact Registry's automatic vulnerability scanning runs on.",
+    severity="medium",
+    enforcement="mandatory",
+    remediation="Add gcp.projects.Service(service='containerscanning.googleapis.com', disable_on_destroy=False).",
+    clouds=("gcp",),
+    benchmarks=("cis-gke-1.5:5.1.1",),
+)
+def container_scanning_api(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:
+    repos = [r for r in resources if r.type == AR_REPO and r.props.get("format") == "DOCKER"]
+    if not repos:
+        return
+    services = [r.props.get("service") for r in resources if r.type == SERVICE]
+    if UNKNOWN in services or "containerscanning.googleapis.com" in services:
+        return
+    for r in repos:
+        yield r.urn, "containerscanning.googleapis.com is not enabled: pushed images are never scanned."
+
+
+@resource_rule(
+    "gcp-gke-google-groups-rbac",
+    description="GKE clusters accept Google Groups in RBAC (authenticatorGroupsConfig.securityGroup), so access is "
+    "granted to groups the organisation manages rather than to individual users.",
+    severity="low",
+    enforcement="advisory",
+    remediation="Set the spec's gcp.rbacSecurityGroup to gke-security-groups@<your domain> (the group must exist in "
+    "Google Workspace / Cloud Identity; see docs/security.md).",
+    clouds=("gcp",),
+    types=(GKE_CLUSTER,),
+    benchmarks=("cis-gke-1.5:5.8.3", "checkov:CKV_GCP_65"),
+)
+def gke_google_groups(r: Res, ctx: Ctx) -> Iterable[str]:
+    group = get(r.props, "authenticatorGroupsConfig", "securityGroup")
+    if group is UNKNOWN or (isinstance(group, str) and group):
+        return
+    yield "authenticatorGroupsConfig.securityGroup is not set (RBAC through Google Groups is off)."
+
+
+def _firewall_network_match(fw: Res, net: Res) -> bool:
+    value = fw.props.get("network")
+    return net.urn in fw.property_dependencies.get("network", []) or (
+        isinstance(value, str) and value in {net.urn, net.props.get("name"), net.props.get("id")}
+    )
+
+
+def _is_logged_deny_all_ingress(fw: Res) -> bool:
+    """True when the rule is (or, with unknown inputs, may be) a logged deny-all ingress from anywhere."""
+    props = fw.props
+    direction, disabled = props.get("direction", "INGRESS"), props.get("disabled")
+    denies, sources = as_list(props.get("denies")), as_list(props.get("sourceRanges"))
+    log_config, enable_logging = props.get("logConfig"), props.get("enableLogging")
+    if UNKNOWN in (direction, disabled, denies, sources, log_config, enable_logging):
+        return True
+    if direction != "INGRESS" or truthy(disabled):
+        return False
+    if any(d is UNKNOWN or get(d, "protocol") is UNKNOWN for d in denies) or UNKNOWN in sources:
+        return True
+    denies_all = any(get(d, "protocol") == "all" and not get(d, "ports") for d in denies)
+    logged = log_config is not None or truthy(enable_logging) is True
+    return denies_all and "0.0.0.0/0" in sources and logged
+
+
+@stack_rule(
+    "gcp-vpc-explicit-deny-ingress",
+    description="Every custom VPC has an explicit, logged firewall rule denying all ingress from 0.0.0.0/0 (rather "
+    "than relying on the unlogged implied deny), and no allow rule is open to 0.0.0.0/0.",
+    severity="medium",
+    enforcement="mandatory",
+    remediation="Add gcp.compute.Firewall(direction='INGRESS', priority=65534, denies=[{'protocol': 'all'}], "
+    "source_ranges=['0.0.0.0/0'], log_config={'metadata': 'INCLUDE_ALL_METADATA'}) and narrow allow rules to "
+    "the ranges that need them.",
+    clouds=("gcp",),
+    benchmarks=("nist-800-53:SC-7(5)", "nist-800-53:AU-12", "cis-gcp-2.0:3.6"),
+)
+def vpc_explicit_deny(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:
+    firewalls = [r for r in resources if r.type == FIREWALL]
+    for fw in firewalls:
+        sources = as_list(fw.props.get("sourceRanges"))
+        allows = as_list(fw.props.get("allows"))
+        if sources is UNKNOWN or allows is UNKNOWN or not allows:
+            continue
+        if fw.props.get("direction", "INGRESS") == "INGRESS" and "0.0.0.0/0" in sources:
+            yield fw.urn, "allow rule is open to 0.0.0.0/0."
+    for net in (r for r in resources if r.type == VPC_NETWORK):
+        mine = [fw for fw in firewalls if _firewall_network_match(fw, net)]
+        if not any(_is_logged_deny_all_ingress(fw) for fw in mine):
+            yield net.urn, "network has no logged deny-all ingress firewall rule."
