@@ -66,6 +66,10 @@ class AwsSpec(_Model):
         default_factory=list,
         description="IAM role/user ARNs given cluster-admin through EKS access entries.",
     )
+    runner_security_group_ids: list[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list,
+        description="Security groups of the deploy runner (in this VPC or a peered one): admitted on 443 to the EKS cluster security group. See docs/first-apply.md.",
+    )
 
 
 class GcpSpec(_Model):
@@ -188,6 +192,14 @@ class ClusterSpec(_Model):
     )
     system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec, description="The on-demand pool for system workloads.")
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list, description="GPU node pools (tainted nvidia.com/gpu=true:NoSchedule).")
+    runner_cidrs: list[ipaddress.IPv4Network] = Field(
+        default_factory=list,
+        description="Private CIDRs of the runner that applies the stack (self-hosted, in a network peered or connected to the VPC): admitted to the private API endpoint (EKS cluster security group on 443, GKE authorized networks). See docs/first-apply.md.",
+    )
+    in_cluster: bool = Field(
+        default=True,
+        description="Deploy the in-cluster layer (autoscaler, GPU plugin, monitoring, namespaces). false: the cloud layer only, the first phase of a two-phase first apply of a private cluster (docs/first-apply.md).",
+    )
 
 
 class ArtifactRef(_Model):
@@ -486,6 +498,10 @@ def _unique(names: list[str], path: str) -> None:
 #: Keys of a cloud's sub-spec that must be set when that cloud is selected.
 REQUIRED_WHEN_SELECTED: dict[str, tuple[str, ...]] = {"gcp": ("project",)}
 
+#: Private address space (RFC 1918). ``IPv4Network.is_private`` also admits documentation
+#: and benchmark ranges (RFC 5737, RFC 2544), which no runner uses.
+RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
 #: S3 bucket names are <= 63 characters and Pulumi auto-naming appends 8.
 MAX_BUCKET_BASE = 55
 
@@ -536,6 +552,14 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
             )
     if cluster.enabled:
         catalog.check_kubernetes_version(cloud, cluster.version, today or datetime.now(UTC).date(), "cluster.version")
+    for i, cidr in enumerate(cluster.runner_cidrs):
+        if not any(cidr.subnet_of(block) for block in RFC1918):
+            raise ConfigError(
+                f"cluster.runnerCidrs[{i}]",
+                "must be a private (RFC 1918) range: the runner reaches the private API endpoint through peering, a transit gateway or a VPN",
+                "for a runner on the internet use publicAccessCidrs, or the two-phase apply (cluster.inCluster: false)",
+                value=str(cidr),
+            )
     sp = cluster.system_pool
     if sp.min_nodes > sp.max_nodes:
         raise ConfigError("cluster.systemPool.minNodes", f"is greater than maxNodes ({sp.max_nodes})", value=sp.min_nodes)

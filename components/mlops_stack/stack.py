@@ -101,8 +101,9 @@ class MlopsStack(pulumi.ComponentResource):
                 )
                 for pool in spec.cluster.gpu_pools
             ]
-            # The cloud-independent Kubernetes layer, on the cluster's own provider.
-            self.k8s = k8s_layer(
+            # The cloud-independent Kubernetes layer, on the cluster's own provider; left
+            # out in the first phase of a two-phase first apply (docs/first-apply.md).
+            self.k8s = None if not spec.cluster.in_cluster else k8s_layer(
                 f"{name}-k8s",
                 MonitoringArgs(
                     env=env,

@@ -57,6 +57,42 @@ def cluster_autoscaler_values(cluster_name: str, region: str, version: str, role
     }
 
 
+def runner_ingress(
+    parent: pulumi.Resource, name: str, cluster: aws.eks.Cluster, runner_cidrs: list[Any], runner_groups: list[str]
+) -> list[aws.vpc.SecurityGroupIngressRule]:
+    """HTTPS from the deploy runner to the private API endpoint. EKS's cluster security
+    group admits only itself (the control plane and the nodes), so a runner in a peered
+    VPC or behind a VPN/transit gateway times out on 443 without these rules."""
+    sg = cluster.vpc_config.cluster_security_group_id
+    rules = [
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-runner-cidr-{i}",
+            security_group_id=sg,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=str(cidr),
+            description="mlops-stack deploy runner to the Kubernetes API (cluster.runnerCidrs)",
+            opts=child_opts(parent),
+        )
+        for i, cidr in enumerate(runner_cidrs)
+    ]
+    rules += [
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-runner-sg-{i}",
+            security_group_id=sg,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            referenced_security_group_id=group,
+            description="mlops-stack deploy runner to the Kubernetes API (aws.runnerSecurityGroupIds)",
+            opts=child_opts(parent),
+        )
+        for i, group in enumerate(runner_groups)
+    ]
+    return rules
+
+
 #: Control-plane log retention (days): CloudWatch Logs accepts only certain values.
 LOG_RETENTION_DAYS = {"prod": 365, "staging": 90, "dev": 30}
 
@@ -253,12 +289,26 @@ class KubernetesCluster(pulumi.ComponentResource):
             "provisioner": "ebs.csi.aws.com",
             "parameters": {"type": "gp3", "encrypted": "true", **({"kmsKeyId": kms} if kms is not None else {})},
         }
+        runner_rules = runner_ingress(self, name, cluster, spec.runner_cidrs, getattr(args.cloud_options, "runner_security_group_ids", []) or [])
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=child_opts(self, depends_on=[system_group]),
+            opts=child_opts(self, depends_on=[system_group, *runner_rules]),
         )
+        outputs = {
+            "cluster_name": self.cluster_name,
+            "endpoint": self.endpoint,
+            "kubeconfig": self.kubeconfig,
+            "oidc_issuer": self.oidc_issuer,
+            "oidc_provider_arn": self.oidc_provider_arn,
+            "node_role_arn": self.node_role_arn,
+        }
+        if not spec.in_cluster:
+            # Two-phase first apply, phase 1: nothing that talks to the API server
+            # (docs/first-apply.md); the autoscaler comes with the in-cluster layer.
+            self.register_outputs(outputs)
+            return
 
         # EKS managed node groups only change size when told to: the Cluster Autoscaler
         # moves desiredSize between each pool's min and max (GKE and AKS autoscale natively).
@@ -291,13 +341,4 @@ class KubernetesCluster(pulumi.ComponentResource):
             timeout=600,
             opts=child_opts(self, provider=self.k8s_provider, depends_on=[system_group, autoscaler_policy]),
         )
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "endpoint": self.endpoint,
-                "kubeconfig": self.kubeconfig,
-                "oidc_issuer": self.oidc_issuer,
-                "oidc_provider_arn": self.oidc_provider_arn,
-                "node_role_arn": self.node_role_arn,
-            }
-        )
+        self.register_outputs(outputs)

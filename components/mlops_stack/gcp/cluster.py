@@ -14,6 +14,7 @@ clusters): no ``master_ipv4_cidr_block`` and no VPC peering.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -75,12 +76,15 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str) -> str:
     return json.dumps(doc, sort_keys=True)
 
 
-def authorized_networks(public_cidrs: list[str], vpc_cidr: str) -> list[dict[str, str]]:
+def authorized_networks(public_cidrs: list[str], vpc_cidr: str, runner_cidrs: Sequence[str] = ()) -> list[dict[str, str]]:
     """Who may reach the API server: the spec's CIDRs when the endpoint is public, else
-    the VPC (GKE needs authorized networks on for a private-only endpoint)."""
+    the VPC (GKE needs authorized networks on for a private-only endpoint); plus the
+    deploy runner's private CIDRs (``cluster.runnerCidrs``, docs/first-apply.md)."""
     if public_cidrs:
-        return [{"cidr_block": c, "display_name": f"spec-{i}"} for i, c in enumerate(public_cidrs)]
-    return [{"cidr_block": vpc_cidr, "display_name": "vpc"}]
+        blocks = [{"cidr_block": c, "display_name": f"spec-{i}"} for i, c in enumerate(public_cidrs)]
+    else:
+        blocks = [{"cidr_block": vpc_cidr, "display_name": "vpc"}]
+    return blocks + [{"cidr_block": c, "display_name": f"runner-{i}"} for i, c in enumerate(runner_cidrs)]
 
 
 def storage_class(kms_key: pulumi.Input[str] | None) -> dict[str, Any]:
@@ -181,7 +185,10 @@ class KubernetesCluster(pulumi.ComponentResource):
                 enable_private_nodes=True, enable_private_endpoint=not public_cidrs
             ),
             master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
-                cidr_blocks=[gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(**b) for b in authorized_networks(public_cidrs, network.cidr)],
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(**b)
+                    for b in authorized_networks(public_cidrs, network.cidr, [str(c) for c in spec.runner_cidrs])
+                ],
                 gcp_public_cidrs_access_enabled=False,
             ),
             master_auth=gcp.container.ClusterMasterAuthArgs(

@@ -1,0 +1,143 @@
+"""The first apply of a private cluster (docs/first-apply.md), tested as plans.
+
+prod's API endpoints are private: the in-cluster layer (Helm releases, namespaces, ...)
+cannot be reached from a runner outside the network. Two ways work on a fresh account:
+
+* runner access: ``cluster.runnerCidrs`` (+ ``aws.runnerSecurityGroupIds``) become the
+  ingress / authorized networks a runner in a connected network needs;
+* a two-phase apply: ``cluster.inCluster: false`` (cloud layer only), then the same stack
+  with ``inCluster: true`` from a runner inside the network.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlops_stack.errors import ConfigError
+from mlops_stack.offline.engine import Plan
+from planning import plan_config, plan_example
+
+RUNNER = "10.50.0.0/24"
+RUNNER_SG = "sg-0123456789abcdef0"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def plan_with(stack: str, cluster: dict | None = None, **top: object) -> Plan:  # type: ignore[type-arg]
+    config = dict(plan_example(stack).config)
+    if cluster:
+        doc = json.loads(config["mlops-stack:cluster"])
+        doc.update(cluster)
+        config["mlops-stack:cluster"] = json.dumps(doc)
+    for key, value in top.items():
+        config[f"mlops-stack:{key}"] = json.dumps(value)
+    return plan_config(config, stack=stack)
+
+
+def k8s_resources(plan: Plan) -> list[str]:
+    return [r.name for r in plan.resources if r.type.startswith("kubernetes:")]
+
+
+# --- runner access -------------------------------------------------------------------
+
+
+def test_without_runner_access_nothing_is_admitted_on_443() -> None:
+    assert plan_with("prod-aws", {"runnerCidrs": []}).of_type(INGRESS) == []
+
+
+def test_prod_aws_admits_a_runner_inside_its_vpc() -> None:
+    (rule,) = plan_example("prod-aws").of_type(INGRESS)
+    assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("10.30.0.0/16", 443, 443)
+
+
+def test_eks_runner_cidrs_and_groups_become_443_ingress_on_the_cluster_security_group() -> None:
+    plan = plan_with("prod-aws", {"runnerCidrs": [RUNNER]}, aws={"runnerSecurityGroupIds": [RUNNER_SG]})
+    eks = plan.one("aws:eks/cluster:Cluster")
+    cluster_sg = eks.outputs["vpcConfig"]["clusterSecurityGroupId"]
+    rules = sorted(plan.of_type(INGRESS), key=lambda r: r.name)
+    assert [r.name for r in rules] == ["mlops-cluster-runner-cidr-0", "mlops-cluster-runner-sg-0"]
+    for r in rules:
+        assert (r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"]) == ("tcp", 443, 443)
+        assert r.inputs["securityGroupId"] == cluster_sg
+    assert rules[0].inputs["cidrIpv4"] == RUNNER and "referencedSecurityGroupId" not in rules[0].inputs
+    assert rules[1].inputs["referencedSecurityGroupId"] == RUNNER_SG and "cidrIpv4" not in rules[1].inputs
+    # The Kubernetes provider (and so every in-cluster resource) waits for the rules.
+    provider = next(r for r in plan.resources if r.type == "pulumi:providers:kubernetes" and r.name == "mlops-cluster-k8s")
+    assert {r.urn for r in rules} <= set(provider.dependencies)
+    # The endpoint stays private.
+    assert eks.inputs["vpcConfig"]["endpointPublicAccess"] is False
+
+
+def test_gke_runner_cidrs_join_the_authorized_networks() -> None:
+    plan = plan_with("prod-gcp", {"runnerCidrs": [RUNNER]})
+    gke = plan.one("gcp:container/cluster:Cluster")
+    blocks = gke.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+    assert {"cidrBlock": RUNNER, "displayName": "runner-0"} in blocks
+    assert gke.inputs["privateClusterConfig"]["enablePrivateEndpoint"] is True
+
+
+def test_aks_rejects_runner_cidrs_with_the_reason() -> None:
+    with pytest.raises(ConfigError, match=r"^cluster.runnerCidrs: \['10.50.0.0/24'\] has no effect on azure: a private AKS API server has no IP allow-list"):
+        plan_with("prod-azure", {"runnerCidrs": [RUNNER]})
+
+
+def test_a_public_runner_cidr_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"^cluster.runnerCidrs\[0\]: '203.0.113.0/24' must be a private \(RFC 1918\) range"):
+        plan_with("prod-aws", {"runnerCidrs": ["203.0.113.0/24"]})
+
+
+def test_a_malformed_runner_security_group_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"^aws.runnerSecurityGroupIds\[0\]: 'default' does not match"):
+        plan_with("prod-aws", aws={"runnerSecurityGroupIds": ["default"]})
+
+
+# --- two-phase apply -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["prod-aws", "prod-gcp", "prod-azure"])
+def test_phase_one_has_no_in_cluster_resource_and_phase_two_only_adds(stack: str) -> None:
+    full = plan_example(stack)
+    assert k8s_resources(full), "the example has an in-cluster layer"
+    phase1 = plan_with(stack, {"inCluster": False})
+    assert k8s_resources(phase1) == []
+    # Phase 2 (the stack as it is) keeps every phase-1 resource with the same inputs:
+    # the second `pulumi up` only adds the in-cluster layer, it replaces nothing.
+    full_by_urn = full.by_urn()
+    for r in phase1.resources:
+        assert r.urn in full_by_urn, r.urn
+        assert r.inputs == full_by_urn[r.urn].inputs, r.urn
+    added = [full_by_urn[u] for u in set(full_by_urn) - {r.urn for r in phase1.resources}]
+    assert added, "phase 2 adds the in-cluster layer"
+    # Only the in-cluster layer: Kubernetes objects, their components, the Grafana
+    # password (random) and (EKS) the
+    # Cluster Autoscaler's IRSA role, which comes with its Helm release.
+    cloud_side = sorted((r.type, r.name) for r in added if not r.type.startswith(("kubernetes:", "mlops:", "random:")))
+    assert cloud_side == ([("aws:iam/role:Role", "mlops-cluster-autoscaler-role"), ("aws:iam/rolePolicy:RolePolicy", "mlops-cluster-autoscaler-policy")]
+                          if stack == "prod-aws" else [])
+    # The cluster and its pools are all there in phase 1.
+    assert "grafana_url" not in phase1.outputs and phase1.outputs["cluster_name"]
+
+
+# --- the example pipeline does exactly this ------------------------------------------
+
+
+def test_the_example_pipeline_applies_in_two_phases() -> None:
+    import yaml
+
+    from planning import ROOT
+
+    jobs = yaml.safe_load((ROOT / "examples/pipelines/github-actions.yml").read_text())["jobs"]
+    phase1 = [s for s in jobs["cloud-layer"]["steps"] if "pulumi up" in s.get("run", "")]
+    assert len(phase1) == 1
+    assert "--config-path -c mlops-stack:cluster.inCluster=false" in phase1[0]["run"]
+    assert phase1[0]["if"] == "steps.state.outputs.bootstrap == 'true'"  # only before the in-cluster layer exists
+    assert jobs["cloud-layer"]["runs-on"] == "ubuntu-latest"
+    deploy = jobs["deploy"]
+    assert deploy["needs"] == "cloud-layer" and "self-hosted" in deploy["runs-on"]
+    phase2 = [s["run"] for s in deploy["steps"] if "pulumi up" in s.get("run", "")]
+    assert len(phase2) == 1 and "inCluster" not in phase2[0] and "-c " not in phase2[0]
+    # Every AWS stack the pipeline deploys admits a runner inside the network on 443.
+    for stack in deploy["strategy"]["matrix"]["stack"]:
+        if stack.endswith("-aws"):
+            assert plan_example(stack).of_type(INGRESS), stack
