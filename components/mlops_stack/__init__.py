@@ -9,4 +9,6 @@ Import the pieces you need::
 Provider SDKs are imported only by the cloud packages, and only when used.
 """
 
-__version__ = "0.1.0"
+#: The one place the version is written (pyproject.toml reads it; the policy pack, the
+#: templates and `mlops-stack --version` derive theirs from it). See CHANGELOG.md.
+__version__ = "0.2.0"

@@ -1,8 +1,11 @@
 """``mlops-stack``: plan stacks offline (no cloud account, no Pulumi CLI), run the policy
-pack, estimate cost, compare clouds.
+pack, estimate cost, compare clouds; export the policy pack; start a platform repository.
 
-Exit codes: 0 clean; 1 mandatory policy violations; 2 a spec or usage error (one line
-per failing stack on stderr); 3 an internal error (a bug: rerun with ``--debug``).
+Exit codes (README, "CLI"): 0 clean; 1 mandatory policy violations (preflight/smoke: a
+failed check); 2 the user's input or environment: a spec error, a bad option, a missing
+extra, an error in the ``--program`` (one line per failing stack on stderr, saying what
+to do); 3 a bug in mlops-stack (one line; rerun with ``--debug`` for the traceback and
+report it).
 """
 
 from __future__ import annotations
@@ -13,24 +16,36 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where to look (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(EXIT_CONFIG)
+
+
 def _add_stack_selection(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--stack", action="append", metavar="S", help="a stack name (stacks/Pulumi.<S>.yaml); repeatable")
+    which.add_argument("--stack", action="append", metavar="S", help="a stack name (<stacks-dir>/Pulumi.<S>.yaml); repeatable")
     which.add_argument("--all", action="store_true", help="every stack file in --stacks-dir")
     which.add_argument("--config", action="append", type=Path, metavar="FILE", help="plan this Pulumi.<stack>.yaml; repeatable")
-    p.add_argument("--stacks-dir", type=Path, default=Path("stacks"), help="where stack files live (default: ./stacks)")
+    p.add_argument("--stacks-dir", type=Path, default=None,
+                   help="where stack files live (default: ./stacks; with --program, the program's stackConfigDir)")
     p.add_argument("--policy-pack-config", type=Path, metavar="FILE", help="JSON policy config, as for pulumi --policy-pack-config")
     p.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mlops-stack", description="Plan an mlops-stack environment offline.")
-    sub = p.add_subparsers(dest="command", required=True)
+    from mlops_stack import __version__
+
+    p = _Parser(prog="mlops-stack", description="Plan an mlops-stack environment offline.")
+    p.add_argument("--version", action="version", version=f"mlops-stack {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     plan = sub.add_parser("plan", help="run the stack program offline: resources, policy findings, cost")
     _add_stack_selection(plan)
     plan.add_argument("--program", type=Path, help="a Pulumi program (file or folder) to run instead of the bundled one")
@@ -42,11 +57,69 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--jobs", type=int, default=None, help="parallel processes for several stacks (default: CPU count)")
     pol = sub.add_parser("policies", help="run only the policy pack over the plan; exit 1 on mandatory violations")
     _add_stack_selection(pol)
+    pol.add_argument("--program", type=Path, help="a Pulumi program (file or folder) to run instead of the bundled one")
     pol.add_argument("--format", choices=("text", "json"), default="text")
+    _add_policy_pack_parser(sub)
+    _add_init_parser(sub)
     extra = _extra_commands()
     if extra is not None:
         extra(sub)
     return p
+
+
+def _add_policy_pack_parser(sub: Any) -> None:
+    pp = sub.add_parser("policy-pack", help="the CrossGuard policy pack: where it is installed, or export a copy")
+    ppsub = pp.add_subparsers(dest="pack_command", required=True, parser_class=_Parser, metavar="{path,export}")
+    path = ppsub.add_parser("path", help="print the installed pack's folder (for pulumi preview --policy-pack)")
+    path.set_defaults(handler=_policy_pack_path)
+    export = ppsub.add_parser("export", help="write a self-contained pack folder (PulumiPolicy.yaml, __main__.py, requirements.txt, rules)")
+    export.add_argument("dir", type=Path, metavar="DIR", help="where to write the pack (created; must be empty unless --force)")
+    export.add_argument("--force", action="store_true", help="overwrite the pack files in a non-empty DIR")
+    export.set_defaults(handler=_policy_pack_export)
+
+
+def _policy_pack_path(args: argparse.Namespace) -> int:
+    from mlops_stack.policy_pack import check_pack_dir, installed_pack_dir
+
+    print(check_pack_dir(installed_pack_dir(), "policy pack"))
+    return EXIT_OK
+
+
+def _policy_pack_export(args: argparse.Namespace) -> int:
+    from mlops_stack.policy_pack import export
+
+    written = export(args.dir, force=args.force)
+    print(f"wrote the policy pack to {args.dir} ({len(written)} files): pulumi preview --policy-pack {args.dir}")
+    return EXIT_OK
+
+
+def _add_init_parser(sub: Any) -> None:
+    from mlops_stack.templates import CLOUDS
+
+    init = sub.add_parser("init", help="start a platform repository from a template (as `pulumi new` would)")
+    init.add_argument("dir", type=Path, metavar="DIR", help="the new repository's folder (created; must be empty)")
+    init.add_argument("--cloud", required=True, choices=CLOUDS)
+    init.add_argument("--name", help="the Pulumi project name (default: DIR's name)")
+    init.add_argument("--stack", default="dev", help="the stack file to write, Pulumi.<stack>.yaml (default: dev)")
+    init.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                      help="answer a template prompt, e.g. --config mlops-stack:region=eu-west-1; repeatable")
+    init.add_argument("--force", action="store_true", help="write into a non-empty DIR")
+    init.set_defaults(handler=_init)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from mlops_stack.errors import ConfigError
+    from mlops_stack.templates import render
+
+    answers: dict[str, str] = {}
+    for item in args.config:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError("--config", "must be KEY=VALUE", "e.g. --config mlops-stack:region=eu-west-1", value=item)
+        answers[key] = value
+    written = render(args.cloud, args.dir, project=args.name, stack=args.stack, answers=answers, force=args.force)
+    print(f"created {args.dir} ({len(written)} files). Next: cd {args.dir} && mlops-stack plan --program .")
+    return EXIT_OK
 
 
 def _extra_commands() -> Any:
@@ -58,19 +131,39 @@ def _extra_commands() -> Any:
     return add_parsers
 
 
+#: The stack planned when none is named, if ./stacks has it (this repository's layout).
+DEFAULT_STACK = "dev-aws"
+
+
 def stack_files(args: argparse.Namespace) -> list[Path]:
     from mlops_stack.errors import ConfigError
     from mlops_stack.offline.stackfile import find_stack_file, list_stacks
 
     if args.config:
         return list(args.config)
+    program = getattr(args, "program", None)
+    stacks_dir = args.stacks_dir
+    if stacks_dir is None and program is not None:
+        from mlops_stack.offline.plan import program_stacks_dir
+
+        stacks_dir = program_stacks_dir(program)  # beside its Pulumi.yaml, as the Pulumi CLI looks
+    stacks_dir = stacks_dir if stacks_dir is not None else Path("stacks")
     if args.all:
-        names = list_stacks(args.stacks_dir)
+        names = list_stacks(stacks_dir)
         if not names:
-            raise ConfigError("--all", f"no Pulumi.<stack>.yaml files in {args.stacks_dir}")
-        return [find_stack_file(n, args.stacks_dir) for n in names]
-    names = args.stack or ["dev-aws"]
-    return [find_stack_file(n, args.stacks_dir) for n in names]
+            raise ConfigError("--all", f"no Pulumi.<stack>.yaml files in {stacks_dir}", "pass --stacks-dir DIR or --config FILE")
+        return [find_stack_file(n, stacks_dir) for n in names]
+    if args.stack:
+        return [find_stack_file(n, stacks_dir) for n in args.stack]
+    known = list_stacks(stacks_dir) if stacks_dir.is_dir() else []
+    if program is not None and len(known) == 1:
+        return [find_stack_file(known[0], stacks_dir)]
+    if program is None and DEFAULT_STACK in known:
+        return [find_stack_file(DEFAULT_STACK, stacks_dir)]
+    if known:
+        raise ConfigError("--stack", f"{stacks_dir} has several stacks ({', '.join(known)})", "pass --stack NAME or --config FILE")
+    raise ConfigError("--config", f"no stack given and no Pulumi.<stack>.yaml in {stacks_dir}",
+                      "pass --config path/to/Pulumi.<stack>.yaml, or --stack NAME --stacks-dir DIR")
 
 
 def _policy_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -79,11 +172,46 @@ def _policy_config(args: argparse.Namespace) -> dict[str, Any]:
     if not getattr(args, "policy_pack_config", None):
         return {}
     try:
-        data = json.loads(Path(args.policy_pack_config).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ConfigError("--policy-pack-config", f"cannot be read as JSON: {err}") from None
+        text = Path(args.policy_pack_config).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError("--policy-pack-config", f"cannot be read: {getattr(err, 'strerror', None) or err}",
+                          value=str(args.policy_pack_config)) from None
+    return parse_policy_pack_config(text)
+
+
+#: The enforcement levels the Pulumi CLI accepts in a policy pack config.
+ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+
+
+def parse_policy_pack_config(text: str) -> dict[str, Any]:
+    """A ``--policy-pack-config`` file, accepted exactly when ``pulumi preview
+    --policy-pack-config`` accepts it: a JSON object of ``"<policy>" | "all"`` to an
+    enforcement level or an object (``enforcementLevel`` plus the policy's properties).
+    Policy names and properties are then checked against the pack itself (stricter than
+    the Pulumi CLI, which ignores an unknown policy name)."""
+    from mlops_stack.errors import ConfigError
+
+    if not text.strip():
+        return {}  # the Pulumi CLI accepts an empty file
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise ConfigError("--policy-pack-config", f"is not valid JSON ({err})") from None
     if not isinstance(data, dict):
-        raise ConfigError("--policy-pack-config", "must be a JSON object")
+        raise ConfigError("--policy-pack-config", "must be a JSON object of policy names")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            if "enforcementLevel" not in value:
+                continue
+            level = value["enforcementLevel"]
+        elif isinstance(value, str):
+            level = value
+        else:
+            raise ConfigError(f"--policy-pack-config: {key}", "must be an enforcement level or an object (as for pulumi preview)",
+                              'set a shared property per policy, e.g. {"allowed-regions": {"allowedRegions": ["eu-west-1"]}}')
+        if level not in ENFORCEMENT_LEVELS:
+            raise ConfigError(f"--policy-pack-config: {key}", f"{level!r} is not an enforcement level",
+                              f"one of {', '.join(ENFORCEMENT_LEVELS)}")
     return data
 
 
@@ -126,16 +254,41 @@ def _plan(args: argparse.Namespace) -> int:
         policy_config=_policy_config(args),
         compare=args.compare,
     )
-    results = _run(args, options, stack_files(args))
+    paths = stack_files(args)
+    _check_program(args.program)
+    results = _run(args, options, paths)
     _report_errors(results)
     docs = [r["doc"] for r in results if "doc" in r]
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    out = _open_output(args.output) if args.output else sys.stdout
     try:
         _write(args.format, results, docs, out)
     finally:
         if out is not sys.stdout:
             out.close()
     return _exit_code(results)
+
+
+def _open_output(path: Path) -> Any:
+    from mlops_stack.errors import ConfigError
+
+    try:
+        return open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    except OSError as err:
+        raise ConfigError("--output", f"cannot be written: {err.strerror or err}", value=str(path)) from None
+
+
+def _check_program(program: Path | None) -> None:
+    from mlops_stack.errors import ConfigError
+
+    if program is None:
+        return
+    if not program.exists():
+        raise ConfigError("--program", "does not exist", "pass the folder of a Pulumi.yaml or a .py file", value=str(program))
+    if program.is_dir() and not (program / "__main__.py").is_file():
+        from mlops_stack.offline.plan import program_entry
+
+        if not program_entry(program).is_file():
+            raise ConfigError("--program", "has no __main__.py", "pass a Pulumi program folder or its .py file", value=str(program))
 
 
 def _write(fmt: str, results: list[dict[str, Any]], docs: list[dict[str, Any]], out: Any) -> None:
@@ -165,8 +318,11 @@ def _write(fmt: str, results: list[dict[str, Any]], docs: list[dict[str, Any]], 
 def _policies(args: argparse.Namespace) -> int:
     from mlops_stack.offline.pipeline import Options
 
-    options = Options(policy=True, cost=False, policy_config=_policy_config(args))
-    results = _run(args, options, stack_files(args))
+    options = Options(program=str(args.program) if args.program else None, policy=True, cost=False,
+                      policy_config=_policy_config(args))
+    paths = stack_files(args)
+    _check_program(args.program)
+    results = _run(args, options, paths)
     _report_errors(results)
     docs = [r["doc"] for r in results if "doc" in r]
     if args.format == "json":
@@ -202,10 +358,26 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
+        from mlops_stack.offline.pipeline import user_error
+
+        user = user_error(err, str(args.program) if getattr(args, "program", None) else None)
+        if user is not None:
+            print(f"error: {user}", file=sys.stderr)
+            return EXIT_CONFIG
         if getattr(args, "debug", False):
             traceback.print_exc()
-        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(internal_error_line(err), file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def internal_error_line(err: BaseException) -> str:
+    """One line for a bug: what broke, and what to do about it."""
+    from mlops_stack import __version__
+
+    first = (str(err).strip().splitlines() or [""])[0]
+    first = first if len(first) <= 300 else first[:297] + "..."
+    return (f"internal error (a bug in mlops-stack {__version__}, exit {EXIT_INTERNAL}): {type(err).__name__}: {first} "
+            "(rerun with --debug and report the traceback)")
 
 
 def run() -> None:

@@ -53,13 +53,43 @@ def component(capability: str, cloud: str) -> type[pulumi.ComponentResource]:
     return getattr(module, capability)
 
 
+#: The Python module of each cloud's provider SDK, installed by the extra of the same name
+#: (``pip install 'mlops-stack[gcp]'``).
+SDK_MODULE: dict[str, str] = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure": "pulumi_azure_native"}
+
+
+def _sdk_error(cloud: str) -> ConfigError:
+    return ConfigError("cloud", f"needs the {cloud} provider SDK ({SDK_MODULE[cloud]}), which is not installed here",
+                       f"pip install 'mlops-stack[{cloud}]'", value=cloud)
+
+
+def require_sdk(cloud: str) -> None:
+    """A ``ConfigError`` naming the extra to install if ``cloud``'s provider SDK is missing."""
+    module = SDK_MODULE.get(cloud)
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise _sdk_error(cloud)
+
+
+def missing_sdk(err: BaseException) -> ConfigError | None:
+    """The ``ConfigError`` for an import of a provider SDK that is not installed, else None
+    (a platform program importing ``mlops_stack.gcp`` in an AWS-only install)."""
+    if isinstance(err, ModuleNotFoundError) and err.name:
+        top = err.name.split(".", 1)[0]
+        for cloud, module in SDK_MODULE.items():
+            if top == module:
+                return _sdk_error(cloud)
+    return None
+
+
 def check(spec: Any) -> None:
     """Cloud-specific rules, run after the neutral ones and before any resource exists.
 
-    A cloud may ship ``mlops_stack.<cloud>.checks`` with ``check(spec)`` (AWS resolves
-    framework images there). Clouds without one reject what only some clouds support.
+    The cloud's provider SDK must be installed. A cloud may ship
+    ``mlops_stack.<cloud>.checks`` with ``check(spec)`` (AWS resolves framework images
+    there). Clouds without one reject what only some clouds support.
     """
     cloud = spec.cloud
+    require_sdk(cloud)
     if importlib.util.find_spec(f"mlops_stack.{cloud}.checks") is not None:
         importlib.import_module(f"mlops_stack.{cloud}.checks").check(spec)
         return

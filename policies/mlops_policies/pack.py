@@ -11,6 +11,7 @@ from pulumi_policy import (
     EnforcementLevel,
     PolicyComplianceFramework,
     PolicyConfigSchema,
+    PolicyPack,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
@@ -181,3 +182,18 @@ def build_policies(rules: list[Rule] | None = None) -> list[Any]:
                 )
             )
     return policies
+
+
+def serve() -> None:
+    """Serve the pack over the Analyzer protocol (blocks): what every copy of the pack's
+    ``__main__.py`` calls, so the repository's ``policies/``, the installed pack and an
+    exported one run the same code."""
+    PolicyPack(
+        name=PACK_NAME,
+        description=PACK_DESCRIPTION,
+        display_name="mlops-stack guardrails",
+        provider="multi-cloud",
+        tags=["mlops", "aws", "gcp", "azure", "kubernetes"],
+        enforcement_level=EnforcementLevel.ADVISORY,  # each policy sets its own level
+        policies=build_policies(),
+    )

@@ -37,15 +37,12 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc, plugin_pb2
 
 __all__ = [
-    "DEFAULT_PACK_DIR",
+    "PolicyConfigError",
     "PolicyPackError",
     "Violation",
     "mandatory",
     "run_policy_pack",
 ]
-
-#: ``<repo>/policies`` (override with MLOPS_POLICY_PACK for an installed package).
-DEFAULT_PACK_DIR = Path(os.environ.get("MLOPS_POLICY_PACK") or Path(__file__).resolve().parents[3] / "policies")
 
 #: How the offline engine writes secrets and unknowns into a plan.
 SECRET = "[secret]"
@@ -65,6 +62,10 @@ _GRPC_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024),
 
 class PolicyPackError(RuntimeError):
     """The pack could not be started, configured or run (not a policy violation)."""
+
+
+class PolicyConfigError(PolicyPackError):
+    """The policy config (``--policy-pack-config``) does not fit the pack's policies."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def mandatory(violations: Iterable[Violation]) -> list[Violation]:
 
 def run_policy_pack(
     plan: Any,
-    pack_dir: Path | str = DEFAULT_PACK_DIR,
+    pack_dir: Path | str | None = None,
     config: Mapping[str, Any] | None = None,
     python: str = sys.executable,
     *,
@@ -105,6 +106,9 @@ def run_policy_pack(
     rpc_timeout: float = 60.0,
 ) -> list[Violation]:
     """Evaluate the policy pack in ``pack_dir`` over ``plan`` and return every finding.
+
+    ``pack_dir`` defaults to the installed pack (``$MLOPS_POLICY_PACK`` overrides it):
+    see :mod:`mlops_stack.policy_pack`.
 
     ``plan`` is the plan contract (a dict with project, stack, resources, optional
     ``config`` flat map and ``region``) or the offline engine's ``Plan`` object.
@@ -116,7 +120,7 @@ def run_policy_pack(
     Raises :class:`PolicyPackError` if the pack cannot start, rejects the config or fails.
     """
     data = _plan_dict(plan)
-    with _PackProcess(Path(pack_dir), data, python, startup_timeout, rpc_timeout) as pack:
+    with _PackProcess(_pack_dir(pack_dir), data, python, startup_timeout, rpc_timeout) as pack:
         return pack.evaluate(data, config or {})
 
 
@@ -242,7 +246,7 @@ def _check_type(policy: str, prop: str, schema: Mapping[str, Any], value: Any) -
     else:
         ok = isinstance(value, py)
     if not ok:
-        raise PolicyPackError(f"policy config {policy}.{prop}: expected {want}, got {type(value).__name__} ({value!r})")
+        raise PolicyConfigError(f"policy config {policy}.{prop}: expected {want}, got {type(value).__name__} ({value!r})")
     if want == "array" and isinstance(schema.get("items"), Mapping):
         for item in value:
             _check_type(policy, f"{prop}[]", schema["items"], item)
@@ -265,7 +269,7 @@ def effective_config(info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any])
 
     def set_level(name: str, level: Any) -> None:
         if level not in _LEVEL_VALUES:
-            raise PolicyPackError(f"policy config {name}: unknown enforcement level {level!r}")
+            raise PolicyConfigError(f"policy config {name}: unknown enforcement level {level!r}")
         result[name] = (level, result[name][1])
 
     shared = {prop for s in schemas.values() for prop in s}
@@ -279,12 +283,12 @@ def effective_config(info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any])
                 set_level(key, value)
                 continue
             if not isinstance(value, Mapping):
-                raise PolicyPackError(f"policy config {key}: expected a level or an object, got {value!r}")
+                raise PolicyConfigError(f"policy config {key}: expected a level or an object, got {value!r}")
             for prop, pv in value.items():
                 if prop == "enforcementLevel":
                     set_level(key, pv)
                 elif prop not in schemas[key]:
-                    raise PolicyPackError(f"policy config {key}: unknown property {prop!r} "
+                    raise PolicyConfigError(f"policy config {key}: unknown property {prop!r} "
                                           f"(known: {', '.join(sorted(schemas[key])) or 'none'})")
                 else:
                     _check_type(key, prop, schemas[key][prop], pv)
@@ -295,7 +299,7 @@ def effective_config(info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any])
                     _check_type(name, key, schema[key], value)
                     result[name][1][key] = value
         else:
-            raise PolicyPackError(f"policy config: {key!r} is neither a policy of pack {info.name} nor a pack property")
+            raise PolicyConfigError(f"policy config: {key!r} is neither a policy of pack {info.name} nor a pack property")
     # Apply the "all" level first, then per-policy ones: re-run per-policy levels for precedence.
     for key, value in config.items():
         if key in result and key != "all":
@@ -541,9 +545,17 @@ class _PackProcess:
         return found
 
 
-def analyzer_info(pack_dir: Path | str = DEFAULT_PACK_DIR, python: str = sys.executable) -> analyzer_pb2.AnalyzerInfo:
+def _pack_dir(pack_dir: Path | str | None) -> Path:
+    if pack_dir is not None:
+        return Path(pack_dir)
+    from mlops_stack.policy_pack import check_pack_dir, default_pack_dir
+
+    return check_pack_dir(default_pack_dir(), "MLOPS_POLICY_PACK")
+
+
+def analyzer_info(pack_dir: Path | str | None = None, python: str = sys.executable) -> analyzer_pb2.AnalyzerInfo:
     """GetAnalyzerInfo of the pack (its policies, levels, severities and schemas), over gRPC."""
-    with _PackProcess(Path(pack_dir), {"project": "mlops-stack", "stack": "info"}, python, 60.0, 60.0) as pack:
+    with _PackProcess(_pack_dir(pack_dir), {"project": "mlops-stack", "stack": "info"}, python, 60.0, 60.0) as pack:
         return pack._call("GetAnalyzerInfo", empty_pb2.Empty())
 
 

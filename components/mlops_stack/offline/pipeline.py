@@ -35,9 +35,13 @@ def _spec_from_plan_config(config: dict[str, str]) -> Any:
 
 
 def policy_section(plan_doc: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    from mlops_stack.offline.analyzer import run_policy_pack
+    from mlops_stack.offline.analyzer import PolicyConfigError, run_policy_pack
 
-    violations = run_policy_pack(plan_doc, config=config)
+    try:
+        violations = run_policy_pack(plan_doc, config=config)
+    except PolicyConfigError as err:
+        raise ConfigError("--policy-pack-config", str(err).removeprefix("policy config").lstrip(" :"),
+                          "the format is pulumi's: see mlops-stack's docs/policies.md") from None
     return {"violations": [v.to_dict() for v in violations]}
 
 
@@ -62,11 +66,48 @@ def plan_document(path: str, options: Options) -> dict[str, Any]:
 
 
 def run_one(path: str, options: Options) -> dict[str, Any]:
-    """One stack's result: ``{"path", "doc"}`` or ``{"path", "error"}`` (a spec error)."""
+    """One stack's result: ``{"path", "doc"}`` or ``{"path", "error"}`` (a spec error, a
+    provider SDK that is not installed, or an error raised by the user's ``--program``)."""
     try:
         return {"path": path, "doc": plan_document(path, options)}
     except ConfigError as err:
         return {"path": path, "error": str(err)}
+    except Exception as err:
+        user = user_error(err, options.program)
+        if user is None:
+            raise
+        return {"path": path, "error": str(user)}
+
+
+def user_error(err: BaseException, program: str | None) -> ConfigError | None:
+    """The user's mistake behind ``err``, as a one-line ``ConfigError``; None for a bug of ours.
+
+    A provider SDK that is not installed names the extra to install; with ``--program``,
+    Pulumi's own config errors (a missing ``require``d key) and exceptions raised in the
+    program's own files are the program's, reported with the file and line.
+    """
+    from mlops_stack.registry import missing_sdk
+
+    sdk = missing_sdk(err)
+    if sdk is not None:
+        return sdk
+    if program is None:
+        return None
+    import traceback
+
+    from pulumi.errors import RunError
+
+    first = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, RunError):
+        return ConfigError("--program", first)
+    folder = Path(program).resolve()
+    folder = folder if folder.is_dir() else folder.parent
+    frames = traceback.extract_tb(err.__traceback__)
+    last = frames[-1] if frames else None
+    if last is not None and Path(last.filename).resolve().is_relative_to(folder):
+        where = f"{Path(last.filename).name}:{last.lineno}"
+        return ConfigError("--program", f"{where} raised {type(err).__name__}: {first}")
+    return None
 
 
 def run_group(paths: Sequence[str], options: Options) -> list[dict[str, Any]]:

@@ -41,9 +41,51 @@ class StackPlan:
         }
 
 
+def project_file(program: Path) -> Path | None:
+    """The ``Pulumi.yaml`` of a program: in its folder, else the folder above (``main: src/``)."""
+    folder = program if program.is_dir() else program.parent
+    for candidate in (folder / "Pulumi.yaml", folder.parent / "Pulumi.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _project_doc(project: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(project.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        from mlops_stack.errors import ConfigError
+
+        raise ConfigError(str(project), f"cannot be read as YAML ({type(err).__name__})") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+def program_stacks_dir(program: Path) -> Path:
+    """Where the Pulumi CLI looks for a program's stack files: its ``Pulumi.yaml``'s
+    ``stackConfigDir``, else the folder of that ``Pulumi.yaml`` (else the program's folder)."""
+    project = project_file(program)
+    if project is None:
+        return program if program.is_dir() else program.parent
+    sub = _project_doc(project).get("stackConfigDir")
+    return project.parent / str(sub) if sub else project.parent
+
+
+def program_entry(program: Path) -> Path:
+    """The file to run for ``program``: a .py file itself, else ``__main__.py`` in the folder,
+    or in the ``main:`` folder its ``Pulumi.yaml`` names."""
+    if not program.is_dir():
+        return program
+    if not (program / "__main__.py").is_file() and (program / "Pulumi.yaml").is_file():
+        main = _project_doc(program / "Pulumi.yaml").get("main")
+        if main:
+            target = program / str(main)
+            return target / "__main__.py" if target.is_dir() or not str(main).endswith(".py") else target
+    return program / "__main__.py"
+
+
 def _program_from_file(path: Path) -> Callable[[], Any]:
     """A Pulumi program given as a file or a folder with ``__main__.py``, run like the CLI runs it."""
-    target = path / "__main__.py" if path.is_dir() else path
+    target = program_entry(path)
 
     def program() -> None:
         folder = str(target.parent)
@@ -61,12 +103,8 @@ def project_name(program: Path | None) -> str:
     """The project name from the ``Pulumi.yaml`` beside a program (default: ours)."""
     if program is None:
         return PROJECT
-    folder = program if program.is_dir() else program.parent
-    for candidate in (folder / "Pulumi.yaml", folder.parent / "Pulumi.yaml"):
-        if candidate.is_file():
-            doc = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
-            return str(doc.get("name") or PROJECT)
-    return PROJECT
+    project = project_file(program)
+    return str(_project_doc(project).get("name") or PROJECT) if project is not None else PROJECT
 
 
 def plan_stack_file(path: str | Path, *, program: Path | None = None, stack: str | None = None) -> StackPlan:

@@ -103,7 +103,7 @@ def find_stack_file(stack: str, stacks_dir: str | Path) -> Path:
     known = sorted(m.group("stack") for f in d.glob("Pulumi.*.y*ml") if (m := _STACK_FILE.match(f.name)))
     from mlops_stack.errors import did_you_mean, one_of
 
-    raise ConfigError("--stack", f"no stack file Pulumi.{stack}.yaml in {d}", did_you_mean(stack, known) or f"stacks: {one_of(known)}", value=stack)
+    raise ConfigError("--stack", f"no stack file Pulumi.{stack}.yaml in {d}", did_you_mean(stack, known) or (f"stacks: {one_of(known)}" if known else "pass --stacks-dir DIR or --config FILE"), value=stack)
 
 
 def list_stacks(stacks_dir: str | Path) -> list[str]:
