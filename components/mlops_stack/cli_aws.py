@@ -119,8 +119,20 @@ def _guard(args: argparse.Namespace, body: Any) -> int:
         print("error: no AWS credentials found (set AWS_PROFILE, --profile, or the AWS_* variables)", file=sys.stderr)
         return EXIT_CONFIG
     except Exception as err:  # noqa: BLE001 - the command's last line of defence
-        from botocore.exceptions import BotoCoreError, ProfileNotFound
+        if isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in ("boto3", "botocore"):
+            print(f"error: {args.command} needs boto3, which is not installed here (pip install 'mlops-stack[aws-ops]')",
+                  file=sys.stderr)
+            return EXIT_CONFIG
+        from mlops_stack.registry import missing_sdk
 
+        sdk = missing_sdk(err)
+        if sdk is not None:
+            print(f"error: {sdk}", file=sys.stderr)
+            return EXIT_CONFIG
+        try:
+            from botocore.exceptions import BotoCoreError, ProfileNotFound
+        except ModuleNotFoundError:  # not an AWS error, then
+            BotoCoreError = ProfileNotFound = ()  # type: ignore[assignment,misc]  # noqa: N806
         if isinstance(err, ProfileNotFound):
             print(f"error: --profile: {err}", file=sys.stderr)
             return EXIT_CONFIG
@@ -129,7 +141,9 @@ def _guard(args: argparse.Namespace, body: Any) -> int:
             return EXIT_FAILED
         if getattr(args, "debug", False):
             traceback.print_exc()
-        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)
+        from mlops_stack.cli import internal_error_line
+
+        print(internal_error_line(err), file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -3,8 +3,9 @@
 Pulumi policy config is per policy (``{"<policy>": {"enforcementLevel": ..., <props>}}``
 in ``--policy-pack-config``). Settings several rules share (allowed regions, required
 tags, ...) are declared in the schema of every policy that reads them; set them on each
-policy, or use the offline client's convenience of a top-level key (``{"allowedRegions":
-[...]}``), which it fans out to every policy that declares that property.
+policy. (The Python API ``run_policy_pack(config=...)`` also fans a top-level key such as
+``{"allowedRegions": [...]}`` out to every policy that declares it; the CLI, like
+``pulumi preview``, rejects it.)
 """
 
 from __future__ import annotations
