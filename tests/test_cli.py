@@ -56,12 +56,12 @@ BAD = {
     "unknown GPU": ("cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-l5, maxNodes: 1}", "error: cluster.gpuPools[0].gpu: 'nvidia-l5' is not a GPU name"),
     "min > max": ("cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-l4, minNodes: 3, maxNodes: 1}", "error: cluster.gpuPools[0].minNodes: 3 is greater than maxNodes (1)"),
     "misspelt key": ("clustr: {}", "error: clustr: is not a known key (did you mean 'cluster'?)"),
-    "name too long": ("name: machinelearningplatformteam", "error: name: 'machinelearningplatformteam' must be 1-16 lower-case letters"),
+    "name too long": ("name: machinelearningplatformteam", "error: name: 'machinelearningplatformteam' must be 2-16 lower-case letters"),
     "S3 prefix too long": (
         "storage: {buckets: [{name: datasets-for-the-vision-team}]}",
         "error: storage.buckets[0].name: 'datasets-for-the-vision-team' makes the S3 bucket prefix 'mlops-dev-datasets-for-the-vision-team-' 39 characters long; AWS allows 37",
     ),
-    "wrong type": ("cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-l4, maxNodes: lots}", "error: cluster.gpuPools[0].maxNodes: 'lots' should be a valid integer"),
+    "wrong type": ("cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-l4, maxNodes: lots}", "error: cluster.gpuPools[0].maxNodes: 'lots' must be a whole number"),
     "GPU the region lacks": (
         "cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-b200, gpusPerNode: 8, maxNodes: 1}",
         "error: cluster.gpuPools[0].gpu: 'nvidia-b200' is not offered on aws for node pools in region us-west-2",

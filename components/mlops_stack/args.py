@@ -76,6 +76,26 @@ class Env(EnvironmentDefaults):
         )
 
 
+#: The most tags/labels of our own any one resource carries: the three of ``resource_tags``
+#: plus at most two extras (``mlops-stack-pool`` + ``mlops-stack-gpu``, ...). The clouds'
+#: per-resource limits minus this is what a spec's ``tags`` may hold
+#: (tests/test_bad_stacks.py checks it against every example plan).
+MAX_OWN_TAGS = 5
+
+
+def check_tag_count(tags: Mapping[str, str], limit: int, what: str) -> None:
+    """``ConfigError`` on ``tags`` when, with ours added, a resource would carry more than ``limit``."""
+    from mlops_stack.errors import ConfigError
+
+    room = limit - MAX_OWN_TAGS
+    if len(tags) > room:
+        raise ConfigError(
+            "tags",
+            f"has {len(tags)} entries; {what} allow {limit} per resource and the stack adds up to {MAX_OWN_TAGS} of its own",
+            f"keep at most {room}",
+        )
+
+
 def resource_tags(env: Env, **extra: str) -> dict[str, str]:
     """The tag/label map put on every taggable resource: ours, then the user's, then extras."""
     tags = {"environment": env.environment, "managed-by": MANAGED_BY, "mlops-stack-name": env.name}

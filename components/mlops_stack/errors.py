@@ -7,7 +7,6 @@ the CLI prints it and exits 2, and ``pulumi up`` shows the same text.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,12 +53,49 @@ class ConfigError(RunError):
         return self.message
 
 
+def _distance(a: str, b: str) -> int:
+    """Edit distance with adjacent transpositions (``modles`` -> ``models`` is one edit)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            best = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, prev2[j - 2] + 1)
+            cur.append(best)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def close_matches(value: Any, choices: Iterable[str]) -> list[str]:
+    """The choices nearest to ``value``, if any is near enough to be a plausible typo.
+
+    Near enough: at most one edit per three characters of the shorter word (at least
+    one), compared case-insensitively. A far-fetched guess is worse than none, so
+    ``us-east-9`` gets no Azure location suggested. All equally near matches are
+    returned, sorted (deterministic).
+    """
+    if not isinstance(value, str) or not value:
+        return []
+    wanted = value.lower()
+    scored: dict[int, list[str]] = {}
+    for choice in sorted(set(choices)):
+        limit = max(1, min(len(wanted), len(choice)) // 3)
+        d = _distance(wanted, choice.lower())
+        if d <= limit:
+            scored.setdefault(d, []).append(choice)
+    return scored[min(scored)] if scored else []
+
+
 def did_you_mean(value: Any, choices: Iterable[str]) -> str | None:
-    """``"did you mean 'nvidia-l4'?"`` when ``value`` is close to one of ``choices``."""
-    if not isinstance(value, str):
+    """``"did you mean 'nvidia-l4'?"`` when ``value`` is a plausible typo of one or two of
+    ``choices``; ``None`` when nothing is close, or too many are equally close."""
+    matches = close_matches(value, choices)
+    if not matches or len(matches) > 2 or matches == [value]:
         return None
-    matches = difflib.get_close_matches(value, sorted(choices), n=1, cutoff=0.6)
-    return f"did you mean {matches[0]!r}?" if matches else None
+    return "did you mean " + " or ".join(repr(m) for m in matches) + "?"
 
 
 def one_of(choices: Iterable[str], limit: int = 12) -> str:

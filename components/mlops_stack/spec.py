@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
 from mlops_stack import catalog
@@ -29,12 +32,187 @@ Cloud = Literal["aws", "gcp", "azure"]
 Environment = Literal["dev", "staging", "prod"]
 Size = Literal["small", "medium", "large"]
 
+#: Plain reasons for the string patterns below, keyed by the pattern: a user reads the
+#: reason, never the regular expression.
+PATTERN_REASONS: dict[str, str] = {}
+
+
+def _pattern(regex: str, reason: str) -> StringConstraints:
+    PATTERN_REASONS[regex] = reason
+    return StringConstraints(pattern=regex)
+
+
+def _rule(reason: str, hint: str | None = None) -> PydanticCustomError:
+    """A field rule's failure: shown as ``<key>: <value> <reason> (<hint>)``."""
+    return PydanticCustomError("spec_rule", reason, {"hint": hint} if hint else None)
+
+
 #: A short DNS-label-like name: lower case letters, digits and dashes.
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")]
+Name = Annotated[
+    str,
+    _pattern(
+        r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$",
+        "must be 1-32 lower-case letters, digits and dashes, starting with a letter and not ending with a dash",
+    ),
+]
 #: Tag/label keys and values are held to the strictest cloud's rules (GCP labels), so a
 #: spec written for one cloud ports to the others unchanged.
-TagKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
-TagValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{0,63}$")]
+TagKey = Annotated[
+    str,
+    _pattern(
+        r"^[a-z][a-z0-9_-]{0,62}$",
+        "is not an allowed key: lower-case letters, digits, '_' and '-', starting with a letter, up to 63 characters (GCP label rules, used on every cloud)",
+    ),
+]
+TagValue = Annotated[
+    str,
+    _pattern(
+        r"^[a-z0-9_-]{0,63}$",
+        "is not an allowed value: lower-case letters, digits, '_' and '-', up to 63 characters (GCP label rules, used on every cloud)",
+    ),
+]
+
+#: Largest day count any lifecycle or retention API we call accepts without complaint
+#: (S3 lifecycle and GCS age conditions take 32-bit integers; Azure management policies
+#: go to 99999 days): one cap of 100 years for every "... days" key without a tighter one.
+MAX_DAYS = 36500
+
+
+def _plain_text(reason_if_bad: str) -> Any:
+    """An after-validator: no control, format (zero-width, bidi) or unassigned characters."""
+
+    def check(value: str) -> str:
+        for ch in value:
+            if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn"):
+                raise _rule(f"contains the invisible or control character U+{ord(ch):04X}; {reason_if_bad}")
+        return value
+
+    return AfterValidator(check)
+
+
+#: A container image reference: SageMaker takes at most 255 characters and no
+#: whitespace (``[\S]+``); the same limit is applied on every cloud.
+MAX_IMAGE = 255
+
+
+def _image(value: str) -> str:
+    if not value:
+        raise _rule("must not be empty", "set it to a serving container image URI, or set framework instead")
+    if len(value) > MAX_IMAGE:
+        raise _rule(f"is {len(value)} characters long; image references are at most {MAX_IMAGE}")
+    for ch in value:
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zs"):
+            raise _rule(f"contains the whitespace, control or invisible character U+{ord(ch):04X}; an image reference has none")
+    return value
+
+
+#: Object keys: S3 and GCS allow 1024 bytes of UTF-8, Azure blob names 1024 characters.
+MAX_OBJECT_KEY_BYTES = 1024
+
+
+def _object_key(value: str) -> str:
+    if not value:
+        raise _rule("must not be empty")
+    if value.startswith("/") or value.endswith("/"):
+        raise _rule("must not start or end with '/'")
+    size = len(value.encode("utf-8"))
+    if size > MAX_OBJECT_KEY_BYTES:
+        raise _rule(f"is {size} bytes long in UTF-8; object keys are at most {MAX_OBJECT_KEY_BYTES}")
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn"):
+            raise _rule(f"contains the control or invisible character U+{ord(ch):04X}")
+    return value
+
+
+_NOT_GLOBAL = (
+    (ipaddress.IPv4Network("0.0.0.0/8"), "is in 0.0.0.0/8 ('this network')"),
+    (ipaddress.IPv4Network("127.0.0.0/8"), "is a loopback range"),
+    (ipaddress.IPv4Network("169.254.0.0/16"), "is a link-local range"),
+    (ipaddress.IPv4Network("224.0.0.0/4"), "is a multicast range"),
+    (ipaddress.IPv4Network("240.0.0.0/4"), "is a reserved range"),
+)
+RFC1918 = (ipaddress.IPv4Network("10.0.0.0/8"), ipaddress.IPv4Network("172.16.0.0/12"), ipaddress.IPv4Network("192.168.0.0/16"))
+#: The widest public access the API server's allow-list may add up to: one /8.
+MAX_PUBLIC_ACCESS_ADDRESSES = 2**24
+
+
+def _cidr(value: Any) -> ipaddress.IPv4Network:
+    """An IPv4 CIDR written as text (a number or ``true`` is not a CIDR)."""
+    if isinstance(value, ipaddress.IPv4Network):
+        return value
+    if not isinstance(value, str):
+        raise _rule("is not an IPv4 CIDR; write it as text such as 10.0.0.0/16")
+    text = value.strip()
+    if "/" not in text:
+        raise _rule("is not an IPv4 CIDR: it needs a prefix length, such as 10.0.0.0/16")
+    try:
+        return ipaddress.IPv4Network(text)
+    except ValueError:
+        pass
+    try:
+        net = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        raise _rule("is not an IPv4 CIDR such as 10.0.0.0/16") from None
+    raise _rule(f"has host bits set; the network is {net}")
+
+
+def _network_cidr(net: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    if net.prefixlen < 16 or net.prefixlen > 20:
+        raise _rule("must be a /16 to /20 range")
+    if not any(net.subnet_of(r) for r in RFC1918):
+        raise _rule("must be a private (RFC 1918) range", "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+    return net
+
+
+def _public_cidr(net: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    hint = "list your VPN or office CIDRs, or leave the list empty for a private endpoint"
+    if net.prefixlen == 0:
+        raise _rule("opens the API server to the whole internet", hint)
+    if net.prefixlen < 8:
+        raise _rule(f"opens the API server to {net.num_addresses} addresses; at most a /8 may be allowed", hint)
+    for bad, reason in _NOT_GLOBAL:
+        if net.overlaps(bad):
+            raise _rule(f"{reason}, which never reaches a public API endpoint", hint)
+    if any(net.overlaps(r) for r in RFC1918) or net.overlaps(ipaddress.IPv4Network("100.64.0.0/10")):
+        raise _rule("is a private range; a public API endpoint only sees public source addresses", hint)
+    return net
+
+
+def _public_cidrs(nets: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
+    covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(nets))
+    if covered > MAX_PUBLIC_ACCESS_ADDRESSES:
+        raise _rule(
+            f"together allow {covered} addresses, more than a /8 ({MAX_PUBLIC_ACCESS_ADDRESSES}): the API server would be open to a large part of the internet",
+            "list your VPN or office CIDRs, or leave the list empty for a private endpoint",
+        )
+    return nets
+
+
+Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_cidr)]
+
+
+def _quoted_version(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise _rule(
+            "is a number, but the version must be text: quote it",
+            'write version: "1.30" - unquoted, YAML reads 1.30 as the number 1.3',
+        )
+    return value
+
+
+def _region_check(value: Any) -> Any:
+    # YAML 1.1 readers turn an unquoted off/on into a boolean: take it as meant.
+    if value is False:
+        return "off"
+    if value is True:
+        return "strict"
+    return value
+
+
+GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+Guid = Annotated[str, _pattern(GUID, "is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")]
+#: Azure resource group names: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'.
+RESOURCE_GROUP = r"^[-\w._()]{0,89}[-\w_()]$"
 
 #: Namespaces the platform itself uses; a team namespace cannot take these names.
 RESERVED_NAMESPACES = frozenset(
@@ -62,7 +240,9 @@ class _Model(BaseModel):
 class AwsSpec(_Model):
     """AWS-only settings (``mlops-stack:aws``)."""
 
-    cluster_admin_arns: list[Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")]] = Field(
+    cluster_admin_arns: list[
+        Annotated[str, _pattern(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$", "is not an IAM role or user ARN (arn:aws:iam::<12-digit account>:role/<name>)")]
+    ] = Field(
         default_factory=list,
         description="IAM role/user ARNs given cluster-admin through EKS access entries.",
     )
@@ -75,11 +255,25 @@ class AwsSpec(_Model):
 class GcpSpec(_Model):
     """GCP-only settings (``mlops-stack:gcp``)."""
 
-    project: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = Field(
+    project: Annotated[
+        str,
+        _pattern(
+            r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+            "is not a GCP project ID: 6-30 lower-case letters, digits and dashes, starting with a letter and not ending with a dash",
+        ),
+    ] | None = Field(
         default=None, description="The GCP project ID (required when cloud is gcp)."
     )
-    zone: str | None = Field(default=None, description="Zone of the zonal (non-prod) cluster; default: the region's first zone.")
-    rbac_security_group: Annotated[str, StringConstraints(pattern=r"^gke-security-groups@[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$")] | None = Field(
+    zone: Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "is not a GCP zone name such as us-central1-a")] | None = Field(
+        default=None, description="Zone of the zonal (non-prod) cluster; default: the region's first zone."
+    )
+    rbac_security_group: Annotated[
+        str,
+        _pattern(
+            r"^gke-security-groups@[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$",
+            "is not the organisation's Google Groups for RBAC group: gke-security-groups@<your domain>",
+        ),
+    ] | None = Field(
         default=None,
         description="Google Groups for RBAC: the organisation's gke-security-groups@<domain> group; RBAC bindings may then name its member groups. Unset: off.",
     )
@@ -88,10 +282,13 @@ class GcpSpec(_Model):
 class AzureSpec(_Model):
     """Azure-only settings (``mlops-stack:azure``)."""
 
-    subscription_id: str | None = Field(default=None, description="Subscription ID; default: the provider's.")
-    tenant_id: str | None = Field(default=None, description="Entra tenant ID; default: the provider's.")
-    resource_group_name: str | None = Field(default=None, description="Existing resource group to use instead of creating one.")
-    admin_group_object_ids: list[str] = Field(default_factory=list, description="Entra group object IDs that administer the AKS cluster.")
+    subscription_id: Guid | None = Field(default=None, description="Subscription ID (a GUID); default: the provider's.")
+    tenant_id: Guid | None = Field(default=None, description="Entra tenant ID (a GUID); default: the provider's.")
+    resource_group_name: Annotated[
+        str,
+        _pattern(RESOURCE_GROUP, "is not a resource group name Azure accepts: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'"),
+    ] | None = Field(default=None, description="Existing resource group to use instead of creating one.")
+    admin_group_object_ids: list[Guid] = Field(default_factory=list, description="Entra group object IDs that administer the AKS cluster.")
     defender_for_containers: bool = Field(
         default=False,
         description="Turn on Microsoft Defender for Containers for the whole subscription (ACR image scanning, AKS runtime "
@@ -106,7 +303,9 @@ class AzureSpec(_Model):
 class NetworkSpec(_Model):
     """The VPC / VNet the environment lives in."""
 
-    cidr: ipaddress.IPv4Network = Field(default=ipaddress.IPv4Network("10.0.0.0/16"), description="VPC/VNet address range (/16 to /20).")
+    cidr: Annotated[Cidr, AfterValidator(_network_cidr)] = Field(
+        default=ipaddress.IPv4Network("10.0.0.0/16"), description="VPC/VNet address range: a /16 to /20 inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918)."
+    )
     zones: int | None = Field(default=None, ge=2, le=6, description="Availability zones to span; default 2, 3 in prod.")
     nat: Literal["single", "per-zone"] | None = Field(default=None, description="NAT gateways: one, or one per zone; default single, per-zone in prod.")
 
@@ -123,9 +322,9 @@ class BucketSpec(_Model):
 
     name: Name = Field(description="Logical bucket name, e.g. artifacts, models, datasets.")
     versioning: bool = Field(default=True, description="Keep object versions (always on in prod).")
-    noncurrent_version_expiration_days: int | None = Field(default=90, ge=1, description="Delete non-current versions after N days; null keeps them.")
-    expiration_days: int | None = Field(default=None, ge=1, description="Delete current objects after N days; null keeps them.")
-    size_gb: float = Field(default=0, ge=0, description="Expected stored size, used only by the cost estimate.")
+    noncurrent_version_expiration_days: int | None = Field(default=90, ge=1, le=MAX_DAYS, description="Delete non-current versions after N days; null keeps them.")
+    expiration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description="Delete current objects after N days; null keeps them.")
+    size_gb: float = Field(default=0, ge=0, le=1e9, allow_inf_nan=False, description="Expected stored size, used only by the cost estimate.")
 
 
 def _default_buckets() -> list[BucketSpec]:
@@ -137,7 +336,7 @@ class StorageSpec(_Model):
 
     buckets: list[BucketSpec] = Field(default_factory=_default_buckets, min_length=1, description="Buckets/containers to create.")
     access_logs: bool = Field(default=True, description="Log bucket access to a separate log bucket.")
-    log_retention_days: int = Field(default=365, ge=1, description="Days access logs are kept.")
+    log_retention_days: int = Field(default=365, ge=1, le=MAX_DAYS, description="Days access logs are kept.")
     soft_delete_days: int = Field(default=7, ge=1, le=90, description="GCS soft-delete / Azure blob soft-delete retention.")
 
 
@@ -145,7 +344,7 @@ class ContainerRegistrySpec(_Model):
     """Container image repositories (ECR, Artifact Registry, ACR)."""
 
     repositories: list[Name] = Field(default_factory=lambda: ["training", "serving"], description="Repositories to create.")
-    untagged_expiry_days: int = Field(default=14, ge=1, description="Expire untagged images after N days.")
+    untagged_expiry_days: int = Field(default=14, ge=1, le=MAX_DAYS, description="Expire untagged images after N days (at most 365 on Azure, ACR's retention limit).")
     immutable_tags: bool = Field(default=True, description="Forbid overwriting an existing tag.")
 
 
@@ -154,7 +353,9 @@ class ModelRegistrySpec(_Model):
 
     enabled: bool = Field(default=True, description="Create the model registry.")
     name: Name = Field(default="models", description="Model package group / registry name.")
-    description: str = Field(default="Models registered by mlops-stack", max_length=1000, description="Registry description.")
+    description: Annotated[str, _plain_text("write the description on one line, in plain text")] = Field(
+        default="Models registered by mlops-stack", max_length=1000, description="Registry description (one line of plain text)."
+    )
 
 
 class SystemPoolSpec(_Model):
@@ -183,12 +384,15 @@ class ClusterSpec(_Model):
     """The managed Kubernetes cluster (EKS, GKE, AKS)."""
 
     enabled: bool = Field(default=True, description="Create the cluster (and everything in it).")
-    version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = Field(
+    version: Annotated[
+        str, BeforeValidator(_quoted_version), _pattern(r"^1\.\d{2}$", 'is not a Kubernetes minor version such as "1.33" (quoted)')
+    ] = Field(
         default=catalog.DEFAULT_KUBERNETES_VERSION,
-        description="Kubernetes minor version; must be in standard support on the chosen cloud on the day of the plan (catalog/data/kubernetes_versions.csv).",
+        description="Kubernetes minor version, quoted (\"1.35\"); must be in standard support on the chosen cloud on the day of the plan (catalog/data/kubernetes_versions.csv).",
     )
-    public_access_cidrs: list[ipaddress.IPv4Network] = Field(
-        default_factory=list, description="CIDRs allowed to reach the API server; empty = private endpoint only."
+    public_access_cidrs: Annotated[list[Annotated[Cidr, AfterValidator(_public_cidr)]], AfterValidator(_public_cidrs)] = Field(
+        default_factory=list,
+        description="Public CIDRs allowed to reach the API server (together at most a /8; no private, loopback, link-local, multicast or reserved ranges); empty = private endpoint only.",
     )
     system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec, description="The on-demand pool for system workloads.")
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list, description="GPU node pools (tainted nvidia.com/gpu=true:NoSchedule).")
@@ -206,7 +410,7 @@ class ArtifactRef(_Model):
     """A model artifact in one of the stack's buckets."""
 
     bucket: Name = Field(description="A bucket name from storage.buckets.")
-    key: Annotated[str, StringConstraints(pattern=r"^[^/].*[^/]$|^[^/]$")] = Field(description="Object key (or prefix) of the model artifact.")
+    key: Annotated[str, AfterValidator(_object_key)] = Field(description="Object key (or prefix) of the model artifact (at most 1024 bytes).")
 
 
 class FrameworkSpec(_Model):
@@ -221,9 +425,12 @@ class ModelSpec(_Model):
     """What an endpoint serves."""
 
     artifact: ArtifactRef = Field(description="Where the model artifact is stored.")
-    image: str | None = Field(default=None, description="Serving container image URI (or set framework).")
+    image: Annotated[str, AfterValidator(_image)] | None = Field(default=None, description="Serving container image URI, at most 255 characters (or set framework).")
     framework: FrameworkSpec | None = Field(default=None, description="Framework image to resolve instead of image (AWS).")
-    environment: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+    environment: dict[
+        Annotated[str, _pattern(r"^[A-Za-z_][A-Za-z0-9_]*$", "is not an allowed environment variable name: letters, digits and '_', not starting with a digit")],
+        str,
+    ] = Field(
         default_factory=dict, description="Environment variables of the serving container."
     )
 
@@ -239,15 +446,21 @@ class DataCaptureSpec(_Model):
 class AutoscalingSpec(_Model):
     """Endpoint autoscaling targets."""
 
-    invocations_per_instance: int = Field(default=100, ge=1, description="Target invocations per instance per minute (SageMaker).")
+    invocations_per_instance: int = Field(default=100, ge=1, le=1_000_000, description="Target invocations per instance per minute (SageMaker).")
     utilization_percent: int = Field(default=70, ge=10, le=100, description="Target accelerator/CPU utilisation (Vertex AI, Azure ML).")
+
+
+def _body(value: Any) -> Any:
+    if not isinstance(value, (str, dict, list)):
+        raise _rule("must be text, a mapping or a list")
+    return value
 
 
 class SampleRequestSpec(_Model):
     """One request the post-apply smoke test (`mlops-stack smoke`) sends; it expects a 2xx."""
 
     content_type: str = Field(default="application/json", description="Content-Type of the request, e.g. application/json or text/csv.")
-    body: str | dict[str, Any] | list[Any] = Field(description="Request body: text is sent as is, a mapping or list as JSON.")
+    body: Annotated[Any, AfterValidator(_body)] = Field(description="Request body: text is sent as is, a mapping or list as JSON.")
     accept: str | None = Field(default=None, description="Accept header; default: the container's own.")
 
 
@@ -302,8 +515,8 @@ class NamespaceSpec(_Model):
 
     name: Name = Field(description="Namespace name.")
     gpu_quota: int = Field(default=0, ge=0, le=10000, description="Max GPUs requested in the namespace.")
-    cpu_quota: int = Field(default=64, ge=1, description="Max CPU cores requested.")
-    memory_quota_gb: int = Field(default=256, ge=1, description="Max memory requested, GiB.")
+    cpu_quota: int = Field(default=64, ge=1, le=1_000_000, description="Max CPU cores requested.")
+    memory_quota_gb: int = Field(default=256, ge=1, le=100_000_000, description="Max memory requested, GiB.")
 
 
 class EnvironmentDefaults:
@@ -336,13 +549,18 @@ class MlopsSpec(_Model, EnvironmentDefaults):
     cloud: Cloud = Field(description="Which cloud: aws, gcp or azure.")
     region: str = Field(description="AWS region, GCP region or Azure location.")
     environment: Environment = Field(default="dev", description="dev, staging or prod: prod turns on the safer defaults (3 zones, NAT per zone, protection).")
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$")] = Field(
-        default="mlops", description="Short prefix of every physical name."
-    )
+    name: Annotated[
+        str,
+        _pattern(
+            r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$",
+            "must be 2-16 lower-case letters, digits and dashes, starting with a letter and not ending with a dash",
+        ),
+    ] = Field(default="mlops", description="Short prefix of every physical name.")
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, description="Tags (AWS, Azure) / labels (GCP) on everything.")
     protect: bool | None = Field(default=None, description="Protect + retain stateful resources; default: true in prod.")
-    region_check: Literal["strict", "off"] = Field(
-        default="strict", description="Reject a GPU the catalog does not list for the region; 'off' when the catalog lags the cloud."
+    region_check: Annotated[Literal["strict", "off"], BeforeValidator(_region_check)] = Field(
+        default="strict",
+        description="Reject a GPU, zone count or zone the catalog does not list for the region; 'off' when the catalog lags the cloud.",
     )
     aws: AwsSpec = Field(default_factory=AwsSpec, description="AWS-only settings; ignored on other clouds.")
     gcp: GcpSpec = Field(default_factory=GcpSpec, description="GCP-only settings; ignored on other clouds.")
@@ -420,48 +638,113 @@ def _from_pydantic(err: ValidationError) -> ConfigError:
     return found
 
 
+#: Plain reasons for pydantic's error kinds (its own wording never reaches a user).
+_KIND_REASONS: dict[str, str] = {
+    "missing": "is required",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_parsing_size": "is too large a number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping of keys to values",
+    "model_type": "must be a mapping of keys to values",
+    "model_attributes_type": "must be a mapping of keys to values",
+    "ip_v4_network": "is not an IPv4 CIDR such as 10.0.0.0/16",
+    "string_unicode": "must be text",
+    "none_required": "must be empty (null)",
+}
+
+
+def _upper_bound(loc: tuple[Any, ...]) -> Any:
+    """The ``le`` of the field at ``loc``, if it has one."""
+    model = _model_at(loc)
+    if model is None or not loc:
+        return None
+    fields = {f.alias or n: f for n, f in model.model_fields.items()}
+    field = fields.get(str(loc[-1]))
+    for m in field.metadata if field is not None else ():
+        if getattr(m, "le", None) is not None:
+            return m.le
+    return None
+
+
+def _number_hint(value: Any) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "quote it: unquoted, YAML reads it as a number"
+    if isinstance(value, bool):
+        return "quote it: unquoted, YAML reads true/false as a boolean"
+    return None
+
+
 def _first_error(err: ValidationError) -> ConfigError:
     errors = err.errors(include_url=False)
     # A misspelt key also makes the real key "missing": report the misspelling first.
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(first["loc"])
     kind = first["type"]
-    # Dict-key errors come with a trailing "[key]" marker in the loc.
+    ctx = first.get("ctx") or {}
+    value = first.get("input")
     if loc and loc[-1] == "[key]":
         # Dict-key errors: the loc ends with the key itself and a "[key]" marker.
         path = _format_path(loc[:-1])
-        pattern = str(first.get("ctx", {}).get("pattern", ""))
-        if "a-z0-9_-" in pattern:
-            reason = "is not an allowed key: lower-case letters, digits, '_' and '-', up to 63 characters (GCP label rules, used on every cloud)"
-        else:
-            reason = f"is not an allowed key: {first['msg'][0].lower()}{first['msg'][1:]}"
+        reason = PATTERN_REASONS.get(str(ctx.get("pattern", "")), "is not an allowed key")
+        if kind == "string_type":
+            reason, value = "is a key that is not text; quote it", loc[-2]
+            return ConfigError(_format_path(loc[:-2]), reason, value=value)
         return ConfigError(path, reason)
     path = _format_path(loc)
+    if kind == "spec_rule":
+        return ConfigError(path, str(first["msg"]), ctx.get("hint"), value=value)
     if kind == "extra_forbidden":
         model = _model_at(loc)
         known = [f.alias or n for n, f in model.model_fields.items()] if model else []
-        hint = did_you_mean(str(loc[-1]), known) or (f"known keys: {one_of(known)}" if known else None)
+        hint = did_you_mean(str(loc[-1]), known) or (f"known keys: {one_of(known, limit=30)}" if known else None)
         return ConfigError(path, "is not a known key", hint)
     if kind == "missing":
         return ConfigError(path, "is required")
     if kind in ("literal_error", "enum"):
-        expected = first.get("ctx", {}).get("expected", "")
+        expected = str(ctx.get("expected", ""))
         choices = re.findall(r"'([^']*)'", expected)
-        return ConfigError(
-            path, f"must be one of {', '.join(choices)}", did_you_mean(first["input"], choices), value=first["input"]
-        )
+        return ConfigError(path, f"must be one of {', '.join(choices)}", did_you_mean(value, choices) or _number_hint(value), value=value)
     if kind == "string_pattern_mismatch":
-        pattern = str(first.get("ctx", {}).get("pattern", ""))
-        if "a-z0-9-" in pattern:
-            # The longest name the pattern admits: the {0,N} run plus its first and last character.
-            run = re.search(r"\{0,(\d+)\}", pattern)
-            longest = f"1-{int(run.group(1)) + 2} " if run else ""
-            reason = f"must be {longest}lower-case letters, digits and dashes, starting with a letter and not ending with a dash"
-            return ConfigError(path, reason, value=first["input"])
-        return ConfigError(path, f"does not match the pattern {pattern}", value=first["input"])
-    msg = first["msg"]
-    msg = "s" + msg[len("Input s") :] if msg.startswith("Input should") else msg[0].lower() + msg[1:]
-    return ConfigError(path, msg, value=first["input"])
+        reason = PATTERN_REASONS.get(str(ctx.get("pattern", "")), "is not in the expected form")
+        return ConfigError(path, reason, value=value)
+    if kind == "string_type":
+        return ConfigError(path, "must be text", _number_hint(value), value=value)
+    bounds = {
+        "greater_than_equal": ("must be at least", "ge"),
+        "greater_than": ("must be greater than", "gt"),
+        "less_than_equal": ("must be at most", "le"),
+        "less_than": ("must be less than", "lt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        limit = ctx.get(key)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return ConfigError(path, f"{words} {limit}", value=value)
+    if kind in ("too_short", "too_long"):
+        words = "at least" if kind == "too_short" else "at most"
+        n = ctx.get("min_length" if kind == "too_short" else "max_length")
+        return ConfigError(path, f"must have {words} {n} item{'s' if n != 1 else ''}", value=value)
+    if kind in ("string_too_short", "string_too_long"):
+        words = "at least" if kind == "string_too_short" else "at most"
+        n = ctx.get("min_length" if kind == "string_too_short" else "max_length")
+        return ConfigError(path, f"must be {words} {n} character{'s' if n != 1 else ''} long", value=value)
+    if kind == "int_parsing_size":
+        limit = _upper_bound(loc)
+        return ConfigError(path, f"must be at most {limit}" if limit is not None else "is too large a number", value=value)
+    if kind == "int_from_float" or (kind == "int_parsing" and isinstance(value, float)):
+        return ConfigError(path, "must be a whole number", value=value)
+    if kind == "finite_number" or (isinstance(value, float) and not math.isfinite(value)):
+        return ConfigError(path, "must be a finite number", value=value)
+    return ConfigError(path, _KIND_REASONS.get(kind, "has a value of the wrong type"), value=value)
 
 
 def parse_spec(raw: Mapping[str, Any]) -> MlopsSpec:
@@ -505,6 +788,9 @@ RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12"
 #: S3 bucket names are <= 63 characters and Pulumi auto-naming appends 8.
 MAX_BUCKET_BASE = 55
 
+#: Bucket names the stack uses itself (same on every cloud, so a spec ports unchanged).
+RESERVED_BUCKETS: dict[str, str] = {"access-logs": "the stack's own access-log bucket has this name"}
+
 
 def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
     """Every rule that spans more than one field. Raises ``ConfigError``."""
@@ -519,14 +805,22 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
         if not getattr(getattr(spec, cloud), key):
             raise ConfigError(f"{cloud}.{to_camel(key)}", f"is required when cloud is {cloud}")
 
-    if spec.network.cidr.prefixlen < 16 or spec.network.cidr.prefixlen > 20:
-        raise ConfigError("network.cidr", "must be a /16 to /20 range", value=str(spec.network.cidr))
-    if not spec.network.cidr.is_private:
-        raise ConfigError("network.cidr", "must be a private (RFC 1918) range", value=str(spec.network.cidr))
+    zone_info = catalog.zones(cloud, spec.region)
+    if zone_info is not None and spec.zone_count > zone_info.count and (strict or not zone_info.listed):
+        where = f"region {spec.region} has {zone_info.count}" if zone_info.listed else f"{cloud} regions have at most {zone_info.count}"
+        default = "" if spec.network.zones else f" (the {spec.environment} default)"
+        hint = f"set network.zones: {zone_info.count}" if zone_info.count >= 2 else "choose a region with at least 2 zones"
+        if zone_info.listed:
+            hint += "; if your account has more zones there, set regionCheck: off"
+        raise ConfigError("network.zones", f"asks for {spec.zone_count} zones{default}, but {where}", hint, value=spec.zone_count)
 
     bucket_names = [b.name for b in spec.storage.buckets]
     _unique(bucket_names, "storage.buckets")
     for i, b in enumerate(spec.storage.buckets):
+        if b.name in RESERVED_BUCKETS:
+            raise ConfigError(
+                f"storage.buckets[{i}].name", f"is reserved: {RESERVED_BUCKETS[b.name]}", "choose another bucket name", value=b.name
+            )
         base = f"{spec.prefix}-{b.name}"
         if len(base) > MAX_BUCKET_BASE:
             raise ConfigError(
@@ -542,14 +836,6 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
         raise ConfigError("containerRegistry.repositories", "lists a repository twice", value=dup)
 
     cluster = spec.cluster
-    for i, cidr in enumerate(cluster.public_access_cidrs):
-        if cidr.prefixlen == 0:
-            raise ConfigError(
-                f"cluster.publicAccessCidrs[{i}]",
-                "opens the API server to the whole internet",
-                "list your VPN or office CIDRs, or leave the list empty for a private endpoint",
-                value=str(cidr),
-            )
     if cluster.enabled:
         catalog.check_kubernetes_version(cloud, cluster.version, today or datetime.now(UTC).date(), "cluster.version")
     for i, cidr in enumerate(cluster.runner_cidrs):
@@ -608,8 +894,10 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
         bad = [p.gpu for p in cluster.gpu_pools if p.gpu not in MIG_CAPABLE]
         if bad:
             raise ConfigError(
-                "gpu.sharing.mode", f"mig needs MIG-capable GPUs, but pool GPU {bad[0]!r} is not", f"MIG GPUs: {one_of(MIG_CAPABLE)}", value="mig"
+                "gpu.sharing.mode", f"needs MIG-capable GPUs, but pool GPU {bad[0]!r} is not one", f"MIG GPUs: {one_of(MIG_CAPABLE)}", value="mig"
             )
+    if spec.namespaces and not cluster.enabled:
+        raise ConfigError("namespaces", "needs a cluster, but cluster.enabled is false", "remove namespaces or enable the cluster")
     _unique([n.name for n in spec.namespaces], "namespaces")
     for i, ns in enumerate(spec.namespaces):
         if ns.name in RESERVED_NAMESPACES:
@@ -626,21 +914,38 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
 _TEXT_KEYS = frozenset({"cloud", "region", "environment", "name"})
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _namespace_like(namespace: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", namespace.lower())
+
+
 def raw_from_config_values(values: Mapping[str, Any], namespace: str = "mlops-stack") -> dict[str, Any]:
     """``{"mlops-stack:cluster": "<json>"}`` -> ``{"cluster": {...}}``.
 
     Pulumi hands structured config to the program as JSON text; plain values as text.
-    Keys of other namespaces (``aws:region``) are ignored.
+    Keys of other namespaces (``aws:region``) are ignored, but a namespace that looks
+    like ours (``mlops-stak``, ``MLOPS-STACK``, ``mlops_stack``) is an error: its keys
+    would otherwise be dropped silently and defaults deployed.
     """
     raw: dict[str, Any] = {}
     prefix = namespace + ":"
-    for key, value in values.items():
+    ours = _namespace_like(namespace)
+    for key in sorted(values):
+        value = values[key]
         if not key.startswith(prefix):
+            space, colon, name = key.partition(":")
+            if colon and space != namespace and (_namespace_like(space) == ours or did_you_mean(space, [namespace])):
+                raise ConfigError(key, f"is not in the {namespace} namespace", f"did you mean '{namespace}:{name}'?")
             continue
         name = key[len(prefix) :]
+        if not name:
+            raise ConfigError("config", f"key {key!r} has no name after the namespace", f"write {namespace}:<key>, e.g. {namespace}:cloud")
         if isinstance(value, str) and name not in _TEXT_KEYS:
             try:
-                value = json.loads(value)
+                value = json.loads(value, parse_constant=_no_constant)
             except ValueError:
                 pass
         raw[name] = value

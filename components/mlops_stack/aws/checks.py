@@ -25,7 +25,14 @@ def endpoint_instance_type(ep: Any, region: str, check_region: bool = True, path
 MAX_BUCKET_PREFIX = 37
 
 
+#: AWS: 50 user tags per resource (EKS node groups included).
+MAX_TAGS = 50
+
+
 def check(spec: Any) -> None:
+    from mlops_stack.args import check_tag_count
+
+    check_tag_count(spec.tags, MAX_TAGS, "AWS tags")
     for i, bucket in enumerate(spec.storage.buckets):
         prefix = f"{spec.prefix}-{bucket.name}-"
         if len(prefix) > MAX_BUCKET_PREFIX:

@@ -103,10 +103,16 @@ def _py_key(tag: str) -> tuple[int, str]:
     return (int(digits) if digits else 0, tag)
 
 
+def _version_key(version: str) -> tuple[tuple[int, ...], str]:
+    """``"2.10"`` after ``"2.9"``: numeric parts first, the text as the tie-break."""
+    return (tuple(int(p) for p in re.findall(r"\d+", version)), version)
+
+
 @functools.cache
 def available_versions(name: str) -> tuple[str, ...]:
     """Serving-image versions the pinned SDK knows for ``name`` (aliases included), oldest first."""
-    return tuple(str(v) for v in _sdk().list_versions(canonical_name(name), IMAGE_SCOPE))
+    # The SDK builds the list from a set on some paths: sort, so every message is the same on every run.
+    return tuple(sorted({str(v) for v in _sdk().list_versions(canonical_name(name), IMAGE_SCOPE)}, key=_version_key))
 
 
 @functools.cache

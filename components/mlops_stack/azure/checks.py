@@ -8,7 +8,25 @@ from mlops_stack.errors import ConfigError
 from mlops_stack.registry import reject_frameworks
 
 
+#: Azure: 50 tags per resource (AKS agent pools included).
+MAX_TAGS = 50
+#: ACR's retention policy (Premium registries) keeps untagged manifests 0-365 days.
+MAX_ACR_RETENTION_DAYS = 365
+
+
 def check(spec: Any) -> None:
+    from mlops_stack.args import Env, check_tag_count
+    from mlops_stack.azure.registry import registry_sku
+
+    check_tag_count(spec.tags, MAX_TAGS, "Azure tags")
+    days = spec.container_registry.untagged_expiry_days
+    if registry_sku(Env.from_spec(spec)) == "Premium" and days > MAX_ACR_RETENTION_DAYS:
+        raise ConfigError(
+            "containerRegistry.untaggedExpiryDays",
+            f"is more than ACR's retention policy allows ({MAX_ACR_RETENTION_DAYS} days)",
+            f"use at most {MAX_ACR_RETENTION_DAYS}",
+            value=days,
+        )
     if spec.endpoints and not spec.model_registry.enabled:
         raise ConfigError(
             "modelRegistry.enabled",

@@ -384,3 +384,37 @@ def check_kubernetes_version(cloud: str, minor: str, today: date, path: str = "c
 def _table_date(cloud: str) -> str:
     dates = sorted({v.retrieved for v in kubernetes_versions() if v.cloud == cloud and v.retrieved})
     return dates[-1] if dates else "undated"
+
+
+@dataclass(frozen=True)
+class ZoneInfo:
+    """How many availability zones a region has (and their names where the cloud's
+    zone names are not derivable: GCP zone letters)."""
+
+    count: int
+    names: tuple[str, ...]
+    source: str
+    verified: str
+    #: False when no row names the region and ``count`` is the cloud's maximum.
+    listed: bool = True
+
+
+@cache
+def _zones() -> dict[tuple[str, str], ZoneInfo]:
+    return {
+        (r["cloud"], r["region"]): ZoneInfo(int(r["zones"]), tuple(r.get("zone_names", "").split()), r.get("source", ""), r.get("verified", ""))
+        for r in _rows("zones.csv")
+    }
+
+
+def zones(cloud: str, region: str) -> ZoneInfo | None:
+    """The zones of ``region`` (``data/zones.csv``); for a region without a row, the
+    cloud's largest zone count (``listed=False``); ``None`` when the cloud has no data."""
+    data = _zones()
+    found = data.get((cloud, region))
+    if found is not None:
+        return found
+    fallback = data.get((cloud, "*"))
+    if fallback is None:
+        return None
+    return ZoneInfo(fallback.count, (), fallback.source, fallback.verified, listed=False)

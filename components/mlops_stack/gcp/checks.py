@@ -38,8 +38,28 @@ def node_pool_name_length(logical_name: str) -> int:
     return len(logical_name) + AUTONAME_SUFFIX
 
 
+#: GCP: 64 labels per resource.
+MAX_LABELS = 64
+
+
 def check(spec: Any) -> None:
+    from mlops_stack import catalog
+    from mlops_stack.args import check_tag_count
+
     reject_frameworks(spec)
+    check_tag_count(spec.tags, MAX_LABELS, "GCP labels")
+    zone = spec.gcp.zone
+    if zone is not None:
+        if not zone.startswith(f"{spec.region}-"):
+            raise ConfigError("gcp.zone", f"is not a zone of region {spec.region}", f"zones are named {spec.region}-<letter>", value=zone)
+        info = catalog.zones("gcp", spec.region)
+        if spec.region_check == "strict" and info is not None and info.names and zone not in info.names:
+            raise ConfigError(
+                "gcp.zone",
+                f"is not a zone of region {spec.region} in the catalog",
+                f"zones: {', '.join(info.names)}; if the region has it now, set regionCheck: off",
+                value=zone,
+            )
     if not spec.cluster.enabled:
         return
     for i, pool in enumerate(spec.cluster.gpu_pools):

@@ -225,8 +225,13 @@ RESOURCES: dict[str, Rule] = {
 
 
 def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    from mlops_stack import catalog
+
     region = ctx.aws_region(args.provider)
-    letters = "abcdef"
+    # As many zones as the catalog knows for the region (not six everywhere, which hid
+    # a network.zones larger than the region); at least 2 for regions it does not list.
+    info = catalog.zones("aws", region)
+    letters = "abcdef"[: max(2, info.count) if info is not None and info.listed else 3]
     return {
         "names": [f"{region}{c}" for c in letters],
         "zoneIds": [f"use1-az{i + 1}" for i in range(len(letters))],

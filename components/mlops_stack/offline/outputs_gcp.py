@@ -259,10 +259,13 @@ _ZONE_LETTERS = {"us-east1": "bcd", "europe-west1": "bcd"}
 
 
 def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
+    from mlops_stack import catalog
+
     region = ctx.gcp_region(dict(args.args), args.provider)
-    letters = _ZONE_LETTERS.get(region, "abc")
+    info = catalog.zones("gcp", region)
+    names = list(info.names) if info is not None and info.names else [f"{region}-{c}" for c in _ZONE_LETTERS.get(region, "abc")]
     project = ctx.gcp_project(dict(args.args), args.provider)
-    return {"names": [f"{region}-{c}" for c in letters], "region": region, "project": project, "id": f"projects/{project}/regions/{region}"}
+    return {"names": names, "region": region, "project": project, "id": f"projects/{project}/regions/{region}"}
 
 
 CALLS: dict[str, Callable[[MockContext, MockCallArgs], dict[str, Any]]] = {
