@@ -72,7 +72,7 @@ def test_spec_error_among_several_stacks_exits_2(tmp_path: Path) -> None:
     bad.write_text("config:\n  mlops-stack:cloud: aws\n  mlops-stack:region: us-east-1\n  mlops-stack:endpoints: 3\n")
     res = cli("plan", "--config", str(STACKS / "Pulumi.dev-aws.yaml"), "--config", str(bad), "--no-policy", "--format", "json")
     assert res.returncode == 2
-    assert res.stderr.strip() == f"error: {bad}: endpoints: 3 should be a valid list"
+    assert res.stderr.strip() == f"error: {bad}: endpoints: 3 must be a list"
     out = json.loads(res.stdout)
     assert [d["stack"] for d in out["stacks"]] == ["dev-aws"] and out["errors"][0]["path"] == str(bad)
 

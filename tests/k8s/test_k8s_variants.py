@@ -196,6 +196,6 @@ def test_reserved_namespace_is_a_config_error(name: str) -> None:
 def test_no_cluster_no_layer() -> None:
     from k8s_helpers import variant
 
-    config = variant(STACKS[0], cluster={"enabled": False, "gpuPools": []}, monitoring={"enabled": False})
+    config = variant(STACKS[0], cluster={"enabled": False, "gpuPools": []}, monitoring={"enabled": False}, namespaces=[])
     plan = plan_config(config)
     assert not [r for r in plan.resources if r.type.startswith(("kubernetes:", "mlops:k8s:", "random:"))]
