@@ -88,7 +88,7 @@ def test_a_public_runner_cidr_is_rejected() -> None:
 
 
 def test_a_malformed_runner_security_group_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"^aws.runnerSecurityGroupIds\[0\]: 'default' does not match"):
+    with pytest.raises(ConfigError, match=r"^aws.runnerSecurityGroupIds\[0\]: 'default' is not a security group ID"):
         plan_with("prod-aws", aws={"runnerSecurityGroupIds": ["default"]})
 
 

@@ -131,6 +131,8 @@ _NOT_GLOBAL = (
     (ipaddress.IPv4Network("224.0.0.0/4"), "is a multicast range"),
     (ipaddress.IPv4Network("240.0.0.0/4"), "is a reserved range"),
 )
+#: Private address space (RFC 1918). ``IPv4Network.is_private`` also admits loopback,
+#: link-local, 0.0.0.0/8, documentation and benchmark ranges, which no network here uses.
 RFC1918 = (ipaddress.IPv4Network("10.0.0.0/8"), ipaddress.IPv4Network("172.16.0.0/12"), ipaddress.IPv4Network("192.168.0.0/16"))
 #: The widest public access the API server's allow-list may add up to: one /8.
 MAX_PUBLIC_ACCESS_ADDRESSES = 2**24
@@ -261,7 +263,7 @@ class AwsSpec(_Model):
         default_factory=list,
         description="IAM role/user ARNs given cluster-admin through EKS access entries.",
     )
-    runner_security_group_ids: list[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
+    runner_security_group_ids: list[Annotated[str, _pattern(r"^sg-[0-9a-f]{8,17}$", "is not a security group ID (sg- and 8-17 hex digits)")]] = Field(
         default_factory=list,
         description="Security groups of the deploy runner (in this VPC or a peered one): admitted on 443 to the EKS cluster security group. See docs/first-apply.md.",
     )
@@ -411,7 +413,7 @@ class ClusterSpec(_Model):
     )
     system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec, description="The on-demand pool for system workloads.")
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list, description="GPU node pools (tainted nvidia.com/gpu=true:NoSchedule).")
-    runner_cidrs: list[ipaddress.IPv4Network] = Field(
+    runner_cidrs: list[Cidr] = Field(
         default_factory=list,
         description="Private CIDRs of the runner that applies the stack (self-hosted, in a network peered or connected to the VPC): admitted to the private API endpoint (EKS cluster security group on 443, GKE authorized networks). See docs/first-apply.md.",
     )
@@ -796,9 +798,6 @@ def _unique(names: list[str], path: str) -> None:
 #: Keys of a cloud's sub-spec that must be set when that cloud is selected.
 REQUIRED_WHEN_SELECTED: dict[str, tuple[str, ...]] = {"gcp": ("project",)}
 
-#: Private address space (RFC 1918). ``IPv4Network.is_private`` also admits documentation
-#: and benchmark ranges (RFC 5737, RFC 2544), which no runner uses.
-RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 #: S3 bucket names are <= 63 characters and Pulumi auto-naming appends 8.
 MAX_BUCKET_BASE = 55
