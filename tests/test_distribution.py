@@ -171,6 +171,22 @@ def test_program_stack_files_are_found_like_the_pulumi_cli(tmp_path: Path) -> No
     assert _files(["plan", "--program", str(prog)]) == [prog / "envs" / "Pulumi.dev.yaml"]
 
 
+def test_all_with_a_program_means_its_stacks(tmp_path: Path) -> None:
+    prog = _program(tmp_path, ["dev", "prod"])
+    assert _files(["plan", "--program", str(prog), "--all"]) == [prog / "Pulumi.dev.yaml", prog / "Pulumi.prod.yaml"]
+
+
+def test_every_rule_module_registers() -> None:
+    import importlib
+    import pkgutil
+    import sys
+
+    rules = importlib.import_module("mlops_policies.rules")
+    modules = [m.name for m in pkgutil.iter_modules(rules.__path__) if not m.name.startswith("_")]
+    assert modules and all(f"mlops_policies.rules.{m}" in sys.modules for m in modules)
+    assert {r.check.__module__ if r.check else r.stack_check.__module__ for r in rules.RULES} >= {f"mlops_policies.rules.{m}" for m in modules}
+
+
 def test_program_with_several_stacks_says_what_to_pass(tmp_path: Path) -> None:
     prog = _program(tmp_path, ["dev", "prod"])
     with pytest.raises(ConfigError) as err:

@@ -136,12 +136,17 @@ def test_installed_wheel_outside_the_repository(cloud: str, wheel: Path, venvs: 
             assert res.stdout == f"mlops-stack {__version__}\n"
         elif args[:1] == ["init"]:
             assert (cwd / "ml-platform" / "Pulumi.dev.yaml").is_file()
+            assert (cwd / "ml-platform" / ".github" / "workflows" / "mlops-stack.yml").is_file()
             template_program = (cwd / "ml-platform" / "__main__.py").read_text()
         elif args[:1] in (["plan"], ["policies"]):
             assert "policy dev: 0 mandatory" in res.stdout
         elif args[:2] == ["policy-pack", "export"]:
             pack = cwd / args[2]
             assert sorted(p.name for p in pack.iterdir()) == ["PulumiPolicy.yaml", "__main__.py", "mlops_policies", "requirements.txt"]
+            # The wheel carries every module of the rules package (new rule modules too).
+            source = ROOT / "policies" / "mlops_policies"
+            assert ({p.relative_to(pack / "mlops_policies").as_posix() for p in (pack / "mlops_policies").rglob("*.py")}
+                    == {p.relative_to(source).as_posix() for p in source.rglob("*.py") if "pulumi_pack" not in p.parts})
     repo = work / "ml-platform"
     assert (repo / "__main__.py").read_text().startswith("import pulumi\nfrom mlops_stack.args")
 
@@ -167,9 +172,10 @@ def test_installed_wheel_outside_the_repository(cloud: str, wheel: Path, venvs: 
     assert exported.returncode == 1 and json.loads(exported.stdout) == installed_findings
 
     if cloud == "aws":  # preflight needs the aws-ops extra, and says so
-        res = mlops(venv, ["preflight", "--config", "Pulumi.dev-aws.yaml"], work, env)
-        assert (res.returncode, res.stderr) == (2, "error: preflight needs boto3, which is not installed here "
-                                                   "(pip install 'mlops-stack[aws-ops]')\n")
+        for command in (["preflight"], ["smoke", "--outputs", "policy.json"]):
+            res = mlops(venv, [*command, "--config", "Pulumi.dev-aws.yaml"], work, env)
+            assert (res.returncode, res.stderr) == (2, f"error: {command[0]} needs boto3, which is not installed here "
+                                                       "(pip install 'mlops-stack[aws-ops]')\n")
 
     path = mlops(venv, ["policy-pack", "path"], work, env)
     assert path.returncode == 0 and Path(path.stdout.strip()).resolve().is_relative_to(venv.resolve())

@@ -71,10 +71,12 @@ def _add_policy_pack_parser(sub: Any) -> None:
     pp = sub.add_parser("policy-pack", help="the CrossGuard policy pack: where it is installed, or export a copy")
     ppsub = pp.add_subparsers(dest="pack_command", required=True, parser_class=_Parser, metavar="{path,export}")
     path = ppsub.add_parser("path", help="print the installed pack's folder (for pulumi preview --policy-pack)")
+    path.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     path.set_defaults(handler=_policy_pack_path)
     export = ppsub.add_parser("export", help="write a self-contained pack folder (PulumiPolicy.yaml, __main__.py, requirements.txt, rules)")
     export.add_argument("dir", type=Path, metavar="DIR", help="where to write the pack (created; must be empty unless --force)")
     export.add_argument("--force", action="store_true", help="overwrite the pack files in a non-empty DIR")
+    export.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     export.set_defaults(handler=_policy_pack_export)
 
 
@@ -104,6 +106,7 @@ def _add_init_parser(sub: Any) -> None:
     init.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                       help="answer a template prompt, e.g. --config mlops-stack:region=eu-west-1; repeatable")
     init.add_argument("--force", action="store_true", help="write into a non-empty DIR")
+    init.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     init.set_defaults(handler=_init)
 
 
