@@ -260,3 +260,10 @@ def test_the_compatibility_table_lists_the_pins() -> None:
     pins = dict(d.split("==") for d in [*project["dependencies"], *sum(project["optional-dependencies"].values(), [])]
                 if d.startswith("pulumi") and "==" in d)
     assert rows == pins
+
+
+def test_a_bad_value_in_the_users_program_is_theirs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prog = _program(tmp_path, ["dev"])
+    (prog / "__main__.py").write_text("from mlops_stack.spec import BucketSpec\n\nBucketSpec(name='Bad_Name')\n")
+    assert main(["plan", "--program", str(prog), "--no-policy"]) == EXIT_CONFIG
+    assert capsys.readouterr().err.startswith("error: --program: __main__.py:3: BucketSpec.name: 'Bad_Name' String should match pattern")

@@ -100,12 +100,21 @@ def user_error(err: BaseException, program: str | None) -> ConfigError | None:
     first = " ".join(str(err).split()) or type(err).__name__
     if isinstance(err, RunError):
         return ConfigError("--program", first)
+    from pydantic import ValidationError
+
     folder = Path(program).resolve()
     folder = folder if folder.is_dir() else folder.parent
     frames = traceback.extract_tb(err.__traceback__)
-    last = frames[-1] if frames else None
-    if last is not None and Path(last.filename).resolve().is_relative_to(folder):
-        where = f"{Path(last.filename).name}:{last.lineno}"
+    mine = [f for f in frames if Path(f.filename).resolve().is_relative_to(folder)]
+    if not mine:
+        return None
+    where = f"{Path(mine[-1].filename).name}:{mine[-1].lineno}"
+    if isinstance(err, ValidationError):  # a spec model built with a bad value, in the program
+        e = err.errors(include_url=False)[0]
+        loc = ".".join(str(x) for x in e["loc"])
+        return ConfigError(f"--program: {where}: {err.title}{'.' + loc if loc else ''}", " ".join(str(e["msg"]).split()),
+                           value=e.get("input"))
+    if mine[-1] is frames[-1]:
         return ConfigError("--program", f"{where} raised {type(err).__name__}: {first}")
     return None
 
