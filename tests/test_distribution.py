@@ -114,6 +114,7 @@ def test_the_version_is_written_once() -> None:
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert re.search(r"^## \[Unreleased\]$", changelog, re.M) and f"released as {__version__}" in changelog
     assert f'"mlops-stack[aws]=={__version__}"' in (ROOT / "README.md").read_text()
+    assert f"mlops-stack[aws]=={__version__}" in (ROOT / "examples" / "platform-repo" / "requirements.txt").read_text()
 
 
 # --- templates -------------------------------------------------------------------------
