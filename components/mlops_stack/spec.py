@@ -371,7 +371,7 @@ class ModelRegistrySpec(_Model):
     enabled: bool = Field(default=True, description="Create the model registry.")
     name: Name = Field(default="models", description="Model package group / registry name.")
     description: Annotated[str, _plain_text("write the description on one line, in plain text")] = Field(
-        default="Models registered by mlops-stack", max_length=1000, description="Registry description (one line of plain text)."
+        default="Models registered by mlops-stack", max_length=1000, description="Registry description (one line of plain text; set at creation: on AWS later changes are ignored, SageMaker would replace the group)."
     )
 
 

@@ -120,7 +120,12 @@ def eks_versions(minor: str = "1.35", status: str | None = "STANDARD_SUPPORT", e
     return client
 
 
-def clients(sq: Any, eks: Any = None) -> Any:
+def clients(sq: Any, eks: Any = None, *, slr: bool = True) -> Any:
+    """Clients for a run under moto: EC2, IAM and STS from moto; Service Quotas and EKS
+    stubbed. ``slr``: the account has the EC2 Auto Scaling service-linked role (an account
+    that never had an Auto Scaling group does not)."""
+    if slr:
+        boto3.client("iam", region_name=REGION).create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com")
     return preflight.session_clients(boto3.Session(region_name=REGION), REGION, {"service-quotas": sq, "eks": eks or eks_versions()})
 
 
@@ -173,7 +178,7 @@ def test_passes_on_a_healthy_account(capsys: pytest.CaptureFixture[str]) -> None
     sq = quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})
     code, out, err = run_cli(["preflight", "--stack", "preflight-dev"], sq, capsys)
     assert (code, err) == (0, "")
-    assert "preflight: all 10 checks passed" in out
+    assert "preflight: all 13 checks passed" in out
     for text in ("Running On-Demand G and VT instances (L-DB2E81BA)", "8 vCPU", "64 vCPU", "All G and VT Spot Instance Requests",
                  "16 vCPU", "6 vCPU", "640 vCPU", "ml.m5.large for endpoint usage", "2 instances", "4 instances"):
         assert text in out, text
@@ -189,8 +194,11 @@ def test_the_findings_have_the_numbers() -> None:
     report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})), stack="preflight-dev")
     rows = [(f.check, f.subject, f.where, f.needed, f.allowed, f.status) for f in report.findings]
     assert rows == [
+        ("service-linked role", "AWSServiceRoleForAutoScaling (named in the stack key policy)", "account", "exists", "exists", OK),
         ("EKS version", "Kubernetes 1.35 (upgradePolicy STANDARD)", REGION, "STANDARD_SUPPORT", "STANDARD_SUPPORT", OK),
         ("zones", "available zones for the subnets", REGION, "2", "2", OK),
+        ("instance offered", "pool system (m7i.large)", "us-east-1a", "offered", "offered", OK),
+        ("instance offered", "pool system (m7i.large)", "us-east-1b", "offered", "offered", OK),
         ("instance offered", "pool train (g5.xlarge)", "us-east-1a", "offered", "offered", OK),
         ("instance offered", "pool train (g5.xlarge)", "us-east-1b", "offered", "offered", OK),
         ("instance offered", "pool infer (g6.xlarge)", "us-east-1a", "offered", "offered", OK),
@@ -223,17 +231,74 @@ def test_fails_with_the_numbers_on_too_small_quotas(capsys: pytest.CaptureFixtur
 
 
 @mock_aws
-def test_fails_on_a_zone_without_the_instance_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # Six zones: us-east-1e offers neither g5.xlarge nor g6.xlarge (moto's offering data).
+def test_zones_eks_does_not_support_are_left_out_by_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # moto's us-east-1 has six zones; us-east-1e is use1-az3, where EKS places no control plane.
     path = stack_file(tmp_path, "preflight-dev", network={"cidr": "10.20.0.0/16", "zones": 6})
     sq = quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})
     code, out, _ = run_cli(["preflight", "--config", str(path), "--format", "json"], sq, capsys)
     assert code == 1
     doc = json.loads(out)
-    zones = [f for f in doc["findings"] if f["check"] == "instance offered"]
-    assert len(zones) == 12  # 2 pools x 6 zones, reported per zone
+    (zones,) = [f for f in doc["findings"] if f["check"] == "zones"]
+    assert (zones["needed"], zones["allowed"], zones["status"]) == ("6", "5", FAIL)
+    assert zones["detail"].endswith("left out (EKS does not support them): us-east-1e (use1-az3)")
+    assert "us-east-1e" not in {f["where"] for f in doc["findings"] if f["check"] == "instance offered"}
+
+
+@mock_aws
+def test_fails_on_a_zone_without_the_instance_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Five usable zones: us-east-1f offers no p4d.24xlarge (moto's offering data).
+    cluster = {"systemPool": {"size": "small", "maxNodes": 3},
+               "gpuPools": [{"name": "train", "gpu": "nvidia-a100-40gb", "gpusPerNode": 8, "maxNodes": 1}]}
+    path = stack_file(tmp_path, "preflight-dev", network={"cidr": "10.20.0.0/16", "zones": 5}, cluster=cluster)
+    sq = quotas_client([(P_OD, 96, None), (STD_OD, 640, None)], {"ml.m5.large": 4})
+    code, out, _ = run_cli(["preflight", "--config", str(path), "--format", "json"], sq, capsys)
+    assert code == 1
+    doc = json.loads(out)
+    offered = [f for f in doc["findings"] if f["check"] == "instance offered"]
+    assert len(offered) == 10  # system and train pools x 5 zones, reported per zone
     failed = [(f["subject"], f["where"], f["allowed"]) for f in doc["findings"] if f["status"] == FAIL]
-    assert failed == [("pool train (g5.xlarge)", "us-east-1e", "not offered"), ("pool infer (g6.xlarge)", "us-east-1e", "not offered")]
+    assert failed == [("pool train (p4d.24xlarge)", "us-east-1f", "not offered")]
+
+
+@mock_aws
+def test_a_missing_autoscaling_service_linked_role_fails_with_the_fix() -> None:
+    from mlops_stack.offline.stackfile import read_stack_file
+    from mlops_stack.spec import load_spec
+
+    spec = load_spec(read_stack_file(STACKS / "Pulumi.preflight-dev.yaml").raw_spec)
+    report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4}), slr=False))
+    row = report.findings[0]
+    assert (row.check, row.allowed, row.status) == ("service-linked role", "missing", FAIL)
+    assert row.detail.endswith("aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com")
+    assert [f.check for f in report.failed] == ["service-linked role"]
+
+
+@pytest.mark.parametrize(
+    ("admin", "status"),
+    [("arn:aws:iam::123456789012:user/moto", FAIL), ("arn:aws:iam::123456789012:role/platform-admins", OK)],
+)
+@mock_aws
+def test_the_creator_listed_as_cluster_admin_fails(tmp_path: Path, admin: str, status: str) -> None:
+    from mlops_stack.offline.stackfile import read_stack_file
+    from mlops_stack.spec import load_spec
+
+    path = stack_file(tmp_path, "preflight-dev", aws={"clusterAdminArns": [admin]})
+    spec = load_spec(read_stack_file(path).raw_spec)
+    report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})))
+    (row,) = [f for f in report.findings if f.check == "EKS access entries"]
+    assert (row.allowed, row.status) == ("arn:aws:sts::123456789012:user/moto", status)  # moto's caller, an IAM user
+    if status == FAIL:
+        assert row.subject == "aws.clusterAdminArns[0]" and "409" in row.detail
+
+
+@pytest.mark.parametrize(
+    ("caller", "expected"),
+    [("arn:aws:sts::123456789012:assumed-role/deploy/gha-run-1", "arn:aws:iam::123456789012:role/deploy"),
+     ("arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/alice")],
+)
+def test_assumed_role_callers_compare_as_their_role(caller: str, expected: str) -> None:
+    assert preflight.principal_role_arn(caller) == expected
+    assert preflight._same_principal("arn:aws:iam::123456789012:role/ci/deploy", preflight.principal_role_arn("arn:aws:sts::123456789012:assumed-role/deploy/x"))
 
 
 @mock_aws
@@ -241,7 +306,7 @@ def test_the_text_report_names_what_fails(tmp_path: Path, capsys: pytest.Capture
     sq = quotas_client([(G_OD, 4, None), (G_SPOT, 64, None), (STD_OD, 640, None)], {"ml.m5.large": 4})
     code, out, _ = run_cli(["preflight", "--stack", "preflight-dev"], sq, capsys)
     assert code == 1
-    assert "preflight: 1 of 10 checks will fail" in out
+    assert "preflight: 1 of 13 checks will fail" in out
     assert "FAIL" in out
 
 
@@ -311,7 +376,7 @@ def test_the_live_eks_version_must_be_in_standard_support(status: str | None, al
     spec = load_spec(read_stack_file(STACKS / "Pulumi.preflight-dev.yaml").raw_spec)
     eks = eks_versions(status=status)
     report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4}), eks))
-    row = report.findings[0]
+    (row,) = [f for f in report.findings if f.check == "EKS version"]
     assert (row.check, row.needed, row.allowed, row.status) == ("EKS version", "STANDARD_SUPPORT", allowed, result)
     assert "catalog: standard support until 2027-03-27" in row.detail
     if status:
@@ -331,5 +396,6 @@ def test_an_unreadable_version_list_fails_the_run() -> None:
     stub.add_client_error("describe_cluster_versions", service_error_code="AccessDeniedException", http_status_code=403)
     stub.activate()
     report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4}), eks))
-    assert report.findings[0].status == "error" and report.findings[0].detail.startswith("AccessDeniedException")
+    (row,) = [f for f in report.findings if f.check == "EKS version"]
+    assert row.status == "error" and row.detail.startswith("AccessDeniedException")
     assert not report.ok

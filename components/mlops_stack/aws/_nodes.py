@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
@@ -13,7 +15,19 @@ from mlops_stack.aws.policies import EKS_NODE_POLICIES, assume_role_policy, mana
 IMDS_HOP_LIMIT = 1
 
 
-def node_role(parent: pulumi.Resource, name: str, env: Env, partition: pulumi.Input[str]) -> aws.iam.Role:
+@dataclass(frozen=True)
+class NodeRole:
+    """The node IAM role and its managed-policy attachments. ``arn`` resolves only after
+    the attachments exist, so a node group given it depends on them: Pulumi then deletes
+    or replaces the node group before it detaches a policy (EKS still needs them while it
+    drains the nodes)."""
+
+    role: aws.iam.Role
+    attachments: tuple[aws.iam.RolePolicyAttachment, ...]
+    arn: pulumi.Output[str]
+
+
+def node_role(parent: pulumi.Resource, name: str, env: Env, partition: pulumi.Input[str]) -> NodeRole:
     role = aws.iam.Role(
         name,
         assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
@@ -21,14 +35,21 @@ def node_role(parent: pulumi.Resource, name: str, env: Env, partition: pulumi.In
         tags=resource_tags(env),
         opts=child_opts(parent),
     )
-    for policy in EKS_NODE_POLICIES:
+    attachments = tuple(
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy.lower().replace('_', '-')}",
             role=role.name,
             policy_arn=pulumi.Output.from_input(partition).apply(lambda p, policy=policy: managed_policy_arn(p, policy)),
             opts=child_opts(parent),
         )
-    return role
+        for policy in EKS_NODE_POLICIES
+    )
+    return NodeRole(role, attachments, after(role.arn, attachments))
+
+
+def after(value: pulumi.Output[str], resources: tuple[pulumi.CustomResource, ...]) -> pulumi.Output[str]:
+    """``value``, carrying ``resources`` as dependencies of whatever consumes it."""
+    return pulumi.Output.all(value, *[r.urn for r in resources]).apply(lambda v: v[0])
 
 
 def launch_template(

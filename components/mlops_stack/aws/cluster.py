@@ -234,13 +234,15 @@ class KubernetesCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child_opts(self),
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-ebs-csi-policy",
-            role=ebs_role.name,
-            policy_arn=partition.apply(lambda p: managed_policy_arn(p, EBS_CSI_POLICY)),
-            opts=child_opts(self),
-        )
-        ebs_grants = []
+        # The addon depends on its role's grants, so a destroy removes the addon first.
+        ebs_grants: list[pulumi.Resource] = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-ebs-csi-policy",
+                role=ebs_role.name,
+                policy_arn=partition.apply(lambda p: managed_policy_arn(p, EBS_CSI_POLICY)),
+                opts=child_opts(self),
+            )
+        ]
         if kms is not None:
             ebs_grants.append(
                 aws.iam.RolePolicy(

@@ -23,7 +23,11 @@ class ModelRegistry(pulumi.ComponentResource):
             model_package_group_name=f"{env.prefix}-{spec.name}",
             model_package_group_description=spec.description,
             tags=resource_tags(env),
-            opts=stateful_opts(self, env),
+            # SageMaker cannot update a group's description (no such field in
+            # UpdateModelPackageGroup; the provider marks it force-new): a changed
+            # description would replace this fixed-name, protected group. It is set at
+            # creation only.
+            opts=stateful_opts(self, env, ignore_changes=["modelPackageGroupDescription"]),
         )
         self.model_registry_id = group.arn
         self.model_package_group_name = group.model_package_group_name

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from mlops_stack.args import Env, NetworkArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.aws._shared import identity
-from mlops_stack.aws.policies import INTERFACE_ENDPOINTS, flow_log_delivery_policy, service_assume_role_policy, subnet_plan
+from mlops_stack.aws.policies import EKS_UNSUPPORTED_ZONE_IDS, INTERFACE_ENDPOINTS, flow_log_delivery_policy, service_assume_role_policy, subnet_plan
 
 #: Flow-log retention (days) per environment; CloudWatch Logs accepts only certain
 #: values (1, 3, 5, 7, 14, 30, 60, 90, ..., 365, ...): these are among them. The same
@@ -28,6 +28,7 @@ FLOW_LOG_AGGREGATION_SECONDS = 60
 
 def flow_log_retention(env: Env) -> int:
     return FLOW_LOG_RETENTION_DAYS.get(env.environment, 90)
+
 
 
 class Network(pulumi.ComponentResource):
@@ -45,7 +46,12 @@ class Network(pulumi.ComponentResource):
         env = args.env
         tags = resource_tags(env)
         private_cidrs, public_cidrs = subnet_plan(args.cidr, args.zones)
-        azs = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self)).names
+        azs = aws.get_availability_zones_output(
+            state="available",
+            exclude_zone_ids=list(EKS_UNSUPPORTED_ZONE_IDS),
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        ).names
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",

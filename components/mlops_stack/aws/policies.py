@@ -12,6 +12,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+#: Zone IDs where EKS does not place a control plane: a cluster with a subnet there fails
+#: with UnsupportedAvailabilityZoneException (EKS user guide, network-reqs, "Subnet
+#: requirements for clusters"). By ID, not name: names map to different IDs per account.
+#: The network leaves them out (and Local/Wavelength zones, by zone type); so does preflight.
+EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
+
 VERSION = "2012-10-17"
 
 #: Control-plane log types EKS knows; all are enabled.

@@ -42,6 +42,7 @@ from typing import Any
 
 from mlops_stack import catalog
 from mlops_stack.aws.checks import endpoint_instance_type
+from mlops_stack.aws.policies import EKS_UNSUPPORTED_ZONE_IDS
 
 OK, WARN, FAIL, ERROR = "ok", "warn", "FAIL", "error"
 FAILING = frozenset({FAIL, ERROR})
@@ -126,11 +127,19 @@ def _error_text(err: Exception) -> str:
 # The pieces, each a small function over a boto3 client.
 
 
-def planned_zones(ec2: Any, count: int) -> list[str]:
-    """The zones the network's subnets go to: the first ``count`` available AZ names, sorted."""
+def usable_zones(ec2: Any) -> tuple[list[str], list[str]]:
+    """``(usable, excluded)`` zone names, sorted, as the network chooses them: available
+    zones of type ``availability-zone`` whose zone ID EKS supports."""
     resp = ec2.describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])
-    names = sorted(z["ZoneName"] for z in resp["AvailabilityZones"] if z.get("ZoneType", "availability-zone") == "availability-zone")
-    return names[:count]
+    zones = [z for z in resp["AvailabilityZones"] if z.get("ZoneType", "availability-zone") == "availability-zone"]
+    usable = sorted(z["ZoneName"] for z in zones if z.get("ZoneId") not in EKS_UNSUPPORTED_ZONE_IDS)
+    excluded = sorted(f"{z['ZoneName']} ({z['ZoneId']})" for z in zones if z.get("ZoneId") in EKS_UNSUPPORTED_ZONE_IDS)
+    return usable, excluded
+
+
+def planned_zones(ec2: Any, count: int) -> list[str]:
+    """The zones the network's subnets go to: the first ``count`` usable AZ names, sorted."""
+    return usable_zones(ec2)[0][:count]
 
 
 def zones_offering(ec2: Any, instance_type: str, zones: list[str]) -> set[str]:
@@ -220,17 +229,16 @@ ClientFactory = Callable[[str], Any]
 
 def check_zones(ec2: Any, spec: Any, pools: list[PoolDemand], report: Report) -> None:
     try:
-        zones = planned_zones(ec2, spec.zone_count)
+        usable, excluded = usable_zones(ec2)
     except Exception as err:  # noqa: BLE001 - reported, not raised
         report.findings.append(Finding("zones", "availability zones", spec.region, str(spec.zone_count), "?", ERROR, _error_text(err)))
         return
+    zones = usable[: spec.zone_count]
     status = OK if len(zones) >= spec.zone_count else FAIL
-    report.findings.append(
-        Finding("zones", "available zones for the subnets", spec.region, str(spec.zone_count), str(len(zones)), status, ", ".join(zones))
-    )
+    detail = ", ".join(zones) + (f"; left out (EKS does not support them): {', '.join(excluded)}" if excluded else "")
+    report.findings.append(Finding("zones", "available zones for the subnets", spec.region, str(spec.zone_count), str(len(zones)), status, detail))
+    # Every node group spans every private subnet: the system pool's type too.
     for pool in pools:
-        if not pool.gpu:
-            continue
         try:
             offered = zones_offering(ec2, pool.instance_type, zones)
         except Exception as err:  # noqa: BLE001
@@ -338,11 +346,90 @@ def check_kubernetes_version(eks: Any, spec: Any, report: Report) -> None:
     )
 
 
+#: The service-linked role the stack key's policy names (EC2 Auto Scaling launches the
+#: nodes' encrypted volumes with it). KMS CreateKey refuses a policy naming a principal
+#: that does not exist; AWS creates this role only with an account's first Auto Scaling
+#: group (terraform-aws-modules/terraform-aws-eks issue 3013).
+AUTOSCALING_SLR = "AWSServiceRoleForAutoScaling"
+
+
+def check_service_linked_role(iam: Any, report: Report) -> None:
+    subject = f"{AUTOSCALING_SLR} (named in the stack key policy)"
+    try:
+        iam.get_role(RoleName=AUTOSCALING_SLR)
+    except Exception as err:  # noqa: BLE001
+        code = getattr(err, "response", {}).get("Error", {}).get("Code") if hasattr(err, "response") else None
+        if code == "NoSuchEntity":
+            report.findings.append(
+                Finding(
+                    "service-linked role",
+                    subject,
+                    "account",
+                    "exists",
+                    "missing",
+                    FAIL,
+                    "KMS CreateKey fails with invalid principals; create it once: "
+                    "aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com",
+                )
+            )
+        else:
+            report.findings.append(Finding("service-linked role", subject, "account", "exists", "?", ERROR, _error_text(err)))
+        return
+    report.findings.append(Finding("service-linked role", subject, "account", "exists", "exists", OK))
+
+
+def principal_role_arn(arn: str) -> str:
+    """An STS assumed-role ARN as the IAM role ARN EKS records for the cluster creator
+    (``arn:aws:sts::1:assumed-role/Deploy/ci`` -> ``arn:aws:iam::1:role/Deploy``); other
+    ARNs unchanged. Role paths are not in assumed-role ARNs, so roles compare by name."""
+    m = re.match(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$", arn)
+    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else arn
+
+
+def _same_principal(a: str, b: str) -> bool:
+    def key(arn: str) -> tuple[str, str, str]:
+        m = re.match(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):(role|user)/(?:.*/)?([^/]+)$", arn)
+        return (m.group(1), m.group(2), m.group(3)) if m else ("", "", arn)
+
+    return key(a) == key(b)
+
+
+def check_creator_not_listed(sts: Any, spec: Any, report: Report) -> None:
+    """The identity running ``pulumi up`` gets the bootstrap admin access entry; the same
+    ARN in ``aws.clusterAdminArns`` makes CreateAccessEntry answer 409."""
+    admins = list(spec.aws.cluster_admin_arns)
+    if not admins:
+        return
+    try:
+        caller = principal_role_arn(sts.get_caller_identity()["Arn"])
+    except Exception as err:  # noqa: BLE001
+        report.findings.append(Finding("EKS access entries", "aws.clusterAdminArns", "cluster", "not the creator", "?", ERROR, _error_text(err)))
+        return
+    clash = [i for i, arn in enumerate(admins) if _same_principal(arn, caller)]
+    if clash:
+        report.findings.append(
+            Finding(
+                "EKS access entries",
+                f"aws.clusterAdminArns[{clash[0]}]",
+                "cluster",
+                "not the creator",
+                caller,
+                FAIL,
+                "the identity running pulumi up already gets the cluster creator's admin entry; "
+                "EKS refuses a second entry for it (409 ResourceInUseException): remove it from the list or apply as another identity",
+            )
+        )
+        return
+    report.findings.append(Finding("EKS access entries", "aws.clusterAdminArns", "cluster", "not the creator", caller, OK))
+
+
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(service_name)`` returns a boto3 client in the spec's region."""
     report = Report(stack=stack, region=spec.region)
+    check_service_linked_role(client("iam"), report)
     if spec.cluster.enabled:
         check_kubernetes_version(client("eks"), spec, report)
+        check_creator_not_listed(client("sts"), spec, report)
     pools = node_pools(spec)
     demand = endpoint_demand(spec)
     ec2 = client("ec2") if pools else None

@@ -224,6 +224,18 @@ RESOURCES: dict[str, Rule] = {
 }
 
 
+_DIRECTIONS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c",
+               "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw"}
+
+
+def _zone_id_prefix(region: str) -> str:
+    """``us-east-1`` -> ``use1``, ``ap-northeast-1`` -> ``apne1``: the prefix of AWS zone IDs."""
+    parts = region.split("-")
+    if len(parts) != 3:
+        return region.replace("-", "")
+    return f"{parts[0]}{_DIRECTIONS.get(parts[1], parts[1][:1])}{parts[2]}"
+
+
 def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
     from mlops_stack import catalog
 
@@ -232,9 +244,12 @@ def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
     # a network.zones larger than the region); at least 2 for regions it does not list.
     info = catalog.zones("aws", region)
     letters = "abcdef"[: max(2, info.count) if info is not None and info.listed else 3]
+    excluded = set(args.args.get("excludeZoneIds") or [])
+    zones = [(f"{region}{c}", f"{_zone_id_prefix(region)}-az{i + 1}") for i, c in enumerate(letters)]
+    zones = [(n, z) for n, z in zones if z not in excluded]
     return {
-        "names": [f"{region}{c}" for c in letters],
-        "zoneIds": [f"use1-az{i + 1}" for i in range(len(letters))],
+        "names": [n for n, _ in zones],
+        "zoneIds": [z for _, z in zones],
         "id": region,
         "groupNames": [region],
     }

@@ -1,0 +1,47 @@
+"""AWS apply-time failures a mock accepts (issue 13): replacement of the model package
+group, destroy order of node groups and the EBS CSI addon against their IAM grants, and
+zones EKS refuses."""
+
+from __future__ import annotations
+
+from planning import plan_example
+
+NODE_ATTACHMENT_NAMES = {
+    "mlops-cluster-node-role-amazoneksworkernodepolicy",
+    "mlops-cluster-node-role-amazonec2containerregistryreadonly",
+    "mlops-cluster-node-role-amazoneks-cni-policy",
+}
+
+
+def test_model_package_group_description_changes_never_replace_it() -> None:
+    group = plan_example("prod-aws").one("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
+    assert "modelPackageGroupDescription" in group.ignore_changes
+    assert (group.protect, group.retain_on_delete) == (True, True)
+
+
+def test_every_node_group_depends_on_the_node_role_policy_attachments() -> None:
+    plan = plan_example("prod-aws")
+    attachments = {r.urn for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "node-role" in r.name}
+    assert len(attachments) == 3
+    groups = plan.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert sorted(g.name for g in groups) == ["mlops-cluster-system", "mlops-gpu-infer-nodes", "mlops-gpu-train-nodes"]
+    for g in groups:
+        # Through nodeRoleArn: Pulumi deletes/replaces the group before detaching a policy.
+        assert attachments <= set(g.property_dependencies["nodeRoleArn"]), g.name
+        assert attachments <= set(g.dependencies), g.name
+
+
+def test_the_ebs_csi_addon_depends_on_its_role_grants() -> None:
+    plan = plan_example("prod-aws")
+    addon = plan.one("aws:eks/addon:Addon", "mlops-cluster-ebs-csi")
+    policy = plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "mlops-cluster-ebs-csi-policy")
+    kms = plan.one("aws:iam/rolePolicy:RolePolicy", "mlops-cluster-ebs-csi-kms")
+    assert {policy.urn, kms.urn} <= set(addon.dependencies)
+
+
+def test_subnets_skip_zone_ids_eks_refuses() -> None:
+    # The offline zone list maps us-east-1c to use1-az3 (names map to IDs per account; the
+    # network excludes by ID), so prod's three zones are a, b and d.
+    plan = plan_example("prod-aws")
+    zones = sorted({s.inputs["availabilityZone"] for s in plan.of_type("aws:ec2/subnet:Subnet")})
+    assert zones == ["us-east-1a", "us-east-1b", "us-east-1d"]
