@@ -426,3 +426,35 @@ def test_framework_versions_are_listed_in_version_order() -> None:
     from mlops_stack.aws.images import _version_key
 
     assert sorted(["2.10", "2.9", "1.13.1", "2.0"], key=_version_key) == ["1.13.1", "2.0", "2.9", "2.10"]
+
+
+# --- component args: the same models, the same one-line errors -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (
+            lambda: __import__("mlops_stack.spec", fromlist=["GpuPoolSpec"]).GpuPoolSpec(name="Train", gpu="nvidia-t4", max_nodes=1),
+            "GpuPoolSpec.name: 'Train' must be 1-32 lower-case letters, digits and dashes, starting with a letter and not ending with a dash",
+        ),
+        (
+            lambda: __import__("mlops_stack.spec", fromlist=["NetworkSpec"]).NetworkSpec(cidr="169.254.0.0/16"),
+            "NetworkSpec.cidr: '169.254.0.0/16' must be a private (RFC 1918) range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)",
+        ),
+        (
+            lambda: __import__("mlops_stack.spec", fromlist=["StorageSpec"]).StorageSpec(logRetentionDays=10**19),
+            "StorageSpec.logRetentionDays: 10000000000000000000 must be at most 36500",
+        ),
+        (
+            lambda: __import__("mlops_stack.spec", fromlist=["ModelSpec"]).ModelSpec(artifact={"bucket": "models", "key": "m"}, image=""),
+            "ModelSpec.image: '' must not be empty (set it to a serving container image URI, or set framework instead)",
+        ),
+    ],
+)
+def test_component_args_built_in_python_get_the_same_one_line_error(build: Any, expected: str) -> None:
+    from mlops_stack.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        build()
+    assert str(info.value) == expected

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from badstacks import assert_plain
 from planning import STACKS, plan_config
 from mlops_stack import registry
 from mlops_stack.errors import ConfigError
@@ -194,6 +195,7 @@ def test_malformed_specs_raise_config_error_or_load(raw: dict[str, Any]) -> None
     except ConfigError as err:
         msg = str(err)
         assert "\n" not in msg and ": " in msg and "Traceback" not in msg
+        assert_plain(f"{err.reason} {err.hint or ''}")  # no pydantic wording, whatever the value
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

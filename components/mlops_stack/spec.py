@@ -241,6 +241,18 @@ class _Model(BaseModel):
         validate_default=True,
     )
 
+    def __init__(self, /, **data: Any) -> None:
+        # A platform repo building a spec model in Python (component args) gets the same
+        # one-line ConfigError as a stack file, with the model's name in front of the key.
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise _from_pydantic(err, root=type(self)) from None
+
+    # Tell pydantic this is its own __init__ (only wrapped): nested models are then still
+    # validated by pydantic-core directly, so a stack file's errors keep their full key path.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
@@ -477,7 +489,7 @@ class SampleRequestSpec(_Model):
     """One request the post-apply smoke test (`mlops-stack smoke`) sends; it expects a 2xx."""
 
     content_type: str = Field(default="application/json", description="Content-Type of the request, e.g. application/json or text/csv.")
-    body: Annotated[Any, AfterValidator(_body)] = Field(description="Request body: text is sent as is, a mapping or list as JSON.")
+    body: Annotated[str | dict[str, Any] | list[Any], BeforeValidator(_body)] = Field(description="Request body: text is sent as is, a mapping or list as JSON.")
     accept: str | None = Field(default=None, description="Accept header; default: the container's own.")
 
 
@@ -623,9 +635,9 @@ def _format_path(loc: Iterable[Any]) -> str:
     return out or "(spec)"
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> type[BaseModel] | None:
     """The model class that holds the last element of ``loc`` (for key suggestions)."""
-    model: Any = MlopsSpec
+    model: Any = root or MlopsSpec
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -649,9 +661,12 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _from_pydantic(err: ValidationError) -> ConfigError:
-    found = _first_error(err)
+def _from_pydantic(err: ValidationError, root: type[BaseModel] | None = None) -> ConfigError:
+    root = root or MlopsSpec
+    found = _first_error(err, root)
     found.more = err.error_count() - 1
+    if root is not MlopsSpec:
+        found.path = f"{root.__name__}.{found.path}" if found.path != "(spec)" else root.__name__
     return found
 
 
@@ -678,9 +693,9 @@ _KIND_REASONS: dict[str, str] = {
 }
 
 
-def _upper_bound(loc: tuple[Any, ...]) -> Any:
+def _upper_bound(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
     """The ``le`` of the field at ``loc``, if it has one."""
-    model = _model_at(loc)
+    model = _model_at(loc, root)
     if model is None or not loc:
         return None
     fields = {f.alias or n: f for n, f in model.model_fields.items()}
@@ -699,7 +714,7 @@ def _number_hint(value: Any) -> str | None:
     return None
 
 
-def _first_error(err: ValidationError) -> ConfigError:
+def _first_error(err: ValidationError, root: type[BaseModel]) -> ConfigError:
     errors = err.errors(include_url=False)
     # A misspelt key also makes the real key "missing": report the misspelling first.
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
@@ -719,7 +734,7 @@ def _first_error(err: ValidationError) -> ConfigError:
     if kind == "spec_rule":
         return ConfigError(path, str(first["msg"]), ctx.get("hint"), value=value)
     if kind == "extra_forbidden":
-        model = _model_at(loc)
+        model = _model_at(loc, root)
         known = [f.alias or n for n, f in model.model_fields.items()] if model else []
         hint = did_you_mean(str(loc[-1]), known) or (f"known keys: {one_of(known, limit=30)}" if known else None)
         return ConfigError(path, "is not a known key", hint)
@@ -755,7 +770,7 @@ def _first_error(err: ValidationError) -> ConfigError:
         n = ctx.get("min_length" if kind == "string_too_short" else "max_length")
         return ConfigError(path, f"must be {words} {n} character{'s' if n != 1 else ''} long", value=value)
     if kind == "int_parsing_size":
-        limit = _upper_bound(loc)
+        limit = _upper_bound(loc, root)
         return ConfigError(path, f"must be at most {limit}" if limit is not None else "is too large a number", value=value)
     if kind == "int_from_float" or (kind == "int_parsing" and isinstance(value, float)):
         return ConfigError(path, "must be a whole number", value=value)
