@@ -198,7 +198,7 @@ HINT = "(list your VPN or office CIDRs, or leave the list empty for a private en
             f"cluster.publicAccessCidrs: ['11.0.0.0/8', '12.0.0.0/8'] together allow 33554432 addresses, more than a /8 (16777216): the API server would be open to a large part of the internet {HINT}",
         ),
         (["127.0.0.0/8"], f"cluster.publicAccessCidrs[0]: '127.0.0.0/8' is a loopback range, which never reaches a public API endpoint {HINT}"),
-        (["10.0.0.0/8"], f"cluster.publicAccessCidrs[0]: '10.0.0.0/8' is a private range; a public API endpoint only sees public source addresses {HINT}"),
+        (["10.0.0.0/8"], f"cluster.publicAccessCidrs[0]: '10.0.0.0/8' is a private range; a public API endpoint only sees public source addresses (a runner on a private network goes in cluster.runnerCidrs)"),
         (["224.0.0.0/8"], f"cluster.publicAccessCidrs[0]: '224.0.0.0/8' is a multicast range, which never reaches a public API endpoint {HINT}"),
         ([12345], "cluster.publicAccessCidrs[0]: 12345 is not an IPv4 CIDR; write it as text such as 10.0.0.0/16"),
         ([True], "cluster.publicAccessCidrs[0]: True is not an IPv4 CIDR; write it as text such as 10.0.0.0/16"),

@@ -176,7 +176,10 @@ def _public_cidr(net: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
         if net.overlaps(bad):
             raise _rule(f"{reason}, which never reaches a public API endpoint", hint)
     if any(net.overlaps(r) for r in RFC1918) or net.overlaps(ipaddress.IPv4Network("100.64.0.0/10")):
-        raise _rule("is a private range; a public API endpoint only sees public source addresses", hint)
+        raise _rule(
+            "is a private range; a public API endpoint only sees public source addresses",
+            "a runner on a private network goes in cluster.runnerCidrs",
+        )
     return net
 
 
