@@ -267,4 +267,6 @@ def test_a_bad_value_in_the_users_program_is_theirs(tmp_path: Path, capsys: pyte
     prog = _program(tmp_path, ["dev"])
     (prog / "__main__.py").write_text("from mlops_stack.spec import BucketSpec\n\nBucketSpec(name='Bad_Name')\n")
     assert main(["plan", "--program", str(prog), "--no-policy"]) == EXIT_CONFIG
-    assert capsys.readouterr().err.startswith("error: --program: __main__.py:3: BucketSpec.name: 'Bad_Name' String should match pattern")
+    assert capsys.readouterr().err.startswith(
+        "error: --program: __main__.py:3: BucketSpec.name: 'Bad_Name' must be 1-32 lower-case letters, digits and dashes"
+    )

@@ -250,7 +250,10 @@ class _Model(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            raise _from_pydantic(err, root=type(self)) from None
+            error = _from_pydantic(err, root=type(self))
+            #: Which model was built (the CLI adds the user's file and line for ``--program``).
+            error.model = type(self).__name__  # type: ignore[attr-defined]
+            raise error from None
 
     # Tell pydantic this is its own __init__ (only wrapped): nested models are then still
     # validated by pydantic-core directly, so a stack file's errors keep their full key path.

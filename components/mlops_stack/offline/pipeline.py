@@ -71,12 +71,27 @@ def run_one(path: str, options: Options) -> dict[str, Any]:
     try:
         return {"path": path, "doc": plan_document(path, options)}
     except ConfigError as err:
-        return {"path": path, "error": str(err)}
+        return {"path": path, "error": str(_where_in_program(err, options.program))}
     except Exception as err:
         user = user_error(err, options.program)
         if user is None:
             raise
         return {"path": path, "error": str(user)}
+
+
+def _where_in_program(err: ConfigError, program: str | None) -> ConfigError:
+    """A spec model the user's ``--program`` built with a bad value: the same one line,
+    with the file and line of the program that built it in front."""
+    if program is None or not getattr(err, "model", None):
+        return err
+    import traceback
+
+    folder = Path(program).resolve()
+    folder = folder if folder.is_dir() else folder.parent
+    mine = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename).resolve().is_relative_to(folder)]
+    if mine:
+        err.path = f"--program: {Path(mine[-1].filename).name}:{mine[-1].lineno}: {err.path}"
+    return err
 
 
 def user_error(err: BaseException, program: str | None) -> ConfigError | None:
