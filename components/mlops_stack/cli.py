@@ -126,9 +126,9 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _extra_commands() -> Any:
-    """Cloud-specific subcommands (preflight, smoke), if that package is installed."""
+    """The preflight and smoke subcommands (cli_ops: one table of per-cloud modules)."""
     try:
-        from mlops_stack.cli_aws import add_parsers
+        from mlops_stack.cli_ops import add_parsers
     except ImportError:
         return None
     return add_parsers

@@ -14,7 +14,7 @@ import boto3
 import pytest
 import yaml
 from botocore.stub import Stubber
-from mlops_stack import cli_aws
+from mlops_stack import cli_ops
 from mlops_stack.aws import preflight
 from mlops_stack.aws.preflight import FAIL, OK, failing_lines, quota_family
 from moto import mock_aws
@@ -131,7 +131,7 @@ def clients(sq: Any, eks: Any = None, *, slr: bool = True) -> Any:
 
 def run_cli(argv: list[str], sq: Any, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser(prog="mlops-stack")
-    cli_aws.add_parsers(parser.add_subparsers(dest="command", required=True))
+    cli_ops.add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args([*argv, "--stacks-dir", str(STACKS)] if "--stack" in argv else argv)
     code = args.handler(args, client=clients(sq) if sq is not None else None)
     out, err = capsys.readouterr()
@@ -349,15 +349,15 @@ def test_the_cli_module_is_light_and_has_both_commands() -> None:
 
     code = (
         "import sys, argparse\n"
-        "from mlops_stack import cli_aws\n"
+        "from mlops_stack import cli_ops\n"
         "p = argparse.ArgumentParser(prog='mlops-stack')\n"
-        "cli_aws.add_parsers(p.add_subparsers(dest='command'))\n"
+        "cli_ops.add_parsers(p.add_subparsers(dest='command'))\n"
         "print(sorted(m for m in ('boto3', 'botocore', 'sagemaker', 'mlops_stack.aws', 'pulumi') if m in sys.modules))\n"
     )
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
-    res = subprocess.run([sys.executable, "-m", "mlops_stack.cli_aws", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    res = subprocess.run([sys.executable, "-m", "mlops_stack.cli_ops", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0 and "preflight" in res.stdout and "smoke" in res.stdout
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from mlops_stack import cli_aws
+from mlops_stack import cli_ops
 from mlops_stack.aws import preflight, smoke
 from mlops_stack.aws.smoke import FAIL, OK, SKIP
 from mlops_stack.offline.plan import plan_stack_file
@@ -100,7 +100,7 @@ def write_outputs(tmp_path: Path, outputs: dict[str, Any]) -> Path:
 
 def run_cli(argv: list[str], client: Any, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser(prog="mlops-stack")
-    cli_aws.add_parsers(parser.add_subparsers(dest="command", required=True))
+    cli_ops.add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     code = args.handler(args, client=client)
     out, err = capsys.readouterr()
@@ -278,4 +278,4 @@ def test_bad_outputs_are_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
     )
     other = write_outputs(tmp_path, {**plan_outputs(), "region": "eu-west-1"})
     code, _, err = run_cli(["smoke", "--config", str(FIXTURE), "--outputs", str(other)], factory(), capsys)
-    assert code == 2 and "are of a stack in eu-west-1, but the spec's region is us-east-1" in err
+    assert code == 2 and "are of a stack with region eu-west-1, but the spec's region is us-east-1" in err

@@ -36,16 +36,21 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mlops_stack import catalog
 from mlops_stack.aws.checks import endpoint_instance_type
 from mlops_stack.aws.policies import EKS_UNSUPPORTED_ZONE_IDS
+from mlops_stack.ops_report import ERROR, FAIL, FAILING, OK, WARN, ClientFactory, Finding, NoCredentials, Report, failing_lines, render
+from mlops_stack.ops_report import num as _num
 
-OK, WARN, FAIL, ERROR = "ok", "warn", "FAIL", "error"
-FAILING = frozenset({FAIL, ERROR})
+__all__ = ["ERROR", "FAIL", "FAILING", "OK", "WARN", "Finding", "Report", "default_clients", "failing_lines", "render", "run_preflight"]
+
+#: The extra that installs this module's SDK, and its top-level modules.
+OPS_EXTRA = "aws-ops"
+SDK_MODULES = ("boto3", "botocore")
 
 
 @dataclass(frozen=True)
@@ -79,43 +84,6 @@ def quota_family(instance_type: str) -> str | None:
     family = instance_type.split(".", 1)[0]
     letters = re.match(r"[a-z]+", family)
     return _FAMILY_BY_LETTERS.get(letters.group(0)) if letters else None
-
-
-@dataclass
-class Finding:
-    check: str
-    subject: str
-    where: str
-    needed: str
-    allowed: str
-    status: str
-    detail: str = ""
-
-    @property
-    def failing(self) -> bool:
-        return self.status in FAILING
-
-
-@dataclass
-class Report:
-    stack: str
-    region: str
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[Finding]:
-        return [f for f in self.findings if f.failing]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def document(self) -> dict[str, Any]:
-        return {"stack": self.stack, "region": self.region, "ok": self.ok, "findings": [asdict(f) for f in self.findings]}
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _error_text(err: Exception) -> str:
@@ -223,9 +191,6 @@ def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
 
 # ---------------------------------------------------------------------------------
 # The run.
-
-ClientFactory = Callable[[str], Any]
-
 
 def check_zones(ec2: Any, spec: Any, pools: list[PoolDemand], report: Report) -> None:
     try:
@@ -453,24 +418,24 @@ def session_clients(session: Any, region: str, overrides: Mapping[str, Any] | No
     return client
 
 
-def render(report: Report, console: Any, title: str = "preflight") -> None:
-    """A rich table of the findings and a one-line verdict."""
-    from rich.table import Table
+def default_clients(spec: Any, profile: str | None = None) -> ClientFactory:
+    """boto3 clients in the spec's region from the default credential chain (or ``profile``)."""
+    import boto3
 
-    table = Table(title=f"{title}: {report.stack or '(stack)'} in {report.region}", show_lines=False)
-    for col in ("check", "subject", "where", "needed", "allowed", "result", "detail"):
-        table.add_column(col, overflow="fold")
-    style = {OK: "green", WARN: "yellow", FAIL: "bold red", ERROR: "bold red"}
-    for f in report.findings:
-        table.add_row(f.check, f.subject, f.where, f.needed, f.allowed, f"[{style[f.status]}]{f.status}[/]", f.detail)
-    console.print(table)
-    failed = report.failed
-    if failed:
-        console.print(f"[bold red]{title}: {len(failed)} of {len(report.findings)} checks will fail[/]")
-    else:
-        console.print(f"[green]{title}: all {len(report.findings)} checks passed[/]")
+    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    if session.get_credentials() is None:
+        raise NoCredentials("no AWS credentials found (set AWS_PROFILE, --profile, or the AWS_* variables)")
+    return session_clients(session, spec.region)
 
 
-def failing_lines(findings: Iterable[Finding]) -> list[str]:
-    """One line per failing finding (for logs and tests)."""
-    return [f"{f.check}: {f.subject} in {f.where}: needs {f.needed}, allowed {f.allowed}" for f in findings if f.failing]
+def sdk_error(err: BaseException) -> tuple[int, str] | None:
+    """``(exit code, line)`` for a boto3 error that is the user's environment, else None."""
+    try:
+        from botocore.exceptions import BotoCoreError, ProfileNotFound
+    except ModuleNotFoundError:
+        return None
+    if isinstance(err, ProfileNotFound):
+        return 2, f"--profile: {err}"
+    if isinstance(err, BotoCoreError):
+        return 1, f"AWS: {err}"
+    return None

@@ -21,19 +21,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-OK, SKIP, FAIL = "ok", "skip", "FAIL"
+from mlops_stack.ops_report import FAIL, OK, SKIP, Result, SampleRequest, render_smoke
+from mlops_stack.ops_report import SmokeReport as Report
+from mlops_stack.ops_report import sample_request as _sample_request
+
+__all__ = ["FAIL", "OK", "SKIP", "Report", "Result", "SampleRequest", "render", "run_smoke", "sample_request"]
+render = render_smoke
 KMS = "aws:kms"
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-
-
-@dataclass(frozen=True)
-class SampleRequest:
-    content_type: str
-    body: bytes
-    accept: str | None = None
 
 
 _TEXT_GENERATION = SampleRequest("application/json", json.dumps({"inputs": "Hello", "parameters": {"max_new_tokens": 8}}).encode())
@@ -54,52 +51,11 @@ DEFAULT_REQUESTS: dict[str, SampleRequest] = {
 
 def sample_request(ep: Any) -> SampleRequest | None:
     """The request the smoke test sends to an ``EndpointSpec``, or ``None``."""
-    sr = ep.sample_request
-    if sr is not None:
-        body = sr.body if isinstance(sr.body, str) else json.dumps(sr.body)
-        return SampleRequest(sr.content_type, body.encode(), sr.accept)
-    fw = ep.model.framework
-    if fw is None:
-        return None
-    from mlops_stack.aws.images import canonical_name
+    if ep.sample_request is None and ep.model.framework is not None:
+        from mlops_stack.aws.images import canonical_name
 
-    return DEFAULT_REQUESTS.get(canonical_name(fw.name))
-
-
-@dataclass
-class Result:
-    check: str
-    resource: str
-    expected: str
-    found: str
-    status: str
-    detail: str = ""
-
-    @property
-    def failing(self) -> bool:
-        return self.status == FAIL
-
-
-@dataclass
-class Report:
-    stack: str
-    region: str
-    results: list[Result] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[Result]:
-        return [r for r in self.results if r.failing]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def add(self, check: str, resource: str, expected: str, found: str, passed: bool | None, detail: str = "") -> None:
-        status = SKIP if passed is None else (OK if passed else FAIL)
-        self.results.append(Result(check, resource, expected, found, status, detail))
-
-    def document(self) -> dict[str, Any]:
-        return {"stack": self.stack, "region": self.region, "ok": self.ok, "results": [asdict(r) for r in self.results]}
+        return _sample_request(ep, DEFAULT_REQUESTS, canonical_name)
+    return _sample_request(ep)
 
 
 def _code(err: Exception) -> str:
@@ -206,7 +162,7 @@ def check_endpoint(sm: Any, runtime: Any, logical: str, endpoint_name: str, requ
     report.add("endpoint request", label, "2xx", str(code or "no response"), 200 <= code < 300, detail)
 
 
-ClientFactory = Any
+from mlops_stack.ops_report import ClientFactory  # noqa: E402
 
 
 def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stack: str = "") -> Report:
@@ -233,22 +189,3 @@ def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stac
             ep = specs.get(logical)
             check_endpoint(sm, runtime, logical, str(out["endpoint_name"]), sample_request(ep) if ep is not None else None, report)
     return report
-
-
-def render(report: Report, console: Any, title: str = "smoke") -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{title}: {report.stack or '(stack)'} in {report.region}")
-    for col in ("check", "resource", "expected", "found", "result", "detail"):
-        table.add_column(col, overflow="fold")
-    style = {OK: "green", SKIP: "yellow", FAIL: "bold red"}
-    for r in report.results:
-        table.add_row(r.check, r.resource, r.expected, r.found, f"[{style[r.status]}]{r.status}[/]", r.detail)
-    console.print(table)
-    failed = report.failed
-    skipped = sum(1 for r in report.results if r.status == SKIP)
-    tail = f" ({skipped} skipped)" if skipped else ""
-    if failed:
-        console.print(f"[bold red]{title}: {len(failed)} of {len(report.results)} checks failed{tail}[/]")
-    else:
-        console.print(f"[green]{title}: all {len(report.results) - skipped} checks passed{tail}[/]")

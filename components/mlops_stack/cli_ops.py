@@ -1,31 +1,52 @@
-"""``mlops-stack preflight`` and ``mlops-stack smoke``: the AWS checks before and after apply.
+"""``mlops-stack preflight`` and ``mlops-stack smoke``: the checks before and after apply,
+on every cloud, behind the same commands, output and exit codes.
 
 ``add_parsers(subparsers)`` adds both subcommands to the main parser (``cli.py``); each
 sets ``handler`` to a function that returns the exit code:
 
 - 0: every check passed;
 - 1: something will fail (preflight) or failed (smoke); the table says what;
-- 2: a spec or usage error (one line on stderr), or no AWS credentials;
+- 2: a spec or usage error (one line on stderr), no credentials, or the cloud's
+  ``<cloud>-ops`` extra is not installed;
 - 3: an internal error.
 
-Importing this module imports neither boto3 nor the stack code: ``mlops-stack plan``
-stays as fast as before.
+The work is done by the stack's cloud: ``OPS_MODULES`` maps a cloud to its package,
+whose ``preflight`` module has ``run_preflight(spec, client, stack)``,
+``default_clients(spec, profile)``, ``sdk_error(err)``, ``OPS_EXTRA``, ``SDK_MODULES``,
+and whose ``smoke`` module has ``run_smoke(spec, outputs, client, stack)``. (When the
+targets register these themselves, the table becomes one entry per target.)
+
+Importing this module imports no cloud SDK and none of the stack code: ``mlops-stack
+plan`` stays as fast as before.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
+from mlops_stack.ops_report import NoCredentials
+
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
 
+#: Cloud -> the package holding its ``preflight`` and ``smoke`` modules.
+OPS_MODULES: dict[str, str] = {
+    "aws": "mlops_stack.aws",
+    "gcp": "mlops_stack.gcp",
+    "azure": "mlops_stack.azure",
+}
+#: The clouds preflight and smoke know.
+SUPPORTED_CLOUDS = tuple(OPS_MODULES)
 
-#: The clouds preflight and smoke know (they use boto3).
-SUPPORTED_CLOUDS = ("aws",)
+
+def ops_module(cloud: str, kind: str) -> Any:
+    """``mlops_stack.<cloud>.preflight`` / ``.smoke`` for the stack's cloud."""
+    return importlib.import_module(f"{OPS_MODULES[cloud]}.{kind}")
 
 
 def _add_stack_args(p: argparse.ArgumentParser) -> None:
@@ -33,7 +54,7 @@ def _add_stack_args(p: argparse.ArgumentParser) -> None:
     which.add_argument("--stack", metavar="S", help="a stack name (stacks/Pulumi.<S>.yaml)")
     which.add_argument("--config", type=Path, metavar="FILE", help="a Pulumi.<stack>.yaml stack file")
     p.add_argument("--stacks-dir", type=Path, default=Path("stacks"), help="where stack files live (default: ./stacks)")
-    p.add_argument("--profile", help="AWS profile (default: the boto3 default credential chain)")
+    p.add_argument("--profile", help="AWS only: the AWS profile (default: the boto3 default credential chain)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
@@ -42,15 +63,15 @@ def add_parsers(subparsers: Any) -> None:
     """Add ``preflight`` and ``smoke`` to the ``mlops-stack`` subcommands."""
     pre = subparsers.add_parser(
         "preflight",
-        help="before apply: GPU offerings per zone, EC2 vCPU and SageMaker endpoint quotas (AWS, read-only)",
-        description="Check with your AWS credentials that the stack's capacity exists: exit 1 if apply would fail.",
+        help="before apply: GPU offerings per zone, vCPU/GPU and endpoint quotas, versions, APIs (read-only)",
+        description="Check with your cloud credentials that the stack's capacity exists: exit 1 if apply would fail.",
     )
     _add_stack_args(pre)
     pre.set_defaults(handler=preflight_command)
 
     smoke = subparsers.add_parser(
         "smoke",
-        help="after apply: buckets, repositories, cluster and endpoints, one request per endpoint (AWS)",
+        help="after apply: buckets, registries, cluster and endpoints, one request per endpoint",
         description="Verify a deployed stack from `pulumi stack output --json`: exit 1 on any failure.",
     )
     _add_stack_args(smoke)
@@ -67,7 +88,7 @@ def _stack_file(args: argparse.Namespace) -> Path:
     return Path(args.config) if args.config else find_stack_file(args.stack, args.stacks_dir)
 
 
-def load_aws_spec(args: argparse.Namespace, *, resolve: bool) -> tuple[Any, str]:
+def load_spec_for(args: argparse.Namespace, *, resolve: bool) -> tuple[Any, str]:
     """The validated spec of ``--stack``/``--config`` and the stack name; ``ConfigError`` if bad."""
     from mlops_stack import registry
     from mlops_stack.errors import ConfigError
@@ -76,26 +97,11 @@ def load_aws_spec(args: argparse.Namespace, *, resolve: bool) -> tuple[Any, str]
 
     sf = read_stack_file(_stack_file(args))
     spec = load_spec(sf.raw_spec)
-    if spec.cloud not in SUPPORTED_CLOUDS:
-        raise ConfigError("cloud", f"{args.command} checks AWS stacks only", value=spec.cloud)
+    if spec.cloud not in OPS_MODULES:
+        raise ConfigError("cloud", f"{args.command} knows {', '.join(SUPPORTED_CLOUDS)} stacks", value=spec.cloud)
     if resolve:
         registry.check(spec)
     return spec, sf.stack
-
-
-def _clients(args: argparse.Namespace, region: str) -> Any:
-    import boto3
-
-    from mlops_stack.aws.preflight import session_clients
-
-    session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
-    if session.get_credentials() is None:
-        raise _NoCredentials()
-    return session_clients(session, region)
-
-
-class _NoCredentials(Exception):
-    pass
 
 
 def _console(out: Any = None) -> Any:
@@ -106,8 +112,9 @@ def _console(out: Any = None) -> Any:
     return Console(file=out, highlight=False, width=None if tty else 200, no_color=not tty, soft_wrap=not tty)
 
 
-def _guard(args: argparse.Namespace, body: Any) -> int:
-    """Exit codes and one-line errors, as ``mlops-stack plan`` has them."""
+def _guard(args: argparse.Namespace, body: Any, state: dict[str, Any]) -> int:
+    """Exit codes and one-line errors, as ``mlops-stack plan`` has them. ``state["cloud"]``
+    is set by ``body`` once the spec is read, so the cloud's SDK errors can be named."""
     from mlops_stack.errors import ConfigError
 
     try:
@@ -115,13 +122,14 @@ def _guard(args: argparse.Namespace, body: Any) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    except _NoCredentials:
-        print("error: no AWS credentials found (set AWS_PROFILE, --profile, or the AWS_* variables)", file=sys.stderr)
+    except NoCredentials as err:
+        print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG
     except Exception as err:  # noqa: BLE001 - the command's last line of defence
-        if isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in ("boto3", "botocore"):
-            print(f"error: {args.command} needs boto3, which is not installed here (pip install 'mlops-stack[aws-ops]')",
-                  file=sys.stderr)
+        pre = ops_module(state["cloud"], "preflight") if state.get("cloud") else None
+        if pre is not None and isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in pre.SDK_MODULES:
+            print(f"error: {args.command} on {state['cloud']} needs {err.name.split('.')[0]}, which is not installed here "
+                  f"(pip install 'mlops-stack[{pre.OPS_EXTRA}]')", file=sys.stderr)
             return EXIT_CONFIG
         from mlops_stack.registry import missing_sdk
 
@@ -129,16 +137,11 @@ def _guard(args: argparse.Namespace, body: Any) -> int:
         if sdk is not None:
             print(f"error: {sdk}", file=sys.stderr)
             return EXIT_CONFIG
-        try:
-            from botocore.exceptions import BotoCoreError, ProfileNotFound
-        except ModuleNotFoundError:  # not an AWS error, then
-            BotoCoreError = ProfileNotFound = ()  # type: ignore[assignment,misc]  # noqa: N806
-        if isinstance(err, ProfileNotFound):
-            print(f"error: --profile: {err}", file=sys.stderr)
-            return EXIT_CONFIG
-        if isinstance(err, BotoCoreError):
-            print(f"error: AWS: {err}", file=sys.stderr)
-            return EXIT_FAILED
+        known = pre.sdk_error(err) if pre is not None else None
+        if known is not None:
+            code, line = known
+            print(f"error: {line}", file=sys.stderr)
+            return code
         if getattr(args, "debug", False):
             traceback.print_exc()
         from mlops_stack.cli import internal_error_line
@@ -147,21 +150,27 @@ def _guard(args: argparse.Namespace, body: Any) -> int:
         return EXIT_INTERNAL
 
 
+def _clients(args: argparse.Namespace, spec: Any, client: Any) -> Any:
+    return client if client is not None else ops_module(spec.cloud, "preflight").default_clients(spec, getattr(args, "profile", None))
+
+
 def preflight_command(args: argparse.Namespace, client: Any = None) -> int:
-    """``mlops-stack preflight``. ``client`` replaces the boto3 client factory (tests)."""
+    """``mlops-stack preflight``. ``client`` replaces the cloud's client factory (tests)."""
+    state: dict[str, Any] = {}
 
     def body() -> int:
-        from mlops_stack.aws.preflight import render, run_preflight
+        from mlops_stack.ops_report import render
 
-        spec, stack = load_aws_spec(args, resolve=True)
-        report = run_preflight(spec, client or _clients(args, spec.region), stack=stack)
+        spec, stack = load_spec_for(args, resolve=True)
+        state["cloud"] = spec.cloud
+        report = ops_module(spec.cloud, "preflight").run_preflight(spec, _clients(args, spec, client), stack=stack)
         if args.format == "json":
             print(json.dumps(report.document(), indent=2))
         else:
             render(report, _console())
         return EXIT_OK if report.ok else EXIT_FAILED
 
-    return _guard(args, body)
+    return _guard(args, body, state)
 
 
 def read_outputs(path: str) -> dict[str, Any]:
@@ -182,29 +191,32 @@ def read_outputs(path: str) -> dict[str, Any]:
 
 
 def smoke_command(args: argparse.Namespace, client: Any = None) -> int:
-    """``mlops-stack smoke``. ``client`` replaces the boto3 client factory (tests)."""
+    """``mlops-stack smoke``. ``client`` replaces the cloud's client factory (tests)."""
+    state: dict[str, Any] = {}
 
     def body() -> int:
-        from mlops_stack.aws.smoke import render, run_smoke
         from mlops_stack.errors import ConfigError
+        from mlops_stack.ops_report import render_smoke
 
-        spec, stack = load_aws_spec(args, resolve=False)
+        spec, stack = load_spec_for(args, resolve=False)
+        state["cloud"] = spec.cloud
         outputs = read_outputs(args.outputs)
-        region = outputs.get("region")
-        if region and region != spec.region:
-            raise ConfigError("--outputs", f"are of a stack in {region}, but the spec's region is {spec.region}", value=args.outputs)
-        report = run_smoke(spec, outputs, client or _clients(args, spec.region), stack=stack)
+        for key, want in (("cloud", spec.cloud), ("region", spec.region)):
+            got = outputs.get(key)
+            if got and got != want:
+                raise ConfigError("--outputs", f"are of a stack with {key} {got}, but the spec's {key} is {want}", value=args.outputs)
+        report = ops_module(spec.cloud, "smoke").run_smoke(spec, outputs, _clients(args, spec, client), stack=stack)
         if args.format == "json":
             print(json.dumps(report.document(), indent=2))
         else:
-            render(report, _console())
+            render_smoke(report, _console())
         return EXIT_OK if report.ok else EXIT_FAILED
 
-    return _guard(args, body)
+    return _guard(args, body, state)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``preflight`` / ``smoke`` on their own (``python -m mlops_stack.cli_aws``)."""
+    """Run ``preflight`` / ``smoke`` on their own (``python -m mlops_stack.cli_ops``)."""
     parser = argparse.ArgumentParser(prog="mlops-stack")
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
