@@ -1,0 +1,436 @@
+"""``mlops-stack preflight`` on GCP: will ``pulumi up`` get what the spec asks for?
+
+Read-only calls with application default credentials (``gcloud auth
+application-default login``, or workload identity federation in CI) to the REST APIs,
+through google-auth's ``AuthorizedSession`` (the ``[gcp]`` extra already has it; see
+docs/decisions.md for why not a generated client):
+
+1. **APIs.** Service Usage ``services.get`` for every API the stack uses: ``ENABLED``
+   passes; ``DISABLED`` is a ``warn`` (the stack enables it on apply, which needs
+   ``serviceusage.services.enable``); a service that cannot be read fails.
+2. **GKE version.** ``projects.locations.getServerConfig`` at the cluster's location:
+   ``cluster.version`` must have a version in the release channel the cluster is
+   created in (``RELEASE_CHANNELS``: STABLE in prod, REGULAR otherwise).
+3. **Accelerators per zone.** The cluster's zones: the zonal (non-prod) cluster's zone
+   (``gcp.zone``, else the region's first ``UP`` zone by name, as the cluster picks it);
+   a regional (prod) cluster's node pools go to three zones GKE chooses, so every ``UP``
+   zone of the region is listed: a zone without the accelerator is a ``warn`` there, and
+   fewer than three zones offering it fails. Each pool's accelerator must exist in the
+   zone (``acceleratorTypes.get``) with at least the pool's GPUs per node
+   (``maximumCardsPerInstance``).
+4. **Compute Engine quotas** (``regions.get`` / ``projects.get`` ``quotas``), summing the
+   pools' ``maxNodes``: the regional GPU quota of the model (``NVIDIA_L4_GPUS``; a spot
+   pool uses ``PREEMPTIBLE_NVIDIA_L4_GPUS`` when the project has preemptible quota, else
+   the regular quota, as Compute Engine does), ``GPUS_ALL_REGIONS``, the regional
+   ``CPUS`` (``PREEMPTIBLE_CPUS`` likewise) and a machine family's own CPU quota where the
+   region lists one (``E2_CPUS``, ``A2_CPUS``, ...).
+5. **Vertex AI serving quotas.** Service Usage ``consumerQuotaMetrics`` (v1beta1) of
+   ``aiplatform.googleapis.com``: per accelerator, ``custom_model_serving_<gpu>_gpus``
+   must cover the endpoints' ``maxInstances`` x GPUs per instance; CPU endpoints,
+   ``custom_model_serving_cpus`` x vCPUs. The region's bucket wins over the default one.
+
+Usage already in the project is not subtracted: a pass means the stack on its own fits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from mlops_stack import catalog
+from mlops_stack.ops_report import ERROR, FAIL, OK, WARN, ClientFactory, NoCredentials, Report
+
+__all__ = ["Report", "default_clients", "run_preflight", "sdk_error"]
+
+#: The extra that installs what this module imports, and its top-level modules.
+OPS_EXTRA = "gcp-ops"
+SDK_MODULES = ("google", "requests")
+
+#: REST roots per service (``client(name)``); ``{region}`` for regional endpoints.
+#: Versions: Compute v1, GKE v1, Service Usage v1 (services) and v1beta1
+#: (consumerQuotaMetrics, which v1 does not have), Cloud Storage JSON v1, Artifact
+#: Registry v1, Vertex AI v1 (the invoke_url the stack exports uses v1 too).
+BASE_URLS: dict[str, str] = {
+    "compute": "https://compute.googleapis.com/compute/v1/",
+    "container": "https://container.googleapis.com/v1/",
+    "serviceusage": "https://serviceusage.googleapis.com/v1/",
+    "serviceusage-v1beta1": "https://serviceusage.googleapis.com/v1beta1/",
+    "storage": "https://storage.googleapis.com/storage/v1/",
+    "artifactregistry": "https://artifactregistry.googleapis.com/v1/",
+    "aiplatform": "https://{region}-aiplatform.googleapis.com/v1/",
+}
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+#: Zones a regional GKE cluster spreads its node pools over (GKE's default).
+REGIONAL_ZONES = 3
+
+#: Vertex accelerator enum (catalog) -> Compute Engine regional quota metric. From the
+#: ``Quota.metric`` enum of the Compute Engine v1 discovery document (revision 20261106):
+#: H100 is ``NVIDIA_H100_GPUS``; H200 has no metric in that enum (reported ``warn``).
+GPU_QUOTA_METRICS: dict[str, str] = {
+    "NVIDIA_TESLA_T4": "NVIDIA_T4_GPUS",
+    "NVIDIA_L4": "NVIDIA_L4_GPUS",
+    "NVIDIA_TESLA_A100": "NVIDIA_A100_GPUS",
+    "NVIDIA_A100_80GB": "NVIDIA_A100_80GB_GPUS",
+    "NVIDIA_H100_80GB": "NVIDIA_H100_GPUS",
+}
+#: Vertex AI online-serving quota metrics (service ``aiplatform.googleapis.com``), as the
+#: Vertex AI quota page and Google's Model Garden notebooks name them.
+VERTEX_SERVING_GPU_METRICS: dict[str, str] = {
+    "NVIDIA_TESLA_T4": "aiplatform.googleapis.com/custom_model_serving_nvidia_t4_gpus",
+    "NVIDIA_L4": "aiplatform.googleapis.com/custom_model_serving_nvidia_l4_gpus",
+    "NVIDIA_TESLA_A100": "aiplatform.googleapis.com/custom_model_serving_nvidia_a100_gpus",
+    "NVIDIA_A100_80GB": "aiplatform.googleapis.com/custom_model_serving_nvidia_a100_80gb_gpus",
+    "NVIDIA_H100_80GB": "aiplatform.googleapis.com/custom_model_serving_nvidia_h100_gpus",
+}
+VERTEX_SERVING_CPU_METRIC = "aiplatform.googleapis.com/custom_model_serving_cpus"
+
+
+# ---------------------------------------------------------------------------------
+# A small REST client over a requests-style session.
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}" if reason else f"{status}: {message}")
+        self.status, self.reason, self.message = status, reason, message
+
+
+class Rest:
+    """``GET``/``POST`` JSON under one API root; errors as ``ApiError`` (Google's
+    ``{"error": {"code", "status", "message"}}`` body)."""
+
+    def __init__(self, session: Any, base: str, timeout: float = 30) -> None:
+        self.session, self.base, self.timeout = session, base, timeout
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base + path.lstrip("/")
+
+    def _check(self, resp: Any) -> dict[str, Any]:
+        if 200 <= resp.status_code < 300:
+            return resp.json() if resp.content else {}
+        try:
+            err = resp.json().get("error", {})
+            raise ApiError(resp.status_code, str(err.get("status", "")), str(err.get("message", resp.text)))
+        except ValueError:
+            raise ApiError(resp.status_code, "", resp.text[:200]) from None
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return self._check(self.session.get(self.url(path), params=params or None, timeout=self.timeout))
+
+    def items(self, path: str, key: str = "items", **params: Any) -> Iterator[dict[str, Any]]:
+        token = None
+        while True:
+            page = self.get(path, **params, **({"pageToken": token} if token else {}))
+            yield from page.get(key, [])
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
+
+def rest_clients(session: Any, region: str, bases: Mapping[str, str] | None = None) -> ClientFactory:
+    """A client factory: ``client("compute")`` is a ``Rest`` on that API's root."""
+    roots = {**BASE_URLS, **(bases or {})}
+
+    def client(name: str) -> Rest:
+        return Rest(session, roots[name].format(region=region))
+
+    return client
+
+
+def default_clients(spec: Any, profile: str | None = None) -> ClientFactory:
+    """Application default credentials (read-only use), an authorized session."""
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.auth.transport.requests import AuthorizedSession
+
+    try:
+        creds, _project = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+    except DefaultCredentialsError:
+        raise NoCredentials(
+            "no GCP application default credentials found (run `gcloud auth application-default login`, "
+            "or set GOOGLE_APPLICATION_CREDENTIALS to a workload identity federation config)"
+        ) from None
+    return rest_clients(AuthorizedSession(creds), spec.region)
+
+
+def sdk_error(err: BaseException) -> tuple[int, str] | None:
+    """``(exit code, line)`` for an auth or transport error, else None."""
+    try:
+        from google.auth.exceptions import GoogleAuthError
+    except ModuleNotFoundError:
+        return None
+    if isinstance(err, GoogleAuthError):
+        return 2, f"GCP credentials: {err}"
+    try:
+        import requests
+    except ModuleNotFoundError:
+        return None
+    if isinstance(err, requests.RequestException):
+        return 1, f"GCP: {err}"
+    return None
+
+
+def _text(err: Exception) -> str:
+    return str(err) if isinstance(err, ApiError) else f"{type(err).__name__}: {err}"
+
+
+# ---------------------------------------------------------------------------------
+# What the spec asks for.
+
+
+@dataclass(frozen=True)
+class PoolDemand:
+    name: str
+    machine_type: str
+    vcpus: int
+    max_nodes: int
+    spot: bool
+    accelerator: str | None  # GKE accelerator type (nvidia-l4)
+    vertex_accelerator: str | None  # the enum (NVIDIA_L4), the key of the quota maps
+    gpus: int
+
+
+def node_pools(spec: Any) -> list[PoolDemand]:
+    """The GKE system pool and every GPU pool, with the catalog's machine types."""
+    if not spec.cluster.enabled:
+        return []
+    strict = spec.region_check == "strict"
+    sp = spec.cluster.system_pool
+    system = catalog.cpu_offer("gcp", sp.size, "nodepool")
+    pools = [PoolDemand("system", system.instance_type, system.vcpus or 0, sp.max_nodes, False, None, None, 0)]
+    for i, p in enumerate(spec.cluster.gpu_pools):
+        offer = catalog.resolve_gpu("gcp", p.gpu, p.gpus_per_node, "nodepool", spec.region, f"cluster.gpuPools[{i}].gpu", check_region=strict)
+        pools.append(PoolDemand(p.name, offer.instance_type, offer.vcpus or 0, p.max_nodes, p.spot, offer.accelerator, offer.vertex_accelerator, offer.gpus))
+    return pools
+
+
+def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
+    """Vertex serving quota metric -> ``[(endpoint, units at maxInstances)]``; a GPU
+    without a known metric is keyed ``"?<accelerator>"``."""
+    strict = spec.region_check == "strict"
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for i, ep in enumerate(spec.endpoints):
+        if ep.gpu is not None:
+            offer = catalog.resolve_gpu("gcp", ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"endpoints[{i}].gpu", check_region=strict)
+            metric = VERTEX_SERVING_GPU_METRICS.get(offer.vertex_accelerator or "", f"?{offer.vertex_accelerator}")
+            out[metric].append((ep.name, ep.max_instances * offer.gpus))
+        else:
+            cpu = catalog.cpu_offer("gcp", ep.cpu_size or "small", "endpoint")
+            out[VERTEX_SERVING_CPU_METRIC].append((ep.name, ep.max_instances * (cpu.vcpus or 0)))
+    return dict(out)
+
+
+def required_apis(spec: Any) -> list[str]:
+    """The APIs the stack's components enable (``enable_services`` in each module)."""
+    apis = {"compute.googleapis.com", "cloudkms.googleapis.com", "storage.googleapis.com",
+            "artifactregistry.googleapis.com", "containerscanning.googleapis.com"}
+    if spec.cluster.enabled:
+        apis |= {"container.googleapis.com", "binaryauthorization.googleapis.com"}
+    if spec.endpoints or getattr(spec.model_registry, "enabled", False):
+        apis.add("aiplatform.googleapis.com")
+    if any(ep.data_capture.enabled for ep in spec.endpoints):
+        apis.add("bigquery.googleapis.com")
+    return sorted(apis)
+
+
+def cluster_location(spec: Any, zones: list[str]) -> str:
+    """Where the cluster is created: the region in prod, else ``gcp.zone`` or the first zone."""
+    if spec.is_prod:
+        return spec.region
+    return spec.gcp.zone or (zones[0] if zones else f"{spec.region}-a")
+
+
+# ---------------------------------------------------------------------------------
+# The checks.
+
+
+def up_zones(compute: Rest, project: str, region: str) -> list[str]:
+    """The region's zones with status ``UP``, sorted by name."""
+    names = [z["name"] for z in compute.items(f"projects/{project}/zones", filter=f"name eq {region}-.*")
+             if z.get("status") == "UP" and str(z.get("region", "")).rstrip("/").endswith(f"/regions/{region}")]
+    return sorted(names)
+
+
+def check_apis(su: Rest, project: str, apis: list[str], report: Report) -> None:
+    for api in apis:
+        try:
+            state = str(su.get(f"projects/{project}/services/{api}").get("state", "?"))
+        except Exception as err:  # noqa: BLE001 - reported, not raised
+            report.add("API enabled", api, project, "ENABLED", "?", ERROR, _text(err))
+            continue
+        if state == "ENABLED":
+            report.add("API enabled", api, project, "ENABLED", state, OK)
+        elif state == "DISABLED":
+            report.add("API enabled", api, project, "ENABLED", state, WARN, "enabled by the stack on apply (needs serviceusage.services.enable)")
+        else:
+            report.add("API enabled", api, project, "ENABLED", state, FAIL)
+
+
+def check_gke_version(container: Rest, project: str, location: str, spec: Any, report: Report) -> None:
+    from mlops_stack.gcp.cluster import RELEASE_CHANNELS
+
+    minor = spec.cluster.version
+    channel = RELEASE_CHANNELS.get(spec.environment, "REGULAR")
+    subject = f"Kubernetes {minor} ({channel} channel)"
+    row = catalog.kubernetes_version("gcp", minor)
+    table = f"catalog: standard support until {row.standard_end}" if row else "catalog: no row"
+    try:
+        config = container.get(f"projects/{project}/locations/{location}/serverConfig")
+    except Exception as err:  # noqa: BLE001
+        report.add("GKE version", subject, location, minor, "?", ERROR, _text(err))
+        return
+    chan = next((c for c in config.get("channels", []) if c.get("channel") == channel), None)
+    valid = (chan or {}).get("validVersions") or []
+    matching = [v for v in valid if v == minor or v.startswith(f"{minor}.")]
+    if matching:
+        report.add("GKE version", subject, location, minor, matching[0], OK, f"GKE offers {', '.join(matching)}; {table}")
+    else:
+        offered = sorted({".".join(v.split(".")[:2]) for v in valid}) or ["none"]
+        report.add("GKE version", subject, location, minor, "not offered", FAIL, f"the {channel} channel offers {', '.join(offered)}; {table}")
+
+
+def check_accelerators(compute: Rest, project: str, spec: Any, zones: list[str], pools: list[PoolDemand], report: Report) -> None:
+    regional = spec.is_prod
+    for pool in pools:
+        if not pool.accelerator:
+            continue
+        subject = f"pool {pool.name} ({pool.gpus} x {pool.accelerator})"
+        offering = 0
+        for zone in zones:
+            try:
+                accel = compute.get(f"projects/{project}/zones/{zone}/acceleratorTypes/{pool.accelerator}")
+            except ApiError as err:
+                if err.status != 404:
+                    report.add("accelerator offered", subject, zone, "offered", "?", ERROR, _text(err))
+                    continue
+                status = WARN if regional else FAIL
+                report.add("accelerator offered", subject, zone, "offered", "not offered", status,
+                           f"{pool.accelerator} is not offered in {zone}" + ("; GKE may place the regional cluster's nodes there" if regional else ""))
+                continue
+            except Exception as err:  # noqa: BLE001
+                report.add("accelerator offered", subject, zone, "offered", "?", ERROR, _text(err))
+                continue
+            cards = int(accel.get("maximumCardsPerInstance") or 0)
+            if cards and pool.gpus > cards:
+                report.add("accelerator offered", subject, zone, f"{pool.gpus} per node", f"{cards} per node", FAIL)
+                continue
+            offering += 1
+            report.add("accelerator offered", subject, zone, "offered", "offered", OK)
+        if regional:
+            report.fits("accelerator zones", subject, spec.region, REGIONAL_ZONES, offering, "zones",
+                        "a regional cluster's node pools span three zones")
+
+
+def _quotas(doc: Mapping[str, Any]) -> dict[str, float]:
+    return {str(q["metric"]): float(q.get("limit", 0)) for q in doc.get("quotas", [])}
+
+
+def check_compute_quotas(compute: Rest, project: str, region: str, pools: list[PoolDemand], report: Report) -> None:
+    try:
+        regional = _quotas(compute.get(f"projects/{project}/regions/{region}"))
+        global_ = _quotas(compute.get(f"projects/{project}"))
+    except Exception as err:  # noqa: BLE001
+        report.add("Compute Engine quota", "regional and project quotas", region, "?", "?", ERROR, _text(err))
+        return
+    needed: dict[str, int] = defaultdict(int)
+    parts: dict[str, list[str]] = defaultdict(list)
+
+    def use(metric: str, amount: int, part: str) -> None:
+        needed[metric] += amount
+        parts[metric].append(part)
+
+    for pool in pools:
+        cpus = "PREEMPTIBLE_CPUS" if pool.spot and regional.get("PREEMPTIBLE_CPUS", 0) > 0 else "CPUS"
+        use(cpus, pool.max_nodes * pool.vcpus, f"{pool.name}: {pool.max_nodes} x {pool.machine_type} ({pool.vcpus} vCPU)")
+        family = f"{pool.machine_type.split('-', 1)[0].upper()}_CPUS"
+        if family in regional:
+            use(family, pool.max_nodes * pool.vcpus, f"{pool.name}: {pool.max_nodes} x {pool.machine_type}")
+        if not pool.gpus:
+            continue
+        gpus = pool.max_nodes * pool.gpus
+        part = f"{pool.name}: {pool.max_nodes} x {pool.gpus} {pool.accelerator}" + (" (spot)" if pool.spot else "")
+        base = GPU_QUOTA_METRICS.get(pool.vertex_accelerator or "")
+        if base is None:
+            report.add("GPU quota", f"pool {pool.name} ({pool.accelerator})", region, f"{gpus} GPUs", "?", WARN, "no Compute Engine quota metric known for this GPU; check it by hand")
+        else:
+            preemptible = f"PREEMPTIBLE_{base}"
+            metric = preemptible if pool.spot and regional.get(preemptible, 0) > 0 else base
+            use(metric, gpus, part + ("" if metric == preemptible or not pool.spot else "; no preemptible quota: spot uses the regular quota"))
+        use("GPUS_ALL_REGIONS", gpus, part)
+    for metric in sorted(needed, key=lambda m: (m == "GPUS_ALL_REGIONS", "CPUS" in m, m)):
+        scope, where = (global_, "all regions") if metric == "GPUS_ALL_REGIONS" else (regional, region)
+        check = "GPU quota" if "GPUS" in metric else "CPU quota"
+        unit = "GPUs" if "GPUS" in metric else "vCPU"
+        if metric not in scope:
+            report.add(check, metric, where, f"{needed[metric]} {unit}", "not listed", FAIL, "; ".join(parts[metric]) + "; the project has no such quota here")
+            continue
+        report.fits(check, metric, where, needed[metric], scope[metric], unit, "; ".join(parts[metric]))
+
+
+def serving_limit(doc: Mapping[str, Any], region: str) -> float | None:
+    """The effective per-region limit of a ConsumerQuotaMetric: the region's bucket, else
+    the default bucket (no dimensions); None when the metric has no regional limit."""
+    default: float | None = None
+    for limit in doc.get("consumerQuotaLimits", []):
+        if "{region}" not in str(limit.get("unit", "")):
+            continue
+        for bucket in limit.get("quotaBuckets", []):
+            value = float(bucket.get("effectiveLimit", 0))
+            dims = bucket.get("dimensions") or {}
+            if dims.get("region") == region:
+                return value
+            if not dims:
+                default = value
+    return default
+
+
+def check_vertex_quotas(su: Rest, project: str, region: str, demand: Mapping[str, list[tuple[str, int]]], report: Report) -> None:
+    for metric, eps in sorted(demand.items()):
+        need = sum(n for _, n in eps)
+        unit = "vCPU" if metric == VERTEX_SERVING_CPU_METRIC else "GPUs"
+        detail = "; ".join(f"{name}: {n} {unit} at maxInstances" for name, n in eps)
+        if metric.startswith("?"):
+            report.add("Vertex AI serving quota", f"{metric[1:]} serving", region, f"{need} GPUs", "?", WARN, f"no serving quota metric known; {detail}")
+            continue
+        short = metric.split("/", 1)[1]
+        try:
+            doc = su.get(f"projects/{project}/services/aiplatform.googleapis.com/consumerQuotaMetrics/{quote(metric, safe='')}")
+        except ApiError as err:
+            status = WARN if err.status == 404 else ERROR
+            report.add("Vertex AI serving quota", short, region, f"{need} {unit}", "not listed" if err.status == 404 else "?", status, f"{_text(err)}; {detail}")
+            continue
+        except Exception as err:  # noqa: BLE001
+            report.add("Vertex AI serving quota", short, region, f"{need} {unit}", "?", ERROR, _text(err))
+            continue
+        limit = serving_limit(doc, region)
+        if limit is None:
+            report.add("Vertex AI serving quota", short, region, f"{need} {unit}", "?", WARN, f"no per-region limit listed; {detail}")
+            continue
+        report.fits("Vertex AI serving quota", short, region, need, limit, unit, detail)
+
+
+def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
+    """Run every check; ``client(name)`` returns a ``Rest`` on that API (``BASE_URLS``)."""
+    report = Report(stack=stack, region=spec.region)
+    project = spec.gcp.project
+    check_apis(client("serviceusage"), project, required_apis(spec), report)
+    pools = node_pools(spec)
+    if spec.cluster.enabled:
+        compute = client("compute")
+        try:
+            zones = up_zones(compute, project, spec.region)
+        except Exception as err:  # noqa: BLE001
+            report.add("zones", "zones UP", spec.region, "1", "?", ERROR, _text(err))
+            zones = []
+        location = cluster_location(spec, zones)
+        check_gke_version(client("container"), project, location, spec, report)
+        if zones:
+            check_accelerators(compute, project, spec, zones if spec.is_prod else [location], pools, report)
+        check_compute_quotas(compute, project, spec.region, pools, report)
+    demand = endpoint_demand(spec)
+    if demand:
+        check_vertex_quotas(client("serviceusage-v1beta1"), project, spec.region, demand, report)
+    return report
