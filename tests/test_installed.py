@@ -176,6 +176,10 @@ def test_installed_wheel_outside_the_repository(cloud: str, wheel: Path, venvs: 
             res = mlops(venv, [*command, "--config", "Pulumi.dev-aws.yaml"], work, env)
             assert (res.returncode, res.stderr) == (2, f"error: {command[0]} needs boto3, which is not installed here "
                                                        "(pip install 'mlops-stack[aws-ops]')\n")
+    if cloud == "azure":  # and so does Azure's, with the azure-ops extra
+        res = mlops(venv, ["preflight", "--config", "Pulumi.dev-azure.yaml"], work, env)
+        assert (res.returncode, res.stderr) == (2, "error: preflight needs the Azure SDKs (azure-identity, azure-mgmt-*), which is not "
+                                                   "installed here (pip install 'mlops-stack[azure-ops]')\n")
 
     path = mlops(venv, ["policy-pack", "path"], work, env)
     assert path.returncode == 0 and Path(path.stdout.strip()).resolve().is_relative_to(venv.resolve())

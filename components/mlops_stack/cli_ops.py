@@ -12,7 +12,7 @@ sets ``handler`` to a function that returns the exit code:
 
 The work is done by the stack's cloud: ``OPS_MODULES`` maps a cloud to its package,
 whose ``preflight`` module has ``run_preflight(spec, client, stack)``,
-``default_clients(spec, profile)``, ``sdk_error(err)``, ``OPS_EXTRA``, ``SDK_MODULES``,
+``default_clients(spec, profile)``, ``sdk_error(err)``, ``OPS_EXTRA``, ``SDK_MODULES``, ``SDK_LABEL``,
 and whose ``smoke`` module has ``run_smoke(spec, outputs, client, stack)``. (When the
 targets register these themselves, the table becomes one entry per target.)
 
@@ -128,8 +128,8 @@ def _guard(args: argparse.Namespace, body: Any, state: dict[str, Any]) -> int:
     except Exception as err:  # noqa: BLE001 - the command's last line of defence
         pre = ops_module(state["cloud"], "preflight") if state.get("cloud") else None
         if pre is not None and isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in pre.SDK_MODULES:
-            print(f"error: {args.command} on {state['cloud']} needs {err.name.split('.')[0]}, which is not installed here "
-                  f"(pip install 'mlops-stack[{pre.OPS_EXTRA}]')", file=sys.stderr)
+            print(f"error: {args.command} needs {pre.SDK_LABEL}, which is not installed here (pip install 'mlops-stack[{pre.OPS_EXTRA}]')",
+                  file=sys.stderr)
             return EXIT_CONFIG
         from mlops_stack.registry import missing_sdk
 

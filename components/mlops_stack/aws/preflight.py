@@ -51,6 +51,7 @@ __all__ = ["ERROR", "FAIL", "FAILING", "OK", "WARN", "Finding", "Report", "defau
 #: The extra that installs this module's SDK, and its top-level modules.
 OPS_EXTRA = "aws-ops"
 SDK_MODULES = ("boto3", "botocore")
+SDK_LABEL = "boto3"
 
 
 @dataclass(frozen=True)

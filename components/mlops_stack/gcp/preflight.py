@@ -48,6 +48,7 @@ __all__ = ["Report", "default_clients", "run_preflight", "sdk_error"]
 #: The extra that installs what this module imports, and its top-level modules.
 OPS_EXTRA = "gcp-ops"
 SDK_MODULES = ("google", "requests")
+SDK_LABEL = "google-auth[requests]"
 
 #: REST roots per service (``client(name)``); ``{region}`` for regional endpoints.
 #: Versions: Compute v1, GKE v1, Service Usage v1 (services) and v1beta1

@@ -1,0 +1,454 @@
+"""``mlops-stack preflight`` on Azure: will ``pulumi up`` get what the spec asks for?
+
+Read-only ARM calls with ``DefaultAzureCredential`` (``az login``, workload identity
+federation in CI, a managed identity) through the Azure management SDKs
+(``[azure-ops]``). Responses are read by their REST (wire) names, which is what the
+SDKs' models map over, so the code reads like the API reference:
+
+1. **Resource providers and features.** ``Providers - Get`` for every namespace the stack
+   creates resources in must be ``Registered`` (Pulumi does not register them); the
+   subscription feature ``Microsoft.Compute/EncryptionAtHost`` must be ``Registered``
+   (every AKS pool has encryption at host on).
+2. **AKS version.** ``Managed Clusters - List Kubernetes Versions`` in the region:
+   ``cluster.version`` must be listed and not a preview.
+3. **VM sizes.** ``Resource Skus - List`` (``location eq '<region>'``): each pool's VM
+   size (system, general, GPU pools) and each endpoint's instance type must be listed for
+   the region and not restricted for the subscription (a ``Location`` restriction, e.g.
+   ``NotAvailableForSubscription``); in prod, where pools span zones 1-3, each zone must
+   be offered and not under a ``Zone`` restriction. One row per size and zone.
+4. **Compute vCPU quotas** (``Usage - List``): per VM family (the SKU's ``family``,
+   e.g. ``standardNCASv3_T4Family``) the regular pools' ``maxNodes`` x vCPUs; the
+   regional total ``cores`` likewise; spot pools count against ``lowPriorityCores``
+   (Total Regional Low-priority vCPUs) only, as Azure counts Spot VMs.
+5. **Azure ML compute quotas** (Machine Learning ``Usages - List``, subscription-level
+   rows): managed online endpoints draw on the per-family ``... Family Cluster Dedicated
+   vCPUs`` quota and ``Total Cluster Dedicated Regional vCPUs``: endpoints'
+   ``maxInstances`` x vCPUs must fit both.
+
+Usage already in the subscription is not subtracted: a pass means the stack alone fits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_stack import catalog
+from mlops_stack.ops_report import ERROR, FAIL, OK, WARN, ClientFactory, NoCredentials, Report
+
+__all__ = ["Report", "default_clients", "run_preflight", "sdk_error"]
+
+#: The extra that installs this module's SDKs, and their top-level modules.
+OPS_EXTRA = "azure-ops"
+SDK_MODULES = ("azure", "msal", "requests")
+SDK_LABEL = "the Azure SDKs (azure-identity, azure-mgmt-*)"
+
+#: API versions of the calls made through the generic ARM pipeline (the Azure ML
+#: management SDK on the package index is at 2020-08-01, without online endpoints):
+#: Machine Learning Services 2024-04-01 (GA: usages, workspaces, onlineEndpoints,
+#: listKeys) and Microsoft.Features 2021-07-01 (subscription feature registrations).
+ML_API_VERSION = "2024-04-01"
+FEATURES_API_VERSION = "2021-07-01"
+#: The data-plane scope of Azure ML online endpoints (auth mode AADToken).
+ML_DATA_SCOPE = "https://ml.azure.com/.default"
+#: Subscription features the stack needs (namespace, feature): every AKS pool sets
+#: enableEncryptionAtHost (azure/cluster.py, azure/gpu_pool.py).
+REQUIRED_FEATURES = (("Microsoft.Compute", "EncryptionAtHost"),)
+
+
+# ---------------------------------------------------------------------------------
+# Clients.
+
+
+class Arm:
+    """``GET``/``POST`` on ARM paths through an SDK client's authenticated pipeline
+    (``send_request``), for the APIs without a current SDK."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def send(self, method: str, url: str) -> dict[str, Any]:
+        """``url``: an ARM path or a ``nextLink``, with its ``api-version``."""
+        from azure.core.exceptions import HttpResponseError
+        from azure.core.rest import HttpRequest
+
+        resp = self.client.send_request(HttpRequest(method, url))
+        if resp.status_code >= 400:
+            raise HttpResponseError(response=resp)
+        return resp.json() if resp.content else {}
+
+    def call(self, method: str, path: str, api_version: str) -> dict[str, Any]:
+        return self.send(method, f"{path}{'&' if '?' in path else '?'}api-version={api_version}")
+
+    def get(self, path: str, api_version: str) -> dict[str, Any]:
+        return self.call("GET", path, api_version)
+
+    def values(self, path: str, api_version: str) -> Iterator[dict[str, Any]]:
+        page = self.get(path, api_version)
+        while True:
+            yield from page.get("value", [])
+            link = page.get("nextLink")
+            if not link:
+                return
+            page = self.send("GET", link)
+
+
+def arm_clients(credential: Any, subscription_id: str, **kwargs: Any) -> ClientFactory:
+    """A client factory over one credential and subscription. ``kwargs`` go to every SDK
+    client (tests: ``base_url`` of a local fake, ``authentication_policy``)."""
+    cache: dict[str, Any] = {}
+
+    def make(name: str) -> Any:
+        if name == "compute":
+            from azure.mgmt.compute import ComputeManagementClient
+
+            return ComputeManagementClient(credential, subscription_id, **kwargs)
+        if name == "containerservice":
+            from azure.mgmt.containerservice import ContainerServiceClient
+
+            return ContainerServiceClient(credential, subscription_id, **kwargs)
+        if name == "resource":
+            from azure.mgmt.resource.resources import ResourceManagementClient
+
+            return ResourceManagementClient(credential, subscription_id, **kwargs)
+        if name == "storage":
+            from azure.mgmt.storage import StorageManagementClient
+
+            return StorageManagementClient(credential, subscription_id, **kwargs)
+        if name == "containerregistry":
+            from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+
+            return ContainerRegistryManagementClient(credential, subscription_id, **kwargs)
+        if name == "arm":
+            return Arm(make("resource"))
+        if name == "credential":
+            return credential
+        if name == "http":
+            import requests
+
+            return requests.Session()
+        if name == "subscription":
+            return subscription_id
+        raise KeyError(name)
+
+    def client(name: str) -> Any:
+        if name not in cache:
+            cache[name] = make(name)
+        return cache[name]
+
+    return client
+
+
+def subscription_of(spec: Any) -> str:
+    from mlops_stack.errors import ConfigError
+
+    sub = spec.azure.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID")
+    if not sub:
+        raise ConfigError("azure.subscriptionId", "is needed by preflight and smoke to know which subscription to read",
+                          "set mlops-stack:azure.subscriptionId or AZURE_SUBSCRIPTION_ID")
+    return str(sub)
+
+
+def default_clients(spec: Any, profile: str | None = None) -> ClientFactory:
+    """``DefaultAzureCredential`` (environment, workload identity, managed identity, az login)."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import DefaultAzureCredential
+
+    sub = subscription_of(spec)
+    credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    try:
+        credential.get_token("https://management.azure.com/.default")
+    except ClientAuthenticationError:
+        raise NoCredentials("no Azure credentials found (run `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_FEDERATED_TOKEN_FILE "
+                            "for workload identity)") from None
+    return arm_clients(credential, sub)
+
+
+def sdk_error(err: BaseException) -> tuple[int, str] | None:
+    """``(exit code, line)`` for an Azure auth or transport error, else None."""
+    try:
+        from azure.core.exceptions import AzureError, ClientAuthenticationError
+    except ModuleNotFoundError:
+        return None
+    if isinstance(err, ClientAuthenticationError):
+        return 2, f"Azure credentials: {str(err).splitlines()[0]}"
+    if isinstance(err, AzureError):
+        return 1, f"Azure: {str(err).splitlines()[0]}"
+    return None
+
+
+def _text(err: Exception) -> str:
+    code = getattr(getattr(err, "error", None), "code", None) or getattr(err, "status_code", None)
+    first = (str(getattr(getattr(err, "error", None), "message", None) or err).splitlines() or [""])[0]
+    return f"{code}: {first}" if code else f"{type(err).__name__}: {first}"
+
+
+# ---------------------------------------------------------------------------------
+# What the spec asks for.
+
+
+@dataclass(frozen=True)
+class PoolDemand:
+    name: str
+    vm_size: str
+    max_nodes: int
+    spot: bool
+
+
+def node_pools(spec: Any) -> list[PoolDemand]:
+    """The AKS system pool, the general pool (same size and max) and every GPU pool."""
+    if not spec.cluster.enabled:
+        return []
+    strict = spec.region_check == "strict"
+    sp = spec.cluster.system_pool
+    size = catalog.cpu_offer("azure", sp.size, "nodepool").instance_type
+    pools = [PoolDemand("system", size, sp.max_nodes, False), PoolDemand("general", size, sp.max_nodes, False)]
+    for i, p in enumerate(spec.cluster.gpu_pools):
+        offer = catalog.resolve_gpu("azure", p.gpu, p.gpus_per_node, "nodepool", spec.region, f"cluster.gpuPools[{i}].gpu", check_region=strict)
+        pools.append(PoolDemand(p.name, offer.instance_type, p.max_nodes, p.spot))
+    return pools
+
+
+def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
+    """Instance type -> ``[(endpoint, maxInstances)]``."""
+    strict = spec.region_check == "strict"
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for i, ep in enumerate(spec.endpoints):
+        if ep.gpu is not None:
+            size = catalog.resolve_gpu("azure", ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"endpoints[{i}].gpu", check_region=strict).instance_type
+        else:
+            size = catalog.cpu_offer("azure", ep.cpu_size or "small", "endpoint").instance_type
+        out[size].append((ep.name, ep.max_instances))
+    return dict(out)
+
+
+def required_providers(spec: Any) -> list[str]:
+    names = {"Microsoft.Network", "Microsoft.Storage", "Microsoft.KeyVault", "Microsoft.ContainerRegistry", "Microsoft.ManagedIdentity",
+             "Microsoft.Authorization"}
+    if spec.cluster.enabled:
+        names |= {"Microsoft.ContainerService", "Microsoft.Compute", "Microsoft.OperationalInsights"}
+    if spec.endpoints or spec.model_registry.enabled:
+        names |= {"Microsoft.MachineLearningServices", "Microsoft.Insights", "Microsoft.OperationalInsights"}
+    return sorted(names)
+
+
+def pool_zones(spec: Any) -> list[str]:
+    """The zones AKS pools span: 1..3 in prod (``azure/_naming.zones_list``), none otherwise."""
+    if not spec.is_prod:
+        return []
+    from mlops_stack.azure._naming import zones_list
+
+    return zones_list(spec.zone_count)
+
+
+# ---------------------------------------------------------------------------------
+# The checks.
+
+
+def check_registrations(resource: Any, arm: Arm, sub: str, spec: Any, report: Report) -> None:
+    where = f"subscription {sub}"
+    for ns in required_providers(spec):
+        try:
+            state = str(resource.providers.get(ns)["registrationState"])
+        except Exception as err:  # noqa: BLE001 - reported, not raised
+            report.add("resource provider", ns, where, "Registered", "?", ERROR, _text(err))
+            continue
+        report.add("resource provider", ns, where, "Registered", state, OK if state == "Registered" else FAIL,
+                   "" if state == "Registered" else f"az provider register --namespace {ns}")
+    if not spec.cluster.enabled:
+        return
+    for ns, feature in REQUIRED_FEATURES:
+        subject = f"{ns}/{feature}"
+        try:
+            doc = arm.get(f"/subscriptions/{sub}/providers/Microsoft.Features/providers/{ns}/features/{feature}", FEATURES_API_VERSION)
+            state = str((doc.get("properties") or {}).get("state", "?"))
+        except Exception as err:  # noqa: BLE001
+            report.add("subscription feature", subject, where, "Registered", "?", ERROR, _text(err))
+            continue
+        report.add("subscription feature", subject, where, "Registered", state, OK if state == "Registered" else FAIL,
+                   "" if state == "Registered" else f"az feature register --namespace {ns} --name {feature}, then az provider register -n {ns}")
+
+
+def check_aks_version(aks: Any, spec: Any, report: Report) -> None:
+    minor = spec.cluster.version
+    row = catalog.kubernetes_version("azure", minor)
+    table = f"catalog: standard support until {row.standard_end}" if row else "catalog: no row"
+    subject = f"Kubernetes {minor}"
+    try:
+        listed = aks.managed_clusters.list_kubernetes_versions(spec.region)["values"]
+    except Exception as err:  # noqa: BLE001
+        report.add("AKS version", subject, spec.region, minor, "?", ERROR, _text(err))
+        return
+    found = next((v for v in listed if v.get("version") == minor), None)
+    offered = ", ".join(str(v.get("version")) for v in listed if not v.get("isPreview")) or "none"
+    if found is None:
+        report.add("AKS version", subject, spec.region, minor, "not offered", FAIL, f"AKS offers {offered}; {table}")
+    elif found.get("isPreview"):
+        report.add("AKS version", subject, spec.region, minor, "preview", FAIL, f"{minor} is a preview in {spec.region}; {table}")
+    else:
+        patches = sorted((found.get("patchVersions") or {}).keys())
+        report.add("AKS version", subject, spec.region, minor, patches[-1] if patches else minor, OK, table)
+
+
+def region_skus(compute: Any, region: str) -> dict[str, Mapping[str, Any]]:
+    """VM sizes listed for the region, by name (wire-shaped ResourceSku documents)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for sku in compute.resource_skus.list(filter=f"location eq '{region}'"):
+        if sku.get("resourceType") == "virtualMachines":
+            out[str(sku["name"])] = sku
+    return out
+
+
+def sku_vcpus(sku: Mapping[str, Any]) -> int:
+    caps = {c.get("name"): c.get("value") for c in sku.get("capabilities") or []}
+    return int(float(caps.get("vCPUs") or 0))
+
+
+def sku_availability(sku: Mapping[str, Any], region: str) -> tuple[str | None, dict[str, str | None]]:
+    """``(region restriction reason | None, {zone: restriction reason | None})`` for the
+    zones the SKU is offered in."""
+    info = next((i for i in sku.get("locationInfo") or [] if str(i.get("location", "")).lower() == region.lower()), {})
+    zones: dict[str, str | None] = {str(z): None for z in info.get("zones") or []}
+    region_reason: str | None = None
+    for r in sku.get("restrictions") or []:
+        reason = str(r.get("reasonCode") or "restricted")
+        rinfo = r.get("restrictionInfo") or {}
+        if r.get("type") == "Location" and region.lower() in [str(v).lower() for v in r.get("values") or rinfo.get("locations") or []]:
+            region_reason = reason
+        elif r.get("type") == "Zone":
+            for z in rinfo.get("zones") or []:
+                zones[str(z)] = reason
+    return region_reason, zones
+
+
+def check_skus(skus: Mapping[str, Mapping[str, Any]], spec: Any, sizes: Mapping[str, list[str]], report: Report) -> None:
+    """``sizes``: VM size -> what uses it (``pool train``, ``endpoint chat``)."""
+    zones = pool_zones(spec)
+    for size, users in sizes.items():
+        subject = f"{size} ({', '.join(users)})"
+        sku = skus.get(size)
+        if sku is None:
+            report.add("VM size available", subject, spec.region, "offered", "not offered", FAIL, f"{size} is not offered in {spec.region}")
+            continue
+        region_reason, by_zone = sku_availability(sku, spec.region)
+        if region_reason:
+            report.add("VM size available", subject, spec.region, "offered", f"restricted ({region_reason})", FAIL,
+                       f"{size} is restricted for this subscription in {spec.region}")
+            continue
+        pools_in_zones = zones and any(u.startswith("pool ") for u in users)
+        if not pools_in_zones:
+            report.add("VM size available", subject, spec.region, "offered", "offered", OK)
+            continue
+        for zone in zones:
+            where = f"{spec.region} zone {zone}"
+            if zone not in by_zone:
+                report.add("VM size available", subject, where, "offered", "not offered", FAIL, f"the prod pools span zones {', '.join(zones)}")
+            elif by_zone[zone]:
+                report.add("VM size available", subject, where, "offered", f"restricted ({by_zone[zone]})", FAIL,
+                           f"{size} is restricted for this subscription in zone {zone}")
+            else:
+                report.add("VM size available", subject, where, "offered", "offered", OK)
+
+
+def check_compute_quotas(compute: Any, skus: Mapping[str, Mapping[str, Any]], pools: list[PoolDemand], region: str, report: Report) -> None:
+    try:
+        usages = {str(u["name"]["value"]): (float(u["limit"]), str(u["name"].get("localizedValue") or u["name"]["value"])) for u in compute.usage.list(region)}
+    except Exception as err:  # noqa: BLE001
+        report.add("vCPU quota", "compute usages", region, "?", "?", ERROR, _text(err))
+        return
+    needed: dict[str, int] = defaultdict(int)
+    parts: dict[str, list[str]] = defaultdict(list)
+    for pool in pools:
+        sku = skus.get(pool.vm_size)
+        if sku is None:
+            continue  # reported by check_skus
+        vcpus = sku_vcpus(sku)
+        amount, part = pool.max_nodes * vcpus, f"{pool.name}: {pool.max_nodes} x {pool.vm_size} ({vcpus} vCPU)"
+        if pool.spot:
+            needed["lowPriorityCores"] += amount
+            parts["lowPriorityCores"].append(part + " spot")
+            continue
+        family = str(sku.get("family") or "")
+        needed[family] += amount
+        parts[family].append(part)
+        needed["cores"] += amount
+        parts["cores"].append(part)
+    for name in sorted(needed, key=lambda n: (n in ("cores", "lowPriorityCores"), n)):
+        if name not in usages:
+            report.add("vCPU quota", name, region, f"{needed[name]} vCPU", "not listed", WARN, "; ".join(parts[name]))
+            continue
+        limit, label = usages[name]
+        report.fits("vCPU quota", f"{label} ({name})", region, needed[name], limit, "vCPU", "; ".join(parts[name]))
+
+
+def ml_family_quota_name(family: str) -> str:
+    """``standardNCASv3_T4Family`` -> ``Standard NCASv3_T4 Family Cluster Dedicated vCPUs``
+    (the Machine Learning usages' name for the same VM family)."""
+    core = family.removeprefix("standard").removesuffix("Family")
+    return f"Standard {core} Family Cluster Dedicated vCPUs"
+
+
+ML_TOTAL_DEDICATED = "Total Cluster Dedicated Regional vCPUs"
+
+
+def check_ml_quotas(arm: Arm, sub: str, skus: Mapping[str, Mapping[str, Any]], demand: Mapping[str, list[tuple[str, int]]], region: str,
+                    report: Report) -> None:
+    if not demand:
+        return
+    try:
+        rows = list(arm.values(f"/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{region}/usages", ML_API_VERSION))
+    except Exception as err:  # noqa: BLE001
+        report.add("Azure ML quota", "compute usages", region, "?", "?", ERROR, _text(err))
+        return
+    # Subscription-level rows only (the same names also appear per workspace and compute).
+    limits = {str(r["name"]["value"]): float(r["limit"]) for r in rows
+              if str(r.get("type", "")).endswith(("/vmFamily/usages", "/dedicatedCores/usages"))}
+    needed: dict[str, int] = defaultdict(int)
+    parts: dict[str, list[str]] = defaultdict(list)
+    for size, eps in sorted(demand.items()):
+        sku = skus.get(size)
+        if sku is None:
+            continue  # reported by check_skus
+        vcpus = sku_vcpus(sku)
+        for name in (ml_family_quota_name(str(sku.get("family") or "")), ML_TOTAL_DEDICATED):
+            for ep, n in eps:
+                needed[name] += n * vcpus
+                parts[name].append(f"{ep}: {n} x {size} ({vcpus} vCPU)")
+    for name in sorted(needed, key=lambda n: (n == ML_TOTAL_DEDICATED, n)):
+        if name not in limits:
+            report.add("Azure ML quota", name, region, f"{needed[name]} vCPU", "not listed", WARN, "; ".join(parts[name]))
+            continue
+        report.fits("Azure ML quota", name, region, needed[name], limits[name], "vCPU", "; ".join(parts[name]))
+
+
+def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
+    """Run every check; ``client(name)`` returns an SDK client (``arm_clients``)."""
+    report = Report(stack=stack, region=spec.region)
+    sub = str(client("subscription"))
+    arm = client("arm")
+    check_registrations(client("resource"), arm, sub, spec, report)
+    if spec.cluster.enabled:
+        check_aks_version(client("containerservice"), spec, report)
+    pools = node_pools(spec)
+    demand = endpoint_demand(spec)
+    if not (pools or demand):
+        return report
+    compute = client("compute")
+    try:
+        skus = region_skus(compute, spec.region)
+    except Exception as err:  # noqa: BLE001
+        report.add("VM size available", "resource SKUs", spec.region, "?", "?", ERROR, _text(err))
+        return report
+    sizes: dict[str, list[str]] = defaultdict(list)
+    for pool in pools:
+        sizes[pool.vm_size].append(f"pool {pool.name}")
+    for size, eps in demand.items():
+        sizes[size].extend(f"endpoint {name}" for name, _ in eps)
+    check_skus(skus, spec, sizes, report)
+    if pools:
+        check_compute_quotas(compute, skus, pools, spec.region, report)
+    check_ml_quotas(arm, sub, skus, demand, spec.region, report)
+    return report
