@@ -17,7 +17,7 @@ Why ``sagemaker-core`` and not ``sagemaker``: the v3 ``sagemaker`` package is a
 meta-package that adds the training, serving and MLOps stacks on top of
 ``sagemaker-core``; the lookup lives in ``sagemaker-core``. Measured 2026-11-27 in a
 fresh Python 3.11 venv: ``sagemaker-core`` 2.27.0 adds 422 MB / 51 packages in 19 s;
-``sagemaker`` 3.27.0 adds 974 MB / 134 packages in 86 s (see docs/aws-operations.md).
+``sagemaker`` 3.27.0 adds 974 MB / 134 packages in 86 s (see docs/operations.md).
 
 ``resolve_image`` is cached: ``mlops_stack.aws.checks`` calls it for every framework
 endpoint before any resource is registered (so a bad name or version is a
