@@ -270,3 +270,19 @@ def test_a_bad_value_in_the_users_program_is_theirs(tmp_path: Path, capsys: pyte
     assert capsys.readouterr().err.startswith(
         "error: --program: __main__.py:3: BucketSpec.name: 'Bad_Name' must be 1-32 lower-case letters, digits and dashes"
     )
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_the_template_workflow_runs_real_commands(cloud: str) -> None:
+    import shlex
+
+    from mlops_stack.cli import _parser
+
+    text = (templates.template_dir(cloud) / ".github" / "workflows" / "mlops-stack.yml").read_text()
+    workflow = yaml.safe_load(text)
+    assert set(workflow["jobs"]) == {"plan", "deploy"}
+    commands = [line.strip().split(" || ")[0] for line in text.splitlines() if line.strip().startswith("mlops-stack ")]
+    commands += re.findall(r"\$\((mlops-stack [^)]*)\)", text)
+    assert len(commands) == 3
+    for command in commands:
+        _parser().parse_args(shlex.split(command)[1:])  # exits 2 on an unknown option
