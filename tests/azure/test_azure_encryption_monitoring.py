@@ -15,7 +15,7 @@ from mlops_stack.azure._naming import (
     ROLE_KV_CONTRIBUTOR,
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_KV_CRYPTO_USER,
-    ROLE_READER,
+    ROLE_CONTRIBUTOR,
 )
 from mlops_stack.offline.analyzer import mandatory, run_policy_pack
 from mlops_stack.offline.engine import Plan, Registration
@@ -193,12 +193,14 @@ def test_node_disks_and_volumes_use_the_disk_encryption_set(stack: str) -> None:
     assert des.inputs["rotationToLatestKeyVersionEnabled"] is True
     (service,) = grants(plan, ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER)
     assert service.urn in des.dependencies  # the set's identity can reach the key at creation
-    (reader,) = grants(plan, ROLE_READER)
+    (reader,) = grants(plan, ROLE_CONTRIBUTOR)  # Reader is not enough for persistent volumes
     assert reader.inputs["scope"] == des.id and reader.inputs["principalId"] == control_plane_principal(plan)
     cluster = aks(plan)
     assert cluster.inputs["diskEncryptionSetID"] == des.id
     assert reader.urn in cluster.dependencies
     sc = plan.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs
+    # Not an AKS built-in class name (managed-premium, managed-csi-premium, ...): AKS owns those.
+    assert sc["metadata"]["name"] == ("mlops-premium-retain" if stack == "prod-azure" else "mlops-premium")
     assert sc["provisioner"] == "disk.csi.azure.com"
     assert sc["parameters"]["diskEncryptionSetID"] == des.id
 

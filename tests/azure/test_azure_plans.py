@@ -13,6 +13,7 @@ from mlops_stack.azure._naming import (
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER,
     ROLE_MANAGED_IDENTITY_OPERATOR,
     ROLE_NETWORK_CONTRIBUTOR,
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
     ROLE_STORAGE_BLOB_DATA_READER,
 )
 from mlops_stack.offline.engine import SECRET, Plan, Registration
@@ -66,7 +67,7 @@ COMMON = {
     # CMK, AKS control plane, kubelet, one endpoint
     "managedidentity:UserAssignedIdentity": 4,
     # CMK crypto user; control plane: node + API server subnets, identity operator, KMS
-    # crypto user + vault contributor, disk encryption set reader; kubelet AcrPull;
+    # crypto user + vault contributor, disk encryption set contributor; kubelet AcrPull;
     # deployer cluster admin; endpoint: blob reader + AcrPull
     "authorization:RoleAssignment": 11,
     "storage:StorageAccount": 1,
@@ -97,6 +98,7 @@ PRIVATE_ONLY = {
     "network:PrivateDnsZoneGroup": 4,
     "privatedns:PrivateZone": 5,
     "privatedns:VirtualNetworkLink": 5,
+    "machinelearningservices:ManagedNetworkSettingsRule": 1,  # approved outbound to the Azure ML registry
 }
 COMPONENTS = {
     "mlops:azure:Network": 1,
@@ -119,7 +121,10 @@ def test_dev_counts_exactly() -> None:
 
 
 def test_prod_counts_exactly() -> None:
-    assert azure_counts(prod()) == {**COMMON, **PRIVATE_ONLY}
+    # prod's endpoint captures data: its identity also writes blobs (Storage Blob Data Contributor).
+    expected = {**COMMON, **PRIVATE_ONLY}
+    expected["authorization:RoleAssignment"] += 1
+    assert azure_counts(prod()) == expected
 
 
 @pytest.mark.parametrize("stack", ["dev-azure", "prod-azure"])
@@ -514,7 +519,10 @@ def test_workspace_is_wired_to_the_stack(stack: str, access: str) -> None:
 
 def test_managed_network_in_prod_only() -> None:
     assert "managedNetwork" not in one(dev(), "machinelearningservices:Workspace").inputs
-    assert one(prod(), "machinelearningservices:Workspace").inputs["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
+    ws = one(prod(), "machinelearningservices:Workspace").inputs
+    assert ws["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"
+    assert ws["provisionNetworkNow"] is True  # the network exists before the first deployment
+    assert "provisionNetworkNow" not in one(dev(), "machinelearningservices:Workspace").inputs
 
 
 def test_model_registry_is_an_azure_ml_registry() -> None:
@@ -547,7 +555,9 @@ def test_online_endpoint_and_deployment(stack: str, instance: str, lo: int, hi: 
     assert props["model"] == one(plan, "machinelearningservices:ModelVersion").id
     assert props["environmentId"] == one(plan, "machinelearningservices:EnvironmentVersion").id
     assert props["scaleSettings"] == {"scaleType": "Default"}
-    assert props["egressPublicNetworkAccess"] == access
+    # Never "Disabled" (the legacy isolation flag, refused with a managed network); the SDK
+    # sends its default "Enabled", and egress follows the workspace's managed network.
+    assert props["egressPublicNetworkAccess"] == "Enabled"
     assert dep["sku"] == {"name": "Default", "capacity": lo}
     scale = one(plan, "monitor:AutoscaleSetting").inputs
     (profile,) = scale["profiles"]
@@ -594,6 +604,8 @@ def test_endpoint_identity_reads_the_workspace_storage_and_pulls_from_its_regist
             [
                 (ROLE_STORAGE_BLOB_DATA_READER, account, "ServicePrincipal"),
                 (ROLE_ACR_PULL, one(plan, "containerregistry:Registry").id, "ServicePrincipal"),
+                # prod captures requests: data capture writes with the endpoint identity
+                *([(ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR, account, "ServicePrincipal")] if plan is prod() else []),
             ]
         )
         deployment = one(plan, "machinelearningservices:OnlineDeployment")
@@ -618,6 +630,7 @@ UNTAGGED = {
     "authorization:RoleAssignment",
     "storage:BlobServiceProperties",
     "storage:ManagementPolicy",
+    "machinelearningservices:ManagedNetworkSettingsRule",  # a workspace sub-resource without tags
     "storage:BlobContainer",
     "network:PrivateDnsZoneGroup",
     "resources:Deployment",

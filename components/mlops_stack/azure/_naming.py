@@ -26,6 +26,12 @@ from mlops_stack.errors import ConfigError
 
 ROLE_ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 ROLE_STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+#: Write blobs: Azure ML data capture writes requests/responses with the endpoint identity.
+ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+#: AKS creates persistent volumes with a disk encryption set only with Contributor on it
+#: (AKS "Bring your own keys (BYOK) with Azure managed disks"): Reader is enough for node
+#: OS disks at cluster creation, not for PVCs.
+ROLE_CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 ROLE_NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 ROLE_MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
@@ -40,6 +46,8 @@ ROLE_READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 ROLE_NAMES = {
     ROLE_ACR_PULL: "AcrPull",
     ROLE_STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
+    ROLE_CONTRIBUTOR: "Contributor",
     ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER: "Key Vault Crypto Service Encryption User",
     ROLE_NETWORK_CONTRIBUTOR: "Network Contributor",
     ROLE_MANAGED_IDENTITY_OPERATOR: "Managed Identity Operator",

@@ -32,7 +32,8 @@
   Contributor* on the vault (the private link). Node OS disks and persistent volumes
   are encrypted with the CMK key through a disk encryption set (``diskEncryptionSetID`` on
   the cluster and in ``storage_class``; the set acts as the ``Keys`` CMK identity, the
-  control-plane identity has *Reader* on it).
+  control-plane identity has *Contributor* on it: Reader suffices for node disks, not for
+  the persistent volumes AKS creates).
 * Monitoring: Container Insights (``omsagent`` add-on, managed-identity auth) into the
   model registry's Log Analytics workspace when the stack has one (``args.model_registry``),
   else into a workspace of the cluster's own; a data collection rule (ContainerInsights
@@ -61,7 +62,7 @@ from mlops_stack.azure._naming import (
     ROLE_KV_CRYPTO_USER,
     ROLE_MANAGED_IDENTITY_OPERATOR,
     ROLE_NETWORK_CONTRIBUTOR,
-    ROLE_READER,
+    ROLE_CONTRIBUTOR,
     SYSTEM_POOL_NAME,
     authorized_ranges,
     k8s_cidrs,
@@ -200,7 +201,9 @@ def storage_class(env: Env, disk_encryption_set_id: pulumi.Input[str] | None = N
     if disk_encryption_set_id is not None:
         parameters["diskEncryptionSetID"] = disk_encryption_set_id
     return {
-        "name": "managed-premium-retain" if env.is_prod else "managed-premium",
+        # Not AKS's own names (managed-premium, managed-csi-premium, ...): AKS owns and
+        # reconciles its built-in classes, so a class of that name cannot be created.
+        "name": "mlops-premium-retain" if env.is_prod else "mlops-premium",
         "provisioner": "disk.csi.azure.com",
         "parameters": parameters,
     }
@@ -259,10 +262,10 @@ def encryption_grants(
             parent,
             f"{name}-control-plane-disk-encryption",
             subscription_id=cfg.subscription_id,
-            role=ROLE_READER,
+            role=ROLE_CONTRIBUTOR,
             scope=des.id,
             principal_id=control.principal_id,
-            description=f"mlops-stack {env.prefix}: AKS creates node disks and volumes with the disk encryption set",
+            description=f"mlops-stack {env.prefix}: AKS creates node disks and persistent volumes with the disk encryption set",
         )
     )
     return EncryptionSetup(grants=grants, disk_encryption_set_id=des.id)

@@ -34,7 +34,13 @@ from pulumi_azure_native import machinelearningservices as ml, managedidentity, 
 
 from mlops_stack import catalog
 from mlops_stack.args import ModelEndpointArgs, child_opts, resource_tags
-from mlops_stack.azure._naming import ROLE_ACR_PULL, ROLE_STORAGE_BLOB_DATA_READER, bounded_name, unique_suffix
+from mlops_stack.azure._naming import (
+    ROLE_ACR_PULL,
+    ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
+    ROLE_STORAGE_BLOB_DATA_READER,
+    bounded_name,
+    unique_suffix,
+)
 from mlops_stack.azure._shared import client_config, role_assignment, component_opts
 from mlops_stack.errors import ConfigError
 
@@ -47,6 +53,11 @@ SCORING_ROUTE = "/invocations"
 ONLINE_ENDPOINT_API_VERSION = "2025-12-01"
 ENDPOINT_NAME_MAX = 32
 AUTH_MODES = {"key": "Key", "token": "AADToken"}
+
+
+def endpoint_seed(subscription_id: str, resource_group: str) -> str:
+    """The resource group's ARM ID: what makes an endpoint name's hash unique to this stack."""
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}".lower()
 
 
 def auth_mode(auth: str) -> str:
@@ -185,6 +196,19 @@ class ModelEndpoint(pulumi.ComponentResource):
                 description=f"mlops-stack {env.prefix}: endpoint {ep.name} reads its model and the workspace's default datastore",
             )
         ]
+        if ep.data_capture.enabled:
+            # Data capture writes to the workspace's default blob store as the endpoint's identity.
+            grants.append(
+                role_assignment(
+                    self,
+                    f"{name}-capture-writer",
+                    subscription_id=cfg.subscription_id,
+                    role=ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR,
+                    scope=store.account_id,
+                    principal_id=identity.principal_id,
+                    description=f"mlops-stack {env.prefix}: endpoint {ep.name} writes captured requests and responses",
+                )
+            )
         if getattr(hub, "container_registry_id", None) is not None:
             grants.append(
                 role_assignment(
@@ -232,7 +256,12 @@ class ModelEndpoint(pulumi.ComponentResource):
             ),
             opts=child_opts(self),
         )
-        endpoint_name = rg.apply(lambda g: bounded_name(f"{env.prefix}-{ep.name}", ENDPOINT_NAME_MAX, seed=g))
+        # Endpoint names are unique per region across all tenants: the hash is seeded with
+        # the resource group's ID (subscription included), not its name, which other
+        # subscriptions reuse.
+        endpoint_name = pulumi.Output.all(cfg.subscription_id, rg).apply(
+            lambda v: bounded_name(f"{env.prefix}-{ep.name}", ENDPOINT_NAME_MAX, seed=endpoint_seed(v[0], v[1]))
+        )
         endpoint = ml.OnlineEndpoint(
             f"{name}-endpoint",
             endpoint_name=endpoint_name,
@@ -273,7 +302,9 @@ class ModelEndpoint(pulumi.ComponentResource):
                 environment_variables=dict(ep.model.environment),
                 scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
                 app_insights_enabled=True,
-                egress_public_network_access=public_access,
+                # egressPublicNetworkAccess is left to its default ("Enabled"): "Disabled" is
+                # the legacy network isolation, refused for a workspace with a managed
+                # network, where egress follows the workspace's outbound rules.
                 data_collector=data_collector,
                 description=f"mlops-stack {ep.name}",
             ),

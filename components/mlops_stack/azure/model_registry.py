@@ -39,8 +39,16 @@ from mlops_stack.azure._shared import private_endpoint, sibling, component_opts
 
 #: Log Analytics retention (days) per environment (30 is the included retention).
 LOG_RETENTION_DAYS = {"prod": 90, "staging": 60, "dev": 30}
-#: Azure ML registry and workspace names: 3-33 characters.
+#: Azure ML workspace names: 3-33 characters.
 ML_NAME_MAX = 33
+#: Azure ML registry names: 3-32 characters (Registries - Create Or Update, registryName).
+REGISTRY_NAME_MAX = 32
+#: The managed network of a private (prod) workspace: only approved outbound traffic.
+#: Azure ML adds the required rules itself (private endpoints to the workspace's storage,
+#: key vault and container registry; the service tags the service needs); the stack adds
+#: a private-endpoint rule to its Azure ML registry. ``provisionNetworkNow``: the network
+#: exists when the first online deployment is created (otherwise its creation fails).
+MANAGED_NETWORK_ISOLATION = "AllowOnlyApprovedOutbound"
 
 
 def datastore_name(bucket: str) -> str:
@@ -53,7 +61,7 @@ def workspace_name(env: Env) -> str:
 
 
 def registry_name(env: Env, name: str) -> str:
-    return bounded_name(f"{env.prefix}-{name}", ML_NAME_MAX)
+    return bounded_name(f"{env.prefix}-{name}", REGISTRY_NAME_MAX)
 
 
 def workspace_encryption(keys: Any) -> tuple[ml.EncryptionPropertyArgs | None, ml.ManagedServiceIdentityArgs, list[pulumi.Resource]]:
@@ -147,7 +155,8 @@ class ModelRegistry(pulumi.ComponentResource):
             # The storage account allows no shared keys: the workspace's own datastores use its identity.
             system_datastores_auth_mode="identity",
             public_network_access="Disabled" if private else "Enabled",
-            managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode="AllowInternetOutbound") if private else None,
+            managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode=MANAGED_NETWORK_ISOLATION) if private else None,
+            provision_network_now=True if private else None,
             hbi_workspace=False,
             v1_legacy_mode=False,
             tags=tags,
@@ -203,6 +212,22 @@ class ModelRegistry(pulumi.ComponentResource):
             tags={**tags, "description": spec.description[:256]},
             opts=stateful_opts(self, env),
         )
+
+        if private:
+            # The registry is outside the workspace's managed network: approved outbound only
+            # reaches it through a private endpoint of the managed network.
+            ml.ManagedNetworkSettingsRule(
+                f"{name}-outbound-registry",
+                rule_name="mlops-registry",
+                resource_group_name=rg,
+                workspace_name=workspace.name,
+                properties=ml.PrivateEndpointOutboundRuleArgs(
+                    type="PrivateEndpoint",
+                    category="UserDefined",
+                    destination=ml.PrivateEndpointDestinationArgs(service_resource_id=registry.id, subresource_target="amlregistry"),
+                ),
+                opts=child_opts(self),
+            )
 
         self.model_registry_id = registry.id
         self.registry_name = registry.name
