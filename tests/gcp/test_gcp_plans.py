@@ -43,8 +43,9 @@ COMMON = {
     "mlops:gcp:ModelEndpoint": 1,
     # compute (network) + cloudkms and the six keyed APIs (keys) + artifactregistry and
     # containerscanning (registry) + aiplatform (model registry) + container and
-    # binaryauthorization (cluster) + aiplatform (endpoint)
-    "gcp:projects/service:Service": 14,
+    # binaryauthorization (cluster) + aiplatform (endpoint) + iam, cloudresourcemanager and
+    # iamcredentials (cluster and endpoint: they create service accounts and project IAM)
+    "gcp:projects/service:Service": 20,
     "gcp:compute/network:Network": 1,
     "gcp:compute/firewall:Firewall": 3,  # deny-all ingress (logged), allow internal, allow health checks
     "gcp:binaryauthorization/policy:Policy": 1,
@@ -347,6 +348,10 @@ def test_vertex_api_is_enabled_and_never_disabled_on_destroy() -> None:
         "binaryauthorization.googleapis.com",
         "aiplatform.googleapis.com",
         "bigquery.googleapis.com",
+        # A fresh project has none of these: service accounts, project IAM, Workload Identity tokens.
+        "iam.googleapis.com",
+        "cloudresourcemanager.googleapis.com",
+        "iamcredentials.googleapis.com",
     }
     assert all(s["disableOnDestroy"] is False and s["disableDependentServices"] is False for s in services)
 
@@ -479,3 +484,21 @@ def test_explicit_logged_deny_and_minimal_allow_firewall_rules() -> None:
 def test_google_groups_rbac_is_a_spec_option() -> None:
     assert "authenticatorGroupsConfig" not in dev().one(CLUSTER).inputs
     assert prod().one(CLUSTER).inputs["authenticatorGroupsConfig"] == {"securityGroup": "gke-security-groups@example.com"}
+
+
+@pytest.mark.parametrize("plan", [dev, prod])
+def test_service_accounts_and_key_grants_wait_for_their_apis(plan) -> None:
+    """A fresh project: service accounts need the IAM API, project IAM members the Resource
+    Manager API, and the GKE/Compute service agents exist only once their API is on."""
+    p = plan()
+
+    def api(name: str) -> set[str]:
+        return {r.urn for r in p.of_type("gcp:projects/service:Service") if r.inputs["service"] == name}
+
+    for sa in p.of_type("gcp:serviceaccount/account:Account"):
+        assert api("iam.googleapis.com") & set(sa.dependencies), sa.name
+    for member in p.of_type("gcp:projects/iAMMember:IAMMember"):
+        assert api("cloudresourcemanager.googleapis.com") & set(member.dependencies), member.name
+    for grant in p.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"):
+        apis = {r.urn for r in p.of_type("gcp:projects/service:Service") if r.parent == grant.parent}
+        assert apis and apis <= set(grant.dependencies), grant.name

@@ -25,17 +25,24 @@ def boot_disk_type(machine_type: str) -> str:
     return "hyperdisk-balanced" if machine_type.startswith(HYPERDISK_FAMILIES) else "pd-balanced"
 
 
-def node_service_account(parent: pulumi.Resource, name: str, env: Env, project: pulumi.Input[str]) -> gcp.serviceaccount.Account:
+def node_service_account(
+    parent: pulumi.Resource, name: str, env: Env, project: pulumi.Input[str], depends_on: Sequence[pulumi.Resource] = ()
+) -> gcp.serviceaccount.Account:
+    """``depends_on``: the API enablement (IAM, Resource Manager) the account and its grants need."""
     account = gcp.serviceaccount.Account(
         name,
         account_id=account_id(env.prefix, "nodes"),
         display_name=f"mlops-stack {env.prefix}: GKE nodes",
         description="Least-privilege node identity (logging, monitoring, image pulls); workloads use Workload Identity.",
-        opts=child_opts(parent),
+        opts=child_opts(parent, depends_on=list(depends_on)),
     )
     for role in NODE_ROLES:
         gcp.projects.IAMMember(
-            f"{name}-{role.split('/')[-1].lower()}", project=project, role=role, member=account.member, opts=child_opts(parent)
+            f"{name}-{role.split('/')[-1].lower()}",
+            project=project,
+            role=role,
+            member=account.member,
+            opts=child_opts(parent, depends_on=list(depends_on)),
         )
     return account
 

@@ -28,6 +28,12 @@ def project_info(parent: pulumi.Resource) -> tuple[pulumi.Output[str], pulumi.Ou
     return found.project_id.apply(lambda p: p or ""), found.number
 
 
+#: APIs behind service accounts and project IAM: creating a service account needs the IAM
+#: API, project IAM members the Cloud Resource Manager API, Workload Identity tokens the
+#: IAM Service Account Credentials API. A fresh project has none of them enabled.
+IAM_APIS = ("iam.googleapis.com", "cloudresourcemanager.googleapis.com", "iamcredentials.googleapis.com")
+
+
 def enable_services(parent: pulumi.Resource, name: str, services: Iterable[str]) -> list[gcp.projects.Service]:
     """Enable the project APIs a component uses.
 

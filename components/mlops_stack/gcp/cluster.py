@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 from mlops_stack import catalog
 from mlops_stack.args import KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
-from mlops_stack.gcp._shared import enable_services, key_dependencies, key_for, labels, project_info
+from mlops_stack.gcp._shared import IAM_APIS, enable_services, key_dependencies, key_for, labels, project_info
 from mlops_stack.gcp.admission import CLUSTER_EVALUATION_MODE, project_policy
 
 #: Zones a regional cluster spreads over (GKE's default for a region).
@@ -128,7 +128,7 @@ class KubernetesCluster(pulumi.ComponentResource):
         super().__init__("mlops:gcp:KubernetesCluster", name, None, merge_opts(opts))
         env, spec, network = args.env, args.cluster, args.network
         project, _number = project_info(self)
-        apis = enable_services(self, name, ["container.googleapis.com", "binaryauthorization.googleapis.com"])
+        apis = enable_services(self, name, ["container.googleapis.com", "binaryauthorization.googleapis.com", *IAM_APIS])
         secrets_key = key_for(args.keys, "cluster")
         disk_key = key_for(args.keys, "disks")
         tags = labels(resource_tags(env))
@@ -144,7 +144,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             )
         zones = REGIONAL_ZONES if regional else 1
 
-        nodes_sa = node_service_account(self, f"{name}-nodes-sa", env, project)
+        nodes_sa = node_service_account(self, f"{name}-nodes-sa", env, project, depends_on=apis)
         registry = args.registry
         for repo, repo_id in (getattr(registry, "repository_names", None) or {}).items():
             gcp.artifactregistry.RepositoryIamMember(

@@ -28,7 +28,7 @@ import pulumi_gcp as gcp
 
 from mlops_stack import catalog
 from mlops_stack.args import Env, ModelEndpointArgs, child_opts, merge_opts, resource_tags, stateful_opts
-from mlops_stack.gcp._shared import account_id, enable_services, key_dependencies, key_for, labels, project_info
+from mlops_stack.gcp._shared import IAM_APIS, account_id, enable_services, key_dependencies, key_for, labels, project_info
 from mlops_stack.gcp.vertex_provider import CPU_METRIC, GPU_METRIC, VertexDeploymentProvider, VertexModelDeployment
 
 AIPLATFORM_API = "aiplatform.googleapis.com"
@@ -150,7 +150,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             raise ValueError(f"endpoint {ep.name}: model.image is required (framework images are resolved before this point)")
         capture = ep.data_capture
         project, _number = project_info(self)
-        apis = enable_services(self, name, [AIPLATFORM_API, *([BIGQUERY_API] if capture.enabled else [])])
+        apis = enable_services(self, name, [AIPLATFORM_API, *([BIGQUERY_API] if capture.enabled else []), *IAM_APIS])
         kms = key_for(args.keys, "vertex")
         tags = labels(resource_tags(env, **{"mlops-stack-endpoint": ep.name}))
         registry_label = getattr(args.model_registry, "registry_label", None)
@@ -175,7 +175,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             account_id=account_id(env.prefix, f"ep-{ep.name}"),
             display_name=f"mlops-stack {env.prefix}: Vertex endpoint {ep.name}",
             description="Serving identity of one endpoint: reads its models bucket, nothing else.",
-            opts=child_opts(self),
+            opts=child_opts(self, depends_on=apis),
         )
         bucket = store.bucket_names[ep.model.artifact.bucket]
         read = gcp.storage.BucketIAMMember(

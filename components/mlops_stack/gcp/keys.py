@@ -110,7 +110,8 @@ class Keys(pulumi.ComponentResource):
                 crypto_key_id=key.id,
                 role=KMS_ENCRYPTER_DECRYPTER,
                 member=pulumi.Output.concat("serviceAccount:", agents[purpose]),
-                opts=child_opts(self),
+                # The fixed-name agents (GKE, Compute) exist only once their API is enabled.
+                opts=child_opts(self, depends_on=apis),
             )
             self.key_ids[purpose] = key.id
 
