@@ -9,6 +9,7 @@ import pytest
 
 from planning import plan_example
 from mlops_stack.offline.engine import Plan, Registration
+from mlops_stack.k8s import charts
 
 KEY_TYPE = "aws:kms/key:Key"
 
@@ -326,10 +327,12 @@ def test_ebs_csi_driver_may_use_the_key_of_its_storage_class() -> None:
 def test_cluster_autoscaler_scales_only_this_clusters_groups() -> None:
     p = dev()
     release = p.one("kubernetes:helm.sh/v3:Release", "mlops-cluster-autoscaler").inputs
-    assert (release["chart"], release["version"], release["namespace"]) == ("cluster-autoscaler", "9.38.0", "kube-system")
+    version = p.one("aws:eks/cluster:Cluster").inputs["version"]
+    expected = charts.CLUSTER_AUTOSCALER[version]  # the chart and image built for the cluster's minor
+    assert (release["chart"], release["version"], release["namespace"]) == ("cluster-autoscaler", expected.chart.version, "kube-system")
     values = release["values"]
     assert values["autoDiscovery"] == {"clusterName": "mlops-dev"} and values["awsRegion"] == "us-east-1"
-    assert values["image"]["tag"] == "v1.35.0"  # follows the cluster's minor version
+    assert values["image"]["tag"] == expected.image_tag and expected.image_tag.startswith(f"v{version}.")
     role = p.one("aws:iam/role:Role", "mlops-cluster-autoscaler-role")
     assert values["rbac"]["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": role.outputs["arn"]}
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
@@ -338,6 +341,9 @@ def test_cluster_autoscaler_scales_only_this_clusters_groups() -> None:
     scale = next(s for s in policy["Statement"] if s["Sid"] == "ScaleOwnGroups")
     assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlops-dev": "owned"}}
     assert "autoscaling:SetDesiredCapacity" not in next(s for s in policy["Statement"] if s["Sid"] == "Discover")["Action"]
+    # Reading node groups is limited to this cluster's (issue 12: no wildcard autoscaler grant).
+    describe = [s for s in policy["Statement"] if "eks:DescribeNodegroup" in json.dumps(s["Action"])]
+    assert [s["Resource"] for s in describe] == ["arn:aws:eks:us-east-1:123456789012:nodegroup/mlops-dev/*/*"]
 
 
 def test_oidc_provider_for_irsa_uses_the_cluster_issuer() -> None:

@@ -85,7 +85,8 @@ def test_monitoring_off_removes_exactly_monitoring(stack: str) -> None:
 def test_gpu_metrics_off_removes_dcgm_and_dashboards(stack: str) -> None:
     base = plan_example(stack)
     off = plan_variant(stack, monitoring={"gpuMetrics": False})
-    assert count_diff(base, off) == Counter({"kubernetes:helm.sh/v3:Release": 1, "kubernetes:core/v1:ConfigMap": 2})
+    # The DCGM exporter release, its critical-pods quota and the two dashboards.
+    assert count_diff(base, off) == Counter({"kubernetes:helm.sh/v3:Release": 1, "kubernetes:core/v1:ResourceQuota": 1, "kubernetes:core/v1:ConfigMap": 2})
     groups = release(off, charts.KUBE_PROMETHEUS_STACK.name).inputs["values"]["additionalPrometheusRulesMap"]["mlops-gpu"]["groups"]
     assert [g["name"] for g in groups] == ["mlops-gpu-capacity"]
 
@@ -184,7 +185,9 @@ def test_tenancy(stack: str) -> None:
     scrape = policies[("team-nlp", "allow-monitoring")]["ingress"][0]["from"][0]
     assert scrape == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
     limits = [r for r in descendants(plan, tenancy.urn) if r.type.endswith(":LimitRange")][0].inputs["spec"]["limits"][0]
-    assert limits["type"] == "Container" and limits["defaultRequest"]["cpu"] and limits["default"]["memory"]
+    # Default requests (the quota needs them) and no default limit: a default limit makes a
+    # container that requests more memory than it, and sets no limit, invalid (issue 11.7).
+    assert limits == {"type": "Container", "defaultRequest": {"cpu": "250m", "memory": "512Mi"}}
 
 
 @pytest.mark.parametrize("name", ["monitoring", "kube-system", "gpu-operator"])

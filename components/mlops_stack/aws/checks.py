@@ -12,6 +12,7 @@ from typing import Any
 
 from mlops_stack import catalog
 from mlops_stack.errors import ConfigError
+from mlops_stack.k8s import charts
 
 
 def endpoint_instance_type(ep: Any, region: str, check_region: bool = True, path: str = "endpoint") -> str:
@@ -33,6 +34,10 @@ def check(spec: Any) -> None:
     from mlops_stack.args import check_tag_count
 
     check_tag_count(spec.tags, MAX_TAGS, "AWS tags")
+    if spec.cluster.enabled:
+        # EKS node groups scale only through the Cluster Autoscaler, which exists per minor.
+        charts.cluster_autoscaler(spec.cluster.version)
+        check_gpu_sharing(spec)
     for i, bucket in enumerate(spec.storage.buckets):
         prefix = f"{spec.prefix}-{bucket.name}-"
         if len(prefix) > MAX_BUCKET_PREFIX:
@@ -56,4 +61,16 @@ def check(spec: Any) -> None:
             instance_type,
             path=f"{path}.model.framework",
             instance_path=f"{path}.gpu" if ep.gpu is not None else f"{path}.cpuSize",
+        )
+
+
+def check_gpu_sharing(spec: Any) -> None:
+    """MIG on EKS: nothing partitions the GPUs unless the GPU Operator's MIG manager runs
+    (EKS managed node groups have no MIG setting and the AL2023 NVIDIA AMI boots with MIG off)."""
+    if spec.gpu.sharing.mode == "mig" and spec.gpu.driver != "operator" and spec.cluster.gpu_pools:
+        raise ConfigError(
+            "gpu.sharing.mode",
+            "mig on EKS needs the GPU Operator's MIG manager to partition the GPUs; with gpu.driver cloud nothing would",
+            "set gpu.driver: operator, or use time-slicing",
+            value="mig",
         )

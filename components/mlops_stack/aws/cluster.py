@@ -17,6 +17,7 @@ from mlops_stack import catalog
 from mlops_stack.args import KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.aws._nodes import launch_template, node_role, template_ref
 from mlops_stack.aws._shared import identity, key_arn
+from mlops_stack.k8s import charts
 from mlops_stack.aws.policies import (
     EBS_CSI_POLICY,
     EKS_ADMIN_ACCESS_POLICY,
@@ -31,29 +32,32 @@ from mlops_stack.aws.policies import (
     managed_policy_arn,
 )
 
-#: Cluster Autoscaler chart, pinned (kubernetes/autoscaler charts/cluster-autoscaler/Chart.yaml,
-#: version 9.38.0, read 2026-11-27). The image tag follows the cluster's minor version, as the
-#: autoscaler's README asks (one autoscaler minor per Kubernetes minor).
-CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
-CLUSTER_AUTOSCALER_VERSION = "9.38.0"
-CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
 CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
+CLUSTER_AUTOSCALER_RELEASE = "cluster-autoscaler"
+#: Autoscaler log verbosity: the chart's default ``v: 4`` logs every pod at every loop.
+CLUSTER_AUTOSCALER_VERBOSITY = 2
 
 
-def cluster_autoscaler_values(cluster_name: str, region: str, version: str, role_arn: str) -> dict[str, Any]:
+def cluster_autoscaler_values(cluster_name: str, region: str, release: charts.AutoscalerRelease, role_arn: str) -> dict[str, Any]:
+    """Cluster Autoscaler chart values. Helm merges these over the chart's defaults, so
+    every key of a default map we mean to change is set here (``extraArgs`` keeps the
+    chart's ``logtostderr``/``stderrthreshold`` and replaces its ``v: 4``)."""
     return {
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},
-        "image": {"tag": f"v{version}.0"},
+        "image": {"tag": release.image_tag},
         "rbac": {"serviceAccount": {"name": CLUSTER_AUTOSCALER_SA, "annotations": {"eks.amazonaws.com/role-arn": role_arn}}},
         "extraArgs": {
+            "logtostderr": True,
+            "stderrthreshold": "info",
+            "v": CLUSTER_AUTOSCALER_VERBOSITY,
             "balance-similar-node-groups": True,
             "expander": "least-waste",
             "skip-nodes-with-system-pods": False,
         },
         "nodeSelector": {"mlops-stack/pool": "system"},
-        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
+        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "1", "memory": "600Mi"}},
     }
 
 
@@ -120,11 +124,13 @@ class KubernetesCluster(pulumi.ComponentResource):
     needs_device_plugin: bool = True
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Before anything is registered: a minor without an autoscaler release is a ConfigError.
+        autoscaler = charts.cluster_autoscaler(args.cluster.version)
         super().__init__("mlops:aws:KubernetesCluster", name, None, merge_opts(opts))
         env, spec, network = args.env, args.cluster, args.network
         tags = resource_tags(env)
         kms = key_arn(args.keys)
-        _account, partition = identity(self)
+        account, partition = identity(self)
         cluster_name = env.prefix
 
         cluster_role = aws.iam.Role(
@@ -326,18 +332,20 @@ class KubernetesCluster(pulumi.ComponentResource):
         autoscaler_policy = aws.iam.RolePolicy(
             f"{name}-autoscaler-policy",
             role=autoscaler_role.id,
-            policy=cluster.name.apply(cluster_autoscaler_policy),
+            policy=pulumi.Output.all(cluster.name, partition, account).apply(
+                lambda v: cluster_autoscaler_policy(v[0], partition=v[1], region=env.region, account_id=v[2])
+            ),
             opts=child_opts(self),
         )
         k8s.helm.v3.Release(
             f"{name}-autoscaler",
-            name=CLUSTER_AUTOSCALER_CHART,
-            chart=CLUSTER_AUTOSCALER_CHART,
-            version=CLUSTER_AUTOSCALER_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CLUSTER_AUTOSCALER_REPO),
+            name=CLUSTER_AUTOSCALER_RELEASE,
+            chart=autoscaler.chart.name,
+            version=autoscaler.chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=autoscaler.chart.repo),
             namespace="kube-system",
             values=pulumi.Output.all(cluster.name, autoscaler_role.arn).apply(
-                lambda v: cluster_autoscaler_values(v[0], env.region, spec.version, v[1])
+                lambda v: cluster_autoscaler_values(v[0], env.region, autoscaler, v[1])
             ),
             atomic=True,
             timeout=600,

@@ -138,10 +138,12 @@ def ebs_csi_kms_policy(key_arn: str) -> str:
     )
 
 
-def cluster_autoscaler_policy(cluster_name: str) -> str:
-    """Cluster Autoscaler on EKS: read anything it must list, but change only the Auto
-    Scaling groups of this cluster (EKS tags a managed node group's ASG with
-    ``k8s.io/cluster-autoscaler/<cluster>: owned``)."""
+def cluster_autoscaler_policy(cluster_name: str, *, partition: str, region: str, account_id: str) -> str:
+    """Cluster Autoscaler on EKS: read what AWS only lets it read account-wide, read only
+    this cluster's managed node groups (``eks:DescribeNodegroup``, for the labels and taints
+    of a group at zero nodes), and change only the Auto Scaling groups of this cluster (EKS
+    tags a managed node group's ASG with ``k8s.io/cluster-autoscaler/<cluster>: owned``).
+    Actions from kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md."""
     return dumps(
         {
             "Version": VERSION,
@@ -159,10 +161,15 @@ def cluster_autoscaler_policy(cluster_name: str) -> str:
                         "ec2:DescribeInstanceTypes",
                         "ec2:DescribeLaunchTemplateVersions",
                         "ec2:GetInstanceTypesFromInstanceRequirements",
-                        "eks:DescribeNodegroup",
                     ],
-                    # Describe calls are not resource-scoped by AWS.
+                    # These Describe/Get calls support no resource-level permissions in IAM.
                     "Resource": "*",
+                },
+                {
+                    "Sid": "DescribeOwnNodegroups",
+                    "Effect": "Allow",
+                    "Action": "eks:DescribeNodegroup",
+                    "Resource": f"arn:{partition}:eks:{region}:{account_id}:nodegroup/{cluster_name}/*/*",
                 },
                 {
                     "Sid": "ScaleOwnGroups",

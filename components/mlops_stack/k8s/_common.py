@@ -27,8 +27,14 @@ RESERVED_NAMESPACES = frozenset(
 #: The node labels kube-state-metrics exports on ``kube_node_labels`` (as
 #: ``label_mlops_stack_pool`` ...): dashboards and alerts group GPU nodes by pool with them.
 NODE_LABELS_EXPORTED = (POOL_LABEL, GPU_LABEL, ACCELERATOR_LABEL)
-#: ``mlops-stack/pool`` as kube-state-metrics sanitises it.
-KSM_POOL_LABEL = "label_" + POOL_LABEL.replace("-", "_").replace("/", "_").replace(".", "_")
+def ksm_label(label: str) -> str:
+    """A node label as kube-state-metrics exports it on ``kube_node_labels``."""
+    return "label_" + label.replace("-", "_").replace("/", "_").replace(".", "_")
+
+
+#: ``mlops-stack/pool`` and ``mlops-stack/accelerator`` as kube-state-metrics sanitises them.
+KSM_POOL_LABEL = ksm_label(POOL_LABEL)
+KSM_ACCELERATOR_LABEL = ksm_label(ACCELERATOR_LABEL)
 
 #: What the GPU taint looks like to a pod that must run on GPU nodes.
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": GPU_TAINT_EFFECT}
@@ -58,13 +64,17 @@ def k8s_labels(env: Env, component: str, **extra: str) -> dict[str, str]:
     }
 
 
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any] | None) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any] | None, *, extend_lists: bool = False) -> dict[str, Any]:
     """``override`` merged into a copy of ``base``: mappings recursively, anything else
-    replaced. Leaves (which may be Pulumi Outputs) are shared, never copied."""
+    replaced - or, with ``extend_lists``, lists extended by the items they lack (a cloud's
+    extra volume mount or toleration adds to the layer's, never drops one). Leaves (which
+    may be Pulumi Outputs) are shared, never copied."""
     out = {key: _copy(value) for key, value in base.items()}
     for key, value in (override or {}).items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value, extend_lists=extend_lists)
+        elif extend_lists and isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = out[key] + [_copy(v) for v in value if v not in out[key]]
         else:
             out[key] = _copy(value)
     return out
@@ -83,10 +93,54 @@ def chart_overrides(cluster: Any, chart: Chart) -> dict[str, Any]:
 
     A cluster may expose ``k8s_chart_overrides = {"dcgm-exporter": {...}, ...}`` for what
     only that cloud's node image needs (e.g. a driver root that is not ``/``); they are
-    deep-merged over the layer's values. Absent means none.
+    merged over the layer's values with ``with_overrides``. Absent means none.
     """
     overrides = getattr(cluster, "k8s_chart_overrides", None) or {}
     return dict(overrides.get(chart.name, {}))
+
+
+def with_overrides(values: Mapping[str, Any], cluster: Any, chart: Chart) -> dict[str, Any]:
+    """The layer's ``values`` for ``chart`` with the cluster's overrides merged in: maps
+    recursively, lists extended (an override adds volume mounts, tolerations or env
+    entries; it never silently drops the layer's or the chart's defaults)."""
+    return deep_merge(values, chart_overrides(cluster, chart), extend_lists=True)
+
+
+def gpu_tolerations(cluster: Any) -> list[dict[str, Any]]:
+    """What every GPU daemonset tolerates: the layer's GPU taint plus the taints the cloud
+    itself puts on GPU pool nodes (``cluster.gpu_node_tolerations``, e.g. AKS's spot taint)."""
+    extra = list(getattr(cluster, "gpu_node_tolerations", None) or [])
+    return [dict(GPU_TOLERATION), *(dict(t) for t in extra if t != GPU_TOLERATION)]
+
+
+def gpu_node_count(pools: Any) -> int:
+    """The most GPU nodes the pools can reach together (the sum of their maxima)."""
+    return sum(int(p.max_nodes) for p in pools)
+
+
+#: Priority classes node daemonsets use; GKE admits their pods outside kube-system only in
+#: a namespace with a ResourceQuota scoped to them (harmless on the other clouds).
+CRITICAL_PRIORITY_CLASSES = ("system-node-critical", "system-cluster-critical")
+#: Pods of a rolling update or of non-GPU nodes (operator, NFD master) on top of the daemonset pods.
+CRITICAL_POD_HEADROOM = 20
+
+
+def critical_pods_quota(parent: pulumi.Resource, name: str, namespace_name: pulumi.Input[str], labels: Mapping[str, str], pods: int) -> k8s.core.v1.ResourceQuota:
+    """A ResourceQuota scoped to the critical priority classes, so GKE admits the namespace's
+    node daemonsets; ``pods`` is sized for every GPU node the pools can reach."""
+    return k8s.core.v1.ResourceQuota(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="critical-pods", namespace=namespace_name, labels=dict(labels)),
+        spec=k8s.core.v1.ResourceQuotaSpecArgs(
+            hard={"pods": str(pods)},
+            scope_selector=k8s.core.v1.ScopeSelectorArgs(
+                match_expressions=[
+                    k8s.core.v1.ScopedResourceSelectorRequirementArgs(scope_name="PriorityClass", operator="In", values=list(CRITICAL_PRIORITY_CLASSES))
+                ]
+            ),
+        ),
+        opts=child_opts(parent),
+    )
 
 
 def needs_device_plugin(cluster: Any) -> bool:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_stack.k8s._common import KSM_GPU_RESOURCE, KSM_POOL_LABEL
+from mlops_stack.k8s._common import ACCELERATOR_VALUE, KSM_ACCELERATOR_LABEL, KSM_GPU_RESOURCE, KSM_POOL_LABEL
 
 #: Recording rule names (our own series, derived from exporter metrics above).
 NODE_POOL = "mlops:node_pool"
@@ -75,7 +75,8 @@ def capacity_group(pools: Sequence[PoolFacts], t: AlertThresholds = AlertThresho
         {
             "record": NODE_POOL,
             "expr": (
-                f'max by (node, pool) (label_replace(kube_node_labels{{{KSM_POOL_LABEL}!=""}},'
+                # GPU pool nodes only: the system pool carries a pool label too.
+                f'max by (node, pool) (label_replace(kube_node_labels{{{KSM_POOL_LABEL}!="", {KSM_ACCELERATOR_LABEL}="{ACCELERATOR_VALUE}"}},'
                 f' "pool", "$1", "{KSM_POOL_LABEL}", "(.+)"))'
             ),
         },

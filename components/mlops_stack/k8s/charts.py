@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlops_stack.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -20,22 +22,22 @@ class Chart:
 
 
 #: kube-prometheus-stack (Prometheus Operator, Prometheus, Alertmanager, Grafana,
-#: kube-state-metrics, node-exporter). Pinned 2026-11-27 to the newest release seen in
-#: the upstream release notes (prometheus-community/helm-charts, tag
-#: kube-prometheus-stack-89.1.0). Values used here (prometheus.prometheusSpec.{retention,
-#: retentionSize,storageSpec,*SelectorNilUsesHelmValues}, grafana.admin.existingSecret,
-#: grafana.sidecar.dashboards, kube-state-metrics.metricLabelsAllowlist,
-#: additionalPrometheusRulesMap) were checked against charts/kube-prometheus-stack/values.yaml
-#: and the grafana chart README (admin.existingSecret/userKey/passwordKey).
-KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "89.1.0", "https://prometheus-community.github.io/helm-charts")
+#: kube-state-metrics, node-exporter). Pinned to 88.5.3 (prometheus-community/helm-charts,
+#: tag kube-prometheus-stack-88.5.3, commit ea930ba, 2026-08-21; subcharts grafana 12.11.1
+#: from grafana-community/helm-charts and kube-state-metrics 8.4.0): the newest release whose
+#: source we could read at its tag. 89.x exists but could not be checked, and every key the
+#: layer sets is tested against the chart's own values and templates at the pinned tag
+#: (tests/fixtures/charts/kube-prometheus-stack-88.5.3.json, tests/k8s/test_chart_keys.py).
+KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts")
 
-#: NVIDIA DCGM exporter. Pinned 2026-11-27 to 4.8.4 (image 4.6.1-4.8.4), the last 4.8.x
-#: release, ON PURPOSE: 4.9.0 renames the default DCGM_FI_* metrics and changes units
-#: (memory MiB -> bytes, utilisation % -> ratio) and the Helm values format, which would
-#: silently break every alert and dashboard here. Metric names used by alerts.py and the
-#: dashboards are the ones in NVIDIA/dcgm-exporter etc/default-counters.csv (4.8.x).
-#: Moving to 4.9+ means rewriting alerts.py + dashboards/ together with this pin.
-DCGM_EXPORTER = Chart("dcgm-exporter", "4.8.4", "https://nvidia.github.io/dcgm-exporter/helm-charts")
+#: NVIDIA DCGM exporter. Pinned to chart 4.8.2 (image 4.5.3-4.8.2; NVIDIA/dcgm-exporter tag
+#: 4.5.3-4.8.2, commit 691c927, 2026-05-06), the newest 4.8.x whose source we could read at
+#: its tag. Not 4.9+: it renames the default DCGM_FI_* metrics and changes units and the
+#: Helm values format, which would silently break every alert and dashboard here. The
+#: metric names alerts.py and the dashboards use are checked against the counters this
+#: chart deploys (its exporter-metrics-config-map) in tests/k8s/test_gpu_metrics.py.
+#: Moving on means rewriting alerts.py + dashboards/ together with this pin.
+DCGM_EXPORTER = Chart("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
 
 #: NVIDIA device plugin (driver strategy "cloud"). Pinned 2026-11-27 to 0.19.2 (chart
 #: nvidia-device-plugin-0.19.2.tgz, released 2026-05-27, NVIDIA/k8s-device-plugin).
@@ -54,3 +56,52 @@ NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "0.19.2", "https://nvidia.g
 GPU_OPERATOR = Chart("gpu-operator", "v25.10.1", "https://helm.ngc.nvidia.com/nvidia")
 
 ALL = (KUBE_PROMETHEUS_STACK, DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN, GPU_OPERATOR)
+
+CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
+
+
+@dataclass(frozen=True)
+class AutoscalerRelease:
+    """The Cluster Autoscaler for one Kubernetes minor: the chart built for that minor
+    (its appVersion is that minor) and the newest autoscaler image of that minor."""
+
+    chart: Chart
+    image_tag: str
+    #: Where the facts come from (chart tag and commit, image release tag).
+    source: str
+
+
+def _autoscaler(chart_version: str, image_tag: str, source: str) -> AutoscalerRelease:
+    return AutoscalerRelease(Chart("cluster-autoscaler", chart_version, CLUSTER_AUTOSCALER_REPO), image_tag, source)
+
+
+#: Kubernetes minor -> Cluster Autoscaler chart + image. The autoscaler supports exactly one
+#: Kubernetes minor per release, and each chart's RBAC is written for its appVersion: chart
+#: 9.38.0 (autoscaler 1.31) lacks the ``volumeattachments`` rule autoscaler >= 1.32 waits on
+#: before its first loop, so it never scaled (kubernetes/autoscaler issue 7663, PR 7904).
+#: Rule: the newest chart whose appVersion is the minor, and the newest image patch release
+#: of that minor. Read from kubernetes/autoscaler (tags cluster-autoscaler-chart-*, Chart.yaml
+#: appVersion; image tags cluster-autoscaler-1.x.y), snapshot of 2026-08-22. 1.36: the
+#: autoscaler 1.36 image is released (1.36.1) but no chart with appVersion 1.36 is yet, so
+#: 1.36 is not offered where the autoscaler is installed. Chart key paths of each version:
+#: tests/fixtures/charts/cluster-autoscaler-<version>.json.
+CLUSTER_AUTOSCALER = {
+    "1.33": _autoscaler("9.51.0", "v1.33.6", "chart tag cluster-autoscaler-chart-9.51.0 @9befb31 (appVersion 1.33.0); image cluster-autoscaler-1.33.6"),
+    "1.34": _autoscaler("9.53.0", "v1.34.5", "chart tag cluster-autoscaler-chart-9.53.0 @a2db9eb (appVersion 1.34.2); image cluster-autoscaler-1.34.5"),
+    "1.35": _autoscaler("9.59.0", "v1.35.2", "chart tag cluster-autoscaler-chart-9.59.0 @5a0b98e (appVersion 1.35.0); image cluster-autoscaler-1.35.2"),
+}
+
+
+def cluster_autoscaler(version: str, path: str = "cluster.version") -> AutoscalerRelease:
+    """The autoscaler release for Kubernetes ``version`` (a minor, e.g. ``1.35``), or a
+    ``ConfigError`` on ``path`` listing the minors there is one for."""
+    found = CLUSTER_AUTOSCALER.get(version)
+    if found is None:
+        supported = ", ".join(CLUSTER_AUTOSCALER)
+        raise ConfigError(
+            path,
+            "has no Cluster Autoscaler release built for it (the autoscaler supports one Kubernetes minor per release)",
+            f"supported: {supported}",
+            value=version,
+        )
+    return found

@@ -29,18 +29,20 @@ import yaml
 from mlops_stack.args import Env, child_opts, merge_opts
 from mlops_stack.k8s import charts
 from mlops_stack.k8s._common import (
+    CRITICAL_POD_HEADROOM,
     DEVICE_PLUGIN_NAMESPACE,
     GPU_NODE_AFFINITY,
     GPU_NODE_SELECTOR,
     GPU_OPERATOR_NAMESPACE,
     GPU_RESOURCE,
-    GPU_TOLERATION,
-    chart_overrides,
-    deep_merge,
+    critical_pods_quota,
+    gpu_node_count,
+    gpu_tolerations,
     helm_release,
     k8s_labels,
     namespace,
     needs_device_plugin,
+    with_overrides,
 )
 from mlops_stack.k8s.monitoring import DCGM_SERVICE_MONITOR
 from mlops_stack.spec import GpuPlatformSpec, GpuPoolSpec, GpuSharingSpec, MonitoringSpec
@@ -50,9 +52,16 @@ GPU_OPERATOR_RELEASE = "gpu-operator"
 #: The ConfigMap holding the device plugin configuration, and its default entry.
 SHARING_CONFIGMAP = "nvidia-device-plugin-config"
 SHARING_CONFIG_KEY = "default"
-#: Priority classes the GPU daemonsets use; GKE admits them outside kube-system only with
-#: a ResourceQuota that names them (harmless on the other clouds).
-CRITICAL_PRIORITY_CLASSES = ("system-node-critical", "system-cluster-critical")
+#: Critical-priority pods per GPU node: the device plugin alone, or the GPU Operator's
+#: operands (device plugin, GFD, DCGM, DCGM exporter, MIG manager, validator, node status
+#: exporter, NFD worker, and driver/toolkit where it installs them).
+PODS_PER_GPU_NODE = {"device-plugin": 1, "operator": 10}
+
+
+def cloud_partitions_mig(cluster: Any) -> bool:
+    """Whether the cloud partitions MIG GPUs itself (GKE ``gpuPartitionSize``, AKS
+    ``gpuInstanceProfile``): then nothing in the cluster may re-partition them."""
+    return bool(getattr(cluster, "partitions_mig", False))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,9 +105,11 @@ def sharing_config(sharing: GpuSharingSpec) -> dict[str, Any] | None:
     return {"version": "v1", "flags": {"migStrategy": "single"}}
 
 
-def device_plugin_values(sharing: GpuSharingSpec) -> dict[str, Any]:
+def device_plugin_values(sharing: GpuSharingSpec, tolerations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """NVIDIA device plugin chart values: GPU pool nodes only, tolerating the GPU taint, the
+    cloud's own GPU node taints (``tolerations``) and the chart's default CriticalAddonsOnly."""
     values: dict[str, Any] = {
-        "tolerations": [GPU_TOLERATION, {"key": "CriticalAddonsOnly", "operator": "Exists"}],
+        "tolerations": [*(tolerations if tolerations is not None else gpu_tolerations(None)), {"key": "CriticalAddonsOnly", "operator": "Exists"}],
         "nodeSelector": dict(GPU_NODE_SELECTOR),
         "affinity": GPU_NODE_AFFINITY,
         "priorityClassName": "system-node-critical",
@@ -110,8 +121,19 @@ def device_plugin_values(sharing: GpuSharingSpec) -> dict[str, Any]:
     return values
 
 
-def gpu_operator_values(sharing: GpuSharingSpec, *, dcgm: bool, device_plugin: bool) -> dict[str, Any]:
-    mig = sharing.mode == "mig"
+def gpu_operator_values(
+    sharing: GpuSharingSpec,
+    *,
+    dcgm: bool,
+    device_plugin: bool,
+    tolerations: list[dict[str, Any]] | None = None,
+    cloud_partitions_mig: bool = False,
+) -> dict[str, Any]:
+    """GPU Operator chart values. MIG: where the cloud partitions the GPUs (GKE, AKS) the
+    MIG manager stays off (it would undo the cloud's layout); elsewhere it applies
+    ``gpu.sharing.migProfile`` to every MIG-capable GPU node."""
+    tolerations = tolerations if tolerations is not None else gpu_tolerations(None)
+    mig = sharing.mode == "mig" and not cloud_partitions_mig
     dcgm_exporter: dict[str, Any] = {"enabled": dcgm}
     if dcgm:
         dcgm_exporter["serviceMonitor"] = dict(DCGM_SERVICE_MONITOR)
@@ -126,9 +148,9 @@ def gpu_operator_values(sharing: GpuSharingSpec, *, dcgm: bool, device_plugin: b
         "dcgmExporter": dcgm_exporter,
         "mig": {"strategy": "single"},
         "migManager": {"enabled": mig, **({"config": {"default": sharing.mig_profile or "all-disabled"}} if mig else {})},
-        "daemonsets": {"tolerations": [GPU_TOLERATION], "priorityClassName": "system-node-critical"},
+        "daemonsets": {"tolerations": list(tolerations), "priorityClassName": "system-node-critical"},
         # Node Feature Discovery labels only GPU pool nodes, so the operands land there only.
-        "node-feature-discovery": {"worker": {"nodeSelector": dict(GPU_NODE_SELECTOR), "tolerations": [GPU_TOLERATION]}},
+        "node-feature-discovery": {"worker": {"nodeSelector": dict(GPU_NODE_SELECTOR), "tolerations": list(tolerations)}},
     }
 
 
@@ -159,9 +181,10 @@ def gpu_plan(args: GpuEnablementArgs) -> GpuPlan:
             warnings=warnings,
         )
     if not plugin_needed:
+        configured_by_cloud = sharing.mode == "mig" and cloud_partitions_mig(args.cluster)
         warnings = (
             (f"gpu.sharing.mode {sharing.mode!r} must be configured on the cloud's node pools: the cloud runs the device plugin",)
-            if sharing.mode != "none"
+            if sharing.mode != "none" and not configured_by_cloud
             else ()
         )
         return GpuPlan(mode="cloud-managed", sharing_configmap=False, warnings=warnings)
@@ -192,23 +215,15 @@ class GpuEnablement(pulumi.ComponentResource):
                 self, f"{name}-namespace", ns_name, k8s_labels(env, "gpu", **{"pod-security.kubernetes.io/enforce": "privileged"})
             )
             self.namespace = ns.metadata.name
-            k8s.core.v1.ResourceQuota(
+            quota = critical_pods_quota(
+                self,
                 f"{name}-critical-pods",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="critical-pods", namespace=ns.metadata.name, labels=k8s_labels(env, "gpu")),
-                spec=k8s.core.v1.ResourceQuotaSpecArgs(
-                    hard={"pods": "100"},
-                    scope_selector=k8s.core.v1.ScopeSelectorArgs(
-                        match_expressions=[
-                            k8s.core.v1.ScopedResourceSelectorRequirementArgs(
-                                scope_name="PriorityClass", operator="In", values=list(CRITICAL_PRIORITY_CLASSES)
-                            )
-                        ]
-                    ),
-                ),
-                opts=child_opts(self),
+                ns.metadata.name,
+                k8s_labels(env, "gpu"),
+                PODS_PER_GPU_NODE[plan.mode] * gpu_node_count(args.gpu_pools) + CRITICAL_POD_HEADROOM,
             )
             config = sharing_config(sharing)
-            depends: list[pulumi.Resource] = []
+            depends: list[pulumi.Resource] = [quota]
             if plan.sharing_configmap and config is not None:
                 depends.append(
                     k8s.core.v1.ConfigMap(
@@ -219,20 +234,26 @@ class GpuEnablement(pulumi.ComponentResource):
                     )
                 )
             if plan.mode == "operator":
-                values = gpu_operator_values(sharing, dcgm=plan.operator_dcgm, device_plugin=plan.operator_device_plugin)
+                values = gpu_operator_values(
+                    sharing,
+                    dcgm=plan.operator_dcgm,
+                    device_plugin=plan.operator_device_plugin,
+                    tolerations=gpu_tolerations(args.cluster),
+                    cloud_partitions_mig=cloud_partitions_mig(args.cluster),
+                )
                 chart, release = charts.GPU_OPERATOR, GPU_OPERATOR_RELEASE
                 monitoring_release = getattr(args.monitoring_component, "release", None)
                 if plan.operator_dcgm and monitoring_release is not None:
                     depends.append(monitoring_release)
             else:
-                values = device_plugin_values(sharing)
+                values = device_plugin_values(sharing, gpu_tolerations(args.cluster))
                 chart, release = charts.NVIDIA_DEVICE_PLUGIN, DEVICE_PLUGIN_RELEASE
             helm_release(
                 self,
                 f"{name}-{release}",
                 chart,
                 ns.metadata.name,
-                deep_merge(values, chart_overrides(args.cluster, chart)),
+                with_overrides(values, args.cluster, chart),
                 release_name=release,
                 depends_on=depends,
             )

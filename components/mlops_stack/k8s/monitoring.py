@@ -34,16 +34,18 @@ import pulumi_random as random
 from mlops_stack.args import Env, MonitoringArgs, child_opts, merge_opts
 from mlops_stack.k8s import alerts, charts
 from mlops_stack.k8s._common import (
+    CRITICAL_POD_HEADROOM,
     GPU_NODE_AFFINITY,
     GPU_NODE_SELECTOR,
-    GPU_TOLERATION,
     MONITORING_NAMESPACE,
     NODE_LABELS_EXPORTED,
-    chart_overrides,
-    deep_merge,
+    critical_pods_quota,
+    gpu_node_count,
+    gpu_tolerations,
     helm_release,
     k8s_labels,
     namespace,
+    with_overrides,
 )
 from mlops_stack.spec import MonitoringSpec
 
@@ -162,23 +164,39 @@ def kube_prometheus_values(
 
 
 #: The ServiceMonitor settings DCGM metrics need, for the standalone chart and the operator:
-#: keep the GPU workload's namespace/pod labels (not the exporter's), add the node name.
+#: keep the GPU workload's namespace/pod/container labels (honorLabels), add the node name,
+#: and drop the exporter pod's own namespace/pod/container target labels - otherwise every
+#: idle GPU (no workload labels) is reported under the exporter's namespace ("monitoring").
 DCGM_SERVICE_MONITOR = {
     "enabled": True,
     "interval": "30s",
     "honorLabels": True,
-    "relabelings": [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"}],
+    "relabelings": [
+        {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
+        {"regex": "namespace|pod|container", "action": "labeldrop"},
+    ],
 }
+#: The chart's own mount of its counters ConfigMap (dcgm-exporter chart 4.8.2 values.yaml
+#: ``extraVolumeMounts``): set explicitly because a list in our values replaces the chart's.
+DCGM_COUNTERS_MOUNT = {"name": "exporter-metrics-volume", "mountPath": "/etc/dcgm-exporter/default-counters.csv", "subPath": "default-counters.csv"}
+#: Node daemonset priority (the chart's default too): admitted on GKE through the
+#: monitoring namespace's critical-pods quota.
+DCGM_PRIORITY_CLASS = "system-node-critical"
 
 
-def dcgm_exporter_values() -> dict[str, Any]:
-    """DCGM exporter chart values (pure): GPU pool nodes only, tolerating the GPU taint."""
+def dcgm_exporter_values(tolerations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """DCGM exporter chart values (pure): GPU pool nodes only, tolerating the GPU taint (and
+    ``tolerations``, the cloud's own GPU node taints). Helm merges maps with the chart's
+    defaults, so ``resources`` states every request and limit (the chart's 200m CPU limit
+    would otherwise stay and throttle the exporter)."""
     return {
         "serviceMonitor": dict(DCGM_SERVICE_MONITOR),
-        "tolerations": [GPU_TOLERATION],
+        "tolerations": list(tolerations) if tolerations is not None else gpu_tolerations(None),
         "nodeSelector": dict(GPU_NODE_SELECTOR),
         "affinity": GPU_NODE_AFFINITY,
-        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "priorityClassName": DCGM_PRIORITY_CLASS,
+        "extraVolumeMounts": [dict(DCGM_COUNTERS_MOUNT)],
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
     }
 
 
@@ -247,22 +265,27 @@ class Monitoring(pulumi.ComponentResource):
             opts=child_opts(self),
         )
 
-        values = deep_merge(
+        values = with_overrides(
             kube_prometheus_values(env, spec, storage_class=storage_class_name, admin_secret=admin.metadata.name, rule_groups=plan.rule_groups),
-            chart_overrides(args.cluster, charts.KUBE_PROMETHEUS_STACK),
+            args.cluster,
+            charts.KUBE_PROMETHEUS_STACK,
         )
         self.release = helm_release(self, f"{name}-kube-prometheus-stack", charts.KUBE_PROMETHEUS_STACK, ns_name, values, release_name=KPS_RELEASE)
 
         if plan.install_dcgm_exporter:
+            # GKE admits system-node-critical pods outside kube-system only under such a quota.
+            quota = critical_pods_quota(
+                self, f"{name}-critical-pods", ns_name, k8s_labels(env, "monitoring"), gpu_node_count(args.gpu_pools) + CRITICAL_POD_HEADROOM
+            )
             # Its chart renders a ServiceMonitor: install after the Prometheus Operator CRDs.
             helm_release(
                 self,
                 f"{name}-dcgm-exporter",
                 charts.DCGM_EXPORTER,
                 ns_name,
-                deep_merge(dcgm_exporter_values(), chart_overrides(args.cluster, charts.DCGM_EXPORTER)),
+                with_overrides(dcgm_exporter_values(gpu_tolerations(args.cluster)), args.cluster, charts.DCGM_EXPORTER),
                 release_name=DCGM_RELEASE,
-                depends_on=[self.release],
+                depends_on=[self.release, quota],
             )
         for role in plan.dashboards:
             k8s.core.v1.ConfigMap(

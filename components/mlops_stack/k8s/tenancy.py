@@ -5,8 +5,9 @@
 - the Namespace (Pod Security ``baseline`` enforced, ``restricted`` warned);
 - a ResourceQuota: ``requests.nvidia.com/gpu``, ``requests.cpu``, ``requests.memory``
   (GPU quota 0 means the namespace cannot use GPUs);
-- a LimitRange giving containers default requests (the quota requires requests) and a
-  default memory limit;
+- a LimitRange giving containers default requests (the quota requires requests) and no
+  default limit: a default limit would make a container that requests more than it and
+  sets no limit of its own invalid (request > limit) - the usual shape of a training pod;
 - NetworkPolicies: default-deny (ingress and egress), then the allowances: DNS to
   kube-system, ingress from the monitoring namespace (scraping), and traffic between
   the namespace's own pods (distributed training, services).
@@ -29,9 +30,9 @@ from mlops_stack.errors import ConfigError
 from mlops_stack.k8s._common import GPU_RESOURCE, MONITORING_NAMESPACE, RESERVED_NAMESPACES, k8s_labels
 from mlops_stack.spec import NamespaceSpec
 
-#: Container defaults of the LimitRange (requests are what the quota counts).
+#: Container defaults of the LimitRange (requests are what the quota counts). No default
+#: limit: Kubernetes rejects a container whose request exceeds its (defaulted) limit.
 DEFAULT_REQUEST = {"cpu": "250m", "memory": "512Mi"}
-DEFAULT_LIMIT = {"memory": "2Gi"}
 TENANT_LABEL = "mlops-stack/tenant"
 
 
@@ -132,7 +133,7 @@ class Tenancy(pulumi.ComponentResource):
                 f"{role}-limits",
                 metadata=meta("team-defaults"),
                 spec=k8s.core.v1.LimitRangeSpecArgs(
-                    limits=[k8s.core.v1.LimitRangeItemArgs(type="Container", default_request=dict(DEFAULT_REQUEST), default=dict(DEFAULT_LIMIT))]
+                    limits=[k8s.core.v1.LimitRangeItemArgs(type="Container", default_request=dict(DEFAULT_REQUEST))]
                 ),
                 opts=child_opts(self),
             )
