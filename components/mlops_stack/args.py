@@ -192,6 +192,9 @@ class GpuNodePoolArgs:
     #: The cluster component of the same cloud, or that cloud's ``ExistingCluster`` handle.
     cluster: Any
     gpu_driver: str = "cloud"
+    #: The MIG partition every GPU of the pool is cut into (``1g.10gb``: ``gpu.sharing.migProfile``
+    #: without ``all-``), or None. Set only for MIG-capable GPUs (``catalog.mig``).
+    mig_profile: str | None = None
 
 
 def pool_offer(cloud: str, args: GpuNodePoolArgs) -> tuple[Any, Any]:

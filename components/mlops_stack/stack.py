@@ -26,6 +26,7 @@ from mlops_stack.args import (
     child_opts,
     merge_opts,
 )
+from mlops_stack.catalog import mig
 from mlops_stack.k8s import k8s_layer
 from mlops_stack.spec import MlopsSpec
 
@@ -97,7 +98,15 @@ class MlopsStack(pulumi.ComponentResource):
             )
             self.gpu_pools = [
                 make(
-                    "GpuNodePool", f"gpu-{pool.name}", GpuNodePoolArgs(env=env, pool=pool, cluster=self.cluster, gpu_driver=spec.gpu.driver)
+                    "GpuNodePool",
+                    f"gpu-{pool.name}",
+                    GpuNodePoolArgs(
+                        env=env,
+                        pool=pool,
+                        cluster=self.cluster,
+                        gpu_driver=spec.gpu.driver,
+                        mig_profile=mig.pool_partition(spec.gpu.sharing, pool.gpu),
+                    ),
                 )
                 for pool in spec.cluster.gpu_pools
             ]

@@ -287,9 +287,12 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                          res("azure-native:storage:StorageAccount", location="West Europe"), res("aws:iam/role:Role")],
                         [bucket(region="us-east-1"), res("gcp:storage/bucket:Bucket", location="US"),
                          res(B, provider_props={"region": "us-west-2"})]),
+    # GKE: no declared GPU taint passes (GKE adds nvidia.com/gpu=present:NoSchedule itself and refuses a
+    # second one); a declared nvidia.com/gpu taint that does not repel pods fails.
     "gpu-pool-tainted": (DEV, [res(NG, **GOOD_NG), res(NG, instanceTypes=["m6i.large"]), res(GKEPOOL, nodeConfig=GOOD_GKE_NC),
-                               res(AKSPOOL, **GOOD_AKSPOOL)],
-                         [res(NG, **{**GOOD_NG, "taints": []}), res(GKEPOOL, nodeConfig={**GOOD_GKE_NC, "taints": []}),
+                               res(GKEPOOL, nodeConfig={**GOOD_GKE_NC, "taints": []}), res(AKSPOOL, **GOOD_AKSPOOL)],
+                         [res(NG, **{**GOOD_NG, "taints": []}),
+                          res(GKEPOOL, nodeConfig={**GOOD_GKE_NC, "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "PREFER_NO_SCHEDULE"}]}),
                           res(AKSPOOL, **{**GOOD_AKSPOOL, "nodeTaints": []}),
                           res(AKS, agentPoolProfiles=[{"name": "gpu", "vmSize": "Standard_NC24ads_A100_v4", "count": 1}])]),
     "gpu-pool-bounded": (DEV, [res(NG, **GOOD_NG), res(GKEPOOL, nodeConfig=GOOD_GKE_NC, autoscaling={"minNodeCount": 0, "maxNodeCount": 4})],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_stack import catalog
+from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
 from mlops_stack.k8s import charts
 
@@ -38,6 +39,7 @@ def check(spec: Any) -> None:
         # EKS node groups scale only through the Cluster Autoscaler, which exists per minor.
         charts.cluster_autoscaler(spec.cluster.version)
         check_gpu_sharing(spec)
+        mig.check(spec, "aws")
     for i, bucket in enumerate(spec.storage.buckets):
         prefix = f"{spec.prefix}-{bucket.name}-"
         if len(prefix) > MAX_BUCKET_PREFIX:

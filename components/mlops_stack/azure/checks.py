@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
 from mlops_stack.registry import reject_frameworks
 
@@ -47,3 +48,5 @@ def check(spec: Any) -> None:
             value=[str(c) for c in spec.cluster.runner_cidrs],
         )
     reject_frameworks(spec)
+    # MIG: AKS partitions through the agent pool's gpuInstanceProfile (catalog.mig).
+    mig.check(spec, "azure")

@@ -69,6 +69,7 @@ from mlops_stack.azure._naming import (
     kubelogin_kubeconfig,
     zones_list,
 )
+from mlops_stack.azure.gpu_pool import SPOT_TOLERATION
 from mlops_stack.azure._shared import client_config, component_opts, deployer_principal_type, gpu_driver_choice, role_assignment, sibling
 from mlops_stack.spec import ClusterSpec
 
@@ -321,6 +322,10 @@ class KubernetesCluster(pulumi.ComponentResource):
     gpu_driver: str
     needs_device_plugin: bool
     k8s_chart_overrides: dict[str, Any]
+    #: Taints AKS itself puts on GPU pool nodes (spot), which the GPU daemonsets must tolerate.
+    gpu_node_tolerations: list[dict[str, str]]
+    #: AKS partitions MIG GPUs itself (the GPU pools' ``gpuInstanceProfile``).
+    partitions_mig: bool = True
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:KubernetesCluster", name, None, component_opts(opts))
@@ -519,6 +524,7 @@ class KubernetesCluster(pulumi.ComponentResource):
         # feature is on, which we do not use): the k8s layer installs it.
         self.needs_device_plugin = True
         self.k8s_chart_overrides = chart_overrides(self.gpu_driver)
+        self.gpu_node_tolerations = [dict(SPOT_TOLERATION)]
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child_opts(self, depends_on=[cluster, general, admin])
         )

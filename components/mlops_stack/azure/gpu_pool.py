@@ -4,6 +4,12 @@ with the cloud-neutral GPU name, autoscaling between the spec's min and max, on 
 capacity when asked (eviction policy Delete, pay up to the on-demand price), and with
 the driver choice of ``gpu.driver``: ``cloud`` lets AKS install the NVIDIA driver,
 ``operator`` sets the pool's GPU driver to ``None`` so the NVIDIA GPU Operator owns it.
+MIG (``gpu.sharing.mode: mig``): a pool of a MIG-capable GPU gets the ``gpuInstanceProfile``
+of ``gpu.sharing.migProfile`` (``all-1g.10gb`` -> ``MIG1g``), so AKS partitions its GPUs.
+
+Spot pools: AKS taints every spot node ``kubernetes.azure.com/scalesetpriority=spot:NoSchedule``;
+the cluster exposes that taint as ``gpu_node_tolerations`` so the k8s layer's GPU
+daemonsets (device plugin, DCGM exporter, GPU Operator operands, NFD worker) run there too.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ GPU_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
 #: AKS puts this taint on every spot node; declaring it keeps the pool's desired state
 #: equal to what AKS reports (and spot nodes stay free of pods that did not opt in).
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+#: What a pod needs to run on a spot node (the k8s layer's GPU daemonsets get it).
+SPOT_TOLERATION = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}
 #: The VM OS of GPU pools: Ubuntu is the image both the AKS GPU driver and the GPU
 #: Operator support on every GPU size.
 GPU_OS_SKU = "Ubuntu"
@@ -105,6 +113,7 @@ class GpuNodePool(pulumi.ComponentResource):
             node_taints=pool_taints(pool),
             node_labels=gpu_pool_labels(pool.name, pool.gpu, pool.gpus_per_node, dict(pool.labels)),
             gpu_profile=gpu_driver(driver),
+            gpu_instance_profile=f"MIG{args.mig_profile.split('.')[0]}" if args.mig_profile else None,
             enable_node_public_ip=False,
             # Temp disks (GPU scratch data) and caches encrypted on the host (docs/azure.md).
             enable_encryption_at_host=True,

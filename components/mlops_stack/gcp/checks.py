@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
 from mlops_stack.registry import reject_frameworks
 
@@ -62,6 +63,7 @@ def check(spec: Any) -> None:
             )
     if not spec.cluster.enabled:
         return
+    check_gpu_platform(spec)
     for i, pool in enumerate(spec.cluster.gpu_pools):
         length = node_pool_name_length(gpu_pool_logical_name(spec.name, pool.name))
         if length > MAX_NODE_POOL_NAME:
@@ -71,3 +73,18 @@ def check(spec: Any) -> None:
                 f"use a pool name of at most {MAX_NODE_POOL_NAME - AUTONAME_SUFFIX - len(gpu_pool_logical_name(spec.name, ''))} characters",
                 value=pool.name,
             )
+
+
+def check_gpu_platform(spec: Any) -> None:
+    """GPU enablement GKE can run: the GPU Operator is refused (GKE's COS nodes carry GKE's
+    driver under /home/kubernetes/bin/nvidia and no NVIDIA container toolkit, and GKE runs
+    its own device plugin; an operator with driver, toolkit and device plugin off and the
+    default driver root does not pass its validator there); MIG must fit the pools' GPUs."""
+    if spec.gpu.driver == "operator" and spec.cluster.gpu_pools:
+        raise ConfigError(
+            "gpu.driver",
+            "operator is not supported on GKE: GKE installs the driver and runs the device plugin itself",
+            "use gpu.driver: cloud (GKE's managed driver and device plugin; DCGM metrics from the layer's exporter)",
+            value="operator",
+        )
+    mig.check(spec, "gcp")

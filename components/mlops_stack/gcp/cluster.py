@@ -39,13 +39,21 @@ GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
 
 
 def chart_overrides() -> dict[str, Any]:
-    """What the k8s layer's charts need on GKE nodes: DCGM exporter reads the driver
-    libraries from GKE's install directory (they are not on the host's library path)."""
+    """What the k8s layer's charts need on GKE (COS) nodes, for the DCGM exporter, after
+    Google's own DCGM-on-GKE example: the driver libraries from GKE's install directory
+    (not on the host's library path), ``privileged`` (COS nodes have no NVIDIA container
+    runtime to hand the GPU devices to the container), and GPU ids as device names (GKE's
+    device plugin reports ``nvidia0``..., so the workload's pod/namespace labels attach only
+    with ``device-name``). Lists here are added to the layer's (the chart's counters mount stays)."""
     return {
         "dcgm-exporter": {
+            "securityContext": {"privileged": True},
             "extraHostVolumes": [{"name": "nvidia-install-dir-host", "hostPath": GKE_NVIDIA_DIR}],
             "extraVolumeMounts": [{"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True}],
-            "extraEnv": [{"name": "LD_LIBRARY_PATH", "value": "/usr/local/nvidia/lib64"}],
+            "extraEnv": [
+                {"name": "LD_LIBRARY_PATH", "value": "/usr/local/nvidia/lib64"},
+                {"name": "DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE", "value": "device-name"},
+            ],
         }
     }
 
@@ -107,7 +115,7 @@ class KubernetesCluster(pulumi.ComponentResource):
     ``location``, ``node_service_account_email``, ``workload_pool``, ``disk_key``,
     ``storage_class``, ``zones`` (how many zones the cluster spans),
     ``needs_device_plugin`` (False: GKE runs the NVIDIA device plugin with its managed
-    driver) and ``k8s_chart_overrides``.
+    driver), ``partitions_mig`` (True) and ``k8s_chart_overrides``.
     """
 
     cluster_name: pulumi.Output[str]
@@ -123,6 +131,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     zones: int
     needs_device_plugin: bool
     k8s_chart_overrides: dict[str, Any]
+    #: GKE partitions MIG GPUs itself (the pools' ``gpuPartitionSize``).
+    partitions_mig: bool = True
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:gcp:KubernetesCluster", name, None, merge_opts(opts))

@@ -4,11 +4,18 @@
 server (Workload Identity), shielded nodes, auto repair and upgrade, spot from the spec,
 and total min/max autoscaling (the same totals as on the other clouds, not per zone).
 
-On the taint: GKE taints GPU nodes itself (``nvidia.com/gpu=present:NoSchedule``) only
-when the cluster also has non-GPU pools. The taint is set explicitly here so a GPU pool
-is tainted the same way on every cloud whatever else the cluster runs; tolerate it by
-key (``operator: Exists``), as the k8s layer does. GKE's ExtendedResourceToleration
-admission adds that toleration to pods requesting ``nvidia.com/gpu``.
+On the taint: GKE taints GPU nodes itself (``nvidia.com/gpu=present:NoSchedule``) when
+the cluster also has non-GPU pools - ours always has its system pool. A second taint with
+the same key and effect is refused ("Found more than one taint with key nvidia.com/gpu
+and effect NO_SCHEDULE", hashicorp/terraform-provider-google issue 7928), so no taint is
+declared here: GPU pools carry GKE's, with the value ``present`` instead of ``true`` on
+the other clouds. Tolerate it by key (``operator: Exists``), as the k8s layer does; GKE's
+ExtendedResourceToleration admission adds that toleration to pods requesting
+``nvidia.com/gpu``. An existing cluster made only of GPU pools has no such taint.
+
+MIG: with ``gpu.sharing.mode: mig`` a pool whose GPU supports MIG gets GKE's
+``gpuPartitionSize`` (the profile without ``all-``), and GKE's device plugin advertises
+each partition as one ``nvidia.com/gpu``.
 """
 
 from __future__ import annotations
@@ -19,14 +26,15 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlops_stack import catalog
-from mlops_stack.args import GPU_TAINT_KEY, GPU_TAINT_VALUE, Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts, pool_offer
+from mlops_stack.args import Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts, pool_offer
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import project_info
 from mlops_stack.gcp.checks import MAX_NODE_POOL_NAME, node_pool_name_length
 
 #: GKE installs the driver version it qualifies for the node's GKE version.
 GPU_DRIVER_VERSION = "DEFAULT"
-GPU_TAINT_EFFECT_GKE = "NO_SCHEDULE"
+#: The taint GKE itself puts on GPU nodes (GKE docs "Run GPUs in Standard node pools").
+GKE_GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class ExistingCluster:
     zones: int = 1
 
 
-def accelerators(offer: catalog.GpuOffer) -> list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs]:
+def accelerators(offer: catalog.GpuOffer, mig_profile: str | None = None) -> list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs]:
+    """The pool's GPUs, with GKE's driver installation and, for MIG, the partition size."""
     return [
         gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
             type=offer.accelerator,
@@ -53,6 +62,7 @@ def accelerators(offer: catalog.GpuOffer) -> list[gcp.container.NodePoolNodeConf
             gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
                 gpu_driver_version=GPU_DRIVER_VERSION
             ),
+            gpu_partition_size=mig_profile,
         )
     ]
 
@@ -113,8 +123,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 k8s_labels=labels,
                 extra_labels={"mlops-stack-pool": pool.name, "mlops-stack-gpu": pool.gpu},
                 spot=pool.spot,
-                guest_accelerators=accelerators(offer),
-                taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect=GPU_TAINT_EFFECT_GKE)],
+                guest_accelerators=accelerators(offer, args.mig_profile),
             ),
             opts=child_opts(self, ignore_changes=["initialNodeCount", "nodeCount"]),
         )

@@ -247,9 +247,14 @@ def _gke_pool(r: Res) -> Pool | None:
     taints = as_list(get(nc, "taints"))
     spot = get(nc, "spot")
     pre = get(nc, "preemptible")
+    declared = UNKNOWN if taints is UNKNOWN else [(get(t, "key"), get(t, "effect")) for t in taints]
+    if declared is not UNKNOWN and not any(k == GPU_TAINT_KEY for k, _ in declared):
+        # GKE taints GPU nodes nvidia.com/gpu=present:NoSchedule itself (in a cluster that also
+        # has non-GPU pools) and refuses a second taint with that key: none is declared.
+        declared.append((GPU_TAINT_KEY, "NO_SCHEDULE"))
     return Pool(
         name=r.name, machine=machine, gpu=gpu, gpus_per_node=count, min_nodes=lo, max_nodes=hi,
-        taints=UNKNOWN if taints is UNKNOWN else [(get(t, "key"), get(t, "effect")) for t in taints],
+        taints=declared,
         spot=UNKNOWN if UNKNOWN in (spot, pre) else bool(truthy(spot) or truthy(pre)),
         labels=get(nc, "labels") or {},
     )
@@ -317,8 +322,8 @@ def _tainted(p: Pool) -> Any:
     severity="high",
     enforcement="mandatory",
     remediation="EKS: taints=[{'key': 'nvidia.com/gpu', 'value': 'present', 'effect': 'NO_SCHEDULE'}]; GKE: "
-    "node_config.taints=[{'key': 'nvidia.com/gpu', 'value': 'present', 'effect': 'NO_SCHEDULE'}]; AKS: "
-    "node_taints=['nvidia.com/gpu=present:NoSchedule'].",
+    "nothing - GKE adds nvidia.com/gpu=present:NoSchedule to GPU nodes itself when the cluster has a non-GPU "
+    "pool, and refuses a second taint with that key; AKS: node_taints=['nvidia.com/gpu=present:NoSchedule'].",
     clouds=("aws", "gcp", "azure"),
     types=GPU_POOL_TYPES,
     benchmarks=("mlops:gpu-taint",),

@@ -61,9 +61,16 @@ def _walk(value: Any, path: str = "") -> Iterable[tuple[str, str, Any]]:
             yield from _walk(v, f"{path}[{i}]")
 
 
+#: Charts allowed ``securityContext.privileged`` in their values: the DCGM exporter on GKE's
+#: COS nodes, which have no NVIDIA container runtime to hand it the GPU devices (Google's
+#: own DCGM-on-GKE example runs it privileged). Only that top-level key, only those charts.
+PRIVILEGED_GPU_AGENTS = frozenset({"dcgm-exporter"})
+
+
 @resource_rule(
     "k8s-no-privileged-containers",
-    description="Kubernetes workloads (and Helm values) do not run privileged containers.",
+    description="Kubernetes workloads (and Helm values) do not run privileged containers (except the DCGM "
+    "exporter chart's own securityContext, which needs device access on GKE's COS nodes).",
     severity="critical",
     enforcement="mandatory",
     remediation="Remove securityContext.privileged=true; grant the specific capability instead (e.g. SYS_ADMIN "
@@ -74,7 +81,10 @@ def _walk(value: Any, path: str = "") -> Iterable[tuple[str, str, Any]]:
 )
 def k8s_privileged(r: Res, ctx: Ctx) -> Iterable[str]:
     if r.type == HELM_RELEASE:
+        agent = r.get("chart") in PRIVILEGED_GPU_AGENTS
         for path, key, value in _walk(r.get("values") or {}):
+            if agent and path == "securityContext":
+                continue
             if key == "privileged" and value is True:
                 yield f"Helm values set {path + '.' if path else ''}privileged=true."
         return
