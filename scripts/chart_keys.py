@@ -9,13 +9,15 @@ Usage (a local git mirror of the chart's source repository; nothing is downloade
 What is recorded (see tests/k8s/test_chart_keys.py for how it is used):
 
 - ``keys``: every key path of the chart's values.yaml (and of each subchart's, under its
-  alias), with its type (map, list, str, int, float, bool, null) and, for lists, the
-  default items (a plan must not drop them by accident);
-- paths the templates read (``.Values.a.b``) that values.yaml does not declare (type any);
+  alias), with its type (map, list, str, int, float, bool, null) and, for everything but
+  maps, its default (a list's default items must not be dropped by accident);
+- paths the templates read (``.Values.a.b``) that values.yaml does not declare (type any),
+  and the dependencies' ``condition`` paths Helm reads from Chart.yaml;
 - ``free``: paths whose children the chart passes through as they are (an empty map
   default, or ``toYaml`` / ``range`` / ``with ... toYaml .`` over the path in a template):
   any key below them is accepted;
-- ``sources``: repository, tag, commit and date of every chart read.
+- ``sources``: repository, tag, commit and date of every chart read, with the chart's
+  ``appVersion`` and the resources its ClusterRole template names (RBAC it can grant).
 
 Only facts are kept (key names, types, default lists), never the chart's text.
 """
@@ -66,8 +68,9 @@ def walk(value: Any, prefix: str, keys: dict[str, Any], free: set[str]) -> None:
     for key, child in value.items():
         path = f"{prefix}{key}"
         entry: dict[str, Any] = {"type": kind(child)}
-        if isinstance(child, list):
+        if not isinstance(child, dict):
             entry["default"] = child
+        if isinstance(child, list):
             free.add(path)
         keys[path] = entry
         if isinstance(child, dict):
@@ -81,6 +84,12 @@ def read_chart(repo: str, tag: str, chart: str, prefix: str, keys: dict[str, Any
     commit = git(repo, "rev-list", "-n1", tag).strip()
     date = git(repo, "log", "-1", "--format=%cs", commit).strip()
     values = yaml.safe_load(git(repo, "show", f"{commit}:{chart}/values.yaml")) or {}
+    meta = yaml.safe_load(git(repo, "show", f"{commit}:{chart}/Chart.yaml")) or {}
+    # Helm itself reads the dependencies' ``condition`` paths (e.g. ``nfd.enabled``).
+    for dep in meta.get("dependencies") or []:
+        for cond in str(dep.get("condition") or "").split(","):
+            if cond.strip():
+                keys.setdefault(prefix + cond.strip(), {"type": "bool"})
     walk(values, prefix, keys, free)
     files = [f for f in git(repo, "ls-tree", "-r", "--name-only", commit, f"{chart}/templates").split() if f.endswith((".yaml", ".yml", ".tpl", ".txt"))]
     for name in files:
@@ -97,7 +106,18 @@ def read_chart(repo: str, tag: str, chart: str, prefix: str, keys: dict[str, Any
         for match in _WITH_REF.finditer(text):
             if re.search(r"toYaml\s+\.\s", match.group(2)):
                 free.add(prefix + match.group(1)[1:])
-    return {"chart": chart, "tag": tag, "commit": commit, "date": date}
+    rbac: set[str] = set()
+    if f"{chart}/templates/clusterrole.yaml" in files:
+        text = git(repo, "show", f"{commit}:{chart}/templates/clusterrole.yaml")
+        rbac = {m.group(1) for m in re.finditer(r"^\s*-\s*([a-z][a-z0-9]*)\s*$", text, re.M)}
+    return {
+        "chart": chart,
+        "tag": tag,
+        "commit": commit,
+        "date": date,
+        "appVersion": str(meta.get("appVersion", "")),
+        "clusterRoleResources": sorted(rbac),
+    }
 
 
 def main() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+import promql_parser
 import pytest
 
 from k8s_helpers import release, spec_value
@@ -13,33 +15,11 @@ from planning import example_stacks, plan_example
 from mlops_stack.k8s import alerts, charts
 from mlops_stack.k8s.monitoring import DASHBOARD_FILES, DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE, load_dashboard
 
-#: DCGM exporter 4.8.x default counters: NVIDIA/dcgm-exporter etc/default-counters.csv
-#: (the active, uncommented rows; the chart's default collector list).
-DCGM_DEFAULT_METRICS = frozenset(
-    {
-        "DCGM_FI_DEV_SM_CLOCK",
-        "DCGM_FI_DEV_MEM_CLOCK",
-        "DCGM_FI_DEV_MEMORY_TEMP",
-        "DCGM_FI_DEV_GPU_TEMP",
-        "DCGM_FI_DEV_POWER_USAGE",
-        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
-        "DCGM_FI_DEV_PCIE_TX_THROUGHPUT",
-        "DCGM_FI_DEV_PCIE_RX_THROUGHPUT",
-        "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
-        "DCGM_FI_DEV_GPU_UTIL",
-        "DCGM_FI_DEV_MEM_COPY_UTIL",
-        "DCGM_FI_DEV_ENC_UTIL",
-        "DCGM_FI_DEV_DEC_UTIL",
-        "DCGM_FI_DEV_XID_ERRORS",
-        "DCGM_FI_DEV_FB_FREE",
-        "DCGM_FI_DEV_FB_USED",
-        "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL",
-        "DCGM_FI_DEV_VGPU_LICENSE_STATUS",
-        "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",
-        "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
-        "DCGM_FI_DEV_ROW_REMAP_FAILURE",
-    }
-)
+#: DCGM metrics every exporter the layer can run exports by default: the counters the
+#: pinned chart deploys AND those of the exporter image the pinned GPU Operator deploys
+#: (tests/fixtures/dcgm-counters.json, read from NVIDIA/dcgm-exporter at those tags).
+DCGM_COUNTERS = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "dcgm-counters.json").read_text())
+DCGM_DEFAULT_METRICS = frozenset(DCGM_COUNTERS["chart"]["metrics"]) & frozenset(DCGM_COUNTERS["image"]["metrics"])
 #: kube-state-metrics: kubernetes/kube-state-metrics docs/metrics/cluster/node-metrics.md and
 #: docs/metrics/workload/pod-metrics.md (STABLE metrics).
 KSM_METRICS = frozenset(
@@ -57,26 +37,72 @@ KSM_METRICS = frozenset(
 )
 EXPORTED = DCGM_DEFAULT_METRICS | KSM_METRICS
 
-_FUNCTIONS_AND_KEYWORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset",
-    "sum", "avg", "max", "min", "count", "rate", "increase", "changes", "label_replace", "vector",
-    "max_over_time", "min_over_time", "avg_over_time", "absent", "clamp_min", "clamp_max", "topk", "bottomk",
-}
+#: Grafana template variables, as a query sees them once Grafana has substituted them.
+_GRAFANA_VARS = re.compile(r"\$\{?(\w+)\}?")
+
+
+def parse(expr: str) -> promql_parser.Expr:
+    """The PromQL AST of ``expr`` (Grafana ``$var`` replaced by a regex that matches all)."""
+    return promql_parser.parse(_GRAFANA_VARS.sub(".*", expr))
 
 
 def metric_names(expr: str) -> set[str]:
-    """The metric (series) names a PromQL expression reads."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals
-    text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
-    text = re.sub(r"\[[^\]]*\]", "", text)  # range selectors
-    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", r"\1", text)  # grouping labels
-    names = set(re.findall(r"(?<![\w:$])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()", text))
-    return {n for n in names if n not in _FUNCTIONS_AND_KEYWORDS}
+    """The metric (series) names a PromQL expression reads, from its parsed AST."""
+    names: set[str] = set()
+
+    def visit(node: object) -> bool:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            names.add(node.name)
+        return True
+
+    promql_parser.walk(parse(expr), visit)
+    return names
 
 
 def test_metric_name_parser() -> None:
     expr = 'sum by (pool) (rate(DCGM_FI_DEV_GPU_UTIL{node=~"$node"}[5m]) * on (node) group_left (pool) mlops:node_pool) > 0.5'
     assert metric_names(expr) == {"DCGM_FI_DEV_GPU_UTIL", "mlops:node_pool"}
+    with pytest.raises(ValueError):
+        parse("sum by (pool (DCGM_FI_DEV_GPU_UTIL)")
+
+
+def test_dcgm_counters_are_from_the_pinned_exporters() -> None:
+    """The counters file is the pinned chart's and the operator's exporter image's."""
+    assert DCGM_COUNTERS["chart"]["tag"].endswith("-" + charts.DCGM_EXPORTER.version)
+    assert re.fullmatch(r"[0-9a-f]{40}", DCGM_COUNTERS["chart"]["commit"]) and re.fullmatch(r"[0-9a-f]{40}", DCGM_COUNTERS["image"]["commit"])
+    operator = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "charts" / f"gpu-operator-{charts.GPU_OPERATOR.version}.json").read_text())
+    assert DCGM_COUNTERS["image"]["tag"] in operator["keys"]["dcgmExporter.version"]["default"]
+    assert {"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_XID_ERRORS"} <= DCGM_DEFAULT_METRICS
+
+
+def all_expressions(stack: str) -> list[tuple[str, str]]:
+    """Every PromQL expression a stack ships: rule expressions and dashboard queries."""
+    out = [(r.get("alert") or r["record"], r["expr"]) for g in rule_groups(stack) for r in g["rules"]]
+    for role in DASHBOARD_FILES:
+        board = json.loads(load_dashboard(role))
+        out += [(f"{role}/{p['title']}", t["expr"]) for p in board["panels"] for t in p.get("targets", [])]
+        out += [(f"{role}/${v['name']}", re.fullmatch(r"label_values\((.*),\s*\w+\)", v["query"]["query"]).group(1))
+                for v in board["templating"]["list"] if v["type"] == "query"]
+    return out
+
+
+@pytest.mark.parametrize("stack", example_stacks())
+def test_every_expression_parses_and_reads_only_exported_dcgm_metrics(stack: str) -> None:
+    for name, expr in all_expressions(stack):
+        names = metric_names(expr)  # raises on a PromQL syntax error
+        dcgm = {n for n in names if n.startswith("DCGM_")}
+        assert dcgm <= DCGM_DEFAULT_METRICS, f"{name}: {sorted(dcgm - DCGM_DEFAULT_METRICS)} not exported by default"
+
+
+def test_node_pool_rule_counts_gpu_pools_only() -> None:
+    """The system pool carries mlops-stack/pool too: the pool series select GPU nodes only."""
+    groups = alerts.rule_groups([alerts.PoolFacts("train", 4)], gpu_metrics=True)
+    (node_pool,) = [r for r in alerts.records(groups) if r["record"] == alerts.NODE_POOL]
+    selectors: list[promql_parser.VectorSelector] = []
+    promql_parser.walk(parse(node_pool["expr"]), lambda n: selectors.append(n) if isinstance(n, promql_parser.VectorSelector) else None)
+    (labels,) = selectors
+    assert labels.name == "kube_node_labels"
+    assert 'label_mlops_stack_accelerator="nvidia"' in str(labels)
 
 
 def rule_groups(stack: str) -> list[dict]:
