@@ -92,15 +92,23 @@ CLUSTER_AUTOSCALER = {
 }
 
 
+#: Minors with an autoscaler image but no chart built for them yet (why each is refused).
+CLUSTER_AUTOSCALER_PENDING = {
+    "1.36": "autoscaler 1.36.1 is released (2026-07-22) but no chart has appVersion 1.36 yet (newest: 9.59.0, built for 1.35)",
+}
+
+
 def cluster_autoscaler(version: str, path: str = "cluster.version") -> AutoscalerRelease:
     """The autoscaler release for Kubernetes ``version`` (a minor, e.g. ``1.35``), or a
     ``ConfigError`` on ``path`` listing the minors there is one for."""
     found = CLUSTER_AUTOSCALER.get(version)
     if found is None:
         supported = ", ".join(CLUSTER_AUTOSCALER)
+        pending = CLUSTER_AUTOSCALER_PENDING.get(version)
         raise ConfigError(
             path,
-            "has no Cluster Autoscaler release built for it (the autoscaler supports one Kubernetes minor per release)",
+            "has no Cluster Autoscaler release built for it (the autoscaler supports one Kubernetes minor per release"
+            + (f"; {pending})" if pending else ")"),
             f"supported: {supported}",
             value=version,
         )
