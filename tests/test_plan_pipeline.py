@@ -92,7 +92,9 @@ def test_compare_puts_the_spec_on_every_cloud() -> None:
     assert aws["region"] == "us-east-1"
     assert aws["instances"] == {"pool train": "p4d.24xlarge", "pool infer": "g4dn.xlarge", "endpoint sentiment": "ml.g4dn.xlarge"}
     assert aws["monthlyMin"] < aws["monthlyMax"]
-    assert aws["capabilities"]["GpuNodePool"] == 4  # 2 pools x (launch template + node group)
+    # 2 pools x (launch template + node group + 6 ASG tags telling the Cluster Autoscaler the
+    # group's 5 node labels and its GPU taint, for scaling up from zero)
+    assert aws["capabilities"]["GpuNodePool"] == 16
 
 
 def test_cost_of_dev_aws_recomputed_by_hand() -> None:
