@@ -45,3 +45,26 @@ def test_subnets_skip_zone_ids_eks_refuses() -> None:
     plan = plan_example("prod-aws")
     zones = sorted({s.inputs["availabilityZone"] for s in plan.of_type("aws:ec2/subnet:Subnet")})
     assert zones == ["us-east-1a", "us-east-1b", "us-east-1d"]
+
+
+def test_more_zones_than_eks_supports_in_the_region_is_one_line() -> None:
+    import json
+
+    import pytest
+
+    from mlops_stack.errors import ConfigError
+    from planning import plan_config
+
+    config = dict(plan_example("prod-aws").config)
+    network = json.loads(config["mlops-stack:network"])
+    network["zones"] = 6
+    config["mlops-stack:network"] = json.dumps(network)
+    with pytest.raises(ConfigError) as info:
+        plan_config(config, stack="prod-aws")
+    assert str(info.value) == (
+        "network.zones: 6 asks for 6 zones, but us-east-1 has 5 that EKS supports (use1-az3 is left out by ID) (set network.zones: 5)"
+    )
+    network["zones"] = 5
+    config["mlops-stack:network"] = json.dumps(network)
+    plan = plan_config(config, stack="prod-aws")
+    assert len({s.inputs["availabilityZone"] for s in plan.of_type("aws:ec2/subnet:Subnet")}) == 5

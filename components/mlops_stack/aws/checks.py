@@ -30,11 +30,25 @@ MAX_BUCKET_PREFIX = 37
 #: AWS: 50 user tags per resource (EKS node groups included).
 MAX_TAGS = 50
 
+#: Regions whose zone count in the catalog includes a zone ID EKS does not support
+#: (``policies.EKS_UNSUPPORTED_ZONE_IDS``; the network leaves it out): us-east-1 lists
+#: use1-az1 to use1-az6, so at most five zones carry the cluster's subnets.
+EKS_EXCLUDED_ZONE_IN_REGION = {"us-east-1": "use1-az3"}
+
 
 def check(spec: Any) -> None:
     from mlops_stack.args import check_tag_count
 
     check_tag_count(spec.tags, MAX_TAGS, "AWS tags")
+    excluded = EKS_EXCLUDED_ZONE_IN_REGION.get(spec.region)
+    info = catalog.zones("aws", spec.region)
+    if excluded and info is not None and info.listed and spec.zone_count > info.count - 1:
+        raise ConfigError(
+            "network.zones",
+            f"asks for {spec.zone_count} zones, but {spec.region} has {info.count - 1} that EKS supports ({excluded} is left out by ID)",
+            f"set network.zones: {info.count - 1}",
+            value=spec.zone_count,
+        )
     if spec.cluster.enabled:
         # EKS node groups scale only through the Cluster Autoscaler, which exists per minor.
         charts.cluster_autoscaler(spec.cluster.version)
