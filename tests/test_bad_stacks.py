@@ -275,8 +275,8 @@ def test_tag_count_limits_once_ours_are_added(stack: str, limit: int, what: str,
 def test_no_resource_carries_more_than_max_own_tags_of_ours(example_plan: Any) -> None:
     user = 2  # owner, cost-center in every example
     for r in example_plan.resources:
-        for key in ("tags", "labels"):
-            value = r.inputs.get(key)
+        node_config = r.inputs.get("nodeConfig") if isinstance(r.inputs.get("nodeConfig"), dict) else {}
+        for key, value in (("tags", r.inputs.get("tags")), ("labels", r.inputs.get("labels")), ("nodeConfig.resourceLabels", node_config.get("resourceLabels"))):
             if isinstance(value, dict):
                 assert len(value) <= user + MAX_OWN_TAGS, (r.type, r.name, key, value)
 
@@ -458,3 +458,14 @@ def test_component_args_built_in_python_get_the_same_one_line_error(build: Any, 
     with pytest.raises(ConfigError) as info:
         build()
     assert str(info.value) == expected
+
+
+def test_zones_eks_refuses_are_not_counted(tmp_path: Path) -> None:
+    from mlops_stack.aws.checks import EKS_EXCLUDED_ZONE_IN_REGION
+    from mlops_stack.aws.policies import EKS_UNSUPPORTED_ZONE_IDS
+
+    assert set(EKS_EXCLUDED_ZONE_IN_REGION.values()) <= set(EKS_UNSUPPORTED_ZONE_IDS)
+    cfg = put(example_config("dev-aws"), "network.zones", 6)  # us-east-1 has 6; EKS refuses use1-az3
+    assert both(cfg, tmp_path) == (
+        "network.zones: 6 asks for 6 zones, but us-east-1 has 5 that EKS supports (use1-az3 is left out by ID) (set network.zones: 5)"
+    )

@@ -291,3 +291,39 @@ def test_a_utf16_file_in_a_real_process(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "mlops_stack.cli", "plan", "--config", str(stack)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert (res.returncode, res.stdout) == (2, "")
     assert res.stderr == f"error: {stack}: is not UTF-8 text (byte 0 cannot be decoded); save the file as UTF-8\n"
+
+
+# --- any bytes at all: a ConfigError or a spec, never a crash ------------------------------
+
+_EXAMPLE_TEXT = (ROOT / "stacks" / "Pulumi.dev-aws.yaml").read_text(encoding="utf-8")
+
+
+@st.composite
+def damaged_files(draw: st.DrawFn) -> bytes:
+    """The dev-aws stack file with a slice replaced by arbitrary text or bytes."""
+    data = _EXAMPLE_TEXT.encode()
+    start = draw(st.integers(0, len(data)))
+    end = draw(st.integers(start, min(len(data), start + 40)))
+    if draw(st.booleans()):
+        insert = draw(st.text(alphabet=st.sampled_from(list(":-[]{}!&*|>'\"#%@`, \n\t?0123456789abcnotruefalsyeofinf.~<")), max_size=30)).encode()
+    else:
+        insert = draw(st.binary(max_size=20))
+    return data[:start] + insert + data[end:]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(content=damaged_files())
+def test_a_damaged_stack_file_is_a_config_error_or_a_spec(content: bytes, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from mlops_stack import registry
+    from mlops_stack.errors import ConfigError
+    from mlops_stack.offline.stackfile import read_stack_file
+    from mlops_stack.spec import load_spec
+
+    path = tmp_path_factory.mktemp("damaged") / "Pulumi.damaged.yaml"
+    path.write_bytes(content)
+    try:
+        registry.check(load_spec(read_stack_file(path).raw_spec))
+    except ConfigError as err:
+        msg = str(err)
+        assert "\n" not in msg and ": " in msg
+        assert_plain(f"{err.reason} {err.hint or ''}")
