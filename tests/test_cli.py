@@ -62,6 +62,7 @@ BAD = {
         "error: storage.buckets[0].name: 'datasets-for-the-vision-team' makes the S3 bucket prefix 'mlops-dev-datasets-for-the-vision-team-' 39 characters long; AWS allows 37",
     ),
     "wrong type": ("cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-l4, maxNodes: lots}", "error: cluster.gpuPools[0].maxNodes: 'lots' must be a whole number"),
+    "replica in the same region": ("storage: {replicaRegion: us-west-2}", "error: storage.replicaRegion: 'us-west-2' must differ from region"),
     "GPU the region lacks": (
         "cluster:\n    gpuPools:\n      - {name: a, gpu: nvidia-b200, gpusPerNode: 8, maxNodes: 1}",
         "error: cluster.gpuPools[0].gpu: 'nvidia-b200' is not offered on aws for node pools in region us-west-2",

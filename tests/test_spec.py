@@ -75,6 +75,8 @@ def test_example_specs_load() -> None:
         ("tags.Owner", "x", "tags.Owner: is not an allowed key: lower-case letters, digits, '_' and '-', starting with a letter, up to 63 characters (GCP label rules, used on every cloud)"),
         ("gcp.rbacSecurityGroup", "admins@example.com", "gcp.rbacSecurityGroup: 'admins@example.com' is not the organisation's Google Groups for RBAC group: gke-security-groups@<your domain>"),
         ("azure.defenderForContainers", "maybe", "azure.defenderForContainers: 'maybe' must be true or false"),
+        ("storage.replicaRegion", "us-west-9", "storage.replicaRegion: 'us-west-9' is not a region of aws (did you mean 'us-west-2'?)"),
+        ("storage.replicaRegion", "us-east-1", "storage.replicaRegion: 'us-east-1' must differ from region"),
         ("storage.buckets.0.name", "Artifacts", "storage.buckets[0].name: 'Artifacts' must be 1-32 lower-case letters, digits and dashes, starting with a letter"),
     ],
 )

@@ -373,6 +373,13 @@ class StorageSpec(_Model):
     access_logs: bool = Field(default=True, description="Log bucket access to a separate log bucket.")
     log_retention_days: int = Field(default=365, ge=1, le=MAX_DAYS, description="Days access logs are kept.")
     soft_delete_days: int = Field(default=7, ge=1, le=90, description="GCS soft-delete / Azure blob soft-delete retention.")
+    replica_region: str | None = Field(
+        default=None,
+        description="Second region that keeps a copy of every data bucket (AWS: cross-region replication to a replica "
+        "bucket with its own key; GCP: a dual-region bucket; Azure: not settable, prod storage is geo-redundant to the "
+        "paired region). 'none' keeps one region. Default: the cloud's paired region in prod, none elsewhere "
+        "(docs/security.md).",
+    )
 
 
 class ContainerRegistrySpec(_Model):
@@ -848,6 +855,18 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
         if zone_info.listed:
             hint += "; if your account has more zones there, set regionCheck: off"
         raise ConfigError("network.zones", f"asks for {spec.zone_count} zones{default}, but {where}", hint, value=spec.zone_count)
+
+    replica = spec.storage.replica_region
+    if replica is not None and replica != "none":
+        if regions and replica not in regions:
+            raise ConfigError(
+                "storage.replicaRegion",
+                f"is not a region of {cloud}",
+                did_you_mean(replica, regions) or "a region name, or 'none' for a single region",
+                value=replica,
+            )
+        if replica == spec.region:
+            raise ConfigError("storage.replicaRegion", "must differ from region (the copy must survive a regional outage)", value=replica)
 
     bucket_names = [b.name for b in spec.storage.buckets]
     _unique(bucket_names, "storage.buckets")

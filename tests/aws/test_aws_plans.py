@@ -23,7 +23,7 @@ def prod() -> Plan:
 
 
 def key_arn(plan: Plan) -> str:
-    return plan.one(KEY_TYPE).outputs["arn"]
+    return plan.one(KEY_TYPE, "mlops-keys-key").outputs["arn"]
 
 
 def by_bucket(plan: Plan, type_: str) -> dict[str, Registration]:
@@ -40,7 +40,7 @@ def data_buckets(plan: Plan) -> dict[str, Registration]:
 
 
 def log_bucket(plan: Plan) -> Registration:
-    (only,) = [r for r in plan.of_type("aws:s3/bucket:Bucket") if r.inputs["tags"]["mlops-stack-role"] == "access-logs"]
+    (only,) = [r for r in plan.of_type("aws:s3/bucket:Bucket") if r.name == "mlops-store-access-logs"]
     return only
 
 
@@ -173,7 +173,7 @@ def test_default_security_group_has_no_rules() -> None:
 
 @pytest.mark.parametrize("plan", [dev, prod])
 def test_kms_key_rotates_and_is_administered_by_the_account(plan) -> None:
-    key = plan().one(KEY_TYPE)
+    key = plan().one(KEY_TYPE, "mlops-keys-key")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["rotationPeriodInDays"] == 365
     assert key.inputs["deletionWindowInDays"] == 30
@@ -185,7 +185,7 @@ def test_kms_key_rotates_and_is_administered_by_the_account(plan) -> None:
 
 def test_key_lets_ec2_auto_scaling_launch_encrypted_nodes() -> None:
     """Node root volumes use the stack key; the Auto Scaling service-linked role launches them."""
-    policy = json.loads(dev().one(KEY_TYPE).inputs["policy"])
+    policy = json.loads(dev().one(KEY_TYPE, "mlops-keys-key").inputs["policy"])
     sids = {s["Sid"]: s for s in policy["Statement"]}
     role = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
     assert sids["AutoScalingUsesKey"]["Principal"] == {"AWS": role}
@@ -195,8 +195,8 @@ def test_key_lets_ec2_auto_scaling_launch_encrypted_nodes() -> None:
 
 
 def test_key_is_protected_in_prod_only() -> None:
-    assert (prod().one(KEY_TYPE).protect, prod().one(KEY_TYPE).retain_on_delete) == (True, True)
-    assert (dev().one(KEY_TYPE).protect, dev().one(KEY_TYPE).retain_on_delete) == (False, False)
+    assert (prod().one(KEY_TYPE, "mlops-keys-key").protect, prod().one(KEY_TYPE, "mlops-keys-key").retain_on_delete) == (True, True)
+    assert (dev().one(KEY_TYPE, "mlops-keys-key").protect, dev().one(KEY_TYPE, "mlops-keys-key").retain_on_delete) == (False, False)
 
 
 # --- storage ---------------------------------------------------------------------------
@@ -568,3 +568,78 @@ def test_uncompressed_model_prefix_is_served_from_s3_prefix() -> None:
     (source,) = model["modelDataSource"]["s3DataSources"]
     assert source["s3DataType"] == "S3Prefix" and source["compressionType"] == "None"
     assert source["s3Uri"].startswith("s3://mlops-dev-models-") and source["s3Uri"].endswith("/llm/v1/")
+
+
+# --- cross-region replication (storage.replicaRegion) ---------------------------------------
+
+
+def test_dev_is_single_region_and_says_so_on_every_data_bucket() -> None:
+    p = dev()
+    assert p.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig") == []
+    assert [r for r in p.of_type("pulumi:providers:aws") if r.inputs.get("region") != "us-east-1"] == []
+    assert {r.inputs["tags"]["mlops-stack-replication"] for r in data_buckets(p).values()} == {"single-region"}
+
+
+def test_prod_replicates_every_data_bucket_to_its_paired_region_with_its_own_key() -> None:
+    p = prod()
+    (replica_provider,) = [r for r in p.of_type("pulumi:providers:aws") if r.name == "mlops-store-replica-provider"]
+    assert replica_provider.inputs["region"] == "us-west-2"
+    replica_key = p.one(KEY_TYPE, "mlops-store-replica-key")
+    assert replica_key.provider.startswith(replica_provider.urn)
+    assert replica_key.outputs["arn"].startswith("arn:aws:kms:us-west-2:123456789012:key/")
+    assert replica_key.inputs["enableKeyRotation"] is True
+    assert (replica_key.protect, replica_key.retain_on_delete) == (True, True)
+
+    by_name = {r.name: r for r in p.of_type("aws:s3/bucket:Bucket")}
+    sources = {n: r for n, r in data_buckets(p).items()}
+    assert {r.inputs["tags"]["mlops-stack-replication"] for r in sources.values()} == {"us-west-2"}
+    configs = {r.inputs["bucket"]: r for r in p.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")}
+    assert set(configs) == set(sources)
+    sse = by_bucket(p, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    versioning = by_bucket(p, "aws:s3/bucketVersioning:BucketVersioning")
+    for logical in ("artifacts", "models", "datasets"):
+        src = by_name[f"mlops-store-{logical}"]
+        dst = by_name[f"mlops-store-{logical}-replica"]
+        assert dst.provider.startswith(replica_provider.urn)
+        assert dst.outputs["arn"] == f"arn:aws:s3:::{dst.outputs['bucket']}" and dst.outputs["region"] == "us-west-2"
+        assert (dst.protect, dst.retain_on_delete) == (True, True)
+        assert versioning[dst.outputs["bucket"]].inputs["versioningConfiguration"]["status"] == "Enabled"
+        (rule,) = sse[dst.outputs["bucket"]].inputs["rules"]
+        assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": replica_key.outputs["arn"]}
+        cfg = configs[src.outputs["bucket"]].inputs
+        (r,) = cfg["rules"]
+        assert r["status"] == "Enabled" and r["filter"] == {"prefix": ""}
+        assert r["deleteMarkerReplication"] == {"status": "Enabled"}
+        assert r["sourceSelectionCriteria"] == {"sseKmsEncryptedObjects": {"status": "Enabled"}}
+        assert r["destination"]["bucket"] == dst.outputs["arn"]
+        assert r["destination"]["encryptionConfiguration"] == {"replicaKmsKeyId": replica_key.outputs["arn"]}
+        assert cfg["role"] == p.one("aws:iam/role:Role", "mlops-store-replication-role").outputs["arn"]
+    # The replicas log access to a log bucket in their own region.
+    replica_logs = by_name["mlops-store-replica-access-logs"]
+    assert replica_logs.provider.startswith(replica_provider.urn)
+    targets = {r.inputs["bucket"]: r.inputs["targetBucket"] for r in p.of_type("aws:s3/bucketLogging:BucketLogging")}
+    for logical in ("artifacts", "models", "datasets"):
+        assert targets[by_name[f"mlops-store-{logical}-replica"].outputs["bucket"]] == replica_logs.outputs["bucket"]
+
+
+def test_replication_role_is_least_privilege() -> None:
+    p = prod()
+    role = p.one("aws:iam/role:Role", "mlops-store-replication-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    doc = json.loads(p.one("aws:iam/rolePolicy:RolePolicy", "mlops-store-replication-policy").inputs["policy"])
+    sids = {s["Sid"]: s for s in doc["Statement"]}
+    by_name = {r.name: r.outputs["arn"] for r in p.of_type("aws:s3/bucket:Bucket")}
+    src = sorted(by_name[f"mlops-store-{b}"] for b in ("artifacts", "models", "datasets"))
+    dst = sorted(by_name[f"mlops-store-{b}-replica"] for b in ("artifacts", "models", "datasets"))
+    assert sorted(sids["ReadReplicationConfig"]["Resource"]) == src
+    assert sorted(sids["ReadSourceVersions"]["Resource"]) == [f"{a}/*" for a in src]
+    assert sorted(sids["WriteReplicas"]["Resource"]) == [f"{a}/*" for a in dst]
+    assert sids["DecryptSource"]["Resource"] == key_arn(p)
+    assert sids["DecryptSource"]["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    assert sids["EncryptReplica"]["Resource"] == p.one(KEY_TYPE, "mlops-store-replica-key").outputs["arn"]
+    assert sids["EncryptReplica"]["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-west-2.amazonaws.com"}
+    for s in doc["Statement"]:
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        assert "*" not in resources and not any(a.endswith(":*") for a in s["Action"]), s

@@ -63,6 +63,10 @@ def check(spec: Any) -> None:
                 f"use a bucket name of at most {MAX_BUCKET_PREFIX - len(spec.prefix) - 2} characters",
                 value=bucket.name,
             )
+    # Prod replicates the data buckets to a paired region: fail now if there is none.
+    from mlops_stack.aws.replication import replica_region
+
+    replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
     strict = spec.region_check == "strict"
     for i, ep in enumerate(spec.endpoints):
         if ep.model.framework is None:

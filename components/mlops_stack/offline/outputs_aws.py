@@ -207,6 +207,7 @@ RESOURCES: dict[str, Rule] = {
     "aws:s3/bucketPolicy:BucketPolicy": _bucket_child,
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _bucket_child,
     "aws:s3/bucketLogging:BucketLogging": _bucket_child,
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _bucket_child,
     "aws:kms/key:Key": _kms_key,
     "aws:kms/alias:Alias": _kms_alias,
     "aws:ecr/repository:Repository": _ecr_repo,
