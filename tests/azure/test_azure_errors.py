@@ -130,3 +130,12 @@ def test_framework_images_are_aws_only() -> None:
     assert str(err).startswith("endpoints[0].model.framework: 'pytorch' ")
     assert "azure" in str(err) and "model.image" in str(err)
     assert registered == []
+
+
+def test_replica_region_is_not_settable_on_azure() -> None:
+    err, registered = plan_error(config(storage={"replicaRegion": "westus"}))
+    assert str(err) == (
+        "storage.replicaRegion: 'westus' is not settable on azure (prod storage is geo-zone-redundant (GZRS) to the "
+        "region's Azure-paired region; dev is LRS (docs/security.md))"
+    )
+    assert registered == []

@@ -76,8 +76,14 @@ DATASET_IAM = "gcp:bigquery/datasetIamMember:DatasetIamMember"
 CAPTURE = {"gcp:projects/service:Service": 1, DATASET: 1, DATASET_IAM: 1}
 
 
+#: prod-gcp keeps its data buckets in a dual-region (storage.replicaRegion defaults to the
+#: paired region in prod): one key ring + key in the multi-region KMS location + its grant.
+DUAL_REGION = {"gcp:kms/keyRing:KeyRing": 1, KEY: 1, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 1}
+
+
 def with_capture(counts: dict[str, int]) -> dict[str, int]:
-    return {t: counts.get(t, 0) + CAPTURE.get(t, 0) for t in {*counts, *CAPTURE}}
+    extra = {t: CAPTURE.get(t, 0) + DUAL_REGION.get(t, 0) for t in {*CAPTURE, *DUAL_REGION}}
+    return {t: counts.get(t, 0) + extra.get(t, 0) for t in {*counts, *extra}}
 
 
 @pytest.mark.parametrize(("stack", "expected"), [("dev-gcp", COMMON), ("prod-gcp", with_capture(COMMON))])
@@ -123,12 +129,15 @@ def keys_by_purpose(plan: Plan) -> dict[str, Registration]:
 def test_keys_rotate_within_90_days(stack: str) -> None:
     # dev-gcp leaves rotationDays at the spec default (365): GCP clamps it to 90.
     keys = keys_by_purpose(plan_example(stack))
-    assert set(keys) == {"storage", "registry", "cluster", "disks", "vertex", "bigquery"}
-    for key in keys.values():
+    expected = {"storage", "registry", "cluster", "disks", "vertex", "bigquery"}
+    assert set(keys) == (expected | {"storage-dual-region"} if stack == "prod-gcp" else expected)
+    for purpose, key in keys.items():
         assert key.inputs["rotationPeriod"] == "7776000s"
         assert key.inputs["purpose"] == "ENCRYPT_DECRYPT"
+        if purpose == "storage-dual-region":
+            continue
         assert key.inputs["destroyScheduledDuration"] == "2592000s"
-        assert key.inputs["keyRing"] == plan_example(stack).one("gcp:kms/keyRing:KeyRing").id
+        assert key.inputs["keyRing"] == plan_example(stack).one("gcp:kms/keyRing:KeyRing", "mlops-keys-ring").id
 
 
 def test_each_key_is_usable_only_by_its_service_agent() -> None:
@@ -163,15 +172,23 @@ def buckets(plan: Plan) -> dict[str, Registration]:
 @pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
 def test_every_bucket_is_private_versioned_cmek_and_soft_deleted(stack: str) -> None:
     plan = plan_example(stack)
-    storage_key = keys_by_purpose(plan)["storage"].id
+    keys = keys_by_purpose(plan)
+    dual = stack == "prod-gcp"
     for name, b in buckets(plan).items():
         assert b.inputs["uniformBucketLevelAccess"] is True, name
         assert b.inputs["publicAccessPrevention"] == "enforced", name
         assert b.inputs["versioning"] == {"enabled": True}, name
-        assert b.inputs["encryption"] == {"defaultKmsKeyName": storage_key}, name
+        data = name != "access-logs"
+        key = keys["storage-dual-region"] if dual and data else keys["storage"]
+        assert b.inputs["encryption"] == {"defaultKmsKeyName": key.id}, name
         assert b.inputs["softDeletePolicy"] == {"retentionDurationSeconds": 7 * 86400}, name
         assert b.inputs["forceDestroy"] is False, name
-        assert b.inputs["location"] == "US-CENTRAL1", name
+        if dual and data:
+            assert b.inputs["location"] == "US" and b.inputs["customPlacementConfig"] == {"dataLocations": ["US-CENTRAL1", "US-EAST1"]}, name
+            assert b.inputs["labels"]["mlops-stack-replication"] == "us-east1"
+        else:
+            assert b.inputs["location"] == "US-CENTRAL1", name
+            assert "customPlacementConfig" not in b.inputs
         assert b.inputs["name"].startswith(f"mlops-{stack.split('-')[0]}-{name}-"), name
         assert len(b.inputs["name"]) <= 63
 
@@ -504,3 +521,15 @@ def test_service_accounts_and_key_grants_wait_for_their_apis(plan) -> None:
     for grant in p.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"):
         apis = {r.urn for r in p.of_type("gcp:projects/service:Service") if r.parent == grant.parent}
         assert apis and apis <= set(grant.dependencies), grant.name
+
+
+def test_prod_dual_region_key_lives_in_the_multi_region_and_only_gcs_may_use_it() -> None:
+    p = prod()
+    ring = p.one("gcp:kms/keyRing:KeyRing", "mlops-store-dual-region-ring")
+    assert ring.inputs["location"] == "us" and (ring.protect, ring.retain_on_delete) == (True, True)
+    key = p.one(KEY, "mlops-store-dual-region-key")
+    assert key.inputs["keyRing"] == ring.id and key.id.startswith("projects/mlops-prod-123456/locations/us/keyRings/")
+    (grant,) = [r for r in p.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember") if r.inputs["cryptoKeyId"] == key.id]
+    assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    assert grant.inputs["member"].endswith("@gs-project-accounts.iam.gserviceaccount.com")
+    assert {b.inputs["labels"]["mlops-stack-replication"] for n, b in buckets(dev()).items() if n != "access-logs"} == {"single-region"}

@@ -46,6 +46,11 @@ ENI_SCOPED = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["ec2:Creat
                                          "Resource": "arn:aws:ec2:us-east-1:1:network-interface/*",
                                          "Condition": {"ArnEquals": {"ec2:Vpc": "arn:aws:ec2:us-east-1:1:vpc/vpc-1"}}},
                                         {"Effect": "Allow", "Action": "ec2:DescribeNetworkInterfaces", "Resource": "*"}]})
+REPL = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+GOOD_REPL_RULE = {"id": "all", "status": "Enabled", "filter": {"prefix": ""}, "deleteMarkerReplication": {"status": "Enabled"},
+                  "sourceSelectionCriteria": {"sseKmsEncryptedObjects": {"status": "Enabled"}},
+                  "destination": {"bucket": "arn:aws:s3:::rep", "encryptionConfiguration": {"replicaKmsKeyId": "arn:k2"}}}
+GCS = "gcp:storage/bucket:Bucket"
 VPC = "aws:ec2/vpc:Vpc"
 VPC_URN = f"urn:pulumi:test::mlops-stack::{VPC}::vpc"
 FLOW = "aws:ec2/flowLog:FlowLog"
@@ -144,6 +149,19 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                          policyArn="arn:aws:iam::aws:policy/AdministratorAccess")]),
     "aws-iam-no-access-keys": (DEV, [res("aws:iam/accessKey:AccessKey", status="Inactive")],
                                [res("aws:iam/accessKey:AccessKey", user="ci")]),
+    "aws-s3-replication-kms-and-delete-markers": (DEV, [res(REPL, rules=[GOOD_REPL_RULE]), res(REPL, rules=[{"id": "off", "status": "Disabled"}])],
+                                                  [res(REPL, rules=[{**GOOD_REPL_RULE, "sourceSelectionCriteria": {}}]),
+                                                   res(REPL, rules=[{**GOOD_REPL_RULE, "destination": {"bucket": "arn:aws:s3:::r"}}]),
+                                                   res(REPL, rules=[{**GOOD_REPL_RULE, "deleteMarkerReplication": {"status": "Disabled"}}])]),
+    "aws-s3-cross-region-replication": (PROD, [[bucket(), sub(REPL, "repl", rules=[{**GOOD_REPL_RULE, "destination": {
+                                                    "bucket": "arn:aws:s3:::rep", "encryptionConfiguration": {"replicaKmsKeyId": "arn:k2"}}}]),
+                                                res(B, "rep", arn="arn:aws:s3:::rep", provider_props={"region": "us-west-2"})],
+                                               [res(B, "art", tags={**TAGS, "mlops-stack-replication": "single-region"})]],
+                                        [[bucket()],
+                                         [res(B, "art", tags=TAGS, provider_props={"region": "us-east-1"}),
+                                          sub(REPL, "repl", rules=[{**GOOD_REPL_RULE, "destination": {"bucket": "arn:aws:s3:::rep",
+                                              "encryptionConfiguration": {"replicaKmsKeyId": "arn:k2"}}}]),
+                                          res(B, "rep", arn="arn:aws:s3:::rep", provider_props={"region": "us-east-1"})]]),
     "aws-iam-eni-actions-scoped": (DEV, [res("aws:iam/rolePolicy:RolePolicy", policy=ENI_SCOPED), res("aws:iam/rolePolicy:RolePolicy", policy=SCOPED)],
                                    [res("aws:iam/rolePolicy:RolePolicy", policy=ENI_OPEN),
                                     res("aws:iam/role:Role", inlinePolicies=[{"name": "vpc", "policy": ENI_OPEN}])]),
@@ -230,6 +248,12 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                                              logConfig={"metadata": "INCLUDE_ALL_METADATA"}),
                                         res(FW, "ssh", property_dependencies={"network": [NET_URN]}, direction="INGRESS",
                                             allows=[{"protocol": "tcp", "ports": ["22"]}], sourceRanges=["0.0.0.0/0"])]]),
+    "gcp-gcs-dual-region": (PROD, [res(GCS, location="US", customPlacementConfig={"dataLocations": ["US-CENTRAL1", "US-EAST1"]},
+                                       labels={"mlops-stack-role": "data"}),
+                                   res(GCS, location="EU"),
+                                   res(GCS, location="US-CENTRAL1", labels={"mlops-stack-role": "access-logs"}),
+                                   res(GCS, location="US-CENTRAL1", labels={"mlops-stack-replication": "single-region"})],
+                            [res(GCS, location="US-CENTRAL1", labels={"mlops-stack-role": "data"}), res(GCS, location="EUROPE-WEST1")]),
     # ---- Azure
     "azure-storage-no-public-blob": (DEV, [res("azure-native:storage:StorageAccount", allowBlobPublicAccess=False),
                                            res("azure-native:storage:BlobContainer", publicAccess="None")],
@@ -277,6 +301,9 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
     "azure-defender-for-containers": (DEV, [[res(ACR, "acr"), res(PRICING, "def", pricingName="Containers", pricingTier="Standard")],
                                             [res(AKS, "aks")]],
                                       [[res(ACR, "acr")], [res(ACR, "acr"), res(PRICING, "def", pricingName="Containers", pricingTier="Free")]]),
+    "azure-storage-geo-redundant": (PROD, [res("azure-native:storage:StorageAccount", sku={"name": "Standard_GZRS"})],
+                                    [res("azure-native:storage:StorageAccount", sku={"name": "Standard_LRS"}),
+                                     res("azure-native:storage:StorageAccount", sku={"name": "Standard_ZRS"})]),
     # ---- cross-cloud
     "required-tags": (DEV, [bucket(), res("gcp:storage/bucket:Bucket", labels=TAGS),
                             res(B, provider_props={"defaultTags": json.dumps({"tags": TAGS})})],

@@ -47,6 +47,13 @@ def check(spec: Any) -> None:
             "run the in-cluster layer from such a runner, or use the two-phase apply (cluster.inCluster: false), docs/first-apply.md",
             value=[str(c) for c in spec.cluster.runner_cidrs],
         )
+    if spec.storage.replica_region is not None:
+        raise ConfigError(
+            "storage.replicaRegion",
+            "is not settable on azure",
+            "prod storage is geo-zone-redundant (GZRS) to the region's Azure-paired region; dev is LRS (docs/security.md)",
+            value=spec.storage.replica_region,
+        )
     reject_frameworks(spec)
     # MIG: AKS partitions through the agent pool's gpuInstanceProfile (catalog.mig).
     mig.check(spec, "azure")

@@ -61,6 +61,10 @@ def check(spec: Any) -> None:
                 f"zones: {', '.join(info.names)}; if the region has it now, set regionCheck: off",
                 value=zone,
             )
+    # Prod keeps the data buckets in a dual-region: the pair must exist (gcp/placement.py).
+    from mlops_stack.gcp.placement import replica_region
+
+    replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
     if not spec.cluster.enabled:
         return
     check_gpu_platform(spec)

@@ -6,6 +6,14 @@ Buckets are named ``<name>-<env>-<bucket>-<hash of the project>`` (global namesp
 deterministic), never force-destroyed, and in prod protected and retained on delete.
 The log bucket grants object creation to the Cloud Storage analytics group, the only
 writer GCS usage logging uses (GCS docs, "Usage logs & storage logs").
+
+Replication (``storage.replicaRegion``; default in prod: the paired region of
+``gcp/placement.py``): the data buckets are configurable dual-regions of the stack's
+region and the replica region, encrypted with a key of their own in the multi-region's
+Cloud KMS location (a regional key cannot encrypt a dual-region bucket). The access-log
+bucket stays regional. A bucket's location cannot change: turning replication on for an
+existing bucket means a new bucket (in prod the old one is protected, so the preview
+fails instead of replacing it; see docs/security.md for the migration).
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlops_stack.args import ArtifactStoreArgs, Env, child_opts, merge_opts, resource_tags, stateful_opts
-from mlops_stack.gcp._shared import bucket_name, key_dependencies, key_for, labels, project_info
+from mlops_stack.gcp._shared import KMS_ENCRYPTER_DECRYPTER, bucket_name, key_dependencies, key_for, labels, project_info
+from mlops_stack.gcp.placement import KMS_LOCATIONS, multi_region, replica_region
 from mlops_stack.spec import BucketSpec
 
 #: Days after which incomplete multipart uploads are aborted.
@@ -76,11 +85,21 @@ def _bucket(
     log_bucket: pulumi.Input[str] | None,
     role: str,
     depends_on: list[pulumi.Resource],
+    replica: str | None = None,
 ) -> gcp.storage.Bucket:
+    extra = {"mlops-stack-bucket": spec.name, "mlops-stack-role": role}
+    placement = None
+    location = env.region.upper()
+    if role == "data":
+        extra["mlops-stack-replication"] = replica or "single-region"
+    if replica is not None:
+        location = multi_region(env.region) or location
+        placement = gcp.storage.BucketCustomPlacementConfigArgs(data_locations=[env.region.upper(), replica.upper()])
     return gcp.storage.Bucket(
         name,
         name=project.apply(lambda p: bucket_name(env.prefix, spec.name, p)),
-        location=env.region.upper(),
+        location=location,
+        custom_placement_config=placement,
         storage_class="STANDARD",
         uniform_bucket_level_access=True,
         public_access_prevention="enforced",
@@ -90,18 +109,20 @@ def _bucket(
         soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=soft_delete_seconds(soft_delete_days)),
         logging=gcp.storage.BucketLoggingArgs(log_bucket=log_bucket, log_object_prefix=spec.name) if log_bucket is not None else None,
         force_destroy=False,
-        labels=labels(resource_tags(env, **{"mlops-stack-bucket": spec.name, "mlops-stack-role": role})),
+        labels=labels(resource_tags(env, **extra)),
         opts=stateful_opts(parent, env, depends_on=depends_on),
     )
 
 
 class ArtifactStore(pulumi.ComponentResource):
     """``mlops:gcp:ArtifactStore``. Outputs: ``bucket_uris`` (``gs://...`` per logical
-    name), ``bucket_names``, ``log_bucket_name``."""
+    name), ``bucket_names``, ``log_bucket_name``, ``replica_region`` (the dual-region's
+    second region, ``None`` when single-region)."""
 
     bucket_uris: dict[str, pulumi.Output[str]]
     bucket_names: dict[str, pulumi.Output[str]]
     log_bucket_name: pulumi.Output[str] | None
+    replica_region: str | None
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:gcp:ArtifactStore", name, None, merge_opts(opts))
@@ -121,13 +142,60 @@ class ArtifactStore(pulumi.ComponentResource):
                 f"{name}-{LOG_BUCKET}-writer", bucket=log_bucket.name, role="roles/storage.objectCreator", member=LOG_WRITER, opts=child_opts(self)
             )
 
+        replica = replica_region(env.region, storage.replica_region, env.is_prod)
+        data_kms, data_deps = kms, deps
+        if replica is not None and kms is not None:
+            data_kms, grant = _dual_region_key(self, name, env, args.keys, project)
+            data_deps = [*deps, grant]
         self.bucket_uris, self.bucket_names = {}, {}
         for spec in storage.buckets:
             b = _bucket(
-                self, f"{name}-{spec.name}", env, spec, project=project, kms_key=kms, soft_delete_days=storage.soft_delete_days,
-                log_bucket=log_bucket.name if log_bucket is not None else None, role="data", depends_on=deps,
+                self, f"{name}-{spec.name}", env, spec, project=project, kms_key=data_kms, soft_delete_days=storage.soft_delete_days,
+                log_bucket=log_bucket.name if log_bucket is not None else None, role="data", depends_on=data_deps, replica=replica,
             )
             self.bucket_names[spec.name] = b.name
             self.bucket_uris[spec.name] = pulumi.Output.concat("gs://", b.name)
         self.log_bucket_name = log_bucket.name if log_bucket is not None else None
-        self.register_outputs({"bucket_uris": self.bucket_uris, "bucket_names": self.bucket_names, "log_bucket_name": self.log_bucket_name})
+        self.replica_region = replica
+        self.register_outputs(
+            {
+                "bucket_uris": self.bucket_uris,
+                "bucket_names": self.bucket_names,
+                "log_bucket_name": self.log_bucket_name,
+                "replica_region": self.replica_region,
+            }
+        )
+
+
+#: Rotation of the dual-region key when the Keys component does not say (days).
+DEFAULT_ROTATION_DAYS = 90
+
+
+def _dual_region_key(
+    parent: pulumi.Resource, name: str, env: Env, keys: object, project: pulumi.Output[str]
+) -> tuple[pulumi.Output[str], pulumi.Resource]:
+    """A storage key in the multi-region's Cloud KMS location, usable by the GCS agent only."""
+    location = KMS_LOCATIONS[multi_region(env.region) or "US"]
+    agents = getattr(keys, "service_agents", None) or {}
+    agent = agents.get("storage") or gcp.storage.get_project_service_account_output(
+        project=project, opts=pulumi.InvokeOutputOptions(parent=parent)
+    ).email_address
+    ring = gcp.kms.KeyRing(f"{name}-dual-region-ring", location=location, opts=stateful_opts(parent, env, depends_on=key_dependencies(keys)))
+    days = getattr(keys, "rotation_days", DEFAULT_ROTATION_DAYS)
+    key = gcp.kms.CryptoKey(
+        f"{name}-dual-region-key",
+        key_ring=ring.id,
+        purpose="ENCRYPT_DECRYPT",
+        rotation_period=f"{days * SECONDS_PER_DAY}s",
+        version_template=gcp.kms.CryptoKeyVersionTemplateArgs(algorithm="GOOGLE_SYMMETRIC_ENCRYPTION", protection_level="SOFTWARE"),
+        labels=labels(resource_tags(env, **{"mlops-stack-key": "storage-dual-region"})),
+        opts=stateful_opts(parent, env),
+    )
+    grant = gcp.kms.CryptoKeyIAMMember(
+        f"{name}-dual-region-key-agent",
+        crypto_key_id=key.id,
+        role=KMS_ENCRYPTER_DECRYPTER,
+        member=pulumi.Output.concat("serviceAccount:", agent),
+        opts=child_opts(parent),
+    )
+    return key.id, grant

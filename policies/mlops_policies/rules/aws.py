@@ -17,6 +17,7 @@ BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEnc
 BUCKET_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+BUCKET_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 KMS_KEY = "aws:kms/key:Key"
 ECR_REPO = "aws:ecr/repository:Repository"
 ECR_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
@@ -320,6 +321,108 @@ def s3_access_logging(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str
 
     yield from _bucket_stack_check(rest, BUCKET_LOGGING, lambda s: True, inline,
                                    "bucket has no server access logging (BucketLogging).")
+
+
+def _replication_rule_gaps(rule: Any) -> list[str]:
+    if get(rule, "status") in (UNKNOWN, "Disabled"):
+        return []
+    gaps = []
+    sse = get(rule, "sourceSelectionCriteria", "sseKmsEncryptedObjects", "status")
+    if sse not in ("Enabled", UNKNOWN):
+        gaps.append("SSE-KMS encrypted objects are not selected (sourceSelectionCriteria.sseKmsEncryptedObjects): they are skipped")
+    key = get(rule, "destination", "encryptionConfiguration", "replicaKmsKeyId")
+    if key is None or key == "":
+        gaps.append("no destination.encryptionConfiguration.replicaKmsKeyId: replicas are not encrypted with a key of their own")
+    markers = get(rule, "deleteMarkerReplication", "status")
+    if markers not in ("Enabled", UNKNOWN):
+        gaps.append("delete markers are not replicated (deleteMarkerReplication): the replica keeps serving deleted objects")
+    return gaps
+
+
+@resource_rule(
+    "aws-s3-replication-kms-and-delete-markers",
+    description="Every enabled S3 replication rule replicates SSE-KMS objects (they are skipped otherwise), "
+    "re-encrypts replicas with a destination KMS key and replicates delete markers.",
+    severity="high",
+    enforcement="mandatory",
+    remediation="In each rule set source_selection_criteria.sse_kms_encrypted_objects.status='Enabled', "
+    "destination.encryption_configuration.replica_kms_key_id=<replica-region key ARN> and "
+    "delete_marker_replication.status='Enabled' (with a filter, e.g. prefix '').",
+    clouds=("aws",),
+    types=(BUCKET_REPLICATION,),
+    benchmarks=("aws-fsbp:S3.7", "checkov:CKV_AWS_144"),
+)
+def s3_replication_rules(r: Res, ctx: Ctx) -> Iterable[str]:
+    rules = as_list(r.props.get("rules"))
+    if rules is UNKNOWN:
+        return
+    for i, rule in enumerate(rules):
+        for gap in _replication_rule_gaps(rule):
+            yield f"rule {get(rule, 'id') or i}: {gap}."
+
+
+def _region_of(r: Res) -> Any:
+    region = r.provider_props.get("region") if r.provider_props else None
+    return region or r.props.get("region")
+
+
+@stack_rule(
+    "aws-s3-cross-region-replication",
+    description="In prod every S3 bucket is replicated to a bucket in another region (BucketReplicationConfig), "
+    "except access-log buckets, replica buckets and buckets tagged mlops-stack-replication=single-region "
+    "(a documented single-region decision, spec storage.replicaRegion: none).",
+    severity="medium",
+    enforcement="mandatory",
+    remediation="Keep the spec default (prod replicates to the paired region) or set storage.replicaRegion; "
+    "by hand: a versioned replica bucket with its own KMS key in the other region, a replication role and "
+    "aws.s3.BucketReplicationConfig on the source bucket.",
+    clouds=("aws",),
+    benchmarks=("aws-fsbp:S3.7", "checkov:CKV_AWS_144", "nist-800-53:CP-9"),
+    prod_only=True,
+)
+def s3_cross_region_replication(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str]]:
+    if not ctx.is_prod():
+        return
+    buckets = [r for r in resources if r.type == BUCKET]
+    log_targets = _log_targets(resources)
+    per, maybe = _joined(resources, BUCKET_REPLICATION)
+    by_arn = {b.props.get("arn"): b for b in buckets if isinstance(b.props.get("arn"), str)}
+    destinations: set[str] = set()
+    unsure = False
+    for cfg in (r for r in resources if r.type == BUCKET_REPLICATION):
+        rules = as_list(cfg.props.get("rules"))
+        if rules is UNKNOWN:
+            unsure = True
+            continue
+        for rule in rules:
+            dest = get(rule, "destination", "bucket")
+            if dest is UNKNOWN or (dest not in by_arn and any(b.props.get("arn") is UNKNOWN for b in buckets)):
+                unsure = True
+            elif dest in by_arn:
+                destinations.add(by_arn[dest].urn)
+    for b in buckets:
+        tags = b.props.get("tags")
+        if tags is UNKNOWN or (isinstance(tags, dict) and UNKNOWN in tags.values()):
+            continue
+        if isinstance(tags, dict) and tags.get("mlops-stack-replication") == "single-region":
+            continue
+        if b.urn in log_targets or b.urn in destinations or b.urn in maybe:
+            continue
+        if isinstance(tags, dict) and tags.get("mlops-stack-role") in ("replica", "access-logs"):
+            continue
+        configs = per.get(b.urn, [])
+        if not configs:
+            if not unsure:
+                yield b.urn, "bucket is not replicated to another region (no BucketReplicationConfig)."
+            continue
+        src_region = _region_of(b)
+        for cfg in configs:
+            rules = as_list(cfg.props.get("rules"))
+            for rule in rules if isinstance(rules, list) else []:
+                dest_arn = get(rule, "destination", "bucket")
+                dest = by_arn.get(dest_arn) if isinstance(dest_arn, str) else None
+                if dest is not None and isinstance(src_region, str) and _region_of(dest) == src_region:
+                    yield b.urn, f"bucket replicates to a bucket in its own region ({src_region})."
 
 
 # ---------------------------------------------------------------------------------

@@ -425,3 +425,27 @@ def defender_for_containers(resources: list[Res], ctx: Ctx) -> Iterable[tuple[st
             return
     for r in registries:
         yield r.urn, "Microsoft Defender for Containers is not enabled by this stack (images are not scanned in ACR)."
+
+
+GEO_SKUS = ("Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
+
+
+@resource_rule(
+    "azure-storage-geo-redundant",
+    description="In prod, storage accounts replicate to the paired region (GRS, RA-GRS, GZRS or RA-GZRS).",
+    severity="medium",
+    enforcement="mandatory",
+    remediation="Set sku={'name': 'Standard_GZRS'} (the stack's prod default) on the StorageAccount.",
+    clouds=("azure",),
+    types=(STORAGE,),
+    benchmarks=("checkov:CKV_AZURE_206", "nist-800-53:CP-9"),
+    prod_only=True,
+)
+def storage_geo_redundant(r: Res, ctx: Ctx) -> Iterable[str]:
+    if not ctx.is_prod(r):
+        return
+    sku = get(r.props, "sku", "name")
+    if sku is UNKNOWN:
+        return
+    if sku not in GEO_SKUS:
+        yield f"sku {sku or 'unset'} keeps data in one region."

@@ -608,3 +608,45 @@ def vpc_explicit_deny(resources: list[Res], ctx: Ctx) -> Iterable[tuple[str, str
         mine = [fw for fw in firewalls if _firewall_network_match(fw, net)]
         if not any(_is_logged_deny_all_ingress(fw) for fw in mine):
             yield net.urn, "network has no logged deny-all ingress firewall rule."
+
+
+#: GCS locations that already keep data in two or more regions (multi-regions and the
+#: predefined dual-regions).
+GCS_MULTI_LOCATIONS = frozenset({"US", "EU", "ASIA", "NAM4", "EUR4", "EUR5", "EUR7", "EUR8", "ASIA1"})
+
+
+@resource_rule(
+    "gcp-gcs-dual-region",
+    description="In prod every GCS data bucket keeps its data in two regions (a dual- or multi-region location), "
+    "except access-log buckets and buckets labelled mlops-stack-replication=single-region (a documented decision, "
+    "spec storage.replicaRegion: none).",
+    severity="medium",
+    enforcement="mandatory",
+    remediation="Keep the spec default (prod is a dual-region with the paired region) or set storage.replicaRegion; "
+    "by hand: location='US' (or EU/ASIA) with custom_placement_config.data_locations=[<region>, <second region>] and "
+    "a CMEK in the multi-region's KMS location.",
+    clouds=("gcp",),
+    types=(GCS_BUCKET,),
+    benchmarks=("nist-800-53:CP-9", "nist-800-53:CP-6"),
+    prod_only=True,
+)
+def gcs_dual_region(r: Res, ctx: Ctx) -> Iterable[str]:
+    if not ctx.is_prod(r):
+        return
+    lbls = r.props.get("labels")
+    if lbls is UNKNOWN:
+        return
+    lbls = lbls if isinstance(lbls, dict) else {}
+    if UNKNOWN in (lbls.get("mlops-stack-role"), lbls.get("mlops-stack-replication")):
+        return
+    if lbls.get("mlops-stack-role") == "access-logs" or lbls.get("mlops-stack-replication") == "single-region":
+        return
+    location, placement = r.props.get("location"), r.props.get("customPlacementConfig")
+    if location is UNKNOWN or placement is UNKNOWN:
+        return
+    locations = as_list(get(placement, "dataLocations"))
+    if locations is UNKNOWN or len(locations or []) >= 2:
+        return
+    if isinstance(location, str) and location.upper() in GCS_MULTI_LOCATIONS:
+        return
+    yield f"bucket lives in one region ({location}); prod data buckets are dual-region."
