@@ -126,3 +126,24 @@ def test_stacks_are_grouped_by_cloud_for_the_workers() -> None:
     assert plan_groups(paths, 2) == [[paths[0], paths[2]], [paths[1], paths[3]]]
     # With more workers than clouds, the largest group is split.
     assert sorted(map(len, plan_groups(paths[:1] + paths[2:3], 2))) == [1, 1]
+
+
+def test_cost_of_prod_replication_and_traffic_priced_controls() -> None:
+    """prod-aws replicates 22500 GB to us-west-2: a second copy at the catalog's S3 rate plus
+    the replica key; transfer, flow logs and (GCP) the dual-region premium are unpriced."""
+    aws = estimate(load_spec(read_stack_file(STACKS / "Pulumi.prod-aws.yaml").raw_spec))
+    replica = [i for i in aws.items if i.component == "ArtifactStore replica (us-west-2)"]
+    assert sorted((i.item, round(i.monthly_min, 2)) for i in replica) == [
+        ("replica key", 1.00),
+        ("replica object storage 22500 GB (priced at the catalog's storage rate)", round(0.023 * 22500, 2)),
+    ]
+    unpriced = {(u.component, u.item) for u in aws.unpriced}
+    assert ("ArtifactStore replica (us-west-2)", "inter-region replication transfer") in unpriced
+    assert ("Network", "VPC flow logs (CloudWatch Logs ingestion and storage)") in unpriced
+    dev = estimate(load_spec(read_stack_file(STACKS / "Pulumi.dev-aws.yaml").raw_spec))
+    assert not [i for i in dev.items if i.component.startswith("ArtifactStore replica")]
+    gcp = estimate(load_spec(read_stack_file(STACKS / "Pulumi.prod-gcp.yaml").raw_spec))
+    assert [(i.item, i.monthly_min) for i in gcp.items if i.component == "ArtifactStore replica (us-east1)"] == [("replica key", 0.06)]
+    assert ("ArtifactStore replica (us-east1)", "dual-region storage premium") in {(u.component, u.item) for u in gcp.unpriced}
+    azure = estimate(load_spec(read_stack_file(STACKS / "Pulumi.prod-azure.yaml").raw_spec))
+    assert ("KubernetesCluster", "Defender for Containers (subscription-wide)") in {(u.component, u.item) for u in azure.unpriced}

@@ -61,8 +61,8 @@ def check(spec: Any) -> None:
                 f"zones: {', '.join(info.names)}; if the region has it now, set regionCheck: off",
                 value=zone,
             )
-    # Prod keeps the data buckets in a dual-region: the pair must exist (gcp/placement.py).
-    from mlops_stack.gcp.placement import replica_region
+    # Prod keeps the data buckets in a dual-region: the pair must exist (gcp/replication.py).
+    from mlops_stack.gcp.replication import replica_region
 
     replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
     if not spec.cluster.enabled:

@@ -8,7 +8,7 @@ The log bucket grants object creation to the Cloud Storage analytics group, the 
 writer GCS usage logging uses (GCS docs, "Usage logs & storage logs").
 
 Replication (``storage.replicaRegion``; default in prod: the paired region of
-``gcp/placement.py``): the data buckets are configurable dual-regions of the stack's
+``gcp/replication.py``): the data buckets are configurable dual-regions of the stack's
 region and the replica region, encrypted with a key of their own in the multi-region's
 Cloud KMS location (a regional key cannot encrypt a dual-region bucket). The access-log
 bucket stays regional. A bucket's location cannot change: turning replication on for an
@@ -23,7 +23,7 @@ import pulumi_gcp as gcp
 
 from mlops_stack.args import ArtifactStoreArgs, Env, child_opts, merge_opts, resource_tags, stateful_opts
 from mlops_stack.gcp._shared import KMS_ENCRYPTER_DECRYPTER, bucket_name, key_dependencies, key_for, labels, project_info
-from mlops_stack.gcp.placement import KMS_LOCATIONS, multi_region, replica_region
+from mlops_stack.gcp.replication import KMS_LOCATIONS, multi_region, replica_region
 from mlops_stack.spec import BucketSpec
 
 #: Days after which incomplete multipart uploads are aborted.

@@ -8,6 +8,8 @@ eastus): estimates, not quotes. A month is 730 hours.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -39,6 +41,27 @@ FEE_ROWS: dict[str, dict[str, str]] = {
 }
 #: Interface VPC endpoints per zone on AWS (network.py: ecr.api, ecr.dkr, sts, sagemaker.runtime).
 AWS_INTERFACE_ENDPOINTS = 4
+#: How each cloud keeps the second-region copy of the data buckets (storage.replicaRegion):
+#: "replica" = separate replica buckets + their own key (priced as a second copy of the
+#: data at the catalog's storage rate, plus one key); "dual-region" = the same buckets in a
+#: dual-region location (a storage premium the catalog has no rate for, plus one key in the
+#: multi-region). A cloud missing here (azure) replicates through its storage SKU (GZRS).
+REPLICATION_STYLE = {"aws": "replica", "gcp": "dual-region"}
+#: What the security controls of docs/security.md cost that depends on traffic or volume
+#: the spec does not state: listed as unpriced, never counted as zero.
+TRAFFIC_PRICED = {
+    "aws": (("Network", "VPC flow logs (CloudWatch Logs ingestion and storage)"),),
+    "gcp": (("Network", "VPC flow logs and firewall-rule logging (Cloud Logging ingestion)"),),
+}
+
+
+def replica_region(spec: MlopsSpec) -> str | None:
+    """The resolved ``storage.replicaRegion`` of ``spec`` (the target's own rule: its prod
+    default), or ``None``; a target without a ``replication`` module has no such option."""
+    module = f"mlops_stack.{spec.cloud}.replication"
+    if importlib.util.find_spec(module) is None:
+        return None
+    return importlib.import_module(module).replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
 
 
 @dataclass(frozen=True)
@@ -138,6 +161,24 @@ class _Builder:
         )
 
 
+def _replication(b: _Builder, spec: MlopsSpec, size: float) -> None:
+    """The second-region copy of the data buckets (docs/security.md)."""
+    replica = replica_region(spec)
+    style = REPLICATION_STYLE.get(spec.cloud)
+    if replica is None or style is None:
+        return
+    component = f"ArtifactStore replica ({replica})"
+    b.fee(component, "replica key", "key", 1, hours=False)
+    if style == "replica":
+        if size:
+            b.fee(component, f"replica object storage {size:g} GB (priced at the catalog's storage rate)", "storage", size, hours=False)
+        else:
+            b.unpriced.append(Unpriced(component, "replica object storage", "no bucket states sizeGb"))
+    else:
+        b.unpriced.append(Unpriced(component, "dual-region storage premium", "no dual-region storage rate in the catalog"))
+    b.unpriced.append(Unpriced(component, "inter-region replication transfer", "depends on the volume of new data, which the spec does not state"))
+
+
 def estimate(spec: MlopsSpec) -> CostEstimate:
     """The monthly estimate of one spec on its own cloud."""
     cloud = spec.cloud
@@ -156,6 +197,11 @@ def estimate(spec: MlopsSpec) -> CostEstimate:
     else:
         b.unpriced.append(Unpriced("ArtifactStore", "object storage", "no bucket states sizeGb"))
     b.unpriced.append(Unpriced("ContainerRegistry", "image storage", "image volume is not in the spec"))
+    _replication(b, spec, size)
+    for component, item in TRAFFIC_PRICED.get(cloud, ()):
+        b.unpriced.append(Unpriced(component, item, "depends on traffic volume, which the spec does not state"))
+    if getattr(getattr(spec, cloud, None), "defender_for_containers", False):
+        b.unpriced.append(Unpriced("KubernetesCluster", "Defender for Containers (subscription-wide)", "billed per vCore; no rate in the catalog"))
 
     if spec.cluster.enabled:
         role = "cluster" if spec.is_prod or "cluster_dev" not in FEE_ROWS.get(cloud, {}) else "cluster_dev"

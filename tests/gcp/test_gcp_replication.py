@@ -6,7 +6,7 @@ import pytest
 
 from mlops_stack import catalog
 from mlops_stack.errors import ConfigError
-from mlops_stack.gcp.placement import DEFAULT_REPLICA_REGIONS, multi_region, replica_region
+from mlops_stack.gcp.replication import DEFAULT_REPLICA_REGIONS, multi_region, replica_region
 
 
 def test_defaults_and_opt_out() -> None:
