@@ -75,7 +75,7 @@ def test_example_specs_load() -> None:
         ("tags.Owner", "x", "tags.Owner: is not an allowed key: lower-case letters, digits, '_' and '-', starting with a letter, up to 63 characters (GCP label rules, used on every cloud)"),
         ("gcp.rbacSecurityGroup", "admins@example.com", "gcp.rbacSecurityGroup: 'admins@example.com' is not the organisation's Google Groups for RBAC group: gke-security-groups@<your domain>"),
         ("azure.defenderForContainers", "maybe", "azure.defenderForContainers: 'maybe' must be true or false"),
-        ("storage.replicaRegion", "us-west-9", "storage.replicaRegion: 'us-west-9' is not a region of aws (did you mean 'us-west-2'?)"),
+        ("storage.replicaRegion", "us-west-9", "storage.replicaRegion: 'us-west-9' is not a region of aws (did you mean 'us-west-1' or 'us-west-2'?)"),
         ("storage.replicaRegion", "us-east-1", "storage.replicaRegion: 'us-east-1' must differ from region"),
         ("storage.buckets.0.name", "Artifacts", "storage.buckets[0].name: 'Artifacts' must be 1-32 lower-case letters, digits and dashes, starting with a letter"),
     ],
@@ -128,6 +128,8 @@ def test_endpoint_needs_exactly_one_size_and_one_image_source() -> None:
     raw = dev_raw()
     del raw["endpoints"][0]["model"]["image"]
     assert error_for(raw) == "endpoints[0].model: needs exactly one of image or framework"
+    raw = with_(dev_raw(), "endpoints.0.model.image", None)
+    assert error_for(raw) == "endpoints[0].model.image: is null: give an image reference, or a framework instead"
 
 
 def test_duplicate_names() -> None:

@@ -77,10 +77,11 @@ class Env(EnvironmentDefaults):
 
 
 #: The most tags/labels of our own any one resource carries: the three of ``resource_tags``
-#: plus at most two extras (``mlops-stack-pool`` + ``mlops-stack-gpu``, ...). The clouds'
+#: plus at most three extras (a data bucket's ``mlops-stack-bucket`` + ``mlops-stack-role``
+#: + ``mlops-stack-replication``; a pool's ``mlops-stack-pool`` + ``mlops-stack-gpu``, ...). The clouds'
 #: per-resource limits minus this is what a spec's ``tags`` may hold
 #: (tests/test_bad_stacks.py checks it against every example plan).
-MAX_OWN_TAGS = 5
+MAX_OWN_TAGS = 6
 
 
 def check_tag_count(tags: Mapping[str, str], limit: int, what: str) -> None:

@@ -917,6 +917,9 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
         path = f"endpoints[{i}]"
         if (ep.gpu is None) == (ep.cpu_size is None):
             raise ConfigError(path, "needs exactly one of gpu or cpuSize")
+        if ep.model.image is None and ep.model.framework is None and "image" in ep.model.model_fields_set:
+            # ``image: null`` written out: name the key the user wrote.
+            raise ConfigError(f"{path}.model.image", "is null: give an image reference, or a framework instead")
         if (ep.model.image is None) == (ep.model.framework is None):
             raise ConfigError(f"{path}.model", "needs exactly one of image or framework")
         if ep.data_capture.enabled and ep.data_capture.bucket not in bucket_names:
