@@ -22,7 +22,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlops_stack.args import ArtifactStoreArgs, Env, child_opts, merge_opts, resource_tags, stateful_opts
-from mlops_stack.gcp._shared import KMS_ENCRYPTER_DECRYPTER, bucket_name, key_dependencies, key_for, labels, project_info
+from mlops_stack.gcp._shared import KMS_ENCRYPTER_DECRYPTER, bucket_name, enable_services, key_dependencies, key_for, labels, project_info
 from mlops_stack.gcp.replication import KMS_LOCATIONS, multi_region, replica_region
 from mlops_stack.spec import BucketSpec
 
@@ -176,11 +176,15 @@ def _dual_region_key(
 ) -> tuple[pulumi.Output[str], pulumi.Resource]:
     """A storage key in the multi-region's Cloud KMS location, usable by the GCS agent only."""
     location = KMS_LOCATIONS[multi_region(env.region) or "US"]
+    # The key ring needs Cloud KMS, the grant the GCS service agent (the Storage API).
+    apis = enable_services(parent, name, ["cloudkms.googleapis.com", "storage.googleapis.com"])
     agents = getattr(keys, "service_agents", None) or {}
     agent = agents.get("storage") or gcp.storage.get_project_service_account_output(
-        project=project, opts=pulumi.InvokeOutputOptions(parent=parent)
+        project=project, opts=pulumi.InvokeOutputOptions(parent=parent, depends_on=apis)
     ).email_address
-    ring = gcp.kms.KeyRing(f"{name}-dual-region-ring", location=location, opts=stateful_opts(parent, env, depends_on=key_dependencies(keys)))
+    ring = gcp.kms.KeyRing(
+        f"{name}-dual-region-ring", location=location, opts=stateful_opts(parent, env, depends_on=[*apis, *key_dependencies(keys)])
+    )
     days = getattr(keys, "rotation_days", DEFAULT_ROTATION_DAYS)
     key = gcp.kms.CryptoKey(
         f"{name}-dual-region-key",
@@ -196,6 +200,6 @@ def _dual_region_key(
         crypto_key_id=key.id,
         role=KMS_ENCRYPTER_DECRYPTER,
         member=pulumi.Output.concat("serviceAccount:", agent),
-        opts=child_opts(parent),
+        opts=child_opts(parent, depends_on=apis),
     )
     return key.id, grant
