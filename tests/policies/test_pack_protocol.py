@@ -51,9 +51,13 @@ def _policies(vs: list[Violation], level: str = "mandatory") -> set[str]:
     return {v.policy for v in vs if v.level == level}
 
 
+#: A prod bucket that is single-region on purpose says so (storage.replicaRegion: none).
+SINGLE_REGION_TAGS = {**TAGS, "mlops-stack-replication": "single-region"}
+
+
 def test_a_good_prod_bucket_has_no_mandatory_violations() -> None:
     before = _children()
-    vs = run_policy_pack(plan("prod-aws", good_bucket("prod-aws"), config={"aws:region": "us-east-1"}))
+    vs = run_policy_pack(plan("prod-aws", good_bucket("prod-aws", tags=SINGLE_REGION_TAGS), config={"aws:region": "us-east-1"}))
     assert mandatory(vs) == [], [str(v) for v in vs]
     assert _children() <= before, "the pack subprocess was not reaped"
     assert all(set(v.to_dict()) == {"policy", "level", "severity", "urn", "message"} for v in vs)
@@ -80,6 +84,7 @@ MUTATIONS = {
                                     "dataCaptureConfig": {"enableCapture": True, "initialSamplingPercentage": 10,
                                                           "destinationS3Uri": "s3://b/capture"}},
                                    stack="prod-aws")], {}, "endpoint-prod-min-instances"),
+    "unreplicated prod bucket": ("prod-aws", good_bucket("prod-aws"), {}, "aws-s3-cross-region-replication"),
     "unprotected prod bucket": (
         "prod-aws", good_bucket("prod-aws", protect=False), {}, "stateful-resources-protected-in-prod"),
     "region outside the allowed list": (
