@@ -108,6 +108,61 @@ def _volume_claim(storage_class: pulumi.Input[str] | None, size_gb: int) -> dict
     return {"volumeClaimTemplate": {"spec": spec}}
 
 
+#: Pod hardening of the kube-prometheus-stack workloads, stated in our values so the plan
+#: shows it (plan scanners do not read Helm charts). Every key below is one the pinned chart
+#: reads (tests/fixtures/charts/kube-prometheus-stack-<version>.json, tests/k8s/test_chart_keys.py);
+#: the IDs are the chart's own defaults. Non-root, RuntimeDefault seccomp, no privilege
+#: escalation, every capability dropped, a read-only root filesystem where the process writes
+#: only to volumes, and memory limits (no CPU limits: throttling a scraper loses samples).
+#: Prometheus and Alertmanager containers get their container security context from the
+#: Prometheus Operator (read-only root, no escalation, capabilities dropped), not from values.
+#: Exceptions, documented in docs/security.md: Grafana's root filesystem stays writable (the
+#: image writes outside its data volume), and node-exporter keeps the chart's hostNetwork /
+#: hostPID (it reports the node's own network and process metrics).
+PROMETHEUS_POD = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 2000, "fsGroup": 2000, "seccompProfile": {"type": "RuntimeDefault"}}
+NOBODY_POD = {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}}
+GRAFANA_POD = {"runAsNonRoot": True, "runAsUser": 472, "runAsGroup": 472, "fsGroup": 472}
+LOCKED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+GRAFANA_CONTAINER = {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
+def pod_hardening() -> dict[str, Any]:
+    """The hardening part of the kube-prometheus-stack values (pure; merged into them)."""
+    return {
+        "prometheus": {"prometheusSpec": {"securityContext": dict(PROMETHEUS_POD), "resources": _resources("500m", "2Gi", "8Gi")}},
+        "alertmanager": {"alertmanagerSpec": {"securityContext": dict(PROMETHEUS_POD), "resources": _resources("50m", "128Mi", "512Mi")}},
+        "prometheusOperator": {
+            "securityContext": dict(NOBODY_POD),
+            "containerSecurityContext": dict(LOCKED_CONTAINER),
+            "resources": _resources("100m", "128Mi", "512Mi"),
+        },
+        "kube-state-metrics": {
+            "securityContext": {"enabled": True, **NOBODY_POD},
+            "containerSecurityContext": dict(LOCKED_CONTAINER),
+            "resources": _resources("50m", "128Mi", "512Mi"),
+        },
+        "grafana": {
+            "securityContext": dict(GRAFANA_POD),
+            "containerSecurityContext": dict(GRAFANA_CONTAINER),
+            # The chart's init container chowns the volume as root; fsGroup 472 gives Grafana
+            # the volume without it (the EBS, PD and Azure Disk CSI drivers apply fsGroup).
+            "initChownData": {"enabled": False},
+            "resources": _resources("100m", "256Mi", "1Gi"),
+        },
+    }
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def kube_prometheus_values(
     env: Env,
     spec: MonitoringSpec,
@@ -160,7 +215,7 @@ def kube_prometheus_values(
     }
     if rule_groups:
         values["additionalPrometheusRulesMap"] = {"mlops-gpu": {"groups": rule_groups}}
-    return values
+    return _deep_merge(values, pod_hardening())
 
 
 #: The ServiceMonitor settings DCGM metrics need, for the standalone chart and the operator:
