@@ -388,3 +388,22 @@ def test_smoke_missing_resources_fail_and_no_request_is_skipped() -> None:
     assert found[("cluster status", "ops-dev")] == ("not found", FAIL)
     assert found[("endpoint status", "chat")] == ("not found", FAIL)
     assert found[("endpoint request", "chat")] == ("-", SKIP)
+
+
+def test_no_credentials_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import DefaultAzureCredential
+
+    def unavailable(self: Any, *scopes: str, **kwargs: Any) -> Any:
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token from the included credentials.")
+
+    monkeypatch.setattr(DefaultAzureCredential, "get_token", unavailable)
+    code, out, err = run_cli(["preflight", "--config", str(FIXTURE)], None, capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: no Azure credentials found (run `az login`")
+
+
+def test_ml_family_names_match_the_usages_reference() -> None:
+    # Compute's SKU family -> Machine Learning's usage name (examples/Usage/list.json: "Standard DSv2 Family Cluster Dedicated vCPUs").
+    assert preflight.ml_family_quota_name("standardDSv2Family") == "Standard DSv2 Family Cluster Dedicated vCPUs"
+    assert preflight.ml_family_quota_name("standardNCASv3_T4Family") == "Standard NCASv3_T4 Family Cluster Dedicated vCPUs"
