@@ -127,14 +127,14 @@ def cli_seconds(*args: str) -> float:
 
 def main() -> None:
     from mlops_stack.offline.stackfile import list_stacks
-    from mlops_stack.registry import implemented_clouds
+    from mlops_stack import targets
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--stacks", nargs="*")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-cli", action="store_true")
     args = ap.parse_args()
-    clouds = implemented_clouds()
+    clouds = targets.names()
     stacks = args.stacks or [s for s in list_stacks(ROOT / "stacks") if s.rsplit("-", 1)[-1] in clouds]
 
     print(f"# plan benchmark (median of {args.repeat}; fresh process each; python {sys.version.split()[0]})")

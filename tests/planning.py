@@ -11,15 +11,15 @@ from pathlib import Path
 from mlops_stack.offline.engine import Plan, run_program
 from mlops_stack.offline.stackfile import list_stacks, read_stack_file
 from mlops_stack.program import main as stack_program
-from mlops_stack.registry import implemented_clouds
+from mlops_stack import targets
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ROOT / "stacks"
 
 
 def example_stacks() -> list[str]:
-    """Example stacks of every cloud whose implementation is complete (``dev-aws``, ...)."""
-    clouds = implemented_clouds()
+    """Example stacks of every installed target (``dev-aws``, ...)."""
+    clouds = targets.names()
     return [s for s in list_stacks(STACKS) if s.rsplit("-", 1)[-1] in clouds]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_stack import catalog
+from mlops_stack import catalog, targets
 from mlops_stack.errors import ConfigError
 
 
@@ -62,7 +62,7 @@ def test_every_catalog_region_is_a_known_region() -> None:
     for o in catalog.gpu_offers():
         if o.price_region:
             assert o.price_region in catalog.known_regions(o.cloud), o
-    for cloud in catalog.CLOUDS:
+    for cloud in targets.names():
         for gpu in catalog.gpu_names():
             for use in ("nodepool", "endpoint"):
                 listed = catalog.gpu_regions(cloud, gpu, use)

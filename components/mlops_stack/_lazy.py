@@ -26,8 +26,8 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[st
 
 
 def capability_exports(**extra: str) -> dict[str, str]:
-    """Name -> module for a cloud package: every capability class (registry.CAPABILITIES),
+    """Name -> module for a cloud package: every capability class (contracts.KIND_MODULES),
     ``ExistingCluster`` (beside ``GpuNodePool``) and the cloud's ``extra`` names."""
-    from mlops_stack.registry import CAPABILITIES
+    from mlops_stack.contracts import KIND_MODULES
 
-    return {**CAPABILITIES, "ExistingCluster": CAPABILITIES["GpuNodePool"], **extra}
+    return {**KIND_MODULES, "ExistingCluster": KIND_MODULES["GpuNodePool"], **extra}

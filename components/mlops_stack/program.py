@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 
-from mlops_stack import registry
+from mlops_stack import targets
 from mlops_stack.spec import load_spec, raw_from_config_values, spec_from_pulumi_config
 from mlops_stack.stack import MlopsStack
 
@@ -38,7 +38,7 @@ def main(defaults: Mapping[str, Any] | None = None, namespace: str = "mlops-stac
         spec = load_spec(_under(defaults, raw))
     else:
         spec = spec_from_pulumi_config(namespace)
-    registry.check(spec)
+    targets.check(spec)
     stack = MlopsStack(spec.name, spec)
     for key, value in stack.outputs.items():
         pulumi.export(key, value)

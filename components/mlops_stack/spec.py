@@ -25,10 +25,25 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
-from mlops_stack import catalog
+from mlops_stack import catalog, targets
+from mlops_stack.contracts import NEEDS
 from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
-Cloud = Literal["aws", "gcp", "azure"]
+
+
+def _known_target(value: Any) -> Any:
+    """``cloud`` names an installed target (``mlops_stack.targets``): aws, gcp, azure or a plugin."""
+    from mlops_stack import targets
+
+    known = targets.names()
+    if isinstance(value, str) and value in known:
+        return value
+    # Reported like any other closed choice: "must be one of ...", with a did-you-mean.
+    raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": ", ".join(repr(n) for n in known)})
+
+
+#: The target a spec deploys to: one of the installed targets (``mlops_stack.targets``).
+Cloud = Annotated[str, BeforeValidator(_known_target)]
 Environment = Literal["dev", "staging", "prod"]
 Size = Literal["small", "medium", "large"]
 
@@ -588,7 +603,7 @@ class EnvironmentDefaults:
 class MlopsSpec(_Model, EnvironmentDefaults):
     """The whole environment. Every key is documented in docs/spec.md."""
 
-    cloud: Cloud = Field(description="Which cloud: aws, gcp or azure.")
+    cloud: Cloud = Field(description="Which target: aws, gcp, azure, or an installed target plugin.")
     region: str = Field(description="AWS region, GCP region or Azure location.")
     environment: Environment = Field(default="dev", description="dev, staging or prod: prod turns on the safer defaults (3 zones, NAT per zone, protection).")
     name: Annotated[
@@ -823,10 +838,6 @@ def _unique(names: list[str], path: str) -> None:
         raise ConfigError(f"{path}[{i}].name", "is used twice; names must be unique", value=dupes[0])
 
 
-#: Keys of a cloud's sub-spec that must be set when that cloud is selected.
-REQUIRED_WHEN_SELECTED: dict[str, tuple[str, ...]] = {"gcp": ("project",)}
-
-
 #: S3 bucket names are <= 63 characters and Pulumi auto-naming appends 8.
 MAX_BUCKET_BASE = 55
 
@@ -843,9 +854,18 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
         raise ConfigError(
             "region", f"is not a region of {cloud}", did_you_mean(spec.region, regions) or f"known: {one_of(regions)}", value=spec.region
         )
-    for key in REQUIRED_WHEN_SELECTED.get(cloud, ()):
+    target = targets.get(cloud)
+    for key in target.required_options:
         if not getattr(getattr(spec, cloud), key):
             raise ConfigError(f"{cloud}.{to_camel(key)}", f"is required when cloud is {cloud}")
+    for need in NEEDS:
+        if need.asks(spec) and not target.offers(need.kind):
+            raise ConfigError(
+                need.path,
+                f"needs a {need.kind}, which the {target.display_name} target does not offer",
+                f"{need.hint}; {target.display_name} offers: {', '.join(sorted(target.kinds()))}",
+                value=need.value(spec),
+            )
 
     zone_info = catalog.zones(cloud, spec.region)
     if zone_info is not None and spec.zone_count > zone_info.count and (strict or not zone_info.listed):

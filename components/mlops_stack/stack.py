@@ -1,8 +1,10 @@
 """``MlopsStack``: the whole environment for one cloud, from one spec.
 
 It composes the capabilities in dependency order (network -> keys -> storage,
-registries -> cluster -> GPU pools -> endpoints), each from ``registry.component``; it
-holds no cloud-specific code. Outputs use the common names of the architecture.
+registries -> cluster -> GPU pools -> endpoints), each from the target
+(``targets.get(spec.cloud).component(kind)``), and only those the target offers: the
+spec has already rejected what it asks for and the target lacks (``contracts.NEEDS``).
+It holds no cloud-specific code. Outputs use the common names of the architecture.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from mlops_stack import registry
+from mlops_stack import targets
 from mlops_stack.args import (
     ArtifactStoreArgs,
     ContainerRegistryArgs,
@@ -38,25 +40,33 @@ class MlopsStack(pulumi.ComponentResource):
         super().__init__("mlops:index:MlopsStack", name, None, merge_opts(opts))
         self.spec = spec
         cloud = spec.cloud
+        self.target = target = targets.get(cloud)
         env = Env.from_spec(spec)
-        provider = registry.provider(cloud, f"{name}-{cloud}", spec, child_opts(self))
-        opts_ = pulumi.ResourceOptions(parent=self, providers={registry.PROVIDER_PACKAGE[cloud]: provider})
+        provider = target.make_provider(
+            targets.ProviderRequest(name=f"{name}-{cloud}", spec=spec, config={}, opts=child_opts(self))
+        )
+        providers = {target.provider_package: provider} if provider is not None and target.provider_package else {}
+        opts_ = pulumi.ResourceOptions(parent=self, providers=providers)
 
         def make(capability: str, role: str, args: Any) -> Any:
-            return registry.component(capability, cloud)(f"{name}-{role}", args, opts_)
+            return target.component(capability)(f"{name}-{role}", args, opts_)
 
-        self.network = make(
+        def maybe(capability: str, role: str, args: Any) -> Any:
+            """A component the target may lack (the spec rejected the ones it asks for)."""
+            return make(capability, role, args) if target.offers(capability) else None
+
+        self.network = maybe(
             "Network", "network", NetworkArgs(env=env, cidr=str(spec.network.cidr), zones=spec.zone_count, nat_per_zone=spec.nat_per_zone)
         )
-        self.keys = make(
+        self.keys = maybe(
             "Keys",
             "keys",
             KeysArgs(
                 env=env, rotation_days=spec.keys.rotation_days, deletion_window_days=spec.keys.deletion_window_days, network=self.network
             ),
         )
-        self.store = make("ArtifactStore", "store", ArtifactStoreArgs(env=env, storage=spec.storage, keys=self.keys, network=self.network))
-        self.registry = make(
+        self.store = maybe("ArtifactStore", "store", ArtifactStoreArgs(env=env, storage=spec.storage, keys=self.keys, network=self.network))
+        self.registry = maybe(
             "ContainerRegistry",
             "registry",
             ContainerRegistryArgs(env=env, registry=spec.container_registry, keys=self.keys, network=self.network),
@@ -148,10 +158,11 @@ class MlopsStack(pulumi.ComponentResource):
             "cloud": self.spec.cloud,
             "region": self.spec.region,
             "environment": self.spec.environment,
-            "bucket_uris": self.store.bucket_uris,
-            "registry_url": self.registry.registry_url,
-            "repository_urls": self.registry.repository_urls,
         }
+        if self.store is not None:
+            out["bucket_uris"] = self.store.bucket_uris
+        if self.registry is not None:
+            out.update(registry_url=self.registry.registry_url, repository_urls=self.registry.repository_urls)
         if self.model_registry is not None:
             out["model_registry_id"] = self.model_registry.model_registry_id
         if self.cluster is not None:
@@ -174,8 +185,9 @@ class MlopsStack(pulumi.ComponentResource):
             }
             if self.k8s is not None and self.k8s.monitoring is not None:
                 out.update(grafana_url=self.k8s.monitoring.grafana_url, prometheus_url=self.k8s.monitoring.prometheus_url)
-        out["endpoints"] = {
-            ep_spec.name: {"endpoint_name": ep.endpoint_name, "invoke_url": ep.invoke_url}
-            for ep, ep_spec in zip(self.endpoints, self.spec.endpoints, strict=True)
-        }
+        if self.target.offers("ModelEndpoint"):
+            out["endpoints"] = {
+                ep_spec.name: {"endpoint_name": ep.endpoint_name, "invoke_url": ep.invoke_url}
+                for ep, ep_spec in zip(self.endpoints, self.spec.endpoints, strict=True)
+            }
         return out

@@ -1,4 +1,4 @@
-"""AWS-specific spec rules, run by ``registry.check`` before any resource is registered.
+"""AWS-specific spec rules, run by ``targets.check`` before any resource is registered.
 
 Framework endpoints get their serving image resolved here (``images.resolve_image``,
 cached), so an unknown framework, version or python version is a ``ConfigError`` that

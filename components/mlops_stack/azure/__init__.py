@@ -1,7 +1,7 @@
 """The Azure implementation of every capability (pulumi-azure-native).
 
 Each module imports only the azure-native submodules it uses (the package is large),
-and this package imports its modules lazily: ``registry.implemented()`` can look for
+and this package imports its modules lazily: ``targets`` can look for
 ``mlops_stack.azure.<module>`` without loading the Azure SDK, while
 ``from mlops_stack.azure import Keys`` works as usual.
 """

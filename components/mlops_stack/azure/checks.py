@@ -6,7 +6,7 @@ from typing import Any
 
 from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
-from mlops_stack.registry import reject_frameworks
+from mlops_stack.targets import reject_frameworks
 
 
 #: Azure: 50 tags per resource (AKS agent pools included).

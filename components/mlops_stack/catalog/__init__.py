@@ -26,7 +26,6 @@ from typing import Literal
 from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
 Use = Literal["nodepool", "endpoint"]
-CLOUDS = ("aws", "gcp", "azure")
 
 #: What the source codes in gpus.csv stand for (see data/SOURCES.md).
 SOURCE_CODES: dict[str, str] = {

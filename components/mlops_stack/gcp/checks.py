@@ -1,4 +1,4 @@
-"""GCP-specific spec rules, run by ``registry.check`` before any resource is registered.
+"""GCP-specific spec rules, run by ``targets.check`` before any resource is registered.
 
 Each rule here is a limit the GCP APIs enforce only at ``pulumi up`` time; checking it
 up front turns a half-applied stack into a ``ConfigError`` that names the key path:
@@ -21,7 +21,7 @@ from typing import Any
 
 from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
-from mlops_stack.registry import reject_frameworks
+from mlops_stack.targets import reject_frameworks
 
 #: GKE: node pool names are 1-40 characters.
 MAX_NODE_POOL_NAME = 40

@@ -147,7 +147,10 @@ def _stack_config(plan: Mapping[str, Any]) -> dict[str, str]:
     region = plan.get("region")
     cloud = plan.get("cloud")
     if isinstance(region, str) and region:
-        key = {"aws": "aws:region", "gcp": "gcp:region", "azure": "azure-native:location"}.get(str(cloud))
+        from mlops_stack import targets
+
+        known = {t.name: t.region_config_key for t in targets.all()}
+        key = known.get(str(cloud))
         if key:
             cfg.setdefault(key, region)
     return cfg

@@ -11,15 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlops_stack import catalog
+from mlops_stack import catalog, targets
+from mlops_stack.contracts import KIND_MODULES
 from mlops_stack.errors import ConfigError
 from mlops_stack.offline.stackfile import PROJECT, StackFile
-from mlops_stack.registry import CLOUDS, implemented_clouds
-
-#: Region per cloud for the comparison (the catalog's price regions).
-COMPARE_REGIONS = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus"}
-#: Required cloud-only keys, filled when the spec was written for another cloud.
-SWITCH_DEFAULTS: dict[str, dict[str, dict[str, str]]] = {"gcp": {"gcp": {"project": "compare-placeholder"}}}
 
 
 def config_for_cloud(stack_file: StackFile, cloud: str) -> dict[str, str]:
@@ -27,10 +22,12 @@ def config_for_cloud(stack_file: StackFile, cloud: str) -> dict[str, str]:
     config = dict(stack_file.config)
     own = config.get(f"{PROJECT}:cloud")
     config[f"{PROJECT}:cloud"] = cloud
+    target = targets.get(cloud)
     if own != cloud:
-        config[f"{PROJECT}:region"] = COMPARE_REGIONS[cloud]
-    # Keys a cloud cannot do without (a GCP project), filled with placeholders.
-    for key, defaults in SWITCH_DEFAULTS.get(cloud, {}).items():
+        # The region the catalog's prices are for, so the figures compare like for like.
+        config[f"{PROJECT}:region"] = target.price_region
+    # Keys a target cannot do without (a project ID, say), filled with placeholders.
+    for key, defaults in target.compare_defaults.items():
         current = json.loads(config.get(f"{PROJECT}:{key}", "{}") or "{}")
         config[f"{PROJECT}:{key}"] = json.dumps({**defaults, **{k: v for k, v in current.items() if v}})
     return config
@@ -71,8 +68,9 @@ def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:
     from mlops_stack.program import main as program
     from mlops_stack.spec import load_spec, raw_from_config_values
 
-    if cloud not in implemented_clouds():
-        return {"cloud": cloud, "error": f"{cloud} is not implemented yet"}
+    missing = [k for k in KIND_MODULES if not targets.get(cloud).offers(k)]
+    if missing:
+        return {"cloud": cloud, "error": f"{cloud} does not offer {', '.join(missing)}"}
     config = config_for_cloud(stack_file, cloud)
     try:
         spec = load_spec(raw_from_config_values(config))
@@ -110,4 +108,4 @@ def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:
 
 
 def compare_stack(stack_file: StackFile, options: Any) -> list[dict[str, Any]]:
-    return [plan_on(stack_file, cloud, options) for cloud in CLOUDS]
+    return [plan_on(stack_file, cloud, options) for cloud in targets.names()]

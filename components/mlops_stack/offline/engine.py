@@ -151,15 +151,19 @@ def _struct_to_plain(struct: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------
-# Realistic outputs, one module per provider package (loaded on first use).
+# Realistic outputs, one module per provider package (loaded on first use): each
+# target's (``Target.mock_outputs``) plus the cloud-independent Kubernetes layer's.
 
 _OUTPUT_MODULES = {
-    "aws": "mlops_stack.offline.outputs_aws",
-    "gcp": "mlops_stack.offline.outputs_gcp",
-    "azure-native": "mlops_stack.offline.outputs_azure",
     "kubernetes": "mlops_stack.offline.outputs_k8s",
     "random": "mlops_stack.offline.outputs_k8s",
 }
+
+
+def _output_module(package: str) -> str | None:
+    from mlops_stack import targets
+
+    return _OUTPUT_MODULES.get(package) or targets.mock_modules().get(package)
 
 
 def short_hash(*parts: str, length: int = 7) -> str:
@@ -216,7 +220,7 @@ class RealisticMocks(pulumi_mocks.Mocks):
         if package == "pulumi" and token.startswith("pulumi:providers:"):
             package = token.split(":")[2]
         if package not in self._rules:
-            mod_name = _OUTPUT_MODULES.get(package)
+            mod_name = _output_module(package)
             self._rules[package] = importlib.import_module(mod_name) if mod_name else None
         return self._rules[package]
 

@@ -101,7 +101,7 @@ def user_error(err: BaseException, program: str | None) -> ConfigError | None:
     Pulumi's own config errors (a missing ``require``d key) and exceptions raised in the
     program's own files are the program's, reported with the file and line.
     """
-    from mlops_stack.registry import missing_sdk
+    from mlops_stack.targets import missing_sdk
 
     sdk = missing_sdk(err)
     if sdk is not None:

@@ -122,11 +122,10 @@ def plan_stack_file(path: str | Path, *, program: Path | None = None, stack: str
 
 
 def _cloud_from_resources(plan: Plan) -> str:
-    from mlops_stack.registry import PROVIDER_PACKAGE
+    from mlops_stack import targets
 
-    package_cloud = {pkg: cloud for cloud, pkg in PROVIDER_PACKAGE.items()}
     for r in plan.resources:
-        cloud = package_cloud.get(r.type.split(":", 1)[0])
-        if cloud:
-            return cloud
+        target = targets.by_provider_package(r.type.split(":", 1)[0])
+        if target is not None:
+            return target.name
     return ""

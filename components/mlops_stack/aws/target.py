@@ -1,0 +1,33 @@
+"""The AWS target: registered through the ``mlops_stack.targets`` entry point.
+
+Imports nothing but ``mlops_stack.targets``: the provider SDK loads in ``make_provider``,
+capability modules when a stack uses them (by convention, ``mlops_stack.aws.<module>``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_stack.targets import ProviderRequest, Target
+
+
+def make_provider(req: ProviderRequest) -> Any:
+    import pulumi_aws as aws
+
+    return aws.Provider(req.name, region=req.spec.region, opts=req.opts)
+
+
+TARGET = Target(
+    name="aws",
+    display_name="AWS",
+    package="mlops_stack.aws",
+    order=10,
+    provider_package="aws",
+    sdk_module="pulumi_aws",
+    extra="aws",
+    provider="mlops_stack.aws.target:make_provider",
+    checks="mlops_stack.aws.checks:check",
+    mock_outputs={"aws": "mlops_stack.offline.outputs_aws"},
+    price_region="us-east-1",
+    region_config_key="aws:region",
+)

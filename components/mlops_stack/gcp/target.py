@@ -1,0 +1,36 @@
+"""The GCP target: registered through the ``mlops_stack.targets`` entry point.
+
+Imports nothing but ``mlops_stack.targets``: the provider SDK loads in ``make_provider``,
+capability modules when a stack uses them (by convention, ``mlops_stack.gcp.<module>``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_stack.targets import ProviderRequest, Target
+
+
+def make_provider(req: ProviderRequest) -> Any:
+    import pulumi_gcp as gcp
+
+    return gcp.Provider(req.name, project=req.spec.gcp.project, region=req.spec.region, opts=req.opts)
+
+
+TARGET = Target(
+    name="gcp",
+    display_name="GCP",
+    package="mlops_stack.gcp",
+    order=20,
+    provider_package="gcp",
+    sdk_module="pulumi_gcp",
+    extra="gcp",
+    provider="mlops_stack.gcp.target:make_provider",
+    required_options=("project",),
+    checks="mlops_stack.gcp.checks:check",
+    mock_outputs={"gcp": "mlops_stack.offline.outputs_gcp"},
+    price_region="us-central1",
+    # A spec written for another cloud names no project; --compare fills a placeholder.
+    compare_defaults={"gcp": {"project": "compare-placeholder"}},
+    region_config_key="gcp:region",
+)
