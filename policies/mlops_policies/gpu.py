@@ -1,13 +1,18 @@
 """Which GPU (cloud-neutral name) and how many per node a node/instance type carries.
 
-A deliberately small, self-contained table (the pack runs in its own process and must
-not import the project's catalog). Unknown types return ``(None, None)``; rules then
-only report what they can prove. Keep in step with components/mlops_stack/catalog.
+The pack runs in its own process and must not import the project's catalog, so the
+catalog's machine and accelerator types are copied into ``generated.py``
+(scripts/gen_policy_tables.py, checked by a sync test) and looked up first. The small
+hand-written tables below are the fallback for machines outside the catalog (other
+sizes of a family, a target installed as a plugin). Unknown types return
+``(None, None)``; rules then only report what they can prove.
 """
 
 from __future__ import annotations
 
 import re
+
+from mlops_policies.generated import ACCELERATORS, MACHINES
 
 # AWS EC2 families (EKS node groups) -> neutral GPU name.
 _AWS_FAMILIES = {
@@ -71,6 +76,9 @@ _AZURE_GPU_PREFIX = re.compile(r"^standard_n[cdv]", re.IGNORECASE)
 
 
 def aws_instance_gpu(instance_type: str) -> tuple[str | None, int | None]:
+    known = MACHINES.get(instance_type.lower()) or MACHINES.get(instance_type.lower().removeprefix("ml."))
+    if known is not None:
+        return known
     it = instance_type.removeprefix("ml.")
     family = it.split(".", 1)[0]
     gpu = _AWS_FAMILIES.get(family)
@@ -80,17 +88,24 @@ def aws_instance_gpu(instance_type: str) -> tuple[str | None, int | None]:
 
 
 def is_aws_gpu_instance(instance_type: str) -> bool:
+    if instance_type.lower() in MACHINES:
+        return True
     family = instance_type.removeprefix("ml.").split(".", 1)[0]
     return family in _AWS_FAMILIES or bool(re.match(r"^(p\d|g\d)", family))
 
 
 def gcp_accelerator(accelerator_type: str) -> str | None:
     short = accelerator_type.rsplit("/", 1)[-1]
+    if short in ACCELERATORS:
+        return ACCELERATORS[short]
     return _GCP_ACCELERATORS.get(short, short if short.startswith("nvidia-") else None)
 
 
 def azure_vm_gpu(vm_size: str) -> tuple[str | None, int | None]:
     size = vm_size.lower()
+    known = MACHINES.get(size)
+    if known is not None:
+        return known
     for pattern, gpu, counts in _AZURE_PATTERNS:
         m = re.match(pattern, size)
         if m:
