@@ -13,7 +13,7 @@ from mlops_stack import cli_ops
 from planning import ROOT
 
 
-@pytest.mark.parametrize("cloud", sorted(cli_ops.OPS_MODULES))
+@pytest.mark.parametrize("cloud", sorted(cli_ops.ops_packages()))
 def test_every_cloud_module_has_the_same_functions(cloud: str) -> None:
     pre, smoke = cli_ops.ops_module(cloud, "preflight"), cli_ops.ops_module(cloud, "smoke")
     assert list(inspect.signature(pre.run_preflight).parameters) == ["spec", "client", "stack"]
@@ -26,7 +26,7 @@ def test_the_ops_extras_exist_and_dev_installs_them() -> None:
     import tomllib
 
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    for cloud in cli_ops.OPS_MODULES:
+    for cloud in cli_ops.ops_packages():
         assert f"{cloud}-ops" in extras
         assert f"{cloud}-ops" in extras["all"][0]
     assert "mlops-stack[all" in extras["dev"][0]

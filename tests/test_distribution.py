@@ -234,7 +234,7 @@ def test_an_error_in_the_users_program_names_its_line(tmp_path: Path, capsys: py
 
 
 def test_a_missing_provider_sdk_names_the_extra() -> None:
-    from mlops_stack.registry import missing_sdk
+    from mlops_stack.targets import missing_sdk
 
     err = missing_sdk(ModuleNotFoundError("No module named 'pulumi_gcp'", name="pulumi_gcp"))
     assert str(err) == "cloud: 'gcp' needs the gcp provider SDK (pulumi_gcp), which is not installed here (pip install 'mlops-stack[gcp]')"

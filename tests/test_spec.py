@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from badstacks import assert_plain
 from planning import STACKS, plan_config
-from mlops_stack import registry
+from mlops_stack import targets
 from mlops_stack.errors import ConfigError
 from mlops_stack.offline.stackfile import read_stack_file
 from mlops_stack.spec import TOP_LEVEL_KEYS, load_spec, raw_from_config_values
@@ -208,7 +208,7 @@ def test_malformed_specs_register_nothing_when_they_fail(raw: dict[str, Any]) ->
     config = {f"mlops-stack:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
     try:
         # Every rule the program checks: the neutral ones, then the cloud's own.
-        registry.check(load_spec(raw_from_config_values(config)))
+        targets.check(load_spec(raw_from_config_values(config)))
     except ConfigError:
         with pytest.raises(ConfigError) as info:
             plan_config(config)

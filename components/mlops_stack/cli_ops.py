@@ -10,11 +10,10 @@ sets ``handler`` to a function that returns the exit code:
   ``<cloud>-ops`` extra is not installed;
 - 3: an internal error.
 
-The work is done by the stack's cloud: ``OPS_MODULES`` maps a cloud to its package,
+The work is done by the stack's target: ``Target.ops`` names its package,
 whose ``preflight`` module has ``run_preflight(spec, client, stack)``,
 ``default_clients(spec, profile)``, ``sdk_error(err)``, ``OPS_EXTRA``, ``SDK_MODULES``, ``SDK_LABEL``,
-and whose ``smoke`` module has ``run_smoke(spec, outputs, client, stack)``. (When the
-targets register these themselves, the table becomes one entry per target.)
+and whose ``smoke`` module has ``run_smoke(spec, outputs, client, stack)``.
 
 Importing this module imports no cloud SDK and none of the stack code: ``mlops-stack
 plan`` stays as fast as before.
@@ -34,19 +33,16 @@ from mlops_stack.ops_report import NoCredentials
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
 
-#: Cloud -> the package holding its ``preflight`` and ``smoke`` modules.
-OPS_MODULES: dict[str, str] = {
-    "aws": "mlops_stack.aws",
-    "gcp": "mlops_stack.gcp",
-    "azure": "mlops_stack.azure",
-}
-#: The clouds preflight and smoke know.
-SUPPORTED_CLOUDS = tuple(OPS_MODULES)
+def ops_packages() -> dict[str, str]:
+    """Target -> the package holding its ``preflight`` and ``smoke`` modules (``Target.ops``)."""
+    from mlops_stack import targets
+
+    return {t.name: t.ops for t in targets.all() if t.ops}
 
 
 def ops_module(cloud: str, kind: str) -> Any:
-    """``mlops_stack.<cloud>.preflight`` / ``.smoke`` for the stack's cloud."""
-    return importlib.import_module(f"{OPS_MODULES[cloud]}.{kind}")
+    """``mlops_stack.<cloud>.preflight`` / ``.smoke`` for the stack's target."""
+    return importlib.import_module(f"{ops_packages()[cloud]}.{kind}")
 
 
 def _add_stack_args(p: argparse.ArgumentParser) -> None:
@@ -90,17 +86,18 @@ def _stack_file(args: argparse.Namespace) -> Path:
 
 def load_spec_for(args: argparse.Namespace, *, resolve: bool) -> tuple[Any, str]:
     """The validated spec of ``--stack``/``--config`` and the stack name; ``ConfigError`` if bad."""
-    from mlops_stack import registry
+    from mlops_stack import targets
     from mlops_stack.errors import ConfigError
     from mlops_stack.offline.stackfile import read_stack_file
     from mlops_stack.spec import load_spec
 
     sf = read_stack_file(_stack_file(args))
     spec = load_spec(sf.raw_spec)
-    if spec.cloud not in OPS_MODULES:
-        raise ConfigError("cloud", f"{args.command} knows {', '.join(SUPPORTED_CLOUDS)} stacks", value=spec.cloud)
+    known = ops_packages()
+    if spec.cloud not in known:
+        raise ConfigError("cloud", f"{args.command} knows {', '.join(known)} stacks", value=spec.cloud)
     if resolve:
-        registry.check(spec)
+        targets.check(spec)
     return spec, sf.stack
 
 
@@ -131,7 +128,7 @@ def _guard(args: argparse.Namespace, body: Any, state: dict[str, Any]) -> int:
             print(f"error: {args.command} needs {pre.SDK_LABEL}, which is not installed here (pip install 'mlops-stack[{pre.OPS_EXTRA}]')",
                   file=sys.stderr)
             return EXIT_CONFIG
-        from mlops_stack.registry import missing_sdk
+        from mlops_stack.targets import missing_sdk
 
         sdk = missing_sdk(err)
         if sdk is not None:

@@ -88,6 +88,8 @@ class Target:
     #: Spec sections filled with placeholders when ``--compare`` switches a spec to this target.
     compare_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     region_config_key: str | None = None  #: the provider's region config key (``aws:region``), for the policy pack
+    #: The package holding its ``preflight`` and ``smoke`` modules (``mlops-stack preflight``); None: none.
+    ops: str | None = None
 
     def kinds(self) -> tuple[str, ...]:
         """The capability kinds it offers, in ``contracts.KIND_MODULES`` order (others last)."""

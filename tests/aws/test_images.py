@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from mlops_stack import registry
+from mlops_stack import targets
 from mlops_stack.aws import images
 from mlops_stack.aws.images import resolve_image
 from mlops_stack.errors import ConfigError
@@ -80,7 +80,7 @@ def _spec(framework: dict, *, gpu: str | None = "nvidia-a10g", cpu: str | None =
 
 def _error(framework: dict, **kw: object) -> ConfigError:
     with pytest.raises(ConfigError) as info:
-        registry.check(_spec(framework, **kw))
+        targets.check(_spec(framework, **kw))
     return info.value
 
 
@@ -152,11 +152,11 @@ def test_the_plan_serves_the_resolved_image() -> None:
 def test_image_only_stacks_import_neither_the_sdk_nor_the_resolver() -> None:
     code = (
         "import sys\n"
-        "from mlops_stack import registry\n"
+        "from mlops_stack import targets\n"
         "from mlops_stack.offline.stackfile import read_stack_file\n"
         "from mlops_stack.spec import load_spec\n"
         "for s in ('dev-aws', 'prod-aws'):\n"
-        "    registry.check(load_spec(read_stack_file(f'stacks/Pulumi.{s}.yaml').raw_spec))\n"
+        "    targets.check(load_spec(read_stack_file(f'stacks/Pulumi.{s}.yaml').raw_spec))\n"
         "print(sorted(m for m in ('sagemaker', 'mlops_stack.aws.images', 'boto3') if m in sys.modules))\n"
     )
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)

@@ -29,5 +29,6 @@ TARGET = Target(
     checks="mlops_stack.aws.checks:check",
     mock_outputs={"aws": "mlops_stack.offline.outputs_aws"},
     price_region="us-east-1",
+    ops="mlops_stack.aws",
     region_config_key="aws:region",
 )

@@ -32,5 +32,6 @@ TARGET = Target(
     checks="mlops_stack.azure.checks:check",
     mock_outputs={"azure-native": "mlops_stack.offline.outputs_azure"},
     price_region="eastus",
+    ops="mlops_stack.azure",
     region_config_key="azure-native:location",
 )
