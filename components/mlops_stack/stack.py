@@ -42,10 +42,14 @@ class MlopsStack(pulumi.ComponentResource):
         cloud = spec.cloud
         self.target = target = targets.get(cloud)
         env = Env.from_spec(spec)
-        provider = target.make_provider(
-            targets.ProviderRequest(name=f"{name}-{cloud}", spec=spec, config={}, opts=child_opts(self))
-        )
-        providers = {target.provider_package: provider} if provider is not None and target.provider_package else {}
+        # The caller's provider (opts.provider / opts.providers, or one inherited from the
+        # caller's parent) wins; else the target's, from the spec and the stack's provider config.
+        pkg = target.provider_package
+        provider = self.get_provider(f"{pkg}:index:Provider") if pkg else None
+        if provider is None:
+            config = targets.provider_config(target, spec)
+            provider = target.make_provider(targets.ProviderRequest(name=f"{name}-{cloud}", spec=spec, config=config, opts=child_opts(self), package=pkg or ""))
+        providers = {pkg: provider} if provider is not None and pkg else {}
         opts_ = pulumi.ResourceOptions(parent=self, providers=providers)
 
         def make(capability: str, role: str, args: Any) -> Any:

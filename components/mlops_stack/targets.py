@@ -21,6 +21,8 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import inspect
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -48,6 +50,7 @@ class ProviderRequest:
     #: The stack's ``<provider package>:*`` Pulumi config, top-level keys snake_cased.
     config: Mapping[str, Any]
     opts: pulumi.ResourceOptions  #: parent = the stack
+    package: str = ""  #: the provider's Pulumi package (``aws``): the prefix of its config keys
 
 
 def _load(ref: str) -> Any:
@@ -75,9 +78,10 @@ class Target:
     sdk_module: str | None = None  #: the provider SDK's Python module (``pulumi_aws``)
     extra: str | None = None  #: the pip extra that installs it (``mlops-stack[aws]``)
     provider: str | None = None  #: ``"module:function"`` building the provider from a ProviderRequest
-    #: Provider arguments the factory sets from the spec; the same key in the stack's
-    #: provider config must agree with it.
-    spec_provider_keys: Mapping[str, Callable[[MlopsSpec], Any]] = field(default_factory=dict)
+    #: Provider arguments set from the spec: argument -> (spec key path, value getter). The
+    #: same key in the stack's provider config must agree; where the spec leaves it unset
+    #: (None), the provider config's value stands.
+    spec_provider_keys: Mapping[str, tuple[str, Callable[[MlopsSpec], Any]]] = field(default_factory=dict)
     required_options: tuple[str, ...] = ()  #: keys of its spec section that must be set
     #: capability kind -> ``"module:Class"``; None: by convention, ``<package>.<module>``
     #: per ``contracts.KIND_MODULES`` where that module exists.
@@ -197,6 +201,70 @@ def mock_modules() -> dict[str, str]:
     for t in all():
         out.update(t.mock_outputs)
     return out
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key).lstrip("_")
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def _config_value(text: Any) -> Any:
+    """Pulumi config values are text; objects, lists and booleans are JSON in that text."""
+    if isinstance(text, str) and (text[:1] in ("{", "[") or text in ("true", "false")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def provider_config(t: Target, spec: MlopsSpec) -> dict[str, Any]:
+    """The arguments of ``t``'s stack provider: every ``<provider package>:<key>`` of the
+    running stack's config (top-level keys snake_cased, structured values decoded, secrets
+    kept secret), with the spec's values for ``t.spec_provider_keys`` over them.
+
+    A provider key the spec also sets, with another value, is a ``ConfigError`` naming both:
+    the stack would otherwise deploy somewhere its spec (and its checks) did not describe."""
+    from pulumi.runtime import config as runtime_config
+
+    pkg = t.provider_package
+    out: dict[str, Any] = {}
+    if pkg:
+        for key, raw in sorted(runtime_config.CONFIG.get().items()):
+            prefix, _, name = key.partition(":")
+            if prefix != pkg or not name:
+                continue
+            value = _config_value(raw)
+            out[_snake(name)] = pulumi.Output.secret(value) if runtime_config.is_config_secret(key) else value
+    for arg, (path, value_of) in t.spec_provider_keys.items():
+        ours = value_of(spec)
+        if ours is None:
+            continue
+        theirs = out.get(arg)
+        if theirs is not None and not isinstance(theirs, pulumi.Output) and theirs != ours:
+            raise ConfigError(
+                f"{pkg}:{_camel(arg)}", f"differs from mlops-stack:{path} ({ours})", f"remove {pkg}:{_camel(arg)} or make them equal", value=theirs
+            )
+        out[arg] = ours
+    return out
+
+
+def provider_args(cls: type, req: ProviderRequest) -> dict[str, Any]:
+    """``req.config`` checked against what provider class ``cls`` accepts: a key it does not
+    know is a ``ConfigError`` naming the stack config key (not a ``TypeError`` at plan time)."""
+    init = getattr(cls, "_internal_init", cls.__init__)
+    known = [p for p in inspect.signature(init).parameters if p not in ("__self__", "self", "resource_name", "opts")]
+    for arg in req.config:
+        if arg not in known:
+            pkg = req.package or "provider"
+            raise ConfigError(
+                f"{pkg}:{_camel(arg)}", "is not a setting of this provider", did_you_mean(_camel(arg), [_camel(k) for k in known]),
+            )
+    return dict(req.config)
 
 
 def _sdk_error(t: Target) -> ConfigError:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_stack.targets import ProviderRequest, Target
+from mlops_stack.targets import ProviderRequest, Target, provider_args
 
 
 def make_provider(req: ProviderRequest) -> Any:
     import pulumi_aws as aws
 
-    return aws.Provider(req.name, region=req.spec.region, opts=req.opts)
+    return aws.Provider(req.name, **provider_args(aws.Provider, req), opts=req.opts)
 
 
 TARGET = Target(
@@ -26,6 +26,7 @@ TARGET = Target(
     sdk_module="pulumi_aws",
     extra="aws",
     provider="mlops_stack.aws.target:make_provider",
+    spec_provider_keys={"region": ("region", lambda spec: spec.region)},
     checks="mlops_stack.aws.checks:check",
     mock_outputs={"aws": "mlops_stack.offline.outputs_aws"},
     price_region="us-east-1",

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_stack.targets import ProviderRequest, Target
+from mlops_stack.targets import ProviderRequest, Target, provider_args
 
 
 def make_provider(req: ProviderRequest) -> Any:
     import pulumi_azure_native as azure_native
 
-    options = req.spec.azure
-    return azure_native.Provider(
-        req.name, location=req.spec.region, subscription_id=options.subscription_id, tenant_id=options.tenant_id, opts=req.opts
-    )
+    return azure_native.Provider(req.name, **provider_args(azure_native.Provider, req), opts=req.opts)
 
 
 TARGET = Target(
@@ -29,6 +26,11 @@ TARGET = Target(
     sdk_module="pulumi_azure_native",
     extra="azure",
     provider="mlops_stack.azure.target:make_provider",
+    spec_provider_keys={
+        "location": ("region", lambda spec: spec.region),
+        "subscription_id": ("azure.subscriptionId", lambda spec: spec.azure.subscription_id),
+        "tenant_id": ("azure.tenantId", lambda spec: spec.azure.tenant_id),
+    },
     checks="mlops_stack.azure.checks:check",
     mock_outputs={"azure-native": "mlops_stack.offline.outputs_azure"},
     price_region="eastus",

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_stack.targets import ProviderRequest, Target
+from mlops_stack.targets import ProviderRequest, Target, provider_args
 
 
 def make_provider(req: ProviderRequest) -> Any:
     import pulumi_gcp as gcp
 
-    return gcp.Provider(req.name, project=req.spec.gcp.project, region=req.spec.region, opts=req.opts)
+    return gcp.Provider(req.name, **provider_args(gcp.Provider, req), opts=req.opts)
 
 
 TARGET = Target(
@@ -26,6 +26,7 @@ TARGET = Target(
     sdk_module="pulumi_gcp",
     extra="gcp",
     provider="mlops_stack.gcp.target:make_provider",
+    spec_provider_keys={"project": ("gcp.project", lambda spec: spec.gcp.project), "region": ("region", lambda spec: spec.region)},
     required_options=("project",),
     checks="mlops_stack.gcp.checks:check",
     mock_outputs={"gcp": "mlops_stack.offline.outputs_gcp"},
