@@ -239,7 +239,7 @@ def test_every_known_region_has_zone_data_and_the_offline_mock_follows_it() -> N
             info = catalog.zones(cloud, region)
             assert info is not None and info.listed and info.count >= 2, (cloud, region)
     from mlops_stack.offline.engine import MockContext
-    from mlops_stack.offline.outputs_aws import _zones
+    from mlops_stack.aws.mocks import _zones
 
     class Call:
         provider = None

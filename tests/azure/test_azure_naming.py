@@ -24,7 +24,7 @@ from mlops_stack.azure._naming import (
 )
 from mlops_stack.azure.endpoint import auth_mode, traffic_template
 from mlops_stack.azure.keys import rotation_policy
-from mlops_stack.offline.outputs_azure import cluster_user_kubeconfig
+from mlops_stack.azure.mocks import cluster_user_kubeconfig
 
 PREFIX = st.from_regex(r"[a-z][a-z0-9-]{0,14}[a-z0-9]-(dev|staging|prod)", fullmatch=True)
 SEED = st.text(min_size=1, max_size=120)

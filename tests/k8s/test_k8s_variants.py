@@ -14,7 +14,7 @@ from mlops_stack.errors import ConfigError
 from mlops_stack.k8s import charts
 from mlops_stack.k8s.gpu import SHARING_CONFIGMAP
 from mlops_stack.k8s.monitoring import GRAFANA_PASSWORD_LENGTH
-from mlops_stack.offline import outputs_k8s
+from mlops_stack.k8s import mocks as outputs_k8s
 from mlops_stack.offline.engine import SECRET, Plan, run_program
 
 STACKS = example_stacks()

@@ -32,7 +32,7 @@ TARGET = Target(
         "tenant_id": ("azure.tenantId", lambda spec: spec.azure.tenant_id),
     },
     checks="mlops_stack.azure.checks:check",
-    mock_outputs={"azure-native": "mlops_stack.offline.outputs_azure"},
+    mock_outputs={"azure-native": "mlops_stack.azure.mocks"},
     price_region="eastus",
     ops="mlops_stack.azure",
     region_config_key="azure-native:location",

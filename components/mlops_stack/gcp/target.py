@@ -29,7 +29,7 @@ TARGET = Target(
     spec_provider_keys={"project": ("gcp.project", lambda spec: spec.gcp.project), "region": ("region", lambda spec: spec.region)},
     required_options=("project",),
     checks="mlops_stack.gcp.checks:check",
-    mock_outputs={"gcp": "mlops_stack.offline.outputs_gcp"},
+    mock_outputs={"gcp": "mlops_stack.gcp.mocks"},
     price_region="us-central1",
     # A spec written for another cloud names no project; --compare fills a placeholder.
     compare_defaults={"gcp": {"project": "compare-placeholder"}},

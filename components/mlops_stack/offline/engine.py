@@ -155,8 +155,8 @@ def _struct_to_plain(struct: Any) -> dict[str, Any]:
 # target's (``Target.mock_outputs``) plus the cloud-independent Kubernetes layer's.
 
 _OUTPUT_MODULES = {
-    "kubernetes": "mlops_stack.offline.outputs_k8s",
-    "random": "mlops_stack.offline.outputs_k8s",
+    "kubernetes": "mlops_stack.k8s.mocks",
+    "random": "mlops_stack.k8s.mocks",
 }
 
 
