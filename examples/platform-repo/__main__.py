@@ -4,9 +4,8 @@ store — without adopting the whole environment."""
 
 import pulumi
 
-from mlops_stack.args import ArtifactStoreArgs, Env, GpuNodePoolArgs
+from mlops_stack import ArtifactStoreArgs, BucketSpec, Env, GpuNodePoolArgs, GpuPoolSpec, StorageSpec
 from mlops_stack.aws import ArtifactStore, ExistingCluster, GpuNodePool
-from mlops_stack.spec import BucketSpec, GpuPoolSpec, StorageSpec
 
 config = pulumi.Config()
 env = Env(
