@@ -682,8 +682,11 @@ def test_ci_sign_in_as_an_application_is_a_service_principal(monkeypatch: pytest
     monkeypatch.setenv(var, "true" if var.startswith("ARM_USE") else "0b1c2d3e-0000-4000-8000-000000000000")
     assert deployer_principal_type() == "ServicePrincipal"
     assert deployer_principal_type("User") == "User"  # an explicit choice wins
-    with pytest.raises(ValueError):
+    from mlops_stack.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
         deployer_principal_type("Application")
+    assert str(err.value) == "deployerPrincipalType: 'Application' must be one of User, Group, ServicePrincipal"
 
 
 def test_provider_config_client_id_plans_a_service_principal_admin(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -697,3 +700,17 @@ def test_provider_config_client_id_plans_a_service_principal_admin(monkeypatch: 
     config["azure-native:clientId"] = "0b1c2d3e-0000-4000-8000-000000000000"
     (admin,) = role_assignments(plan_config(config, stack="dev-azure"), ROLE_AKS_RBAC_CLUSTER_ADMIN)
     assert admin["principalType"] == "ServicePrincipal"
+
+
+def test_an_azure_component_without_a_sibling_it_needs_is_a_config_error() -> None:
+    from mlops_stack import ArtifactStoreArgs, Env, StorageSpec
+    from mlops_stack.azure._shared import sibling
+    from mlops_stack.errors import ConfigError
+
+    args = ArtifactStoreArgs(env=Env(name="mlops", environment="dev", region="eastus"), storage=StorageSpec())
+    with pytest.raises(ConfigError) as err:
+        sibling(args, None, "network")
+    assert str(err.value) == (
+        "ArtifactStoreArgs(network): is required by the Azure implementation "
+        "(pass the component in the args, or create this component inside MlopsStack)"
+    )

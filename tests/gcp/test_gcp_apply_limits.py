@@ -121,6 +121,34 @@ def test_a_gpu_pool_component_whose_node_pool_name_gke_rejects_fails_before_any_
         pool = GpuPoolSpec(name="p", gpu="nvidia-l4", maxNodes=1)
         created.append(GpuNodePool("x" * 27, GpuNodePoolArgs(env=env, pool=pool, cluster=ExistingCluster(name="c", location="us-central1-a"))))
 
-    with pytest.raises(Exception, match="would be 41 characters; GKE allows 40"):
+    from mlops_stack.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
         run_program(program, stack="ext", config={"gcp:project": "shared-proj-123"})
+    assert str(err.value) == (
+        f"GpuNodePool(name): {'x' * 27!r} would make the GKE node pool name 41 characters long; GKE allows 40 "
+        "(use a component name of at most 26 characters)"
+    )
     assert created == []
+
+
+def test_a_gcp_endpoint_component_with_a_framework_model_is_a_config_error() -> None:
+    from types import SimpleNamespace
+
+    from mlops_stack import EndpointSpec, Env, ModelEndpointArgs
+    from mlops_stack.errors import ConfigError
+    from mlops_stack.gcp import ModelEndpoint
+
+    ep = EndpointSpec.model_validate(
+        {"name": "e", "cpuSize": "small", "model": {"artifact": {"bucket": "models", "key": "m/model.tar.gz"}, "framework": {"name": "pytorch", "version": "2.3"}}}
+    )
+
+    def program() -> None:
+        env = Env(name="mlops", environment="dev", region="us-central1")
+        ModelEndpoint("e", ModelEndpointArgs(env=env, endpoint=ep, store=SimpleNamespace(bucket_names={})))
+
+    with pytest.raises(ConfigError) as err:
+        run_program(program, stack="ext", config={"gcp:project": "shared-proj-123"})
+    assert str(err.value) == (
+        "endpoint.model.image: is required on gcp: Vertex AI has no framework images here (set model.image to a serving container image URI)"
+    )

@@ -22,6 +22,7 @@ import pulumi
 from pulumi_azure_native import authorization, network
 
 from mlops_stack.args import child_opts, merge_opts
+from mlops_stack.errors import ConfigError
 from mlops_stack.azure._naming import PRIVATE_DNS_ZONES, role_definition_id
 
 
@@ -49,7 +50,7 @@ def deployer_principal_type(explicit: str | None = None) -> str:
     ``ServicePrincipal``, anything else (Azure CLI user sign-in) ``User``."""
     if explicit:
         if explicit not in PRINCIPAL_TYPES:
-            raise ValueError(f"deployer principal type must be one of {PRINCIPAL_TYPES}, not {explicit!r}")
+            raise ConfigError("deployerPrincipalType", f"must be one of {', '.join(PRINCIPAL_TYPES)}", value=explicit)
         return explicit
     if any(os.environ.get(var, "").strip().lower() not in ("", "false", "0") for var in _APP_LOGIN_ENV):
         return "ServicePrincipal"
@@ -79,9 +80,10 @@ def sibling(
     if found is None and opts is not None and opts.parent is not None:
         found = getattr(opts.parent, parent_attr or attr, None)
     if found is None and required:
-        raise TypeError(
-            f"{type(args).__name__}: the Azure implementation needs the {attr!r} component; "
-            f"pass it in the args (mlops_stack.azure.args) or create this component inside MlopsStack"
+        raise ConfigError(
+            f"{type(args).__name__}({attr})",
+            "is required by the Azure implementation",
+            "pass the component in the args, or create this component inside MlopsStack",
         )
     return found
 

@@ -27,6 +27,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlops_stack import catalog
+from mlops_stack.errors import ConfigError
 from mlops_stack.args import Env, ModelEndpointArgs, child_opts, merge_opts, resource_tags, stateful_opts
 from mlops_stack.gcp._shared import IAM_APIS, account_id, enable_services, key_dependencies, key_for, labels, project_info
 from mlops_stack.gcp.vertex_provider import CPU_METRIC, GPU_METRIC, VertexDeploymentProvider, VertexModelDeployment
@@ -147,7 +148,9 @@ class ModelEndpoint(pulumi.ComponentResource):
         super().__init__("mlops:gcp:ModelEndpoint", name, None, merge_opts(opts))
         env, ep, store = args.env, args.endpoint, args.store
         if ep.model.image is None:
-            raise ValueError(f"endpoint {ep.name}: model.image is required (framework images are resolved before this point)")
+            raise ConfigError(
+                "endpoint.model.image", "is required on gcp: Vertex AI has no framework images here", "set model.image to a serving container image URI"
+            )
         capture = ep.data_capture
         project, _number = project_info(self)
         apis = enable_services(self, name, [AIPLATFORM_API, *([BIGQUERY_API] if capture.enabled else []), *IAM_APIS])

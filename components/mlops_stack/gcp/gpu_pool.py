@@ -27,6 +27,7 @@ import pulumi_gcp as gcp
 
 from mlops_stack import catalog
 from mlops_stack.args import Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, merge_opts, pool_offer
+from mlops_stack.errors import ConfigError
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import project_info
 from mlops_stack.gcp.checks import MAX_NODE_POOL_NAME, node_pool_name_length
@@ -83,9 +84,11 @@ class GpuNodePool(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if node_pool_name_length(f"{name}-nodes") > MAX_NODE_POOL_NAME:
             # pulumi-gcp auto-names the node pool "<name>-nodes-<7 hex>"; GKE rejects > 40.
-            raise ValueError(
-                f"GpuNodePool {name!r}: the GKE node pool name would be {node_pool_name_length(f'{name}-nodes')} characters; "
-                f"GKE allows {MAX_NODE_POOL_NAME} (use a component name of at most {MAX_NODE_POOL_NAME - 14} characters)"
+            raise ConfigError(
+                "GpuNodePool(name)",
+                f"would make the GKE node pool name {node_pool_name_length(f'{name}-nodes')} characters long; GKE allows {MAX_NODE_POOL_NAME}",
+                f"use a component name of at most {MAX_NODE_POOL_NAME - 14} characters",
+                value=name,
             )
         super().__init__("mlops:gcp:GpuNodePool", name, None, merge_opts(opts))
         env: Env = args.env
