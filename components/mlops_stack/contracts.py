@@ -28,6 +28,20 @@ KIND_MODULES: dict[str, str] = {
 }
 
 
+#: The outputs every target's class for a kind exposes (the common contract of
+#: ARCHITECTURE.md); a target's class may add more. Network and Keys have none in common.
+COMMON_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "Network": (),
+    "Keys": (),
+    "ArtifactStore": ("bucket_uris",),
+    "ContainerRegistry": ("registry_url", "repository_urls"),
+    "ModelRegistry": ("model_registry_id",),
+    "KubernetesCluster": ("cluster_name", "endpoint", "kubeconfig", "oidc_issuer", "k8s_provider"),
+    "GpuNodePool": ("pool_name", "instance_type", "gpu", "gpus_per_node", "min_nodes", "max_nodes"),
+    "ModelEndpoint": ("endpoint_name", "invoke_url"),
+}
+
+
 @dataclass(frozen=True)
 class Need:
     """When a spec asks for ``kind``: the key that asks, and how to stop asking."""
