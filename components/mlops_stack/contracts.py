@@ -1,4 +1,9 @@
-"""Capability kinds and what a spec asks of them (neutral: names no cloud, imports no SDK).
+"""Capability kinds, their contracts, and what a spec asks of them (neutral: names no
+cloud, imports no provider SDK).
+
+Each kind's contract is a ``Protocol`` of the outputs every target's class exposes (a
+target's class may add more): ``isinstance(component, contracts.GpuNodePool)`` checks
+them, and args type their sibling components with these Protocols.
 
 ``KIND_MODULES`` is the convention a built-in target follows: the class for kind ``K``
 is ``<target package>.<KIND_MODULES[K]>.K``. ``NEEDS`` says when a spec asks for a
@@ -8,9 +13,11 @@ and the stack composes only what the target offers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import pulumi
 
 if TYPE_CHECKING:
     from mlops_stack.spec import MlopsSpec
@@ -28,18 +35,90 @@ KIND_MODULES: dict[str, str] = {
 }
 
 
-#: The outputs every target's class for a kind exposes (the common contract of
-#: ARCHITECTURE.md); a target's class may add more. Network and Keys have none in common.
-COMMON_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "Network": (),
-    "Keys": (),
-    "ArtifactStore": ("bucket_uris",),
-    "ContainerRegistry": ("registry_url", "repository_urls"),
-    "ModelRegistry": ("model_registry_id",),
-    "KubernetesCluster": ("cluster_name", "endpoint", "kubeconfig", "oidc_issuer", "k8s_provider"),
-    "GpuNodePool": ("pool_name", "instance_type", "gpu", "gpus_per_node", "min_nodes", "max_nodes"),
-    "ModelEndpoint": ("endpoint_name", "invoke_url"),
+
+
+
+@runtime_checkable
+class Network(Protocol):
+    """A private network. Its outputs are the target's own (VPC, VNet, subnets)."""
+
+
+@runtime_checkable
+class Keys(Protocol):
+    """Customer-managed keys. Its outputs are the target's own (key ARN, key IDs, vault)."""
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    bucket_uris: Mapping[str, pulumi.Output[str]]
+    bucket_names: Mapping[str, pulumi.Output[str]]
+
+
+@runtime_checkable
+class ContainerRegistry(Protocol):
+    registry_url: pulumi.Output[str]
+    repository_urls: Mapping[str, pulumi.Output[str]]
+
+
+@runtime_checkable
+class ModelRegistry(Protocol):
+    model_registry_id: pulumi.Output[str]
+
+
+@runtime_checkable
+class KubernetesCluster(Protocol):
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    k8s_provider: pulumi.ProviderResource
+
+
+@runtime_checkable
+class ClusterRef(Protocol):
+    """What a GPU pool needs of its cluster: a cluster component or an ``ExistingCluster``."""
+
+    @property
+    def name(self) -> Any: ...
+
+
+@runtime_checkable
+class GpuNodePool(Protocol):
+    pool_name: pulumi.Output[str]
+    instance_type: str
+    gpu: str
+    gpus_per_node: int
+    min_nodes: int
+    max_nodes: int
+
+
+@runtime_checkable
+class ModelEndpoint(Protocol):
+    endpoint_name: pulumi.Output[str]
+    invoke_url: pulumi.Output[str]
+
+
+@runtime_checkable
+class Monitoring(Protocol):
+    grafana_url: pulumi.Output[str]
+    prometheus_url: pulumi.Output[str]
+
+
+#: kind -> its contract.
+PROTOCOLS: dict[str, type] = {
+    "Network": Network,
+    "Keys": Keys,
+    "ArtifactStore": ArtifactStore,
+    "ContainerRegistry": ContainerRegistry,
+    "ModelRegistry": ModelRegistry,
+    "KubernetesCluster": KubernetesCluster,
+    "GpuNodePool": GpuNodePool,
+    "ModelEndpoint": ModelEndpoint,
 }
+
+#: The outputs every target's class for a kind exposes (the common contract of
+#: ARCHITECTURE.md), from the Protocols; a target's class may add more.
+COMMON_OUTPUTS: dict[str, tuple[str, ...]] = {kind: tuple(p.__annotations__) for kind, p in PROTOCOLS.items()}
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ class Target:
     #: Spec sections filled with placeholders when ``--compare`` switches a spec to this target.
     compare_defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     region_config_key: str | None = None  #: the provider's region config key (``aws:region``), for the policy pack
+    uri_scheme: str = ""  #: how its ArtifactStore's ``bucket_uris`` start (``s3://``): the contract test checks it
     #: The package holding its ``preflight`` and ``smoke`` modules (``mlops-stack preflight``); None: none.
     ops: str | None = None
 

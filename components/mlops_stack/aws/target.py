@@ -30,6 +30,7 @@ TARGET = Target(
     checks="mlops_stack.aws.checks:check",
     mock_outputs={"aws": "mlops_stack.aws.mocks"},
     price_region="us-east-1",
+    uri_scheme="s3://",
     ops="mlops_stack.aws",
     region_config_key="aws:region",
 )

@@ -34,6 +34,7 @@ TARGET = Target(
     checks="mlops_stack.azure.checks:check",
     mock_outputs={"azure-native": "mlops_stack.azure.mocks"},
     price_region="eastus",
+    uri_scheme="https://",
     ops="mlops_stack.azure",
     region_config_key="azure-native:location",
 )

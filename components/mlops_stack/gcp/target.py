@@ -33,6 +33,7 @@ TARGET = Target(
     price_region="us-central1",
     # A spec written for another cloud names no project; --compare fills a placeholder.
     compare_defaults={"gcp": {"project": "compare-placeholder"}},
+    uri_scheme="gs://",
     ops="mlops_stack.gcp",
     region_config_key="gcp:region",
 )

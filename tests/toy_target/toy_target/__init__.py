@@ -15,6 +15,7 @@ TARGET = Target(
     order=900,
     capabilities={"Network": "toy_target.components:Network", "ArtifactStore": "toy_target.components:ArtifactStore"},
     mock_outputs={"toy": "toy_target.mocks"},
+    uri_scheme="toy://",
 )
 
 #: A spec using every capability the toy offers, and asking for nothing it lacks.

@@ -1,0 +1,131 @@
+"""The contract at component level: every capability of every registered target is an
+instance of its kind's Protocol (contracts.py), and the values of the Protocol's outputs
+resolve to the documented shapes. Runs over the built-in targets' dev example stacks and
+over the toy target from outside the package (tests/toy_target)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+from planning import STACKS
+from test_toy_target import toy_target  # noqa: F401 - the fixture
+
+from mlops_stack import contracts, targets
+from mlops_stack.offline.engine import SECRET, Plan, run_program
+from mlops_stack.offline.stackfile import read_stack_file
+from mlops_stack.program import main as stack_program
+
+
+def _components(stack: Any) -> dict[str, list[Any]]:
+    found = {
+        "Network": [stack.network],
+        "Keys": [stack.keys],
+        "ArtifactStore": [stack.store],
+        "ContainerRegistry": [stack.registry],
+        "ModelRegistry": [stack.model_registry],
+        "KubernetesCluster": [stack.cluster],
+        "GpuNodePool": list(stack.gpu_pools),
+        "ModelEndpoint": list(stack.endpoints),
+    }
+    return {kind: [c for c in comps if c is not None] for kind, comps in found.items()}
+
+
+def _plan(config: dict[str, str], stack: str) -> tuple[Plan, dict[str, list[str]]]:
+    """The plan, with every component's contract outputs exported as
+    ``contract.<kind>.<i>.<member>``, and the Protocol failures seen at construction."""
+    seen: dict[str, list[str]] = {}
+
+    def program() -> None:
+        built = stack_program()
+        for kind, comps in _components(built).items():
+            protocol = contracts.PROTOCOLS[kind]
+            seen[kind] = []
+            for i, comp in enumerate(comps):
+                if not isinstance(comp, protocol):
+                    seen[kind].append(f"{type(comp).__module__}.{type(comp).__name__} is not a contracts.{kind}")
+                if isinstance(comp, pulumi.Resource):
+                    seen[kind].append(f"type:{comp._type}")  # noqa: SLF001 - the registered type token
+                for member in contracts.COMMON_OUTPUTS[kind]:
+                    value = getattr(comp, member)
+                    if member == "k8s_provider":
+                        if not isinstance(value, pulumi.ProviderResource):
+                            seen[kind].append(f"k8s_provider is {type(value).__name__}")
+                        continue
+                    pulumi.export(f"contract.{kind}.{i}.{member}", value)
+
+    plan = run_program(program, stack=stack, config=config)
+    return plan, seen
+
+
+@functools.cache
+def _example(target: str) -> tuple[Plan, dict[str, list[str]]]:
+    sf = read_stack_file(STACKS / f"Pulumi.dev-{target}.yaml")
+    return _plan(dict(sf.config), sf.stack)
+
+
+def _nonempty_text(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+#: How each contract output must resolve (after planning), by member.
+CHECKS: dict[str, Callable[[Any, targets.Target], bool]] = {
+    "bucket_uris": lambda v, t: isinstance(v, dict) and bool(v) and all(_nonempty_text(u) and u.startswith(t.uri_scheme) for u in v.values()),
+    "bucket_names": lambda v, t: isinstance(v, dict) and bool(v) and all(_nonempty_text(n) for n in v.values()),
+    "registry_url": lambda v, t: _nonempty_text(v),
+    "repository_urls": lambda v, t: isinstance(v, dict) and all(_nonempty_text(u) for u in v.values()),
+    "model_registry_id": lambda v, t: _nonempty_text(v),
+    "cluster_name": lambda v, t: _nonempty_text(v),
+    "endpoint": lambda v, t: isinstance(v, str) and v.startswith("https://"),
+    "kubeconfig": lambda v, t: v == SECRET,
+    "oidc_issuer": lambda v, t: isinstance(v, str) and v.startswith("https://"),
+    "pool_name": lambda v, t: _nonempty_text(v),
+    "instance_type": lambda v, t: _nonempty_text(v),
+    "gpu": lambda v, t: _nonempty_text(v),
+    "gpus_per_node": lambda v, t: isinstance(v, int) and v >= 1,
+    "min_nodes": lambda v, t: isinstance(v, int) and v >= 0,
+    "max_nodes": lambda v, t: isinstance(v, int) and v >= 1,
+    "endpoint_name": lambda v, t: _nonempty_text(v),
+    "invoke_url": lambda v, t: isinstance(v, str) and v.startswith("https://"),
+}
+
+
+def _check(plan: Plan, seen: dict[str, list[str]], t: targets.Target, kind: str) -> None:
+    problems = [s for s in seen[kind] if not s.startswith("type:")]
+    assert problems == []
+    types = {s for s in seen[kind] if s.startswith("type:")}
+    assert types == {f"type:mlops:{t.name}:{kind}"}, types
+    n = len(seen[kind]) - len(problems)
+    assert n >= 1
+    for member in contracts.COMMON_OUTPUTS[kind]:
+        if member == "k8s_provider":
+            continue
+        values = [v for k, v in plan.outputs.items() if k.startswith(f"contract.{kind}.") and k.endswith(f".{member}")]
+        assert values, member
+        for value in values:
+            assert CHECKS[member](value, t), (member, value)
+    if kind == "GpuNodePool":
+        for i in range(sum(1 for k in plan.outputs if k.startswith("contract.GpuNodePool.") and k.endswith(".pool_name"))):
+            assert plan.outputs[f"contract.GpuNodePool.{i}.min_nodes"] <= plan.outputs[f"contract.GpuNodePool.{i}.max_nodes"]
+
+
+def test_every_contract_output_has_a_check() -> None:
+    assert {m for members in contracts.COMMON_OUTPUTS.values() for m in members} - {"k8s_provider"} == set(CHECKS)
+
+
+@pytest.mark.parametrize(("target", "kind"), [(t.name, k) for t in targets.all() for k in t.kinds()])
+def test_built_in_target_component_meets_its_contract(target: str, kind: str) -> None:
+    plan, seen = _example(target)
+    _check(plan, seen, targets.get(target), kind)
+
+
+def test_toy_target_components_meet_their_contracts(toy_target: Any) -> None:  # noqa: F811
+    plan, seen = _plan(dict(toy_target.SAMPLE_CONFIG), "lab")
+    t = targets.get("toy")
+    assert t.kinds() == ("Network", "ArtifactStore")
+    for kind in t.kinds():
+        _check(plan, seen, t, kind)
+    assert all(seen[k] == [] for k in contracts.PROTOCOLS if k not in t.kinds())
