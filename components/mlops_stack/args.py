@@ -69,6 +69,18 @@ class Env(EnvironmentDefaults):
     #: Reject a GPU the catalog does not list for the region (spec ``regionCheck``).
     region_check: bool = True
 
+    def __post_init__(self) -> None:
+        # The same one-line errors as a stack file's, for a platform repo building args in Python.
+        from mlops_stack.errors import ConfigError, did_you_mean
+
+        choices = ("dev", "staging", "prod")
+        if self.environment not in choices:
+            raise ConfigError(
+                "Env.environment", f"must be one of {', '.join(choices)}", did_you_mean(self.environment, choices), value=self.environment
+            )
+        if not isinstance(self.region, str) or not self.region.strip():
+            raise ConfigError("Env.region", "must be a region name", value=self.region)
+
     @classmethod
     def from_spec(cls, spec: MlopsSpec) -> Env:
         return cls(name=spec.name, environment=spec.environment, region=spec.region, tags=dict(spec.tags), protect=spec.protect,
@@ -149,6 +161,12 @@ class ArtifactStoreArgs:
     keys: Any = None
     network: Any = None
 
+    def __post_init__(self) -> None:
+        from mlops_stack.spec import bucket_for_env
+
+        for i, bucket in enumerate(self.storage.buckets):
+            bucket_for_env(self.env.is_prod, bucket, f"ArtifactStoreArgs.storage.buckets[{i}]")
+
 
 @dataclass(frozen=True, kw_only=True)
 class ContainerRegistryArgs:
@@ -220,6 +238,11 @@ class ModelEndpointArgs:
     network: Any = None
     model_registry: Any = None
     cloud_options: Any = None
+
+    def __post_init__(self) -> None:
+        from mlops_stack.spec import endpoint_for_env
+
+        endpoint_for_env(self.env.is_prod, self.endpoint, "ModelEndpointArgs.endpoint")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
@@ -57,9 +57,27 @@ def _pattern(regex: str, reason: str) -> StringConstraints:
     return StringConstraints(pattern=regex)
 
 
-def _rule(reason: str, hint: str | None = None) -> PydanticCustomError:
-    """A field rule's failure: shown as ``<key>: <value> <reason> (<hint>)``."""
-    return PydanticCustomError("spec_rule", reason, {"hint": hint} if hint else None)
+_NO_VALUE = object()
+
+
+def _rule(
+    reason: str, hint: str | None = None, *, at: tuple[str | int, ...] = (), value: Any = _NO_VALUE, show_value: bool = True
+) -> PydanticCustomError:
+    """A field rule's failure: shown as ``<key>: <value> <reason> (<hint>)``.
+
+    A model's own rule (a ``model_validator``) names the field it is about with ``at``
+    (appended to the model's key path) and the value to show with ``value``; without
+    ``value`` the line shows none (``endpoints[0]: needs exactly one of gpu or cpuSize``)."""
+    ctx: dict[str, Any] = {}
+    if hint:
+        ctx["hint"] = hint
+    if at:
+        ctx["at"] = at
+    if value is not _NO_VALUE:
+        ctx["value"] = value
+    elif at or not show_value:
+        ctx["no_value"] = True
+    return PydanticCustomError("spec_rule", reason.replace("{", "{{").replace("}", "}}"), ctx or None)
 
 
 #: A short DNS-label-like name: lower case letters, digits and dashes.
@@ -250,6 +268,18 @@ def _numeric(annotation: Any) -> bool:
     return bool(args) and all(a in (int, float, type(None)) for a in args) and any(a in (int, float) for a in args)
 
 
+def _min_max_rule(low: int, high: int, low_key: str, high_key: str) -> None:
+    if low > high:
+        raise _rule(f"is greater than {high_key} ({high})", at=(low_key,), value=low)
+
+
+def _unique_rule(names: list[str], key: str) -> None:
+    dupes = [n for n, c in Counter(names).items() if c > 1]
+    if dupes:
+        i = names.index(dupes[0], names.index(dupes[0]) + 1)
+        raise _rule("is used twice; names must be unique", at=(key, i, "name"), value=dupes[0])
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -396,6 +426,11 @@ class StorageSpec(_Model):
         "(docs/security.md).",
     )
 
+    @model_validator(mode="after")
+    def _unique_buckets(self) -> StorageSpec:
+        _unique_rule([b.name for b in self.buckets], "buckets")
+        return self
+
 
 class ContainerRegistrySpec(_Model):
     """Container image repositories (ECR, Artifact Registry, ACR)."""
@@ -403,6 +438,13 @@ class ContainerRegistrySpec(_Model):
     repositories: list[Name] = Field(default_factory=lambda: ["training", "serving"], description="Repositories to create.")
     untagged_expiry_days: int = Field(default=14, ge=1, le=MAX_DAYS, description="Expire untagged images after N days (at most 365 on Azure, ACR's retention limit).")
     immutable_tags: bool = Field(default=True, description="Forbid overwriting an existing tag.")
+
+    @model_validator(mode="after")
+    def _listed_once(self) -> ContainerRegistrySpec:
+        if len(set(self.repositories)) != len(self.repositories):
+            dup = next(r for r, c in Counter(self.repositories).items() if c > 1)
+            raise _rule("lists a repository twice", at=("repositories",), value=dup)
+        return self
 
 
 class ModelRegistrySpec(_Model):
@@ -423,6 +465,11 @@ class SystemPoolSpec(_Model):
     max_nodes: int = Field(default=4, ge=1, le=100, description="Maximum nodes.")
     disk_gb: int = Field(default=50, ge=20, le=2048, description="Root volume size, GiB.")
 
+    @model_validator(mode="after")
+    def _min_max(self) -> SystemPoolSpec:
+        _min_max_rule(self.min_nodes, self.max_nodes, "minNodes", "maxNodes")
+        return self
+
 
 class GpuPoolSpec(_Model):
     """A GPU node pool."""
@@ -435,6 +482,11 @@ class GpuPoolSpec(_Model):
     spot: bool = Field(default=False, description="Spot/preemptible capacity.")
     disk_gb: int = Field(default=200, ge=20, le=16384, description="Root volume size, GiB (encrypted with the stack key).")
     labels: dict[TagKey, TagValue] = Field(default_factory=dict, description="Extra Kubernetes node labels.")
+
+    @model_validator(mode="after")
+    def _min_max(self) -> GpuPoolSpec:
+        _min_max_rule(self.min_nodes, self.max_nodes, "minNodes", "maxNodes")
+        return self
 
 
 class ClusterSpec(_Model):
@@ -461,6 +513,13 @@ class ClusterSpec(_Model):
         default=True,
         description="Deploy the in-cluster layer (autoscaler, GPU plugin, monitoring, namespaces). false: the cloud layer only, the first phase of a two-phase first apply of a private cluster (docs/first-apply.md).",
     )
+
+    @model_validator(mode="after")
+    def _pools(self) -> ClusterSpec:
+        _unique_rule([p.name for p in self.gpu_pools], "gpuPools")
+        if self.gpu_pools and not self.enabled:
+            raise _rule("needs a cluster, but cluster.enabled is false", at=("gpuPools",))
+        return self
 
 
 class ArtifactRef(_Model):
@@ -490,6 +549,15 @@ class ModelSpec(_Model):
     ] = Field(
         default_factory=dict, description="Environment variables of the serving container."
     )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSpec:
+        if self.image is None and self.framework is None and "image" in self.model_fields_set:
+            # ``image: null`` written out: name the key the user wrote.
+            raise _rule("is null: give an image reference, or a framework instead", at=("image",))
+        if (self.image is None) == (self.framework is None):
+            raise _rule("needs exactly one of image or framework", show_value=False)
+        return self
 
 
 class DataCaptureSpec(_Model):
@@ -538,6 +606,13 @@ class EndpointSpec(_Model):
     sample_request: SampleRequestSpec | None = Field(
         default=None, description="Request sent by `mlops-stack smoke` after apply; default: one per framework where one makes sense."
     )
+
+    @model_validator(mode="after")
+    def _shape(self) -> EndpointSpec:
+        if (self.gpu is None) == (self.cpu_size is None):
+            raise _rule("needs exactly one of gpu or cpuSize", show_value=False)
+        _min_max_rule(self.min_instances, self.max_instances, "minInstances", "maxInstances")
+        return self
 
 
 class MonitoringSpec(_Model):
@@ -760,6 +835,12 @@ def _first_error(err: ValidationError, root: type[BaseModel]) -> ConfigError:
         return ConfigError(path, reason)
     path = _format_path(loc)
     if kind == "spec_rule":
+        if ctx.get("at"):
+            path = _format_path((*loc, *ctx["at"]))
+        if "value" in ctx:
+            return ConfigError(path, str(first["msg"]), ctx.get("hint"), value=ctx["value"])
+        if ctx.get("no_value"):
+            return ConfigError(path, str(first["msg"]), ctx.get("hint"))
         return ConfigError(path, str(first["msg"]), ctx.get("hint"), value=value)
     if kind == "extra_forbidden":
         model = _model_at(loc, root)
@@ -845,6 +926,18 @@ MAX_BUCKET_BASE = 55
 RESERVED_BUCKETS: dict[str, str] = {"access-logs": "the stack's own access-log bucket has this name"}
 
 
+def bucket_for_env(is_prod: bool, bucket: BucketSpec, path: str) -> None:
+    """The bucket rule that needs the environment (the spec and ``ArtifactStoreArgs`` share it)."""
+    if is_prod and not bucket.versioning:
+        raise ConfigError(f"{path}.versioning", "must be true in prod (data is never lost by default)", value=False)
+
+
+def endpoint_for_env(is_prod: bool, ep: EndpointSpec, path: str) -> None:
+    """The endpoint rule that needs the environment (the spec and ``ModelEndpointArgs`` share it)."""
+    if is_prod and ep.min_instances < 2:
+        raise ConfigError(f"{path}.minInstances", "must be at least 2 in prod (one instance is a single point of failure)", value=ep.min_instances)
+
+
 def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
     """Every rule that spans more than one field. Raises ``ConfigError``."""
     cloud = spec.cloud
@@ -889,7 +982,6 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
             raise ConfigError("storage.replicaRegion", "must differ from region (the copy must survive a regional outage)", value=replica)
 
     bucket_names = [b.name for b in spec.storage.buckets]
-    _unique(bucket_names, "storage.buckets")
     for i, b in enumerate(spec.storage.buckets):
         if b.name in RESERVED_BUCKETS:
             raise ConfigError(
@@ -903,11 +995,7 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
                 "use a shorter name or spec name",
                 value=b.name,
             )
-        if spec.is_prod and not b.versioning:
-            raise ConfigError(f"storage.buckets[{i}].versioning", "must be true in prod (data is never lost by default)", value=False)
-    if len(set(spec.container_registry.repositories)) != len(spec.container_registry.repositories):
-        dup = next(r for r, c in Counter(spec.container_registry.repositories).items() if c > 1)
-        raise ConfigError("containerRegistry.repositories", "lists a repository twice", value=dup)
+        bucket_for_env(spec.is_prod, b, f"storage.buckets[{i}]")
 
     cluster = spec.cluster
     if cluster.enabled:
@@ -920,28 +1008,13 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
                 "for a runner on the internet use publicAccessCidrs, or the two-phase apply (cluster.inCluster: false)",
                 value=str(cidr),
             )
-    sp = cluster.system_pool
-    if sp.min_nodes > sp.max_nodes:
-        raise ConfigError("cluster.systemPool.minNodes", f"is greater than maxNodes ({sp.max_nodes})", value=sp.min_nodes)
-    _unique([p.name for p in cluster.gpu_pools], "cluster.gpuPools")
-    if cluster.gpu_pools and not cluster.enabled:
-        raise ConfigError("cluster.gpuPools", "needs a cluster, but cluster.enabled is false")
     for i, pool in enumerate(cluster.gpu_pools):
         path = f"cluster.gpuPools[{i}]"
-        if pool.min_nodes > pool.max_nodes:
-            raise ConfigError(f"{path}.minNodes", f"is greater than maxNodes ({pool.max_nodes})", value=pool.min_nodes)
         catalog.resolve_gpu(cloud, pool.gpu, pool.gpus_per_node, "nodepool", spec.region, f"{path}.gpu", check_region=strict)
 
     _unique([e.name for e in spec.endpoints], "endpoints")
     for i, ep in enumerate(spec.endpoints):
         path = f"endpoints[{i}]"
-        if (ep.gpu is None) == (ep.cpu_size is None):
-            raise ConfigError(path, "needs exactly one of gpu or cpuSize")
-        if ep.model.image is None and ep.model.framework is None and "image" in ep.model.model_fields_set:
-            # ``image: null`` written out: name the key the user wrote.
-            raise ConfigError(f"{path}.model.image", "is null: give an image reference, or a framework instead")
-        if (ep.model.image is None) == (ep.model.framework is None):
-            raise ConfigError(f"{path}.model", "needs exactly one of image or framework")
         if ep.data_capture.enabled and ep.data_capture.bucket not in bucket_names:
             raise ConfigError(
                 f"{path}.dataCapture.bucket",
@@ -956,12 +1029,7 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
                 did_you_mean(ep.model.artifact.bucket, bucket_names) or f"buckets: {one_of(bucket_names)}",
                 value=ep.model.artifact.bucket,
             )
-        if ep.min_instances > ep.max_instances:
-            raise ConfigError(f"{path}.minInstances", f"is greater than maxInstances ({ep.max_instances})", value=ep.min_instances)
-        if spec.is_prod and ep.min_instances < 2:
-            raise ConfigError(
-                f"{path}.minInstances", "must be at least 2 in prod (one instance is a single point of failure)", value=ep.min_instances
-            )
+        endpoint_for_env(spec.is_prod, ep, path)
         if ep.gpu is not None:
             catalog.resolve_gpu(cloud, ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"{path}.gpu", check_region=strict)
 
