@@ -30,6 +30,17 @@ from mlops_stack.spec import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from mlops_stack.contracts import (
+        ArtifactStore,
+        ClusterRef,
+        ContainerRegistry,
+        Keys,
+        KubernetesCluster,
+        ModelRegistry,
+        Network,
+    )
     from mlops_stack.spec import MlopsSpec
 
 #: The taint every GPU pool carries on every cloud, so only pods that tolerate it
@@ -150,7 +161,7 @@ class KeysArgs:
     rotation_days: int = 365
     deletion_window_days: int = 30
     #: The Network component (Azure puts the key vault's private endpoint in it).
-    network: Any = None
+    network: Network | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,8 +169,8 @@ class ArtifactStoreArgs:
     env: Env
     storage: StorageSpec = field(default_factory=StorageSpec)
     #: The Keys component of the same cloud (``None``: AWS and GCP create one for the store).
-    keys: Any = None
-    network: Any = None
+    keys: Keys | None = None
+    network: Network | None = None
 
     def __post_init__(self) -> None:
         from mlops_stack.spec import bucket_for_env
@@ -172,36 +183,36 @@ class ArtifactStoreArgs:
 class ContainerRegistryArgs:
     env: Env
     registry: ContainerRegistrySpec = field(default_factory=ContainerRegistrySpec)
-    keys: Any = None
-    network: Any = None
+    keys: Keys | None = None
+    network: Network | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelRegistryArgs:
     env: Env
     registry: ModelRegistrySpec = field(default_factory=ModelRegistrySpec)
-    keys: Any = None
-    network: Any = None
+    keys: Keys | None = None
+    network: Network | None = None
     #: Azure ML's workspace is wired to the store and the container registry.
-    store: Any = None
-    container_registry: Any = None
+    store: ArtifactStore | None = None
+    container_registry: ContainerRegistry | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class KubernetesClusterArgs:
     env: Env
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
-    network: Any
-    keys: Any = None
+    network: Network
+    keys: Keys | None = None
     #: The container registry the nodes pull from (AKS grants AcrPull on it).
-    registry: Any = None
-    #: The spec's cloud sub-spec (``AwsSpec`` / ``GcpSpec`` / ``AzureSpec``).
-    cloud_options: Any = None
+    registry: ContainerRegistry | None = None
+    #: The target's own spec section (``spec.<cloud>``), read by that target only.
+    cloud_options: BaseModel | None = None
     #: ``gpu.driver``: "cloud" (the node image's driver) or "operator" (the GPU Operator's).
     gpu_driver: str = "cloud"
     #: The ModelRegistry component of the same cloud, if the stack has one (Azure sends
     #: Container Insights to its Log Analytics workspace; other clouds ignore it).
-    model_registry: Any = None
+    model_registry: ModelRegistry | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,7 +220,7 @@ class GpuNodePoolArgs:
     env: Env
     pool: GpuPoolSpec
     #: The cluster component of the same cloud, or that cloud's ``ExistingCluster`` handle.
-    cluster: Any
+    cluster: KubernetesCluster | ClusterRef
     gpu_driver: str = "cloud"
     #: The MIG partition every GPU of the pool is cut into (``1g.10gb``: ``gpu.sharing.migProfile``
     #: without ``all-``), or None. Set only for MIG-capable GPUs (``catalog.mig``).
@@ -233,11 +244,12 @@ class ModelEndpointArgs:
     env: Env
     endpoint: EndpointSpec
     #: The ArtifactStore holding ``endpoint.model.artifact``.
-    store: Any
-    keys: Any = None
-    network: Any = None
-    model_registry: Any = None
-    cloud_options: Any = None
+    store: ArtifactStore
+    keys: Keys | None = None
+    network: Network | None = None
+    model_registry: ModelRegistry | None = None
+    #: The key path of this endpoint in error messages (``endpoints[0]`` inside MlopsStack).
+    path: str = "endpoint"
 
     def __post_init__(self) -> None:
         from mlops_stack.spec import endpoint_for_env
@@ -251,5 +263,5 @@ class MonitoringArgs:
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     gpu: GpuPlatformSpec = field(default_factory=GpuPlatformSpec)
     namespaces: Sequence[NamespaceSpec] = ()
-    gpu_pools: Sequence[Any] = ()
-    cluster: Any = None
+    gpu_pools: Sequence[GpuPoolSpec] = ()
+    cluster: KubernetesCluster | None = None

@@ -149,10 +149,10 @@ class MlopsStack(pulumi.ComponentResource):
                     keys=self.keys,
                     network=self.network,
                     model_registry=self.model_registry,
-                    cloud_options=getattr(spec, cloud),
+                    path=f"endpoints[{i}]",
                 ),
             )
-            for ep in spec.endpoints
+            for i, ep in enumerate(spec.endpoints)
         ]
         self.outputs = self._collect()
         self.register_outputs(self.outputs)

@@ -2,13 +2,11 @@
 private endpoints, and how a component finds the sibling it builds on.
 
 Finding siblings. Every Azure resource lives in a resource group, and the resource group
-and subnets belong to the ``Network`` component. ``KubernetesCluster`` and
-``ModelEndpoint`` receive the network in their args; ``Keys`` does not (its args carry no
-network today), so ``sibling()`` looks, in order, at the args, at the ``keys`` component
-passed in the args (the Azure ``Keys`` exposes the network it was placed in), and
-finally at the parent component (``MlopsStack`` sets ``network``, ``store``, ``registry``
-before creating the next capability). Standalone users pass the sibling explicitly
-through the Azure args subclasses in ``mlops_stack.azure.args``.
+and subnets belong to the ``Network`` component. Components receive their siblings in
+their args (typed with the contracts of ``mlops_stack.contracts``); ``sibling()`` looks,
+in order, at the args and at the ``keys`` component passed in the args (the Azure
+``Keys`` exposes the network it was placed in). It never looks at the parent component:
+a component composed by hand works exactly as inside ``MlopsStack``.
 """
 
 from __future__ import annotations
@@ -71,14 +69,12 @@ def sibling(
 ) -> Any:
     """The sibling component ``attr`` (``network``, ``store``, ``container_registry``, ...).
 
-    Looks at ``args.<attr>``, then ``args.<via>.<attr>``, then ``opts.parent.<parent_attr>``
-    (``parent_attr`` defaults to ``attr``)."""
+    Looks at ``args.<attr>``, then ``args.<via>.<attr>``. ``opts`` and ``parent_attr`` are
+    not read (kept so callers need not change)."""
     found = getattr(args, attr, None)
     for holder in via:
         if found is None:
             found = getattr(getattr(args, holder, None), attr, None)
-    if found is None and opts is not None and opts.parent is not None:
-        found = getattr(opts.parent, parent_attr or attr, None)
     if found is None and required:
         raise ConfigError(
             f"{type(args).__name__}({attr})",
@@ -155,13 +151,9 @@ def private_endpoint(
 
 
 def gpu_driver_choice(args: Any, opts: pulumi.ResourceOptions | None, cluster: Any = None) -> str:
-    """``gpu.driver`` for Azure pools: ``args.gpu_driver`` (Azure args), else the cluster's
-    ``gpu_driver``, else the stack spec's ``gpu.driver`` (inside ``MlopsStack``), else ``cloud``."""
+    """``gpu.driver`` for Azure pools: ``args.gpu_driver``, else the cluster's ``gpu_driver``, else ``cloud``."""
     explicit = getattr(args, "gpu_driver", None) or getattr(cluster, "gpu_driver", None)
-    if explicit:
-        return str(explicit)
-    spec = getattr(getattr(opts, "parent", None), "spec", None)
-    return str(getattr(getattr(spec, "gpu", None), "driver", None) or "cloud")
+    return str(explicit or "cloud")
 
 
 def drop_api_version_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:

@@ -64,13 +64,6 @@ def auth_mode(auth: str) -> str:
     return AUTH_MODES[auth]
 
 
-def endpoint_path(opts: pulumi.ResourceOptions | None, name: str) -> str:
-    """``endpoints[<i>]`` of the stack spec when inside ``MlopsStack``, else ``endpoint``."""
-    spec = getattr(getattr(opts, "parent", None), "spec", None)
-    names = [e.name for e in getattr(spec, "endpoints", None) or []]
-    return f"endpoints[{names.index(name)}]" if name in names else "endpoint"
-
-
 def instance_type_for(args: ModelEndpointArgs, path: str = "endpoint") -> str:
     ep = args.endpoint
     if ep.gpu is not None:
@@ -163,7 +156,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "must be true on Azure when endpoints are declared: managed online endpoints live in the Azure ML workspace the model registry creates",
                 value=False,
             )
-        path = endpoint_path(opts, ep.name)
+        path = args.path
         if ep.model.image is None:
             raise ConfigError(
                 f"{path}.model.framework",

@@ -1,0 +1,39 @@
+"""Component args are typed: siblings as their contracts (mlops_stack.contracts), never Any."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import pytest
+
+from mlops_stack import args as args_module
+from mlops_stack import contracts
+
+ARGS = [v for v in vars(args_module).values() if dataclasses.is_dataclass(v) and isinstance(v, type) and v.__module__ == args_module.__name__]
+
+
+def test_every_args_class_is_checked() -> None:
+    names = {a.__name__ for a in ARGS}
+    assert {"KeysArgs", "ArtifactStoreArgs", "ModelEndpointArgs", "KubernetesClusterArgs", "GpuNodePoolArgs", "MonitoringArgs"} <= names
+
+
+@pytest.mark.parametrize("cls", ARGS, ids=lambda c: c.__name__)
+def test_no_field_is_typed_any(cls: type) -> None:
+    for f in dataclasses.fields(cls):
+        annotation = f.type if isinstance(f.type, str) else repr(f.type)
+        assert "Any" not in annotation.replace("Mapping[str, Any]", ""), (cls.__name__, f.name, annotation)
+
+
+@pytest.mark.parametrize("cls", ARGS, ids=lambda c: c.__name__)
+def test_annotations_resolve_to_real_types(cls: type) -> None:
+    ns = {**vars(args_module), **{n: getattr(contracts, n) for n in contracts.PROTOCOLS}, "ClusterRef": contracts.ClusterRef}
+    from pydantic import BaseModel
+
+    ns["BaseModel"] = BaseModel
+    hints = typing.get_type_hints(cls, globalns=ns)
+    assert set(hints) >= {f.name for f in dataclasses.fields(cls)}
+
+
+def test_model_endpoint_args_has_no_dead_cloud_options() -> None:
+    assert "cloud_options" not in {f.name for f in dataclasses.fields(args_module.ModelEndpointArgs)}
