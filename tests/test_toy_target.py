@@ -93,3 +93,15 @@ def test_asking_the_toy_target_for_repositories_names_the_key(toy_target: object
         "containerRegistry.repositories: ['serving'] needs a ContainerRegistry, which the Toy target does not offer "
         "(set containerRegistry.repositories: []; Toy offers: ArtifactStore, Network)"
     )
+
+
+def test_the_toy_targets_own_spec_section(toy_target: object) -> None:
+    from mlops_stack.spec import load_spec
+
+    raw = {"cloud": "toy", "region": "lab-1", "cluster": {"enabled": False}, "modelRegistry": {"enabled": False},
+           "monitoring": {"enabled": False}, "containerRegistry": {"repositories": []}}
+    spec = load_spec({**raw, "toy": {"rack": "r7"}})
+    assert spec.options is not None and spec.options.rack == "r7"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError) as err:
+        load_spec({**raw, "toy": {"rak": "r7"}})
+    assert str(err.value) == "toy.rak: is not a known key (did you mean 'rack'?)"

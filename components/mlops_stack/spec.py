@@ -11,6 +11,7 @@ No provider SDK is imported here.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -21,7 +22,19 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
@@ -314,70 +327,8 @@ class _Model(BaseModel):
 
 
 # ---------------------------------------------------------------------------------
-# Cloud-only knobs: explicit optional sub-specs, ignored on the other clouds.
-
-
-class AwsSpec(_Model):
-    """AWS-only settings (``mlops-stack:aws``)."""
-
-    cluster_admin_arns: list[
-        Annotated[str, _pattern(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$", "is not an IAM role or user ARN (arn:aws:iam::<12-digit account>:role/<name>)")]
-    ] = Field(
-        default_factory=list,
-        description="IAM role/user ARNs given cluster-admin through EKS access entries.",
-    )
-    runner_security_group_ids: list[Annotated[str, _pattern(r"^sg-[0-9a-f]{8,17}$", "is not a security group ID (sg- and 8-17 hex digits)")]] = Field(
-        default_factory=list,
-        description="Security groups of the deploy runner (in this VPC or a peered one): admitted on 443 to the EKS cluster security group. See docs/first-apply.md.",
-    )
-
-
-class GcpSpec(_Model):
-    """GCP-only settings (``mlops-stack:gcp``)."""
-
-    project: Annotated[
-        str,
-        _pattern(
-            r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
-            "is not a GCP project ID: 6-30 lower-case letters, digits and dashes, starting with a letter and not ending with a dash",
-        ),
-    ] | None = Field(
-        default=None, description="The GCP project ID (required when cloud is gcp)."
-    )
-    zone: Annotated[str, _pattern(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", "is not a GCP zone name such as us-central1-a")] | None = Field(
-        default=None, description="Zone of the zonal (non-prod) cluster; default: the region's first zone."
-    )
-    rbac_security_group: Annotated[
-        str,
-        _pattern(
-            r"^gke-security-groups@[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$",
-            "is not the organisation's Google Groups for RBAC group: gke-security-groups@<your domain>",
-        ),
-    ] | None = Field(
-        default=None,
-        description="Google Groups for RBAC: the organisation's gke-security-groups@<domain> group; RBAC bindings may then name its member groups. Unset: off.",
-    )
-
-
-class AzureSpec(_Model):
-    """Azure-only settings (``mlops-stack:azure``)."""
-
-    subscription_id: Guid | None = Field(default=None, description="Subscription ID (a GUID); default: the provider's.")
-    tenant_id: Guid | None = Field(default=None, description="Entra tenant ID (a GUID); default: the provider's.")
-    resource_group_name: Annotated[
-        str,
-        _pattern(RESOURCE_GROUP, "is not a resource group name Azure accepts: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'"),
-    ] | None = Field(default=None, description="Existing resource group to use instead of creating one.")
-    admin_group_object_ids: list[Guid] = Field(default_factory=list, description="Entra group object IDs that administer the AKS cluster.")
-    defender_for_containers: bool = Field(
-        default=False,
-        description="Turn on Microsoft Defender for Containers for the whole subscription (ACR image scanning, AKS runtime "
-        "protection; billed per vCore). Off: leave it to the subscription's security baseline.",
-    )
-
-
-# ---------------------------------------------------------------------------------
-# The capabilities.
+# The capabilities. (Each target's own settings live in its folder: ``<target>/options.py``,
+# a spec section named after the target, added by ``spec_model()``.)
 
 
 class NetworkSpec(_Model):
@@ -694,9 +645,6 @@ class MlopsSpec(_Model, EnvironmentDefaults):
         default="strict",
         description="Reject a GPU, zone count or zone the catalog does not list for the region; 'off' when the catalog lags the cloud.",
     )
-    aws: AwsSpec = Field(default_factory=AwsSpec, description="AWS-only settings; ignored on other clouds.")
-    gcp: GcpSpec = Field(default_factory=GcpSpec, description="GCP-only settings; ignored on other clouds.")
-    azure: AzureSpec = Field(default_factory=AzureSpec, description="Azure-only settings; ignored on other clouds.")
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="The VPC / VNet.")
     keys: KeysSpec = Field(default_factory=KeysSpec, description="The customer-managed key that encrypts everything that can be encrypted.")
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Object storage buckets (S3, GCS, Blob containers).")
@@ -707,6 +655,12 @@ class MlopsSpec(_Model, EnvironmentDefaults):
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus, Grafana and GPU metrics in the cluster.")
     gpu: GpuPlatformSpec = Field(default_factory=GpuPlatformSpec, description="How GPUs are enabled and shared in the cluster.")
     namespaces: list[NamespaceSpec] = Field(default_factory=list, description="Namespaces for ML teams, with GPU quotas and default-deny networking.")
+
+    @property
+    def options(self) -> BaseModel | None:
+        """The chosen target's own spec section (``spec.<cloud>``), or None if it has none."""
+        found = getattr(self, self.cloud, None)
+        return found if isinstance(found, BaseModel) else None
 
     @property
     def zone_count(self) -> int:
@@ -720,8 +674,35 @@ class MlopsSpec(_Model, EnvironmentDefaults):
         return next(b for b in self.storage.buckets if b.name == name)
 
 
-#: The config keys under the ``mlops-stack`` namespace.
-TOP_LEVEL_KEYS = tuple(f.alias or n for n, f in MlopsSpec.model_fields.items())
+@functools.cache
+def _spec_model(names: tuple[str, ...]) -> type[MlopsSpec]:
+    sections: dict[str, Any] = {}
+    for t in targets.all():
+        model = t.options()
+        if model is not None:
+            sections[t.name] = (
+                model,
+                Field(default_factory=model, description=f"{t.display_name}-only settings; ignored on other targets."),
+            )
+    return create_model("MlopsSpec", __base__=MlopsSpec, __module__=__name__, **sections)
+
+
+def spec_model() -> type[MlopsSpec]:
+    """``MlopsSpec`` with one section per installed target that has its own settings
+    (``aws:``, ``gcp:``, ``azure:``, a plugin's): what a stack file is parsed with."""
+    return _spec_model(targets.names())
+
+
+def top_level_keys() -> tuple[str, ...]:
+    """The config keys under the ``mlops-stack`` namespace."""
+    return tuple(f.alias or n for n, f in spec_model().model_fields.items())
+
+
+def __getattr__(name: str) -> Any:
+    # TOP_LEVEL_KEYS depends on the installed targets, so it is computed on first use.
+    if name == "TOP_LEVEL_KEYS":
+        return top_level_keys()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------------
@@ -740,7 +721,7 @@ def _format_path(loc: Iterable[Any]) -> str:
 
 def _model_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> type[BaseModel] | None:
     """The model class that holds the last element of ``loc`` (for key suggestions)."""
-    model: Any = root or MlopsSpec
+    model: Any = root or spec_model()
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -765,10 +746,10 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _from_pydantic(err: ValidationError, root: type[BaseModel] | None = None) -> ConfigError:
-    root = root or MlopsSpec
+    root = root or spec_model()
     found = _first_error(err, root)
     found.more = err.error_count() - 1
-    if root is not MlopsSpec:
+    if not issubclass(root, MlopsSpec):
         found.path = f"{root.__name__}.{found.path}" if found.path != "(spec)" else root.__name__
     return found
 
@@ -893,7 +874,7 @@ def parse_spec(raw: Mapping[str, Any]) -> MlopsSpec:
     if not isinstance(raw, Mapping):
         raise ConfigError("(spec)", "must be a mapping of mlops-stack:* config keys", value=raw)
     try:
-        return MlopsSpec.model_validate(dict(raw))
+        return spec_model().model_validate(dict(raw))
     except ValidationError as err:
         raise _from_pydantic(err) from None
 

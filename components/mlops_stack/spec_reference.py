@@ -8,14 +8,16 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticUndefined
 
 from mlops_stack import spec as spec_module
-from mlops_stack.spec import MlopsSpec
+from mlops_stack import targets
+from mlops_stack.spec import spec_model
 
 HEADER = """# Spec reference
 
-Generated from `components/mlops_stack/spec.py` by `python scripts/gen_spec_docs.py`; do
+Generated from `components/mlops_stack/spec.py` and each target's `options.py` by `python scripts/gen_spec_docs.py`; do
 not edit by hand. Every key lives under the `mlops-stack:` namespace of a stack file
 (`stacks/Pulumi.<stack>.yaml`), e.g. `mlops-stack:cluster: {gpuPools: [...]}`. Keys are
 camelCase; unknown keys are errors. Cross-field rules (min <= max, a GPU offered on the
@@ -28,8 +30,7 @@ Checked before any resource is registered; the first failure is reported as one 
 `<key path>: <value> <reason> (<hint>)` and `mlops-stack plan` exits 2.
 
 - `region` must be a region of `cloud` (a misspelling gets a suggestion).
-- `gcp.project` is required when `cloud` is `gcp`.
-- `network.cidr` is a private (RFC 1918) /16 to /20 range.
+{required}- `network.cidr` is a private (RFC 1918) /16 to /20 range.
 - Bucket, GPU pool, endpoint and namespace names are unique; repositories are listed once.
 - `<name>-<environment>-<bucket>` fits in 55 characters (S3 names are at most 63 and Pulumi
   appends an 8-character suffix).
@@ -116,10 +117,11 @@ def _inner_models(annotation: Any) -> list[type[BaseModel]]:
 
 def render() -> str:
     parts = [HEADER]
-    for model in _models(MlopsSpec):
-        title = "MlopsSpec (top-level keys)" if model is MlopsSpec else model.__name__
+    root = spec_model()
+    for model in _models(root):
+        title = "MlopsSpec (top-level keys)" if model is root else model.__name__
         parts.append(f"## {title}\n")
-        if model.__doc__ and model is not MlopsSpec:
+        if model.__doc__ and model is not root:
             parts.append(model.__doc__.strip().splitlines()[0] + "\n")
         parts.append("| key | type | default | description |\n| --- | --- | --- | --- |")
         for name, field in model.model_fields.items():
@@ -127,7 +129,10 @@ def render() -> str:
             desc = (field.description or "").replace("|", "\\|")
             parts.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")
         parts.append("")
-    parts.append(RULES)
+    required = "".join(
+        f"- `{t.name}.{to_camel(key)}` is required when `cloud` is `{t.name}`.\n" for t in targets.all() for key in t.required_options
+    )
+    parts.append(RULES.replace("{required}", required))
     return "\n".join(parts).rstrip() + "\n"
 
 

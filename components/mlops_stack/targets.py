@@ -82,6 +82,9 @@ class Target:
     #: same key in the stack's provider config must agree; where the spec leaves it unset
     #: (None), the provider config's value stands.
     spec_provider_keys: Mapping[str, tuple[str, Callable[[MlopsSpec], Any]]] = field(default_factory=dict)
+    #: ``"module:Class"``: the pydantic model of its own spec section (``mlops-stack:<name>``),
+    #: which ``spec.spec_model()`` adds to the spec; None: no section.
+    options_model: str | None = None
     required_options: tuple[str, ...] = ()  #: keys of its spec section that must be set
     #: capability kind -> ``"module:Class"``; None: by convention, ``<package>.<module>``
     #: per ``contracts.KIND_MODULES`` where that module exists.
@@ -117,6 +120,10 @@ class Target:
         if self.capabilities is not None:
             return _load(self.capabilities[kind])
         return getattr(importlib.import_module(f"{self.package}.{KIND_MODULES[kind]}"), kind)
+
+    def options(self) -> type | None:
+        """The model of its spec section (imports its ``options`` module now)."""
+        return _load(self.options_model) if self.options_model else None
 
     def make_provider(self, req: ProviderRequest) -> pulumi.ProviderResource | None:
         """Its explicit provider for a stack, or None when it has no provider factory."""

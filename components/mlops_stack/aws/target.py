@@ -25,6 +25,7 @@ TARGET = Target(
     provider_package="aws",
     sdk_module="pulumi_aws",
     extra="aws",
+    options_model="mlops_stack.aws.options:AwsSpec",
     provider="mlops_stack.aws.target:make_provider",
     spec_provider_keys={"region": ("region", lambda spec: spec.region)},
     checks="mlops_stack.aws.checks:check",

@@ -25,6 +25,7 @@ TARGET = Target(
     provider_package="azure-native",
     sdk_module="pulumi_azure_native",
     extra="azure",
+    options_model="mlops_stack.azure.options:AzureSpec",
     provider="mlops_stack.azure.target:make_provider",
     spec_provider_keys={
         "location": ("region", lambda spec: spec.region),

@@ -25,6 +25,7 @@ TARGET = Target(
     provider_package="gcp",
     sdk_module="pulumi_gcp",
     extra="gcp",
+    options_model="mlops_stack.gcp.options:GcpSpec",
     provider="mlops_stack.gcp.target:make_provider",
     spec_provider_keys={"project": ("gcp.project", lambda spec: spec.gcp.project), "region": ("region", lambda spec: spec.region)},
     required_options=("project",),

@@ -14,6 +14,7 @@ TARGET = Target(
     package="toy_target",
     order=900,
     capabilities={"Network": "toy_target.components:Network", "ArtifactStore": "toy_target.components:ArtifactStore"},
+    options_model="toy_target.options:ToyOptions",
     mock_outputs={"toy": "toy_target.mocks"},
     uri_scheme="toy://",
 )
