@@ -10,7 +10,10 @@ import pytest
 from mlops_stack import args as args_module
 from mlops_stack import contracts
 
+from mlops_stack.k8s import gpu as k8s_gpu
+
 ARGS = [v for v in vars(args_module).values() if dataclasses.is_dataclass(v) and isinstance(v, type) and v.__module__ == args_module.__name__]
+ARGS.append(k8s_gpu.GpuEnablementArgs)
 
 
 def test_every_args_class_is_checked() -> None:
@@ -27,7 +30,7 @@ def test_no_field_is_typed_any(cls: type) -> None:
 
 @pytest.mark.parametrize("cls", ARGS, ids=lambda c: c.__name__)
 def test_annotations_resolve_to_real_types(cls: type) -> None:
-    ns = {**vars(args_module), **{n: getattr(contracts, n) for n in contracts.PROTOCOLS}, "ClusterRef": contracts.ClusterRef}
+    ns = {**vars(args_module), **vars(k8s_gpu), **{n: getattr(contracts, n) for n in contracts.PROTOCOLS}, "ClusterRef": contracts.ClusterRef}
     from pydantic import BaseModel
 
     ns["BaseModel"] = BaseModel

@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from mlops_stack.args import Env, child_opts, merge_opts
+from mlops_stack.contracts import KubernetesCluster, Monitoring
 from mlops_stack.k8s import charts
 from mlops_stack.k8s._common import (
     CRITICAL_POD_HEADROOM,
@@ -73,9 +74,9 @@ class GpuEnablementArgs:
     #: Whether GPU metrics are scraped (the operator's DCGM exporter + ServiceMonitor).
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     #: The cluster component: ``needs_device_plugin`` and ``k8s_chart_overrides`` are read.
-    cluster: Any = None
+    cluster: KubernetesCluster | None = None
     #: The Monitoring component, when installed (its CRDs come first).
-    monitoring_component: Any = None
+    monitoring_component: Monitoring | None = None
 
 
 def sharing_config(sharing: GpuSharingSpec) -> dict[str, Any] | None:
