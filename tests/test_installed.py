@@ -123,7 +123,7 @@ def test_installed_wheel_outside_the_repository(cloud: str, wheel: Path, venvs: 
         if args[:1] == ["init"]:
             args = ["init", "--cloud", cloud, *args[3:], *INIT_ANSWERS[cloud]]
         res = mlops(venv, args, cwd, env)
-        if args[:1] == ["plan"] and cloud != "aws" and (cwd / "__main__.py").read_text().startswith("import pulumi\nfrom mlops_stack.args"):
+        if args[:1] == ["plan"] and cloud != "aws" and (cwd / "__main__.py").read_text().startswith("import pulumi\nfrom mlops_stack import ArtifactStoreArgs"):
             # The README's single-component program is AWS's: in a gcp/azure install it
             # says which extra to install, in one line, exit 2.
             assert res.returncode == 2, res.stderr
@@ -148,7 +148,7 @@ def test_installed_wheel_outside_the_repository(cloud: str, wheel: Path, venvs: 
             assert ({p.relative_to(pack / "mlops_policies").as_posix() for p in (pack / "mlops_policies").rglob("*.py")}
                     == {p.relative_to(source).as_posix() for p in source.rglob("*.py") if "pulumi_pack" not in p.parts})
     repo = work / "ml-platform"
-    assert (repo / "__main__.py").read_text().startswith("import pulumi\nfrom mlops_stack.args")
+    assert (repo / "__main__.py").read_text().startswith("import pulumi\nfrom mlops_stack import ArtifactStoreArgs")
 
     # The template's own program, its stack file and the pack, in JSON: what was planned.
     (repo / "__main__.py").write_text(template_program)
