@@ -36,13 +36,19 @@ def tables() -> tuple[dict[str, tuple[str, int]], dict[str, str]]:
 
 
 def render() -> str:
+    from mlops_stack.constants import GPU_TAINT_KEY, POOL_LABEL
+
     machines, accelerators = tables()
     lines = [
         '"""Generated from the mlops-stack catalog by scripts/gen_policy_tables.py; do not edit.',
         "",
         "MACHINES: lower-cased instance / VM / machine type -> (cloud-neutral GPU, GPUs per machine).",
         "ACCELERATORS: GKE accelerator type or Vertex AI accelerator enum -> cloud-neutral GPU.",
+        "GPU_TAINT_KEY, POOL_LABEL: from mlops_stack.constants.",
         '"""',
+        "",
+        f"GPU_TAINT_KEY = {GPU_TAINT_KEY!r}".replace("'", '"'),
+        f"POOL_LABEL = {POOL_LABEL!r}".replace("'", '"'),
         "",
         "MACHINES: dict[str, tuple[str, int]] = {",
         *(f"    {m!r}: ({g!r}, {n}),".replace("'", '"') for m, (g, n) in machines.items()),

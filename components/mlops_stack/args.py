@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+# The taint and node labels every GPU pool carries, re-exported from mlops_stack.constants.
+from mlops_stack.constants import GPU_LABEL, GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL  # noqa: F401
 from mlops_stack.spec import (
     ClusterSpec,
     ContainerRegistrySpec,
@@ -43,14 +45,6 @@ if TYPE_CHECKING:
     )
     from mlops_stack.spec import MlopsSpec
 
-#: The taint every GPU pool carries on every cloud, so only pods that tolerate it
-#: (GPU workloads, the device plugin, DCGM) are scheduled on GPU nodes.
-GPU_TAINT_KEY = "nvidia.com/gpu"
-GPU_TAINT_VALUE = "true"
-GPU_TAINT_EFFECT = "NoSchedule"
-#: Node label keys every GPU pool carries on every cloud (the k8s layer selects on them).
-POOL_LABEL = "mlops-stack/pool"
-GPU_LABEL = "mlops-stack/gpu"
 
 
 def gpu_pool_labels(pool_name: str, gpu: str, gpus_per_node: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:

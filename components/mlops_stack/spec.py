@@ -39,6 +39,7 @@ from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
 from mlops_stack import catalog, targets
+from mlops_stack.constants import RESERVED_NAMESPACES  # noqa: F401 - namespaces a team namespace cannot take
 from mlops_stack.contracts import NEEDS
 from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
@@ -265,10 +266,6 @@ Guid = Annotated[str, _pattern(GUID, "is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxx
 #: Azure resource group names: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'.
 RESOURCE_GROUP = r"^[-\w._()]{0,89}[-\w_()]$"
 
-#: Namespaces the platform itself uses; a team namespace cannot take these names.
-RESERVED_NAMESPACES = frozenset(
-    {"monitoring", "nvidia-device-plugin", "gpu-operator", "default", "kube-system", "kube-public", "kube-node-lease"}
-)
 
 #: GPUs that support Multi-Instance GPU partitioning.
 MIG_CAPABLE = frozenset({"nvidia-a100-40gb", "nvidia-a100-80gb", "nvidia-h100", "nvidia-h100-nvl", "nvidia-h200", "nvidia-b200"})

@@ -2,7 +2,11 @@
 
 MACHINES: lower-cased instance / VM / machine type -> (cloud-neutral GPU, GPUs per machine).
 ACCELERATORS: GKE accelerator type or Vertex AI accelerator enum -> cloud-neutral GPU.
+GPU_TAINT_KEY, POOL_LABEL: from mlops_stack.constants.
 """
+
+GPU_TAINT_KEY = "nvidia.com/gpu"
+POOL_LABEL = "mlops-stack/pool"
 
 MACHINES: dict[str, tuple[str, int]] = {
     "a2-highgpu-1g": ("nvidia-a100-40gb", 1),

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
-from mlops_stack.args import KubernetesClusterArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.args import POOL_LABEL, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.aws._nodes import launch_template, node_role, template_ref
 from mlops_stack.aws._shared import identity, key_arn
 from mlops_stack.k8s import charts
@@ -56,7 +56,7 @@ def cluster_autoscaler_values(cluster_name: str, region: str, release: charts.Au
             "expander": "least-waste",
             "skip-nodes-with-system-pods": False,
         },
-        "nodeSelector": {"mlops-stack/pool": "system"},
+        "nodeSelector": {POOL_LABEL: "system"},
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "1", "memory": "600Mi"}},
     }
 
@@ -225,7 +225,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             ),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             launch_template=template_ref(system_lt),
-            labels={"mlops-stack/pool": "system"},
+            labels={POOL_LABEL: "system"},
             tags=tags,
             # The autoscaler owns the desired size after creation: never fight it.
             opts=child_opts(self, ignore_changes=["scalingConfig.desiredSize"]),

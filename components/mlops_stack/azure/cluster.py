@@ -54,7 +54,7 @@ from pulumi_azure_native import compute, containerservice, managedidentity, moni
 from pulumi_azure_native import security as defender
 
 from mlops_stack import catalog
-from mlops_stack.args import Env, KubernetesClusterArgs, child_opts, resource_tags
+from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, resource_tags
 from mlops_stack.azure._naming import (
     ROLE_ACR_PULL,
     ROLE_AKS_RBAC_CLUSTER_ADMIN,
@@ -151,7 +151,7 @@ def system_pool(env: Env, spec: ClusterSpec, subnet_id: pulumi.Input[str], zones
         vnet_subnet_id=subnet_id,
         availability_zones=zones_list(zones) if env.is_prod else None,
         node_taints=[SYSTEM_TAINT],
-        node_labels={"mlops-stack/pool": "system"},
+        node_labels={POOL_LABEL: "system"},
         enable_node_public_ip=False,
         enable_encryption_at_host=True,
         upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge=MAX_SURGE),
@@ -178,7 +178,7 @@ def general_pool_args(env: Env, spec: ClusterSpec, subnet_id: pulumi.Input[str],
         "max_count": sp.max_nodes,
         "vnet_subnet_id": subnet_id,
         "availability_zones": zones_list(zones) if env.is_prod else None,
-        "node_labels": {"mlops-stack/pool": GENERAL_POOL_NAME},
+        "node_labels": {POOL_LABEL: GENERAL_POOL_NAME},
         "enable_node_public_ip": False,
         "enable_encryption_at_host": True,
         "upgrade_settings": containerservice.AgentPoolUpgradeSettingsArgs(max_surge=MAX_SURGE),

@@ -21,12 +21,11 @@ from typing import Any
 
 from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
+from mlops_stack.constants import AUTONAME_SUFFIX
 from mlops_stack.targets import reject_frameworks
 
 #: GKE: node pool names are 1-40 characters.
 MAX_NODE_POOL_NAME = 40
-#: Pulumi auto-naming appends ``-`` and 7 hex characters to the logical name.
-AUTONAME_SUFFIX = 8
 
 
 def gpu_pool_logical_name(stack_name: str, pool: str) -> str:

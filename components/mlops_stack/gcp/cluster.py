@@ -22,7 +22,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
-from mlops_stack.args import KubernetesClusterArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.args import POOL_LABEL, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import IAM_APIS, enable_services, key_dependencies, key_for, labels, project_info
 from mlops_stack.gcp.admission import CLUSTER_EVALUATION_MODE, project_policy
@@ -256,7 +256,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                 disk_gb=sp.disk_gb,
                 service_account=nodes_sa.email,
                 boot_disk_kms_key=disk_key,
-                k8s_labels={"mlops-stack/pool": "system"},
+                k8s_labels={POOL_LABEL: "system"},
                 extra_labels={"mlops-stack-pool": "system"},
             ),
             # The autoscaler owns the size after creation.

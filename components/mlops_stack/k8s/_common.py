@@ -9,20 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlops_stack.args import GPU_LABEL, GPU_TAINT_EFFECT, GPU_TAINT_KEY, POOL_LABEL, Env, child_opts
+from mlops_stack.constants import DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE, MONITORING_NAMESPACE, RESERVED_NAMESPACES  # noqa: F401
 from mlops_stack.k8s.charts import Chart
 
 #: Node label every GPU pool carries (see ``args.gpu_pool_labels``): the GPU daemonsets
 #: select on it, so they run on our GPU pools and nowhere else.
 ACCELERATOR_LABEL = "mlops-stack/accelerator"
 ACCELERATOR_VALUE = "nvidia"
-
-#: Namespaces the layer owns. A team namespace from the spec may not use these names.
-MONITORING_NAMESPACE = "monitoring"
-DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
-GPU_OPERATOR_NAMESPACE = "gpu-operator"
-RESERVED_NAMESPACES = frozenset(
-    {MONITORING_NAMESPACE, DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE, "default", "kube-system", "kube-public", "kube-node-lease"}
-)
 
 #: The node labels kube-state-metrics exports on ``kube_node_labels`` (as
 #: ``label_mlops_stack_pool`` ...): dashboards and alerts group GPU nodes by pool with them.

@@ -28,6 +28,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
+
+from mlops_stack.constants import AUTONAME_SUFFIX
 from pulumi.runtime.sync_await import _sync_await
 
 #: Generation-0 collection threshold while a plan runs (Python's default is 700).
@@ -173,7 +175,7 @@ def short_hash(*parts: str, length: int = 7) -> str:
 def auto_name(name: str, *, max_length: int = 63, lower: bool = False) -> str:
     """What Pulumi auto-naming produces: the logical name plus a 7-hex suffix (deterministic here)."""
     suffix = short_hash(name)
-    base = name[: max_length - 8]
+    base = name[: max_length - AUTONAME_SUFFIX]
     out = f"{base}-{suffix}"
     return out.lower() if lower else out
 

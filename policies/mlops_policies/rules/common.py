@@ -171,7 +171,7 @@ GKE_POOL = "gcp:container/nodePool:NodePool"
 AKS_POOL = "azure-native:containerservice:AgentPool"
 AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
 GPU_POOL_TYPES = (EKS_NODE_GROUP, GKE_POOL, AKS_POOL, AKS_CLUSTER)
-GPU_TAINT_KEY = "nvidia.com/gpu"
+from mlops_policies.generated import GPU_TAINT_KEY  # noqa: E402 - the stack's taint key, generated
 SERVING_VALUES = frozenset({"serving", "inference", "endpoint", "online"})
 WORKLOAD_LABEL_KEYS = ("mlops-stack/workload", "mlops.dev/workload", "workload", "role")
 

@@ -1,0 +1,26 @@
+"""Names every target and the Kubernetes layer share, defined once (neutral; no imports).
+
+The policy pack cannot import this package, so ``scripts/gen_policy_tables.py`` copies
+the taint key into ``policies/mlops_policies/generated.py`` (a sync test checks it).
+"""
+
+#: The taint every GPU pool carries on every cloud, so only pods that tolerate it
+#: (GPU workloads, the device plugin, DCGM) are scheduled on GPU nodes.
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "true"
+GPU_TAINT_EFFECT = "NoSchedule"
+#: Node label keys every pool carries on every cloud (the k8s layer selects on them).
+POOL_LABEL = "mlops-stack/pool"
+GPU_LABEL = "mlops-stack/gpu"
+
+#: Namespaces the Kubernetes layer owns, and with Kubernetes' own: names a team
+#: namespace from the spec may not take.
+MONITORING_NAMESPACE = "monitoring"
+DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
+GPU_OPERATOR_NAMESPACE = "gpu-operator"
+RESERVED_NAMESPACES = frozenset(
+    {MONITORING_NAMESPACE, DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE, "default", "kube-system", "kube-public", "kube-node-lease"}
+)
+
+#: Pulumi auto-naming appends "-" and 7 hex characters to a logical name.
+AUTONAME_SUFFIX = 8
