@@ -314,7 +314,7 @@ def damaged_files(draw: st.DrawFn) -> bytes:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(content=damaged_files())
 def test_a_damaged_stack_file_is_a_config_error_or_a_spec(content: bytes, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from mlops_stack import registry
+    from mlops_stack import targets
     from mlops_stack.errors import ConfigError
     from mlops_stack.offline.stackfile import read_stack_file
     from mlops_stack.spec import load_spec
@@ -322,7 +322,7 @@ def test_a_damaged_stack_file_is_a_config_error_or_a_spec(content: bytes, tmp_pa
     path = tmp_path_factory.mktemp("damaged") / "Pulumi.damaged.yaml"
     path.write_bytes(content)
     try:
-        registry.check(load_spec(read_stack_file(path).raw_spec))
+        targets.check(load_spec(read_stack_file(path).raw_spec))
     except ConfigError as err:
         msg = str(err)
         assert "\n" not in msg and ": " in msg
