@@ -3,6 +3,17 @@
 It runs ``http.server`` on 127.0.0.1 with a random port, keeps models, deployed models
 and the endpoint's traffic split, answers with long-running operations (the upload one
 needs one poll), and records every request so tests can assert exactly what was sent.
+
+Shapes follow the Vertex AI REST reference, v1
+(cloud.google.com/vertex-ai/docs/reference/rest/v1): ``projects.locations.models``
+(``upload`` answers an operation whose response has ``model`` and ``modelVersionId``;
+``get`` a Model with ``name``, ``versionId``, ``containerSpec``, ``artifactUri``,
+``labels``; ``list`` answers ``{"models": [...], "nextPageToken": ...}`` and takes
+``filter`` such as ``labels.myKey="myValue"``) and ``projects.locations.endpoints``
+(``get`` answers ``deployedModels[]`` with ``id``/``model``/``dedicatedResources``
+and ``trafficSplit``). A request without ``x-goog-user-project`` gets the 403 the
+regional endpoints give user credentials without a quota project; ``uploads`` counts
+``models:upload`` calls; ``failing_operations`` makes a verb's operation end in an error.
 """
 
 from __future__ import annotations
@@ -10,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from urllib.parse import parse_qs, urlsplit
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +31,7 @@ REGION = "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{REGION}"
 ENDPOINT = f"{PARENT}/endpoints/1234567890"
 TOKEN = "test-token"
+QUOTA_PROJECT = PROJECT
 
 
 @dataclass
@@ -27,6 +40,7 @@ class Request:
     path: str
     body: Any
     authorization: str
+    user_project: str | None = None
 
 
 @dataclass
@@ -38,6 +52,10 @@ class FakeVertex:
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: int = 0
     fail_status: dict[tuple[str, str], int] = field(default_factory=dict)
+    failing_operations: set[str] = field(default_factory=set)
+    uploads: int = 0
+    #: Models per page of ``models.list`` (to exercise ``nextPageToken``).
+    page_size: int = 2
 
     def _next(self) -> int:
         self.counter += 1
@@ -51,8 +69,24 @@ class FakeVertex:
             return {"name": name, "done": False}
         return done
 
-    def handle(self, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
-        path = path.split("?", 1)[0]
+    def _list_models(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        wanted = (query.get("filter") or [""])[0]
+        m = re.fullmatch(r'labels\.([a-z0-9_-]+)="([^"]*)"', wanted)
+        if wanted and not m:
+            return 400, {"error": {"code": 400, "message": f"unsupported filter {wanted!r}"}}
+        names = sorted(n for n, model in self.models.items() if not m or model.get("labels", {}).get(m.group(1)) == m.group(2))
+        start = int((query.get("pageToken") or ["0"])[0])
+        page = {"models": [self.models[n] for n in names[start : start + self.page_size]]}
+        if start + self.page_size < len(names):
+            page["nextPageToken"] = str(start + self.page_size)
+        return 200, page
+
+    def handle(self, method: str, path: str, body: Any, user_project: str | None = None) -> tuple[int, dict[str, Any]]:
+        split = urlsplit(path)
+        path, query = split.path, parse_qs(split.query)
+        if user_project != QUOTA_PROJECT:
+            message = "Your application is authenticating by using local Application Default Credentials. The aiplatform.googleapis.com API requires a quota project"
+            return 403, {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED"}}
         if (method, path) in self.fail_status:
             return self.fail_status[(method, path)], {"error": {"code": self.fail_status[(method, path)], "message": "injected"}}
         if not path.startswith("/v1/"):
@@ -61,9 +95,14 @@ class FakeVertex:
         if method == "GET" and rest in self.operations:
             return 200, self.operations.pop(rest)
         if method == "POST" and rest == f"{PARENT}/models:upload":
+            self.uploads += 1
             model = f"{PARENT}/models/{100 + self._next()}"
-            self.models[model] = body["model"]
+            self.models[model] = {**body["model"], "name": model, "versionId": "1"}
             return 200, self._op({"model": model, "modelVersionId": "1"}, pending=True)
+        if method == "GET" and rest == f"{PARENT}/models":
+            return self._list_models(query)
+        if method == "GET" and rest in self.models:
+            return 200, self.models[rest]
         if method == "GET" and rest == ENDPOINT:
             return 200, {"name": ENDPOINT, "trafficSplit": dict(self.traffic), "deployedModels": list(self.deployed.values())}
         m = re.fullmatch(re.escape(ENDPOINT) + r":(\w+)", rest)
@@ -72,6 +111,8 @@ class FakeVertex:
             if verb == "deployModel":
                 if body["deployedModel"]["model"] not in self.models:
                     return 400, {"error": {"message": "no such model"}}
+                if verb in self.failing_operations:
+                    return 200, {"name": f"{PARENT}/operations/{self._next()}", "done": True, "error": {"code": 8, "message": "injected: quota exceeded"}}
                 dm_id = f"dm{self._next()}"
                 self.deployed[dm_id] = {"id": dm_id, **body["deployedModel"]}
                 split = dict(body["trafficSplit"])
@@ -106,14 +147,48 @@ class FakeVertex:
         return 404, {"error": {"message": f"no route {method} {rest}"}}
 
 
+class FakeCredentials:
+    """google-auth credentials (``google.auth.credentials.Credentials``) whose token lives
+    for ``lifetime`` requests: ``refresh`` mints ``test-token-<n>``, so a test sees when
+    ``AuthorizedSession`` refreshed. Built on the real base class so ``before_request``,
+    ``apply`` and the quota-project header are google-auth's own."""
+
+    def __new__(cls, lifetime: int = 1000, quota_project_id: str | None = None) -> Any:
+        import datetime
+
+        from google.auth import _helpers, credentials
+
+        class _Creds(credentials.Credentials):
+            def __init__(self) -> None:
+                super().__init__()
+                self.refreshes = 0
+                self.uses = 0
+                self._quota_project_id = quota_project_id
+
+            def refresh(self, request: Any) -> None:
+                self.refreshes += 1
+                self.uses = 0
+                self.token = f"{TOKEN}-{self.refreshes}"
+                self.expiry = _helpers.utcnow() + datetime.timedelta(hours=1)
+
+            def before_request(self, request: Any, method: str, url: str, headers: Any) -> None:
+                self.uses += 1
+                if self.uses > lifetime:  # the token has "expired" during a long operation
+                    self.expiry = _helpers.utcnow() - datetime.timedelta(seconds=1)
+                super().before_request(request, method, url, headers)
+
+        return _Creds()
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeVertex
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length)) if length else None
-        self.fake.requests.append(Request(self.command, self.path, body, self.headers.get("Authorization", "")))
-        status, payload = self.fake.handle(self.command, self.path, body)
+        user_project = self.headers.get("x-goog-user-project")
+        self.fake.requests.append(Request(self.command, self.path, body, self.headers.get("Authorization", ""), user_project))
+        status, payload = self.fake.handle(self.command, self.path, body, user_project)
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

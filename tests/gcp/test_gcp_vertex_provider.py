@@ -1,22 +1,29 @@
 """The Vertex AI deployment dynamic provider against a local fake of the REST API:
-create, update (replica count, image, machine shape, traffic) and delete, asserting
-every request sent."""
+create (idempotent, cleaned up on failure), read, update (replica count, image, machine
+shape, traffic) and delete, asserting every request sent, its token and its quota
+project header."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from fake_vertex import ENDPOINT, PARENT, PROJECT, REGION, TOKEN, FakeServer
+from fake_vertex import ENDPOINT, PARENT, PROJECT, REGION, TOKEN, FakeCredentials, FakeServer
 from mlops_stack.gcp.vertex_provider import (
     BASE_URL_ENV,
     CPU_METRIC,
+    DEPLOYMENT_LABEL,
     GPU_METRIC,
     VertexApiError,
     VertexClient,
     VertexDeploymentProvider,
+    deployment_key,
+    quota_project,
 )
+
+KEY = deployment_key("mlops-stack", "dev", "sentiment-deployment")
 
 
 def props(**over: Any) -> dict[str, Any]:
@@ -41,6 +48,7 @@ def props(**over: Any) -> dict[str, Any]:
         "autoscaling_metric": GPU_METRIC,
         "autoscaling_target": 70,
         "traffic_percent": 100,
+        "deployment_key": KEY,
     }
     base.update(over)
     return base
@@ -54,24 +62,33 @@ def server():
 
 @pytest.fixture
 def provider(server: FakeServer) -> VertexDeploymentProvider:
-    return VertexDeploymentProvider(base_url=server.url, token=lambda: TOKEN, poll_interval=0)
+    return VertexDeploymentProvider(base_url=server.url, credentials=FakeCredentials(), poll_interval=0)
 
 
 def calls(server: FakeServer) -> list[tuple[str, str]]:
-    return [(r.method, r.path) for r in server.fake.requests]
+    """``(method, path)`` of every request, the query string left out (see ``queries``)."""
+    return [(r.method, r.path.split("?", 1)[0]) for r in server.fake.requests]
+
+
+def queries(server: FakeServer) -> list[dict[str, list[str]]]:
+    return [parse_qs(urlsplit(r.path).query) for r in server.fake.requests]
 
 
 def test_create_uploads_then_deploys(server: FakeServer, provider: VertexDeploymentProvider) -> None:
     result = provider.create(props())
     model = f"{PARENT}/models/101"
     assert calls(server) == [
+        ("GET", f"/v1/{PARENT}/models"),
         ("POST", f"/v1/{PARENT}/models:upload"),
         ("GET", f"/v1/{PARENT}/operations/2"),
         ("GET", f"/v1/{ENDPOINT}"),
         ("POST", f"/v1/{ENDPOINT}:deployModel"),
     ]
-    assert all(r.authorization == f"Bearer {TOKEN}" for r in server.fake.requests)
-    upload = server.fake.requests[0].body
+    # First a lookup of what an interrupted earlier create may have left.
+    assert queries(server)[0] == {"filter": [f'labels.{DEPLOYMENT_LABEL}="{KEY}"']}
+    assert all(r.authorization == f"Bearer {TOKEN}-1" for r in server.fake.requests)
+    assert all(r.user_project == PROJECT for r in server.fake.requests)
+    upload = server.fake.requests[1].body
     assert upload == {
         "model": {
             "displayName": "mlops-dev-sentiment",
@@ -80,11 +97,11 @@ def test_create_uploads_then_deploys(server: FakeServer, provider: VertexDeploym
                 "imageUri": "us-central1-docker.pkg.dev/p/serving/sentiment:1.0.0",
                 "env": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "MODEL_NAME", "value": "sentiment"}],
             },
-            "labels": {"environment": "dev"},
+            "labels": {"environment": "dev", DEPLOYMENT_LABEL: KEY},
             "encryptionSpec": {"kmsKeyName": f"{PARENT}/keyRings/r/cryptoKeys/vertex"},
         }
     }
-    deploy = server.fake.requests[3].body
+    deploy = server.fake.requests[4].body
     assert deploy == {
         "deployedModel": {
             "model": model,
@@ -193,7 +210,8 @@ def test_update_traffic_percent_patches_the_split(server: FakeServer, provider: 
     dm = created.outs["deployed_model_id"]
     server.fake.requests.clear()
     provider.update(created.id, created.outs, props(traffic_percent=50))
-    assert calls(server) == [("GET", f"/v1/{ENDPOINT}"), ("PATCH", f"/v1/{ENDPOINT}?updateMask=trafficSplit")]
+    assert calls(server) == [("GET", f"/v1/{ENDPOINT}"), ("PATCH", f"/v1/{ENDPOINT}")]
+    assert queries(server)[1] == {"updateMask": ["trafficSplit"]}
     assert server.fake.requests[1].body == {"trafficSplit": {dm: 50, "other": 50}}
 
 
@@ -229,13 +247,145 @@ def test_api_errors_surface_with_status_and_message(server: FakeServer, provider
 
 
 def test_failed_operation_raises(server: FakeServer) -> None:
-    client = VertexClient(REGION, base_url=server.url, token=lambda: TOKEN, poll_interval=0)
+    client = VertexClient(REGION, PROJECT, base_url=server.url, credentials=FakeCredentials(), poll_interval=0)
     with pytest.raises(VertexApiError, match="quota"):
         client.wait({"name": "op", "done": True, "error": {"code": 8, "message": "quota exceeded"}})
 
 
 def test_base_url_from_environment(monkeypatch: pytest.MonkeyPatch, server: FakeServer) -> None:
     monkeypatch.setenv(BASE_URL_ENV, server.url)
-    assert VertexClient(REGION, token=lambda: TOKEN).base == server.url
+    assert VertexClient(REGION, PROJECT, credentials=FakeCredentials()).base == server.url
     monkeypatch.delenv(BASE_URL_ENV)
-    assert VertexClient(REGION, token=lambda: TOKEN).base == "https://us-central1-aiplatform.googleapis.com"
+    assert VertexClient(REGION, PROJECT, credentials=FakeCredentials()).base == "https://us-central1-aiplatform.googleapis.com"
+
+
+# -- authentication ------------------------------------------------------------
+
+
+def test_token_is_refreshed_during_a_long_operation(server: FakeServer) -> None:
+    """A token that expires mid-create is refreshed by the authorized session, not reused."""
+    credentials = FakeCredentials(lifetime=2)
+    provider = VertexDeploymentProvider(base_url=server.url, credentials=credentials, poll_interval=0)
+    provider.create(props())
+    tokens = [r.authorization for r in server.fake.requests]
+    assert credentials.refreshes >= 2
+    assert len(set(tokens)) == credentials.refreshes
+    assert tokens[0] == f"Bearer {TOKEN}-1" and tokens[-1] == f"Bearer {TOKEN}-{credentials.refreshes}"
+
+
+def test_quota_project_header(server: FakeServer) -> None:
+    """User ADC without a quota project: the stack's project is sent (the fake answers 403
+    without it, as Vertex does); credentials with their own quota project send that one."""
+    assert quota_project(object(), PROJECT) == PROJECT
+    assert quota_project(FakeCredentials(quota_project_id="billing-123"), PROJECT) == "billing-123"
+    other = VertexDeploymentProvider(base_url=server.url, credentials=FakeCredentials(quota_project_id="billing-123"), poll_interval=0)
+    with pytest.raises(VertexApiError, match=r"\(403\): .*requires a quota project"):
+        other.create(props())
+    assert [r.user_project for r in server.fake.requests] == ["billing-123"]
+
+
+# -- idempotent create, clean-up on failure --------------------------------------
+
+
+def test_retry_after_an_interrupted_create_reuses_the_uploaded_model(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    """The first apply died after the upload: the retry deploys that model, uploads nothing."""
+    client = provider._client(props())
+    model, _version = provider._upload(client, props())
+    server.fake.requests.clear()
+    result = provider.create(props())
+    assert server.fake.uploads == 1
+    assert calls(server) == [("GET", f"/v1/{PARENT}/models"), ("GET", f"/v1/{ENDPOINT}"), ("GET", f"/v1/{ENDPOINT}"), ("POST", f"/v1/{ENDPOINT}:deployModel")]
+    assert result.outs["model"] == model
+    assert list(server.fake.models) == [model]
+    assert server.fake.deployed[result.outs["deployed_model_id"]]["model"] == model
+
+
+def test_retry_after_an_interrupted_create_reuses_the_deployment(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    """The first apply died after the deployment: the retry adopts it, creates nothing."""
+    first = provider.create(props())
+    server.fake.requests.clear()
+    again = provider.create(props())
+    assert calls(server) == [("GET", f"/v1/{PARENT}/models"), ("GET", f"/v1/{ENDPOINT}")]
+    assert server.fake.uploads == 1 and len(server.fake.deployed) == 1
+    assert (again.outs["model"], again.outs["deployed_model_id"]) == (first.outs["model"], first.outs["deployed_model_id"])
+
+
+def test_lookup_reads_every_page_and_skips_other_images_and_deployments(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    server.fake.page_size = 1
+    client = provider._client(props())
+    stale, _ = provider._upload(client, props(image="us-central1-docker.pkg.dev/p/serving/sentiment:0.9.0"))
+    other, _ = provider._upload(client, props(deployment_key=deployment_key("mlops-stack", "prod", "sentiment-deployment")))
+    mine, _ = provider._upload(client, props())
+    server.fake.requests.clear()
+    result = provider.create(props())
+    assert result.outs["model"] == mine
+    assert server.fake.uploads == 3
+    assert [q.get("pageToken") for q in queries(server)[:2]] == [None, ["1"]]
+    assert {stale, other} < set(server.fake.models)
+
+
+def test_without_a_key_create_does_not_look_up(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    provider.create(props(deployment_key=None))
+    assert calls(server)[0] == ("POST", f"/v1/{PARENT}/models:upload")
+    assert DEPLOYMENT_LABEL not in server.fake.requests[0].body["model"]["labels"]
+
+
+def test_failed_deploy_deletes_the_model_it_uploaded(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    server.fake.failing_operations.add("deployModel")
+    with pytest.raises(VertexApiError, match="quota exceeded"):
+        provider.create(props())
+    assert server.fake.uploads == 1
+    assert server.fake.models == {} and server.fake.deployed == {}
+    assert calls(server)[-1] == ("DELETE", f"/v1/{PARENT}/models/101")
+
+
+def test_failed_deploy_keeps_a_model_it_did_not_upload(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    client = provider._client(props())
+    model, _ = provider._upload(client, props())
+    server.fake.failing_operations.add("deployModel")
+    with pytest.raises(VertexApiError, match="quota exceeded"):
+        provider.create(props())
+    assert list(server.fake.models) == [model]
+
+
+def test_failed_cleanup_is_noted_on_the_original_error(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    server.fake.failing_operations.add("deployModel")
+    server.fake.fail_status[("DELETE", f"/v1/{PARENT}/models/101")] = 500
+    with pytest.raises(VertexApiError, match="quota exceeded") as err:
+        provider.create(props())
+    assert any("delete it by hand" in note and f"{PARENT}/models/101" in note for note in err.value.__notes__)
+
+
+def test_failed_update_deploy_deletes_the_new_model_and_keeps_the_old(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    created = provider.create(props())
+    server.fake.failing_operations.add("deployModel")
+    with pytest.raises(VertexApiError, match="quota exceeded"):
+        provider.update(created.id, created.outs, props(image="us-central1-docker.pkg.dev/p/serving/sentiment:1.1.0"))
+    assert list(server.fake.models) == [created.outs["model"]]
+    assert server.fake.traffic == {created.outs["deployed_model_id"]: 100}
+
+
+# -- read ------------------------------------------------------------------------
+
+
+def test_read_reports_the_live_deployment(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    created = provider.create(props())
+    same = provider.read(created.id, created.outs)
+    assert same.id == created.id and same.outs == created.outs
+    dm = server.fake.deployed[created.outs["deployed_model_id"]]
+    dm["dedicatedResources"]["maxReplicaCount"] = 7  # changed out of band
+    server.fake.models[created.outs["model"]]["containerSpec"]["imageUri"] = "elsewhere/sentiment:2"
+    drifted = provider.read(created.id, created.outs)
+    assert drifted.outs["max_replicas"] == 7 and drifted.inputs["max_replicas"] == 7
+    assert drifted.outs["image"] == "elsewhere/sentiment:2"
+    assert drifted.outs["traffic_percent"] == 100
+    assert provider.diff(created.id, drifted.inputs, props()).changes is True
+
+
+def test_read_of_a_deployment_removed_out_of_band_is_gone(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    created = provider.create(props())
+    server.fake.deployed.clear()
+    server.fake.traffic.clear()
+    assert provider.read(created.id, created.outs).id is None
+    server.fake.fail_status[("GET", f"/v1/{ENDPOINT}")] = 404
+    assert provider.read(created.id, created.outs).id is None

@@ -30,7 +30,7 @@ from mlops_stack import catalog
 from mlops_stack.errors import ConfigError
 from mlops_stack.args import Env, ModelEndpointArgs, child_opts, merge_opts, resource_tags, stateful_opts
 from mlops_stack.gcp._shared import IAM_APIS, account_id, enable_services, key_dependencies, key_for, labels, project_info
-from mlops_stack.gcp.vertex_provider import CPU_METRIC, GPU_METRIC, VertexDeploymentProvider, VertexModelDeployment
+from mlops_stack.gcp.vertex_provider import CPU_METRIC, GPU_METRIC, VertexDeploymentProvider, VertexModelDeployment, deployment_key
 
 AIPLATFORM_API = "aiplatform.googleapis.com"
 BIGQUERY_API = "bigquery.googleapis.com"
@@ -222,6 +222,8 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "autoscaling_metric": GPU_METRIC if accelerator else CPU_METRIC,
                 "autoscaling_target": ep.autoscaling.utilization_percent,
                 "traffic_percent": 100,
+                # What create looks an interrupted earlier create up by (the URN's parts).
+                "deployment_key": deployment_key(pulumi.get_project(), pulumi.get_stack(), f"{name}-deployment"),
             },
             opts=child_opts(self, depends_on=[read]),
             provider=provider,

@@ -12,26 +12,40 @@ through the Vertex AI REST API (v1), with a real create / diff / update / delete
   deletes the old model (no downtime); a new machine shape redeploys the same model the
   same way; new replica counts or autoscaling targets only ``mutateDeployedModel``.
 * delete: ``undeployModel`` then delete the model; both tolerate "already gone" (404).
+* read (``pulumi refresh``): the deployment's replicas, machine, traffic share and the
+  model's container as the API reports them; a deployment no longer on the endpoint (or
+  an endpoint that is gone) reads as deleted.
 * a different project, region or endpoint replaces the resource.
 
+Create is idempotent: every model it uploads carries the label ``mlops-stack-deployment``
+with a key derived from the Pulumi project, stack and resource name
+(``deployment_key``). Before uploading, create lists the models with that label
+(``models.list`` with ``filter=labels.mlops-stack-deployment="<key>"``) and reuses one
+with the same image and artifact (and its deployment on the endpoint, if there is one),
+so a retry after an interrupted apply neither duplicates the model nor leaves one
+Pulumi does not know. If anything fails after this call uploaded a model, create
+undeploys and deletes that model before raising (so the retry starts clean).
+
 Credentials are application default credentials (``google-auth``: workload identity
-federation, the metadata server or ``gcloud auth application-default login``); no
-key file is ever read or written. ``base_url`` (or ``MLOPS_STACK_VERTEX_BASE_URL``)
+federation, the metadata server or ``gcloud auth application-default login``) used
+through ``AuthorizedSession``, which refreshes the token whenever it expires (a GPU
+deployment can take longer than a token lives) and retries once on 401. Every request
+carries ``x-goog-user-project``: the credentials' quota project, else the stack's
+project; user credentials without one get 403 from the regional Vertex AI endpoints.
+No key file is ever read or written. ``base_url`` (or ``MLOPS_STACK_VERTEX_BASE_URL``)
 points the provider at another API root; the tests use a local fake server.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 API_VERSION = "v1"
 BASE_URL_ENV = "MLOPS_STACK_VERTEX_BASE_URL"
@@ -49,10 +63,17 @@ MACHINE_FIELDS = ("machine_type", "accelerator_type", "accelerator_count", "serv
 #: Inputs ``mutateDeployedModel`` changes in place.
 SCALE_FIELDS = ("min_replicas", "max_replicas", "autoscaling_metric", "autoscaling_target")
 TRAFFIC_FIELDS = ("traffic_percent",)
-INPUT_FIELDS = REPLACE_FIELDS + MODEL_FIELDS + MACHINE_FIELDS + SCALE_FIELDS + TRAFFIC_FIELDS
+#: The idempotency key (``deployment_key``): only create uses it, a change needs no call.
+KEY_FIELDS = ("deployment_key",)
+INPUT_FIELDS = REPLACE_FIELDS + MODEL_FIELDS + MACHINE_FIELDS + SCALE_FIELDS + TRAFFIC_FIELDS + KEY_FIELDS
 OUTPUT_FIELDS = ("model", "model_version_id", "deployed_model_id")
 #: The placeholder ID ``deployModel`` uses for the model being deployed in a traffic split.
 NEW = "0"
+#: The model label create looks models up by (value: ``deployment_key``).
+DEPLOYMENT_LABEL = "mlops-stack-deployment"
+#: The header that names the project billed and checked for quota. Vertex AI's regional
+#: endpoints answer 403 to user credentials without it.
+QUOTA_HEADER = "x-goog-user-project"
 
 
 class VertexApiError(RuntimeError):
@@ -61,16 +82,27 @@ class VertexApiError(RuntimeError):
         self.status = status
 
 
-def adc_token() -> str:
-    """An OAuth access token from application default credentials."""
+def adc_credentials() -> Any:
+    """Application default credentials with the cloud-platform scope."""
     try:
         import google.auth
-        import google.auth.transport.requests
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise RuntimeError("the Vertex AI deployment needs google-auth: pip install 'mlops-stack[gcp]'") from err
     credentials, _project = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-    credentials.refresh(google.auth.transport.requests.Request())
-    return str(credentials.token)
+    return credentials
+
+
+def quota_project(credentials: Any, project: str) -> str:
+    """The ``x-goog-user-project`` value: the credentials' own quota project (what
+    ``gcloud auth application-default set-quota-project`` set), else the stack's project."""
+    return str(getattr(credentials, "quota_project_id", None) or project)
+
+
+def deployment_key(*parts: str) -> str:
+    """A label value that names one deployment for good: ``d`` + 20 hex digits of a hash of
+    the Pulumi project, stack and resource name (what its URN is made of). Label values
+    allow lowercase letters, digits, ``-`` and ``_`` (at most 63 characters)."""
+    return "d" + hashlib.sha256("/".join(parts).encode()).hexdigest()[:20]
 
 
 # ---------------------------------------------------------------------------------
@@ -89,8 +121,11 @@ def upload_body(props: Mapping[str, Any]) -> dict[str, Any]:
     model: dict[str, Any] = {"displayName": props["display_name"], "containerSpec": container}
     if props.get("artifact_uri"):
         model["artifactUri"] = props["artifact_uri"]
-    if props.get("labels"):
-        model["labels"] = dict(props["labels"])
+    model_labels = dict(props.get("labels") or {})
+    if props.get("deployment_key"):
+        model_labels[DEPLOYMENT_LABEL] = props["deployment_key"]
+    if model_labels:
+        model["labels"] = model_labels
     if props.get("kms_key_name"):
         model["encryptionSpec"] = {"kmsKeyName": props["kms_key_name"]}
     return {"model": model}
@@ -168,43 +203,61 @@ def changed(olds: Mapping[str, Any], news: Mapping[str, Any], fields: tuple[str,
 # The REST client.
 
 
+def model_id(name: str) -> str:
+    """A model's resource name without a version suffix (``.../models/12@3`` -> ``.../models/12``)."""
+    return name.split("@", 1)[0]
+
+
 class VertexClient:
+    """Vertex AI REST calls through an authorized session (``requests``-like: ``request``
+    with ``json``/``headers``/``params``/``timeout``, answers with ``status_code``/``text``)."""
+
     def __init__(
         self,
         region: str,
+        project: str,
         *,
         base_url: str | None = None,
-        token: Callable[[], str] | None = None,
+        credentials: Any = None,
+        session: Any = None,
         poll_interval: float = 5.0,
         timeout: float = 3600.0,
     ) -> None:
         self.base = (base_url or os.environ.get(BASE_URL_ENV) or f"https://{region}-aiplatform.googleapis.com").rstrip("/")
-        self._token = token or adc_token
-        self._bearer: str | None = None
+        if session is None:
+            from google.auth.transport.requests import AuthorizedSession
+
+            credentials = credentials if credentials is not None else adc_credentials()
+            session = AuthorizedSession(credentials)
+        self.session = session
+        self.quota_project = quota_project(credentials, project)
         self.poll_interval = poll_interval
         self.timeout = timeout
 
-    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         url = f"{self.base}/{API_VERSION}/{path.lstrip('/')}"
-        if self._bearer is None:
-            self._bearer = self._token()
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(url, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {self._bearer}")
-        request.add_header("Accept", "application/json")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - https or the test server
-                text = response.read().decode() or "{}"
-        except urllib.error.HTTPError as err:
-            detail = err.read().decode(errors="replace")
+        headers = {"Accept": "application/json", QUOTA_HEADER: self.quota_project}
+        response = self.session.request(method, url, json=dict(body) if body is not None else None, params=dict(params or {}) or None, headers=headers, timeout=60)
+        if response.status_code >= 400:
+            detail = response.text
             try:
-                detail = json.loads(detail).get("error", {}).get("message", detail)
+                detail = response.json().get("error", {}).get("message", detail)
             except ValueError:
                 pass
-            raise VertexApiError(err.code, method, url, detail) from None
-        return json.loads(text)
+            raise VertexApiError(response.status_code, method, url, detail)
+        return dict(response.json()) if response.text else {}
+
+    def list_models(self, parent: str, label: str, value: str) -> list[dict[str, Any]]:
+        """Every model of ``parent`` with ``labels.<label> = value`` (all pages)."""
+        models: list[dict[str, Any]] = []
+        params = {"filter": f'labels.{label}="{value}"'}
+        while True:
+            page = self.call("GET", f"{parent}/models", params=params)
+            models.extend(page.get("models") or [])
+            token = page.get("nextPageToken")
+            if not token:
+                return models
+            params = {**params, "pageToken": token}
 
     def wait(self, operation: Mapping[str, Any]) -> dict[str, Any]:
         """Poll a long-running operation until it is done; its ``response``, or raise its error."""
@@ -228,17 +281,17 @@ class VertexClient:
 class VertexDeploymentProvider(ResourceProvider):
     """CRUD for one custom model deployed on one Vertex AI endpoint."""
 
-    def __init__(
-        self, base_url: str | None = None, token: Callable[[], str] | None = None, poll_interval: float = 5.0, timeout: float = 3600.0
-    ) -> None:
+    def __init__(self, base_url: str | None = None, credentials: Any = None, poll_interval: float = 5.0, timeout: float = 3600.0) -> None:
         super().__init__()
         self.base_url = base_url
-        self.token = token
+        self.credentials = credentials
         self.poll_interval = poll_interval
         self.timeout = timeout
 
     def _client(self, props: Mapping[str, Any]) -> VertexClient:
-        return VertexClient(props["region"], base_url=self.base_url, token=self.token, poll_interval=self.poll_interval, timeout=self.timeout)
+        return VertexClient(
+            props["region"], props["project"], base_url=self.base_url, credentials=self.credentials, poll_interval=self.poll_interval, timeout=self.timeout
+        )
 
     # -- steps ----------------------------------------------------------------
 
@@ -278,14 +331,106 @@ class VertexDeploymentProvider(ResourceProvider):
             if err.status != 404:
                 raise
 
+    @staticmethod
+    def _existing(client: VertexClient, props: Mapping[str, Any]) -> tuple[str, str, str | None] | None:
+        """``(model, version, deployed_model_id | None)`` of what an earlier, interrupted
+        create left: a model labelled with this deployment's key, with the same image and
+        artifact, preferably one already deployed on the endpoint."""
+        key = props.get("deployment_key")
+        if not key:
+            return None
+        parent = f"projects/{props['project']}/locations/{props['region']}"
+        models = [
+            m
+            for m in client.list_models(parent, DEPLOYMENT_LABEL, str(key))
+            if (m.get("containerSpec") or {}).get("imageUri") == props["image"] and (m.get("artifactUri") or None) == (props.get("artifact_uri") or None)
+        ]
+        if not models:
+            return None
+        versions = {model_id(m["name"]): str(m.get("versionId") or "1") for m in models}
+        for dm in client.call("GET", props["endpoint"]).get("deployedModels") or []:
+            name = model_id(str(dm.get("model", "")))
+            if name in versions:
+                return name, versions[name], str(dm["id"])
+        name = sorted(versions)[0]
+        return name, versions[name], None
+
+    def _clean_up(self, client: VertexClient, endpoint: str, model: str, err: BaseException) -> None:
+        """Undeploy and delete a model this call uploaded, after ``err``; a failure here is
+        added to ``err`` as a note (the original error is the one raised)."""
+        try:
+            for dm in client.call("GET", endpoint).get("deployedModels") or []:
+                if model_id(str(dm.get("model", ""))) == model:
+                    self._undeploy(client, endpoint, str(dm["id"]))
+            self._delete_model(client, model)
+        except Exception as cleanup:  # noqa: BLE001 - reported on the original error
+            err.add_note(f"cleaning up {model} failed too ({cleanup}); delete it by hand")
+
     # -- CRUD -----------------------------------------------------------------
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = self._client(props)
-        model, version = self._upload(client, props)
-        deployed = self._deploy(client, props, model)
+        found = self._existing(client, props)
+        uploaded: str | None = None
+        if found is None:
+            model, version = self._upload(client, props)
+            uploaded, deployed = model, None
+        else:
+            model, version, deployed = found
+        if deployed is None:
+            try:
+                deployed = self._deploy(client, props, model)
+            except BaseException as err:
+                if uploaded is not None:
+                    self._clean_up(client, props["endpoint"], uploaded, err)
+                raise
         outs = {**props, "model": model, "model_version_id": version, "deployed_model_id": deployed}
         return CreateResult(id_=f"{props['endpoint']}/deployedModels/{props['display_name']}", outs=outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The deployment as the API has it now; ``ReadResult()`` (no ID) when it is gone."""
+        client = self._client(props)
+        try:
+            endpoint = client.call("GET", props["endpoint"])
+        except VertexApiError as err:
+            if err.status == 404:
+                return ReadResult()
+            raise
+        deployed = next((d for d in endpoint.get("deployedModels") or [] if str(d.get("id")) == str(props.get("deployed_model_id"))), None)
+        if deployed is None:
+            return ReadResult()
+        state = dict(props)
+        state["model"] = model_id(str(deployed.get("model") or props.get("model")))
+        resources = deployed.get("dedicatedResources") or {}
+        machine = resources.get("machineSpec") or {}
+        if machine:
+            state["machine_type"] = machine.get("machineType")
+            state["accelerator_type"] = machine.get("acceleratorType") or None
+            state["accelerator_count"] = int(machine.get("acceleratorCount") or 0) if machine.get("acceleratorType") else props.get("accelerator_count")
+        if "minReplicaCount" in resources:
+            state["min_replicas"] = int(resources["minReplicaCount"])
+        if "maxReplicaCount" in resources:
+            state["max_replicas"] = int(resources["maxReplicaCount"])
+        metrics = resources.get("autoscalingMetricSpecs") or []
+        if metrics:
+            state["autoscaling_metric"] = metrics[0].get("metricName")
+            state["autoscaling_target"] = int(metrics[0].get("target") or 0)
+        if "serviceAccount" in deployed:
+            state["service_account"] = deployed["serviceAccount"]
+        state["traffic_percent"] = int((endpoint.get("trafficSplit") or {}).get(str(deployed["id"]), 0))
+        try:
+            model = client.call("GET", state["model"])
+        except VertexApiError as err:
+            if err.status != 404:
+                raise
+        else:
+            container = model.get("containerSpec") or {}
+            state["image"] = container.get("imageUri", props.get("image"))
+            state["env"] = {e["name"]: e.get("value", "") for e in container.get("env") or []}
+            state["artifact_uri"] = model.get("artifactUri") or None
+            state["model_version_id"] = str(model.get("versionId") or props.get("model_version_id") or "1")
+        inputs = {k: state.get(k) for k in INPUT_FIELDS if k in props}
+        return ReadResult(id_=id_, outs=state, inputs=inputs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = changed(olds, news, INPUT_FIELDS)
@@ -295,10 +440,17 @@ class VertexDeploymentProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         client = self._client(news)
         model, version, deployed = olds["model"], olds.get("model_version_id", "1"), olds["deployed_model_id"]
+        uploaded: str | None = None
         if changed(olds, news, MODEL_FIELDS):
             model, version = self._upload(client, news)
+            uploaded = model
         if model != olds["model"] or changed(olds, news, MACHINE_FIELDS):
-            deployed = self._deploy(client, news, model, drop=olds["deployed_model_id"])
+            try:
+                deployed = self._deploy(client, news, model, drop=olds["deployed_model_id"])
+            except BaseException as err:
+                if uploaded is not None:
+                    self._clean_up(client, news["endpoint"], uploaded, err)
+                raise
             self._undeploy(client, news["endpoint"], olds["deployed_model_id"])
             if model != olds["model"]:
                 self._delete_model(client, olds["model"])
