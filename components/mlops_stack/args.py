@@ -242,6 +242,9 @@ class ModelEndpointArgs:
     keys: Keys | None = None
     network: Network | None = None
     model_registry: ModelRegistry | None = None
+    #: The stack's ContainerRegistry: an endpoint image in it is ordered after its
+    #: repository (and checked to exist before the model upload, where the cloud can).
+    container_registry: ContainerRegistry | None = None
     #: The key path of this endpoint in error messages (``endpoints[0]`` inside MlopsStack).
     path: str = "endpoint"
 

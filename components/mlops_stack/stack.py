@@ -150,6 +150,7 @@ class MlopsStack(pulumi.ComponentResource):
                     network=self.network,
                     model_registry=self.model_registry,
                     path=f"endpoints[{i}]",
+                    container_registry=self.registry,
                 ),
             )
             for i, ep in enumerate(spec.endpoints)

@@ -11,7 +11,10 @@ Shapes follow the Vertex AI REST reference, v1
 ``labels``; ``list`` answers ``{"models": [...], "nextPageToken": ...}`` and takes
 ``filter`` such as ``labels.myKey="myValue"``) and ``projects.locations.endpoints``
 (``get`` answers ``deployedModels[]`` with ``id``/``model``/``dedicatedResources``
-and ``trafficSplit``). A request without ``x-goog-user-project`` gets the 403 the
+and ``trafficSplit``); and Artifact Registry REST v1
+(cloud.google.com/artifact-registry/docs/reference/rest/v1):
+``projects.locations.repositories.packages.tags.get`` / ``packages.versions.get``
+answer 404 for an image that was never pushed (``images`` holds those that were). A request without ``x-goog-user-project`` gets the 403 the
 regional endpoints give user credentials without a quota project; ``uploads`` counts
 ``models:upload`` calls; ``failing_operations`` makes a verb's operation end in an error.
 """
@@ -56,6 +59,8 @@ class FakeVertex:
     uploads: int = 0
     #: Models per page of ``models.list`` (to exercise ``nextPageToken``).
     page_size: int = 2
+    #: Artifact Registry tags/versions that exist: ``projects/.../packages/<pkg>/tags/<tag>``.
+    images: set[str] = field(default_factory=set)
 
     def _next(self) -> int:
         self.counter += 1
@@ -92,6 +97,10 @@ class FakeVertex:
         if not path.startswith("/v1/"):
             return 404, {"error": {"message": "unknown API version"}}
         rest = path[len("/v1/") :]
+        if method == "GET" and "/repositories/" in rest and "/packages/" in rest:
+            if rest in self.images:
+                return 200, {"name": rest}
+            return 404, {"error": {"code": 404, "message": f"Requested entity was not found: {rest}"}}
         if method == "GET" and rest in self.operations:
             return 200, self.operations.pop(rest)
         if method == "POST" and rest == f"{PARENT}/models:upload":

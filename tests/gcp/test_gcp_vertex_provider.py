@@ -19,6 +19,8 @@ from mlops_stack.gcp.vertex_provider import (
     VertexApiError,
     VertexClient,
     VertexDeploymentProvider,
+    ImageMissing,
+    artifact_registry_image,
     deployment_key,
     quota_project,
 )
@@ -389,3 +391,57 @@ def test_read_of_a_deployment_removed_out_of_band_is_gone(server: FakeServer, pr
     assert provider.read(created.id, created.outs).id is None
     server.fake.fail_status[("GET", f"/v1/{ENDPOINT}")] = 404
     assert provider.read(created.id, created.outs).id is None
+
+
+# -- the image in the stack's own registry -----------------------------------------
+
+STACK_IMAGE = f"us-central1-docker.pkg.dev/{PROJECT}/mlops-dev-serving/team/sentiment:1.0.0"
+STACK_TAG = f"projects/{PROJECT}/locations/us-central1/repositories/mlops-dev-serving/packages/team%2Fsentiment/tags/1.0.0"
+
+
+def test_artifact_registry_image_references() -> None:
+    assert artifact_registry_image(STACK_IMAGE) == (STACK_TAG.rsplit("/tags/", 1)[0], "tags/1.0.0")
+    assert artifact_registry_image("europe-west4-docker.pkg.dev/p/r/img@sha256:abc") == (
+        "projects/p/locations/europe-west4/repositories/r/packages/img",
+        "versions/sha256:abc",
+    )
+    assert artifact_registry_image("us-docker.pkg.dev/p/r/img") == ("projects/p/locations/us/repositories/r/packages/img", "tags/latest")
+    assert artifact_registry_image("nvcr.io/nvidia/tritonserver:24.08-py3") is None
+    assert artifact_registry_image("us-central1-docker.pkg.dev/p/img:1") is None
+
+
+@pytest.fixture
+def checking(server: FakeServer) -> VertexDeploymentProvider:
+    return VertexDeploymentProvider(base_url=server.url, credentials=FakeCredentials(), poll_interval=0, registry_base_url=server.url)
+
+
+def test_missing_image_in_the_stack_registry_fails_before_upload(server: FakeServer, checking: VertexDeploymentProvider) -> None:
+    with pytest.raises(ImageMissing) as err:
+        checking.create(props(image=STACK_IMAGE, check_image=True))
+    assert str(err.value) == (
+        f"endpoint mlops-dev-sentiment: image {STACK_IMAGE} is not in the stack's Artifact Registry: "
+        "push the image first (docs/first-apply.md), then run pulumi up again"
+    )
+    assert "\n" not in str(err.value)
+    assert server.fake.uploads == 0 and server.fake.models == {}
+    assert calls(server)[-1] == ("GET", f"/v1/{STACK_TAG}")
+
+
+def test_pushed_image_in_the_stack_registry_is_deployed(server: FakeServer, checking: VertexDeploymentProvider) -> None:
+    server.fake.images.add(STACK_TAG)
+    checking.create(props(image=STACK_IMAGE, check_image=True))
+    assert server.fake.uploads == 1
+    assert calls(server)[1] == ("GET", f"/v1/{STACK_TAG}")
+
+
+def test_update_to_an_unpushed_tag_fails_and_keeps_the_deployment(server: FakeServer, checking: VertexDeploymentProvider) -> None:
+    server.fake.images.add(STACK_TAG)
+    created = checking.create(props(image=STACK_IMAGE, check_image=True))
+    with pytest.raises(ImageMissing, match="push the image first"):
+        checking.update(created.id, created.outs, props(image=STACK_IMAGE.replace("1.0.0", "1.1.0"), check_image=True))
+    assert list(server.fake.models) == [created.outs["model"]] and server.fake.uploads == 1
+
+
+def test_images_elsewhere_are_not_checked(server: FakeServer, checking: VertexDeploymentProvider) -> None:
+    checking.create(props(check_image=False))
+    assert not any("/repositories/" in path for _method, path in calls(server))

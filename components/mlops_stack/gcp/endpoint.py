@@ -30,6 +30,7 @@ from mlops_stack import catalog
 from mlops_stack.errors import ConfigError
 from mlops_stack.args import Env, ModelEndpointArgs, child_opts, merge_opts, resource_tags, stateful_opts
 from mlops_stack.gcp._shared import IAM_APIS, account_id, enable_services, key_dependencies, key_for, labels, project_info
+from mlops_stack.gcp.registry import registry_host
 from mlops_stack.gcp.vertex_provider import CPU_METRIC, GPU_METRIC, VertexDeploymentProvider, VertexModelDeployment, deployment_key
 
 AIPLATFORM_API = "aiplatform.googleapis.com"
@@ -58,6 +59,15 @@ def artifact_uri(bucket_name: str, key: str) -> str:
 
 def invoke_url(region: str, endpoint_id: str) -> str:
     return f"https://{region}-aiplatform.googleapis.com/v1/{endpoint_id}:predict"
+
+
+def stack_repository(image: str, region: str, repositories: dict[str, Any]) -> Any:
+    """The stack's own Artifact Registry repository the image is in (its reference is
+    ``<region>-docker.pkg.dev/<project>/<prefix>-<name>/...``), else ``None``."""
+    parts = image.split("/")
+    if len(parts) < 4 or parts[0] != registry_host(region):
+        return None
+    return repositories.get(parts[2])
 
 
 def capture_dataset_id(prefix: str, endpoint: str) -> str:
@@ -159,6 +169,9 @@ class ModelEndpoint(pulumi.ComponentResource):
         registry_label = getattr(args.model_registry, "registry_label", None)
         model_labels = {**tags, **({"mlops-stack-registry": registry_label} if registry_label else {})}
         machine_type, accelerator, count = machine_for(args)
+        # An image in the stack's own registry: the repository exists before the deployment
+        # is created, and the provider checks the image was pushed before it uploads.
+        repository = stack_repository(ep.model.image, env.region, getattr(args.container_registry, "repositories", None) or {})
 
         logging_config: gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigArgs | None = None
         capture_deps: list[pulumi.Resource] = []
@@ -224,8 +237,9 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "traffic_percent": 100,
                 # What create looks an interrupted earlier create up by (the URN's parts).
                 "deployment_key": deployment_key(pulumi.get_project(), pulumi.get_stack(), f"{name}-deployment"),
+                "check_image": repository is not None,
             },
-            opts=child_opts(self, depends_on=[read]),
+            opts=child_opts(self, depends_on=[read, *([repository] if repository is not None else [])]),
             provider=provider,
         )
         self.endpoint_name = endpoint.id

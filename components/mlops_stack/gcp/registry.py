@@ -33,9 +33,11 @@ def registry_host(region: str) -> str:
 class ContainerRegistry(pulumi.ComponentResource):
     """``mlops:gcp:ContainerRegistry``. Outputs: ``registry_url``
     (``<region>-docker.pkg.dev/<project>``), ``repository_urls`` (per name), and
-    ``repository_ids`` (resource IDs), ``repository_names`` (repository IDs), ``location``."""
+    ``repository_ids`` (resource IDs), ``repository_names`` (repository IDs), ``location``;
+    ``repositories`` (the Repository resources, for ordering what pulls from them)."""
 
     registry_url: pulumi.Output[str]
+    repositories: dict[str, gcp.artifactregistry.Repository]
     repository_urls: dict[str, pulumi.Output[str]]
     repository_ids: dict[str, pulumi.Output[str]]
     repository_names: dict[str, pulumi.Output[str]]
@@ -49,7 +51,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         # runs on: without the API, pushed images are never scanned.
         apis = enable_services(self, name, ["artifactregistry.googleapis.com", "containerscanning.googleapis.com"])
         kms = key_for(args.keys, "registry")
-        self.repository_urls, self.repository_ids, self.repository_names = {}, {}, {}
+        self.repository_urls, self.repository_ids, self.repository_names, self.repositories = {}, {}, {}, {}
         for repo_name in spec.repositories:
             repo = gcp.artifactregistry.Repository(
                 f"{name}-{repo_name}",
@@ -64,6 +66,7 @@ class ContainerRegistry(pulumi.ComponentResource):
                 labels=labels(resource_tags(env)),
                 opts=stateful_opts(self, env, depends_on=[*apis, *key_dependencies(args.keys)]),
             )
+            self.repositories[f"{env.prefix}-{repo_name}"] = repo
             self.repository_urls[repo_name] = repo.registry_uri
             self.repository_ids[repo_name] = repo.id
             self.repository_names[repo_name] = repo.repository_id

@@ -26,6 +26,11 @@ so a retry after an interrupted apply neither duplicates the model nor leaves on
 Pulumi does not know. If anything fails after this call uploaded a model, create
 undeploys and deletes that model before raising (so the retry starts clean).
 
+Images in the stack's own Artifact Registry (``check_image``): before an upload, the
+provider asks Artifact Registry for the image's tag (``packages.tags.get``) or digest
+(``packages.versions.get``) and, when it is missing, fails with one line that says to
+push the image first (on a first apply the repository was just created and is empty).
+
 Credentials are application default credentials (``google-auth``: workload identity
 federation, the metadata server or ``gcloud auth application-default login``) used
 through ``AuthorizedSession``, which refreshes the token whenever it expires (a GPU
@@ -49,6 +54,9 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 API_VERSION = "v1"
 BASE_URL_ENV = "MLOPS_STACK_VERTEX_BASE_URL"
+#: Artifact Registry's API root (its REST v1 has the repositories' packages, tags, versions).
+ARTIFACT_REGISTRY_URL = "https://artifactregistry.googleapis.com"
+ARTIFACT_REGISTRY_URL_ENV = "MLOPS_STACK_ARTIFACT_REGISTRY_BASE_URL"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 #: Autoscaling metrics Vertex AI accepts for dedicated resources.
 GPU_METRIC = "aiplatform.googleapis.com/prediction/online/accelerator/duty_cycle"
@@ -63,8 +71,9 @@ MACHINE_FIELDS = ("machine_type", "accelerator_type", "accelerator_count", "serv
 #: Inputs ``mutateDeployedModel`` changes in place.
 SCALE_FIELDS = ("min_replicas", "max_replicas", "autoscaling_metric", "autoscaling_target")
 TRAFFIC_FIELDS = ("traffic_percent",)
-#: The idempotency key (``deployment_key``): only create uses it, a change needs no call.
-KEY_FIELDS = ("deployment_key",)
+#: The idempotency key (``deployment_key``) and whether to check the image exists: only
+#: create and uploads use them, a change needs no call.
+KEY_FIELDS = ("deployment_key", "check_image")
 INPUT_FIELDS = REPLACE_FIELDS + MODEL_FIELDS + MACHINE_FIELDS + SCALE_FIELDS + TRAFFIC_FIELDS + KEY_FIELDS
 OUTPUT_FIELDS = ("model", "model_version_id", "deployed_model_id")
 #: The placeholder ID ``deployModel`` uses for the model being deployed in a traffic split.
@@ -74,6 +83,10 @@ DEPLOYMENT_LABEL = "mlops-stack-deployment"
 #: The header that names the project billed and checked for quota. Vertex AI's regional
 #: endpoints answer 403 to user credentials without it.
 QUOTA_HEADER = "x-goog-user-project"
+
+
+class ImageMissing(RuntimeError):
+    """The endpoint's image is not in the stack's Artifact Registry (yet)."""
 
 
 class VertexApiError(RuntimeError):
@@ -103,6 +116,29 @@ def deployment_key(*parts: str) -> str:
     the Pulumi project, stack and resource name (what its URN is made of). Label values
     allow lowercase letters, digits, ``-`` and ``_`` (at most 63 characters)."""
     return "d" + hashlib.sha256("/".join(parts).encode()).hexdigest()[:20]
+
+
+def artifact_registry_image(image: str) -> tuple[str, str] | None:
+    """``(package resource name, tag or digest path)`` of an Artifact Registry Docker image
+    reference ``<location>-docker.pkg.dev/<project>/<repository>/<image>[:tag|@digest]``:
+    ``("projects/p/locations/l/repositories/r/packages/<image, / as %2F>", "tags/1.0")``
+    (``versions/sha256:...`` for a digest, ``tags/latest`` without either); ``None`` when
+    the reference is not an Artifact Registry Docker image."""
+    host, _, rest = image.partition("/")
+    if not host.endswith("-docker.pkg.dev") or rest.count("/") < 2:
+        return None
+    location = host[: -len("-docker.pkg.dev")]
+    project, repository, path = rest.split("/", 2)
+    if "@" in path:
+        path, digest = path.split("@", 1)
+        ref = f"versions/{digest}"
+    else:
+        last = path.rsplit("/", 1)[-1]
+        tag = last.split(":", 1)[1] if ":" in last else "latest"
+        path = path[: len(path) - len(last)] + last.split(":", 1)[0]
+        ref = f"tags/{tag}"
+    package = path.replace("/", "%2F")
+    return f"projects/{project}/locations/{location}/repositories/{repository}/packages/{package}", ref
 
 
 # ---------------------------------------------------------------------------------
@@ -234,8 +270,10 @@ class VertexClient:
         self.poll_interval = poll_interval
         self.timeout = timeout
 
-    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        url = f"{self.base}/{API_VERSION}/{path.lstrip('/')}"
+    def call(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, params: Mapping[str, str] | None = None, base: str | None = None
+    ) -> dict[str, Any]:
+        url = f"{base or self.base}/{API_VERSION}/{path.lstrip('/')}"
         headers = {"Accept": "application/json", QUOTA_HEADER: self.quota_project}
         response = self.session.request(method, url, json=dict(body) if body is not None else None, params=dict(params or {}) or None, headers=headers, timeout=60)
         if response.status_code >= 400:
@@ -281,9 +319,17 @@ class VertexClient:
 class VertexDeploymentProvider(ResourceProvider):
     """CRUD for one custom model deployed on one Vertex AI endpoint."""
 
-    def __init__(self, base_url: str | None = None, credentials: Any = None, poll_interval: float = 5.0, timeout: float = 3600.0) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        credentials: Any = None,
+        poll_interval: float = 5.0,
+        timeout: float = 3600.0,
+        registry_base_url: str | None = None,
+    ) -> None:
         super().__init__()
         self.base_url = base_url
+        self.registry_base_url = registry_base_url
         self.credentials = credentials
         self.poll_interval = poll_interval
         self.timeout = timeout
@@ -295,8 +341,25 @@ class VertexDeploymentProvider(ResourceProvider):
 
     # -- steps ----------------------------------------------------------------
 
-    @staticmethod
-    def _upload(client: VertexClient, props: Mapping[str, Any]) -> tuple[str, str]:
+    def _check_image(self, client: VertexClient, props: Mapping[str, Any]) -> None:
+        """Fail with one line when an image of the stack's own registry is not there."""
+        ref = artifact_registry_image(str(props["image"])) if props.get("check_image") else None
+        if ref is None:
+            return
+        package, version = ref
+        base = (self.registry_base_url or os.environ.get(ARTIFACT_REGISTRY_URL_ENV) or ARTIFACT_REGISTRY_URL).rstrip("/")
+        try:
+            client.call("GET", f"{package}/{version}", base=base)
+        except VertexApiError as err:
+            if err.status != 404:
+                raise
+            raise ImageMissing(
+                f"endpoint {props['display_name']}: image {props['image']} is not in the stack's Artifact Registry: "
+                "push the image first (docs/first-apply.md), then run pulumi up again"
+            ) from None
+
+    def _upload(self, client: VertexClient, props: Mapping[str, Any]) -> tuple[str, str]:
+        self._check_image(client, props)
         parent = f"projects/{props['project']}/locations/{props['region']}"
         done = client.wait(client.call("POST", f"{parent}/models:upload", upload_body(props)))
         return str(done["model"]), str(done.get("modelVersionId", "1"))
