@@ -35,3 +35,33 @@ def test_deployment_of_an_image_elsewhere_is_not_checked() -> None:
     deployment = plan.one(DEPLOYMENT)
     assert deployment.inputs["check_image"] is False
     assert not {r.urn for r in plan.of_type(REPOSITORY)} & set(deployment.dependencies)
+
+
+IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
+SERVICE = "gcp:projects/service:Service"
+AGENT_GRANTS = ("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "gcp:bigquery/datasetIamMember:DatasetIamMember")
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_service_agent_grants_wait_for_the_agent(stack: str) -> None:
+    """A fresh project: a service agent exists only after its API is enabled and its
+    identity generated. Each ServiceIdentity waits for the enablement of its own API, and
+    each grant to an agent waits for that identity (or, for the agents named from the
+    project number, for the agent's API)."""
+    plan = plan_example(stack)
+    identities = {r.urn: r for r in plan.of_type(IDENTITY)}
+    assert {r.inputs["service"] for r in identities.values()} >= {"artifactregistry.googleapis.com", "aiplatform.googleapis.com"}
+    for identity in identities.values():
+        own_api = {s.urn for s in plan.of_type(SERVICE) if s.inputs["service"] == identity.inputs["service"]}
+        assert own_api & set(identity.dependencies), identity.name
+    grants = [g for t in AGENT_GRANTS for g in plan.of_type(t)]
+    by_identity = [g for g in grants if set(g.property_dependencies.get("member", ())) & set(identities)]
+    # The registry and Vertex key grants, plus the capture-dataset grant where capture is on.
+    assert len(by_identity) >= 2
+    for grant in by_identity:
+        assert set(grant.property_dependencies["member"]) & set(identities) <= set(grant.dependencies), grant.name
+    fixed = {"mlops-keys-cluster-agent": "container.googleapis.com", "mlops-keys-disks-agent": "compute.googleapis.com"}
+    for grant in grants:
+        if grant.name in fixed:
+            api = {s.urn for s in plan.of_type(SERVICE) if s.inputs["service"] == fixed[grant.name]}
+            assert api & set(grant.dependencies), grant.name
