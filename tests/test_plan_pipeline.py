@@ -4,6 +4,7 @@ recomputed by hand from the catalog."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -20,6 +21,19 @@ from mlops_stack.spec import load_spec
 
 pytestmark = pytest.mark.slow
 SARIF_SCHEMA = Path(sys.prefix) / "share" / "mlops-stack" / "sarif-2.1.0.json"
+
+
+@functools.cache
+def planned(stack: str) -> tuple[list[dict], object]:
+    """The planned resources of ``stacks/Pulumi.<stack>.yaml`` and its spec."""
+    from mlops_stack.offline.plan import plan_stack_file
+
+    path = STACKS / f"Pulumi.{stack}.yaml"
+    return plan_stack_file(path).document()["resources"], load_spec(read_stack_file(path).raw_spec)
+
+
+def planned_estimate(stack: str):
+    return estimate(*planned(stack))
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -99,7 +113,6 @@ def test_compare_puts_the_spec_on_every_cloud() -> None:
 
 def test_cost_of_dev_aws_recomputed_by_hand() -> None:
     """Unit prices read off catalog/data (gpus.csv, cpu_sizes.csv, fees.csv), 730 h/month."""
-    spec = load_spec(read_stack_file(STACKS / "Pulumi.dev-aws.yaml").raw_spec)
     h = 730
     kms = 1.00  # fees.csv aws kms_customer_managed_key, per month
     nat = 0.045 * h * 1  # one NAT gateway in dev
@@ -113,7 +126,7 @@ def test_cost_of_dev_aws_recomputed_by_hand() -> None:
     fixed = kms + nat + endpoints + s3 + eks
     expected_min = fixed + system[0] + train[0] + infer[0] + endpoint[0]
     expected_max = fixed + system[1] + train[1] + infer[1] + endpoint[1]
-    cost = estimate(spec)
+    cost = planned_estimate("dev-aws")
     assert cost.monthly_min == pytest.approx(expected_min, abs=0.01)
     assert cost.monthly_max == pytest.approx(expected_max, abs=0.01)
     assert round(expected_min, 2) == 426.27 and round(expected_max, 2) == 7063.28
@@ -131,7 +144,7 @@ def test_stacks_are_grouped_by_cloud_for_the_workers() -> None:
 def test_cost_of_prod_replication_and_traffic_priced_controls() -> None:
     """prod-aws replicates 22500 GB to us-west-2: a second copy at the catalog's S3 rate plus
     the replica key; transfer, flow logs and (GCP) the dual-region premium are unpriced."""
-    aws = estimate(load_spec(read_stack_file(STACKS / "Pulumi.prod-aws.yaml").raw_spec))
+    aws = planned_estimate("prod-aws")
     replica = [i for i in aws.items if i.component == "ArtifactStore replica (us-west-2)"]
     assert sorted((i.item, round(i.monthly_min, 2)) for i in replica) == [
         ("replica key", 1.00),
@@ -140,10 +153,54 @@ def test_cost_of_prod_replication_and_traffic_priced_controls() -> None:
     unpriced = {(u.component, u.item) for u in aws.unpriced}
     assert ("ArtifactStore replica (us-west-2)", "inter-region replication transfer") in unpriced
     assert ("Network", "VPC flow logs (CloudWatch Logs ingestion and storage)") in unpriced
-    dev = estimate(load_spec(read_stack_file(STACKS / "Pulumi.dev-aws.yaml").raw_spec))
+    dev = planned_estimate("dev-aws")
     assert not [i for i in dev.items if i.component.startswith("ArtifactStore replica")]
-    gcp = estimate(load_spec(read_stack_file(STACKS / "Pulumi.prod-gcp.yaml").raw_spec))
+    gcp = planned_estimate("prod-gcp")
     assert [(i.item, i.monthly_min) for i in gcp.items if i.component == "ArtifactStore replica (us-east1)"] == [("replica key", 0.06)]
     assert ("ArtifactStore replica (us-east1)", "dual-region storage premium") in {(u.component, u.item) for u in gcp.unpriced}
-    azure = estimate(load_spec(read_stack_file(STACKS / "Pulumi.prod-azure.yaml").raw_spec))
+    azure = planned_estimate("prod-azure")
     assert ("KubernetesCluster", "Defender for Containers (subscription-wide)") in {(u.component, u.item) for u in azure.unpriced}
+
+
+@pytest.mark.parametrize("stack", ["dev-aws", "dev-gcp", "dev-azure", "prod-aws", "prod-gcp", "prod-azure"])
+def test_cost_items_add_up_to_the_totals(stack: str) -> None:
+    doc = planned_estimate(stack).to_dict()
+    assert doc["items"] and doc["monthlyMin"] > 0
+    assert doc["monthlyMin"] == pytest.approx(sum(i["monthlyMin"] for i in doc["items"]), abs=0.01 * len(doc["items"]))
+    assert doc["monthlyMax"] == pytest.approx(sum(i["monthlyMax"] for i in doc["items"]), abs=0.01 * len(doc["items"]))
+    for i in doc["items"]:
+        factor = 730 if i["unit"].endswith("hour") else 1
+        assert i["monthlyMax"] == pytest.approx(i["unitPrice"] * i["quantityMax"] * factor, abs=0.01), i
+
+
+def test_cost_prices_every_planned_gcp_key() -> None:
+    """GKE stacks create one CryptoKey per purpose (6), each billed as a key version; the
+    estimate used to price one."""
+    resources, _ = planned("dev-gcp")
+    keys = [r for r in resources if r["type"] == "gcp:kms/cryptoKey:CryptoKey" and "mlops:gcp:Keys" in r["parent"]]
+    assert len(keys) == 6
+    line = [i for i in planned_estimate("dev-gcp").items if i.component == "Keys"]
+    assert [(i.item, i.quantity_max, round(i.monthly_max, 2)) for i in line] == [("customer-managed key", 6, round(6 * 0.06, 2))]
+
+
+def test_cost_prices_each_planned_azure_pool() -> None:
+    """AKS: the system pool (in the cluster's agentPoolProfiles) and the separate "general"
+    AgentPool are priced each with its own VM size and counts, as planned."""
+    resources, _ = planned("dev-azure")
+    general = next(r["inputs"] for r in resources if r["type"] == "azure-native:containerservice:AgentPool" and r["name"].endswith("-general"))
+    cluster = [(i.item, i.quantity_min, i.quantity_max) for i in planned_estimate("dev-azure").items if i.component == "KubernetesCluster"]
+    assert cluster == [
+        ("control plane", 1, 1),
+        ("system pool Standard_D2s_v5 x2-3", 2, 3),
+        (f"general pool {general['vmSize']} x{general['minCount']}-{general['maxCount']}", general["minCount"], general["maxCount"]),
+    ]
+    assert (general["vmSize"], general["minCount"], general["maxCount"]) == ("Standard_D2s_v5", 1, 3)
+
+
+def test_cost_counts_the_planned_nat_gateways() -> None:
+    """Azure and GCP plan one NAT (a subnet takes one NAT gateway; Cloud NAT is regional)
+    even with network.nat per-zone; the estimate used to count one per zone."""
+    azure = [(i.item, i.quantity_max) for i in planned_estimate("prod-azure").items if i.item.startswith("NAT gateway")]
+    assert azure == [("NAT gateway x1", 1)]
+    gcp = [(u.item, u.reason) for u in planned_estimate("prod-gcp").unpriced if u.item.startswith("NAT gateway")]
+    assert gcp == [("NAT gateway x1", "no gcp price for nat in the catalog")]

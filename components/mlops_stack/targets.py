@@ -131,6 +131,12 @@ class Target:
             return None
         return _load(self.provider)(req)
 
+    def pricing(self) -> Any:
+        """Its ``pricing`` module (``RULES``: resource type -> rule, for the cost estimate),
+        or None when it prices nothing."""
+        module = f"{self.package}.pricing"
+        return importlib.import_module(module) if _module_exists(module) else None
+
     def run_checks(self, spec: MlopsSpec) -> None:
         """Its own spec rules; without any, it rejects framework images (``reject_frameworks``)."""
         if self.checks is None:

@@ -276,6 +276,29 @@ def cpu_offer(cloud: str, size: str, use: Use) -> CpuOffer:
     return CpuOffer(cloud, size, use, instance, None, None, None, "", "", "", "unverified")
 
 
+@dataclass(frozen=True)
+class MachinePrice:
+    """The hourly price of one planned machine type, and where it comes from."""
+
+    instance_type: str
+    usd_per_hour: float | None
+    source: str
+    retrieved: str
+    verified: str
+
+
+def offer_for_machine(cloud: str, use: Use, instance_type: str, gpus: int | None = None) -> MachinePrice | None:
+    """The price of a machine type a plan asks for (a node pool's or an endpoint's instance
+    type): GPU offers first, then CPU sizes; None when the catalog does not list it."""
+    for o in gpu_offers():
+        if o.cloud == cloud and o.use == use and o.instance_type == instance_type and gpus in (None, o.gpus):
+            return MachinePrice(instance_type, o.usd_per_hour, o.source_text, CATALOG_DATE, o.verified)
+    for c in _cpu_index().values():
+        if c.cloud == cloud and c.use == use and c.instance_type == instance_type:
+            return MachinePrice(instance_type, c.usd_per_hour, c.source, c.retrieved, c.verified)
+    return None
+
+
 @cache
 def _fees() -> dict[tuple[str, str], Fee]:
     return {

@@ -85,7 +85,7 @@ def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:
         "outputs": plan.outputs,
         "config": config,
     }
-    cost = estimate(spec)
+    cost = estimate(doc["resources"], spec)
     out: dict[str, Any] = {
         "cloud": cloud,
         "region": spec.region,

@@ -1,67 +1,117 @@
-"""A monthly cost estimate from the spec and the catalog.
+"""A monthly cost estimate from the planned resources and the catalog.
 
-Every priced line carries its unit price, source and retrieval date; anything the
-catalog has no price for is listed as unpriced, never counted as zero. Figures are
-on-demand list prices in the catalog's price region (us-east-1 / us-central1 /
-eastus): estimates, not quotes. A month is 730 hours.
+The estimate reads what the plan will create (each registration's type and inputs), not
+the spec: each target's ``pricing`` module maps its resource types to ``Usage`` lines
+(which catalog fee or machine price, how many). Usage the resources cannot tell (how many
+GB a bucket will hold) comes from the spec. Every priced line carries its unit price,
+source and retrieval date; anything the catalog has no price for is listed as unpriced,
+never counted as zero. Figures are on-demand list prices in the catalog's price region:
+estimates, not quotes. A month is 730 hours.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mlops_stack import catalog
+from mlops_stack import catalog, targets
 from mlops_stack.spec import MlopsSpec
 
 HOURS_PER_MONTH = 730
-
-#: Which fee row of catalog/data/fees.csv prices each fixed item, per cloud.
-FEE_ROWS: dict[str, dict[str, str]] = {
-    "aws": {
-        "cluster": "eks_control_plane_standard_support",
-        "nat": "nat_gateway",
-        "storage": "s3_standard_first_50tb",
-        "key": "kms_customer_managed_key",
-        "vpc_endpoint": "interface_vpc_endpoint",
-    },
-    "gcp": {
-        "cluster": "gke_cluster_management",
-        "storage": "gcs_standard_regional",
-        "key": "cloud_kms_software_key_version",
-    },
-    "azure": {
-        "cluster": "aks_control_plane_standard_tier",
-        "cluster_dev": "aks_control_plane_free_tier",
-        "nat": "nat_gateway",
-        "storage": "blob_hot_lrs",
-    },
-}
-#: Interface VPC endpoints per zone on AWS (network.py: ecr.api, ecr.dkr, sts, sagemaker.runtime).
-AWS_INTERFACE_ENDPOINTS = 4
-#: How each cloud keeps the second-region copy of the data buckets (storage.replicaRegion):
-#: "replica" = separate replica buckets + their own key (priced as a second copy of the
-#: data at the catalog's storage rate, plus one key); "dual-region" = the same buckets in a
-#: dual-region location (a storage premium the catalog has no rate for, plus one key in the
-#: multi-region). A cloud missing here (azure) replicates through its storage SKU (GZRS).
-REPLICATION_STYLE = {"aws": "replica", "gcp": "dual-region"}
-#: What the security controls of docs/security.md cost that depends on traffic or volume
-#: the spec does not state: listed as unpriced, never counted as zero.
-TRAFFIC_PRICED = {
-    "aws": (("Network", "VPC flow logs (CloudWatch Logs ingestion and storage)"),),
-    "gcp": (("Network", "VPC flow logs and firewall-rule logging (Cloud Logging ingestion)"),),
-}
+#: The order of the estimate's sections; a ``Usage`` names one.
+SECTIONS = ("keys", "network", "storage", "replica", "traffic", "cluster", "pool", "endpoint")
+TRAFFIC = "depends on traffic volume, which the spec does not state"
+#: The unpriced line that goes with every NAT gateway line (``Usage.note``).
+NAT_NOTE = ("NAT data processing", TRAFFIC)
+NO_SIZE = "no bucket states sizeGb"
 
 
-def replica_region(spec: MlopsSpec) -> str | None:
-    """The resolved ``storage.replicaRegion`` of ``spec`` (the target's own rule: its prod
-    default), or ``None``; a target without a ``replication`` module has no such option."""
-    module = f"mlops_stack.{spec.cloud}.replication"
-    if importlib.util.find_spec(module) is None:
+@dataclass(frozen=True)
+class FeeRef:
+    """A fixed fee: ``row`` of the catalog's fees for the target; None: no price known."""
+
+    role: str
+    row: str | None
+
+
+@dataclass(frozen=True)
+class MachineRef:
+    """An hourly machine price, looked up by the instance type the plan asks for."""
+
+    instance_type: str
+    use: catalog.Use
+    gpus: int | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One line a pricing rule yields for one planned resource. Lines with the same
+    section, position, component, item and price are summed; ``{n}`` in ``item`` is the
+    summed quantity. ``price`` None: an unpriced line whose reason is ``reason``."""
+
+    section: str
+    component: str
+    item: str
+    price: FeeRef | MachineRef | None = None
+    qmin: float = 1
+    qmax: float = 1
+    hourly: bool = False
+    reason: str = ""
+    note: tuple[str, str] | None = None  #: an extra unpriced line (item, reason)
+    zero: str | None = None  #: the unpriced item when the summed quantity is 0 (no size stated)
+    position: str | None = None  #: the GPU pool's or endpoint's name: spec order
+    rank: int = 0  #: order within the section
+
+
+class Planned:
+    """The planned resources (their ``to_dict()`` form) with parent/child lookups."""
+
+    def __init__(self, resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> None:
+        self.resources = list(resources)
+        self.spec = spec
+        self.by_urn = {r["urn"]: r for r in self.resources}
+        self.children: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
+        for r in self.resources:
+            self.children[r.get("parent")].append(r)
+
+    def component(self, r: Mapping[str, Any]) -> str | None:
+        """The kind of the nearest ``mlops:<target>:<Kind>`` component above ``r``."""
+        parent = r.get("parent")
+        while parent:
+            p = self.by_urn.get(parent)
+            if p is None:
+                return None
+            m = re.fullmatch(r"mlops:[^:]+:(\w+)", p["type"])
+            if m:
+                return m.group(1)
+            parent = p.get("parent")
         return None
-    return importlib.import_module(module).replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
+
+    def sibling(self, r: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
+        return next((s for s in self.children[r.get("parent")] if s["type"] == type_), None)
+
+    def has_kind(self, kind: str) -> bool:
+        return any(re.fullmatch(rf"mlops:[^:]+:{kind}", r["type"]) for r in self.resources)
+
+    def tag(self, key: str) -> str | None:
+        """The first value of tag/label ``key`` on any planned resource."""
+        for r in self.resources:
+            inputs = r.get("inputs") or {}
+            for field in ("tags", "labels"):
+                value = (inputs.get(field) or {}).get(key) if isinstance(inputs.get(field), dict) else None
+                if value:
+                    return str(value)
+        return None
+
+    def bucket_size(self, name: str | None) -> float:
+        """The spec's ``sizeGb`` of bucket ``name`` (a usage assumption, not in the plan)."""
+        return next((b.size_gb for b in self.spec.storage.buckets if b.name == name), 0)
+
+    def total_size(self) -> float:
+        return sum(b.size_gb for b in self.spec.storage.buckets)
 
 
 @dataclass(frozen=True)
@@ -130,136 +180,71 @@ class CostEstimate:
         }
 
 
-class _Builder:
-    def __init__(self, cloud: str) -> None:
-        self.cloud = cloud
-        self.items: list[CostItem] = []
-        self.unpriced: list[Unpriced] = []
-
-    def hourly(
-        self, component: str, item: str, price: float | None, qmin: float, qmax: float, *, source: str, retrieved: str, verified: str, why: str = ""
-    ) -> None:
-        if price is None:
-            self.unpriced.append(Unpriced(component, item, why or "no price in the catalog"))
-            return
-        self.items.append(
-            CostItem(
-                component, item, "hour", price, qmin, qmax, price * qmin * HOURS_PER_MONTH, price * qmax * HOURS_PER_MONTH, source, retrieved, verified
-            )
-        )
-
-    def fee(self, component: str, item: str, role: str, quantity: float, *, hours: bool) -> None:
-        row_name = FEE_ROWS.get(self.cloud, {}).get(role)
-        row = catalog.fee(self.cloud, row_name) if row_name else None
-        if row is None or row.usd is None:
-            self.unpriced.append(Unpriced(component, item, f"no {self.cloud} price for {role} in the catalog"))
-            return
-        factor = HOURS_PER_MONTH if hours else 1.0
-        monthly = row.usd * quantity * factor
-        self.items.append(
-            CostItem(component, item, row.unit, row.usd, quantity, quantity, monthly, monthly, row.source, row.retrieved, row.verified)
-        )
+def _order(spec: MlopsSpec, u: Usage) -> tuple[int, int, int]:
+    names = [p.name for p in spec.cluster.gpu_pools] if u.section == "pool" else [e.name for e in spec.endpoints]
+    pos = names.index(u.position) if u.position in names else len(names)
+    return SECTIONS.index(u.section), pos, u.rank
 
 
-def _replication(b: _Builder, spec: MlopsSpec, size: float) -> None:
-    """The second-region copy of the data buckets (docs/security.md)."""
-    replica = replica_region(spec)
-    style = REPLICATION_STYLE.get(spec.cloud)
-    if replica is None or style is None:
-        return
-    component = f"ArtifactStore replica ({replica})"
-    b.fee(component, "replica key", "key", 1, hours=False)
-    if style == "replica":
-        if size:
-            b.fee(component, f"replica object storage {size:g} GB (priced at the catalog's storage rate)", "storage", size, hours=False)
-        else:
-            b.unpriced.append(Unpriced(component, "replica object storage", "no bucket states sizeGb"))
-    else:
-        b.unpriced.append(Unpriced(component, "dual-region storage premium", "no dual-region storage rate in the catalog"))
-    b.unpriced.append(Unpriced(component, "inter-region replication transfer", "depends on the volume of new data, which the spec does not state"))
+def _machine_item(cloud: str, u: Usage, component: str, item: str, qmin: float, qmax: float) -> CostItem | Unpriced:
+    assert isinstance(u.price, MachineRef)
+    p = catalog.offer_for_machine(cloud, u.price.use, u.price.instance_type, u.price.gpus)
+    if p is None or p.usd_per_hour is None:
+        return Unpriced(component, item, f"no hosting price for {u.price.instance_type} in the catalog")
+    h = HOURS_PER_MONTH if u.hourly else 1.0
+    return CostItem(component, item, "hour", p.usd_per_hour, qmin, qmax, p.usd_per_hour * qmin * h, p.usd_per_hour * qmax * h, p.source, p.retrieved, p.verified)
 
 
-def estimate(spec: MlopsSpec) -> CostEstimate:
-    """The monthly estimate of one spec on its own cloud."""
+def _fee_item(cloud: str, u: Usage, component: str, item: str, q: float) -> CostItem | Unpriced:
+    assert isinstance(u.price, FeeRef)
+    row = catalog.fee(cloud, u.price.row) if u.price.row else None
+    if row is None or row.usd is None:
+        return Unpriced(component, item, f"no {cloud} price for {u.price.role} in the catalog")
+    monthly = row.usd * q * (HOURS_PER_MONTH if u.hourly else 1.0)
+    return CostItem(component, item, row.unit, row.usd, q, q, monthly, monthly, row.source, row.retrieved, row.verified)
+
+
+def usage(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> list[Usage]:
+    """The target's pricing rules applied to each planned resource, in estimate order."""
+    module = targets.get(spec.cloud).pricing()
+    if module is None:
+        return []
+    plan = Planned(resources, spec)
+    lines: list[Usage] = []
+    for r in plan.resources:
+        rule = module.RULES.get(r["type"])
+        if rule is not None:
+            lines.extend(rule(r, plan))
+    return sorted(lines, key=lambda u: _order(spec, u))
+
+
+def estimate(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> CostEstimate:
+    """The monthly estimate of a plan (``resources``: the registrations' ``to_dict()``);
+    ``spec`` supplies only usage assumptions (bucket sizes) and the order of pools."""
     cloud = spec.cloud
-    b = _Builder(cloud)
-    b.fee("Keys", "customer-managed key", "key", 1, hours=False)
-    zones = spec.zone_count
-    nats = zones if spec.nat_per_zone else 1
-    b.fee("Network", f"NAT gateway x{nats}", "nat", nats, hours=True)
-    b.unpriced.append(Unpriced("Network", "NAT data processing", "depends on traffic volume, which the spec does not state"))
-    if cloud in FEE_ROWS and "vpc_endpoint" in FEE_ROWS[cloud]:
-        n = AWS_INTERFACE_ENDPOINTS * zones
-        b.fee("Network", f"interface VPC endpoints ({n} endpoint-zones)", "vpc_endpoint", n, hours=True)
-    size = sum(bk.size_gb for bk in spec.storage.buckets)
-    if size:
-        b.fee("ArtifactStore", f"object storage {size:g} GB", "storage", size, hours=False)
-    else:
-        b.unpriced.append(Unpriced("ArtifactStore", "object storage", "no bucket states sizeGb"))
-    b.unpriced.append(Unpriced("ContainerRegistry", "image storage", "image volume is not in the spec"))
-    _replication(b, spec, size)
-    for component, item in TRAFFIC_PRICED.get(cloud, ()):
-        b.unpriced.append(Unpriced(component, item, "depends on traffic volume, which the spec does not state"))
-    if getattr(getattr(spec, cloud, None), "defender_for_containers", False):
-        b.unpriced.append(Unpriced("KubernetesCluster", "Defender for Containers (subscription-wide)", "billed per vCore; no rate in the catalog"))
-
-    if spec.cluster.enabled:
-        role = "cluster" if spec.is_prod or "cluster_dev" not in FEE_ROWS.get(cloud, {}) else "cluster_dev"
-        b.fee("KubernetesCluster", "control plane", role, 1, hours=True)
-        sp = spec.cluster.system_pool
-        cpu = catalog.cpu_offer(cloud, sp.size, "nodepool")
-        b.hourly(
-            "KubernetesCluster",
-            f"system pool {cpu.instance_type} x{sp.min_nodes}-{sp.max_nodes}",
-            cpu.usd_per_hour,
-            sp.min_nodes,
-            sp.max_nodes,
-            source=cpu.source,
-            retrieved=cpu.retrieved,
-            verified=cpu.verified,
-        )
-        for pool in spec.cluster.gpu_pools:
-            offer = catalog.gpu_offer(cloud, pool.gpu, pool.gpus_per_node, "nodepool")
-            if offer is None:
-                b.unpriced.append(Unpriced(f"GpuNodePool {pool.name}", pool.gpu, f"not offered on {cloud}"))
-                continue
-            label = f"{offer.instance_type} x{pool.min_nodes}-{pool.max_nodes}" + (" (spot: on-demand price, an upper bound)" if pool.spot else "")
-            b.hourly(
-                f"GpuNodePool {pool.name}",
-                label,
-                offer.usd_per_hour,
-                pool.min_nodes,
-                pool.max_nodes,
-                source=offer.source_text,
-                retrieved=catalog.CATALOG_DATE,
-                verified=offer.verified,
-                why=f"no on-demand price for {offer.instance_type} in the catalog",
-            )
-    for ep in spec.endpoints:
-        if ep.gpu is not None:
-            offer = catalog.gpu_offer(cloud, ep.gpu, ep.gpus_per_instance, "endpoint")
-            if offer is None:
-                b.unpriced.append(Unpriced(f"ModelEndpoint {ep.name}", ep.gpu, f"not offered on {cloud}"))
-                continue
-            instance, price, source, retrieved, verified = (
-                offer.instance_type,
-                offer.usd_per_hour,
-                offer.source_text,
-                catalog.CATALOG_DATE,
-                offer.verified,
-            )
+    groups: dict[tuple[Any, ...], list[Usage]] = {}
+    for u in usage(resources, spec):
+        groups.setdefault((u.section, u.position, u.rank, u.component, u.item, u.price, u.hourly, u.reason), []).append(u)
+    items: list[CostItem] = []
+    unpriced: list[Unpriced] = []
+    registry_note = Planned(resources, spec).has_kind("ContainerRegistry")
+    for (sec, _pos, _rank, component, item, price, _hourly, reason), us in groups.items():
+        if registry_note and SECTIONS.index(sec) > SECTIONS.index("storage"):
+            unpriced.append(Unpriced("ContainerRegistry", "image storage", "image volume is not in the spec"))
+            registry_note = False
+        qmin, qmax = sum(u.qmin for u in us), sum(u.qmax for u in us)
+        u = us[0]
+        text = item.format(n=qmax) if "{n" in item else item
+        if price is None:
+            unpriced.append(Unpriced(component, text, reason))
+        elif u.zero is not None and qmax == 0:
+            unpriced.append(Unpriced(component, u.zero, NO_SIZE))
         else:
-            cpu = catalog.cpu_offer(cloud, ep.cpu_size or "small", "endpoint")
-            instance, price, source, retrieved, verified = cpu.instance_type, cpu.usd_per_hour, cpu.source, cpu.retrieved, cpu.verified
-        b.hourly(
-            f"ModelEndpoint {ep.name}",
-            f"{instance} x{ep.min_instances}-{ep.max_instances}",
-            price,
-            ep.min_instances,
-            ep.max_instances,
-            source=source,
-            retrieved=retrieved,
-            verified=verified,
-            why=f"no hosting price for {instance} in the catalog",
-        )
-    return CostEstimate(currency="USD", items=b.items, unpriced=b.unpriced)
+            line = _fee_item(cloud, u, component, text, qmax) if isinstance(price, FeeRef) else _machine_item(cloud, u, component, text, qmin, qmax)
+            (items if isinstance(line, CostItem) else unpriced).append(line)
+        if u.note is not None:
+            unpriced.append(Unpriced(component, *u.note))
+    if registry_note:
+        unpriced.append(Unpriced("ContainerRegistry", "image storage", "image volume is not in the spec"))
+    return CostEstimate(currency="USD", items=items, unpriced=unpriced)
+

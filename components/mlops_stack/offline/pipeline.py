@@ -57,7 +57,7 @@ def plan_document(path: str, options: Options) -> dict[str, Any]:
     if options.cost and options.program is None:
         from mlops_stack.offline.cost import estimate
 
-        doc["cost"] = estimate(_spec_from_plan_config(sp.stack_file.config)).to_dict()
+        doc["cost"] = estimate(doc["resources"], _spec_from_plan_config(sp.stack_file.config)).to_dict()
     if options.compare and options.program is None:
         from mlops_stack.offline.compare import compare_stack
 
