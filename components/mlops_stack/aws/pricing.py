@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlops_stack.constants import GPU_LABEL, POOL_LABEL
 from mlops_stack.offline.cost import NAT_NOTE, TRAFFIC, FeeRef, MachineRef, Planned, Usage
 
 KEY = FeeRef("key", "kms_customer_managed_key")
@@ -69,8 +70,8 @@ def node_group(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
     instance = (i.get("instanceTypes") or ["?"])[0]
     scaling = i.get("scalingConfig") or {}
     lo, hi = scaling.get("minSize", 0), scaling.get("maxSize", 0)
-    pool = labels.get("mlops-stack/pool", "")
-    if "mlops-stack/gpu" not in labels:
+    pool = labels.get(POOL_LABEL, "")
+    if GPU_LABEL not in labels:
         return [Usage("cluster", "KubernetesCluster", f"{pool} pool {instance} x{lo}-{hi}", MachineRef(instance, "nodepool"), lo, hi, hourly=True, rank=1)]
     spot = " (spot: on-demand price, an upper bound)" if i.get("capacityType") == "SPOT" else ""
     gpus = int(labels.get("mlops-stack/gpu-count", 0)) or None

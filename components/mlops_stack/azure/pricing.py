@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlops_stack.constants import GPU_LABEL, POOL_LABEL
 from mlops_stack.offline.cost import NAT_NOTE, FeeRef, MachineRef, Planned, Usage
 
 
@@ -35,8 +36,8 @@ def _pool(p: Mapping[str, Any], rank: int) -> Usage:
     vm = p.get("vmSize") or "?"
     lo = p.get("minCount", p.get("count", 0))
     hi = p.get("maxCount", lo)
-    pool = labels.get("mlops-stack/pool", p.get("name", ""))
-    if "mlops-stack/gpu" not in labels:
+    pool = labels.get(POOL_LABEL, p.get("name", ""))
+    if GPU_LABEL not in labels:
         return Usage("cluster", "KubernetesCluster", f"{pool} pool {vm} x{lo}-{hi}", MachineRef(vm, "nodepool"), lo, hi, hourly=True, rank=rank)
     spot = " (spot: on-demand price, an upper bound)" if p.get("scaleSetPriority") == "Spot" else ""
     gpus = int(labels.get("mlops-stack/gpu-count", 0)) or None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlops_stack.constants import POOL_LABEL
 from mlops_stack.offline.cost import NAT_NOTE, TRAFFIC, FeeRef, MachineRef, Planned, Usage
 
 #: Each CryptoKey holds one active software key version (billed per version per month).
@@ -57,7 +58,7 @@ def node_pool(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
     machine = node.get("machineType") or "?"
     scaling = i.get("autoscaling") or {}
     lo, hi = scaling.get("totalMinNodeCount", 0), scaling.get("totalMaxNodeCount", 0)
-    pool = labels.get("mlops-stack/pool", "")
+    pool = labels.get(POOL_LABEL, "")
     accelerators = node.get("guestAccelerators") or []
     if not accelerators:
         return [Usage("cluster", "KubernetesCluster", f"{pool} pool {machine} x{lo}-{hi}", MachineRef(machine, "nodepool"), lo, hi, hourly=True, rank=1)]
