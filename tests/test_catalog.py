@@ -75,3 +75,19 @@ def test_cpu_sizes_and_fees() -> None:
     assert catalog.cpu_offer("azure", "medium", "endpoint").instance_type == "Standard_DS3_v2"
     eks = catalog.fee("aws", "eks_control_plane_standard_support")
     assert eks is not None and eks.usd == 0.10 and eks.unit == "cluster-hour"
+
+
+def test_every_target_has_every_cpu_size() -> None:
+    """cpu_sizes.csv is the only source of CPU sizes: every built-in target has a row for
+    each size and use, with its source (a missing price stays unpriced, never invented)."""
+    for t in targets.all():
+        for use in ("nodepool", "endpoint"):
+            for size in ("small", "medium", "large"):
+                offer = catalog.cpu_offer(t.name, size, use)
+                assert offer.instance_type and offer.source, (t.name, use, size)
+
+
+def test_missing_cpu_size_is_one_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        catalog.cpu_offer("toy", "small", "endpoint")
+    assert str(info.value).splitlines() == ["cpuSize: 'small' has no endpoint row for toy in the catalog (cpu_sizes.csv)"]

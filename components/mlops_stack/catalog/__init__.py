@@ -257,23 +257,13 @@ def _cpu_index() -> dict[tuple[str, str, str], CpuOffer]:
     return out
 
 
-#: Fallback CPU sizes when cpu_sizes.csv has no row (instance names only, no price).
-_CPU_DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
-    ("aws", "nodepool"): {"small": "m7i.large", "medium": "m7i.xlarge", "large": "m7i.2xlarge"},
-    ("aws", "endpoint"): {"small": "ml.m5.large", "medium": "ml.m5.xlarge", "large": "ml.m5.2xlarge"},
-    ("gcp", "nodepool"): {"small": "e2-standard-2", "medium": "e2-standard-4", "large": "e2-standard-8"},
-    ("gcp", "endpoint"): {"small": "n1-standard-2", "medium": "n1-standard-4", "large": "n1-standard-8"},
-    ("azure", "nodepool"): {"small": "Standard_D2s_v5", "medium": "Standard_D4s_v5", "large": "Standard_D8s_v5"},
-    ("azure", "endpoint"): {"small": "Standard_DS2_v2", "medium": "Standard_DS3_v2", "large": "Standard_DS4_v2"},
-}
-
-
 def cpu_offer(cloud: str, size: str, use: Use) -> CpuOffer:
     found = _cpu_index().get((cloud, size, use))
-    if found is not None:
-        return found
-    instance = _CPU_DEFAULTS[(cloud, use)][size]
-    return CpuOffer(cloud, size, use, instance, None, None, None, "", "", "", "unverified")
+    if found is None:
+        # Every built-in target has all rows (tests/test_catalog.py); an out-of-tree target
+        # without them gets this line instead of a KeyError.
+        raise ConfigError("cpuSize", f"has no {use} row for {cloud} in the catalog (cpu_sizes.csv)", value=size)
+    return found
 
 
 @dataclass(frozen=True)
