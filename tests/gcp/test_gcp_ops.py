@@ -215,20 +215,43 @@ def test_a_zone_without_the_gpu_fails() -> None:
     ]
 
 
-def test_a_regional_cluster_needs_three_zones_with_the_gpu(tmp_path: Path) -> None:
+def _prod(region_check: str = "strict") -> Any:
     doc = json.loads(json.dumps(read_stack_file(FIXTURE).raw_spec))
     doc["environment"] = "prod"
     doc["endpoints"] = []
-    prod = load_spec(doc)
-    with serve(healthy(FakeApi(), no_l4_in=("us-central1-b", "us-central1-f"))) as api:
+    doc["regionCheck"] = region_check
+    return load_spec(doc)
+
+
+def _prod_report(prod: Any, no_l4_in: tuple[str, ...], zones_up: tuple[str, ...] | None = None) -> Any:
+    with serve(healthy(FakeApi(), no_l4_in=no_l4_in)) as api:
         api.json("GET", f"/container/projects/{PROJECT}/locations/{REGION}/serverConfig",
                  {"channels": [{"channel": "STABLE", "validVersions": ["1.34.1-gke.1829001"]}]})
-        report = preflight.run_preflight(prod, factory(api))
+        return preflight.run_preflight(prod, factory(api))
+
+
+def test_a_regional_cluster_unpinned_needs_three_zones_with_the_gpu() -> None:
+    # regionCheck: off leaves the pools unpinned: GKE picks three zones of the region.
+    report = _prod_report(_prod("off"), no_l4_in=("us-central1-b", "us-central1-f"))
     by = {(f.check, f.subject, f.where): (f.needed, f.allowed, f.status) for f in report.findings}
     assert by[("accelerator offered", "pool infer (1 x nvidia-l4)", "us-central1-b")] == ("offered", "not offered", WARN)
     assert by[("accelerator zones", "pool infer (1 x nvidia-l4)", REGION)] == ("3 zones", "2 zones", FAIL)
     # prod clusters follow the STABLE channel, which does not offer 1.35 here.
     assert by[("GKE version", "Kubernetes 1.35 (STABLE channel)", REGION)] == ("1.35", "not offered", FAIL)
+
+
+def test_a_pinned_regional_pool_fails_in_each_pinned_zone_without_the_gpu() -> None:
+    # strict: the L4 pools are pinned to the catalog's L4 zones of us-central1 (a, b, c, f);
+    # each of them must offer the GPU, a zone that does not fails (GKE would create nodes there).
+    report = _prod_report(_prod(), no_l4_in=("us-central1-b", "us-central1-f"))
+    gpu_rows = [(f.subject, f.where, f.allowed, f.status) for f in report.findings
+                if f.check in ("accelerator offered", "accelerator zones") and "infer" in f.subject]
+    assert gpu_rows == [
+        ("pool infer (1 x nvidia-l4)", "us-central1-a", "offered", OK),
+        ("pool infer (1 x nvidia-l4)", "us-central1-b", "not offered", FAIL),
+        ("pool infer (1 x nvidia-l4)", "us-central1-c", "offered", OK),
+        ("pool infer (1 x nvidia-l4)", "us-central1-f", "not offered", FAIL),
+    ]
 
 
 def test_a_too_small_endpoint_quota_fails_with_the_numbers() -> None:

@@ -67,6 +67,7 @@ def check(spec: Any) -> None:
     if not spec.cluster.enabled:
         return
     check_gpu_platform(spec)
+    check_gpu_zones(spec)
     for i, pool in enumerate(spec.cluster.gpu_pools):
         length = node_pool_name_length(gpu_pool_logical_name(spec.name, pool.name))
         if length > MAX_NODE_POOL_NAME:
@@ -76,6 +77,27 @@ def check(spec: Any) -> None:
                 f"use a pool name of at most {MAX_NODE_POOL_NAME - AUTONAME_SUFFIX - len(gpu_pool_logical_name(spec.name, ''))} characters",
                 value=pool.name,
             )
+
+
+def check_gpu_zones(spec: Any) -> None:
+    """Each GPU pool's GPU must be offered in a zone its nodes go to (``gcp/gpu_zones.py``):
+    in some zone of the region for the regional (prod) cluster, whose pools are pinned to
+    those zones; in the cluster's zone (``gcp.zone``, else the region's first) otherwise."""
+    from mlops_stack import catalog
+    from mlops_stack.gcp.gpu_zones import check_zone, pool_zones
+
+    strict = spec.region_check == "strict"
+    if not strict:
+        return
+    info = catalog.zones("gcp", spec.region)
+    zone = spec.gcp.zone or (info.names[0] if info is not None and info.names else None)
+    for i, pool in enumerate(spec.cluster.gpu_pools):
+        path = f"cluster.gpuPools[{i}].gpu"
+        offer = catalog.resolve_gpu("gcp", pool.gpu, pool.gpus_per_node, "nodepool", spec.region, path)
+        if spec.is_prod:
+            pool_zones(pool.gpu, offer.instance_type, spec.region, path, strict=True)
+        elif zone is not None:
+            check_zone(pool.gpu, offer.instance_type, zone, path, strict=True)
 
 
 def check_gpu_platform(spec: Any) -> None:

@@ -3,6 +3,8 @@
 ``nvidia.com/gpu=true:NoSchedule`` taint and the cloud-neutral labels, the GKE metadata
 server (Workload Identity), shielded nodes, auto repair and upgrade, spot from the spec,
 and total min/max autoscaling (the same totals as on the other clouds, not per zone).
+A regional cluster's pool is pinned (``node_locations``) to the zones of the region that
+offer its GPU (``gcp/gpu_zones.py``); GKE would otherwise pick zones, some without it.
 
 On the taint: GKE taints GPU nodes itself (``nvidia.com/gpu=present:NoSchedule``) when
 the cluster also has non-GPU pools - ours always has its system pool. A second taint with
@@ -30,6 +32,7 @@ from mlops_stack.args import Env, GpuNodePoolArgs, child_opts, gpu_pool_labels, 
 from mlops_stack.errors import ConfigError
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import project_info
+from mlops_stack.gcp.gpu_zones import pool_zones, unpinned_warning
 from mlops_stack.gcp.checks import MAX_NODE_POOL_NAME, node_pool_name_length
 
 #: GKE installs the driver version it qualifies for the node's GKE version.
@@ -102,12 +105,22 @@ class GpuNodePool(pulumi.ComponentResource):
             sa_email = node_service_account(self, f"{name}-nodes-sa", env, project).email
         disk_key = getattr(cluster, "disk_key", None)
         zones = getattr(cluster, "zones", 1) or 1
+        # A regional cluster's pool goes to the zones of the region that offer its GPU
+        # (gcp/gpu_zones.py); a zonal cluster's pool is in the cluster's zone (gcp/checks.py).
+        node_locations = None
+        if zones > 1:
+            node_locations = pool_zones(pool.gpu, offer.instance_type, env.region, "pool.gpu", strict=env.region_check)
+            if node_locations is not None:
+                zones = len(node_locations)
+            elif not env.region_check:
+                pulumi.log.warn(unpinned_warning(pool.name, pool.gpu, env.region), resource=self)
 
         labels = gpu_pool_labels(pool.name, pool.gpu, pool.gpus_per_node, dict(pool.labels))
         nodes = gcp.container.NodePool(
             f"{name}-nodes",
             cluster=cluster_name,
             location=location,
+            node_locations=list(node_locations) if node_locations is not None else None,
             initial_node_count=initial_nodes(pool.min_nodes, zones),
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=pool.min_nodes,

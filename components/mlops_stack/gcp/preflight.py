@@ -15,7 +15,9 @@ docs/decisions.md for why not a generated client):
    (``gcp.zone``, else the region's first ``UP`` zone by name, as the cluster picks it);
    a regional (prod) cluster's node pools go to three zones GKE chooses, so every ``UP``
    zone of the region is listed: a zone without the accelerator is a ``warn`` there, and
-   fewer than three zones offering it fails. Each pool's accelerator must exist in the
+   fewer than three zones offering it fails. A GPU pool pinned to the zones the catalog
+   lists for its GPU (``node_locations``, ``gcp/gpu_zones.py``) is checked in exactly
+   those zones: one not ``UP`` or without the GPU fails. Each pool's accelerator must exist in the
    zone (``acceleratorTypes.get``) with at least the pool's GPUs per node
    (``maximumCardsPerInstance``).
 4. **Compute Engine quotas** (``regions.get`` / ``projects.get`` ``quotas``), summing the
@@ -41,6 +43,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlops_stack import catalog
+from mlops_stack.gcp.gpu_zones import pool_zones
 from mlops_stack.ops_report import ERROR, FAIL, OK, WARN, ClientFactory, NoCredentials, Report
 
 __all__ = ["Report", "default_clients", "run_preflight", "sdk_error"]
@@ -192,6 +195,8 @@ class PoolDemand:
     accelerator: str | None  # GKE accelerator type (nvidia-l4)
     vertex_accelerator: str | None  # the enum (NVIDIA_L4), the key of the quota maps
     gpus: int
+    #: A regional cluster's GPU pool is pinned to these zones (``gcp/gpu_zones.py``); None: unpinned.
+    zones: tuple[str, ...] | None = None
 
 
 def node_pools(spec: Any) -> list[PoolDemand]:
@@ -203,8 +208,10 @@ def node_pools(spec: Any) -> list[PoolDemand]:
     system = catalog.cpu_offer("gcp", sp.size, "nodepool")
     pools = [PoolDemand("system", system.instance_type, system.vcpus or 0, sp.max_nodes, False, None, None, 0)]
     for i, p in enumerate(spec.cluster.gpu_pools):
-        offer = catalog.resolve_gpu("gcp", p.gpu, p.gpus_per_node, "nodepool", spec.region, f"cluster.gpuPools[{i}].gpu", check_region=strict)
-        pools.append(PoolDemand(p.name, offer.instance_type, offer.vcpus or 0, p.max_nodes, p.spot, offer.accelerator, offer.vertex_accelerator, offer.gpus))
+        path = f"cluster.gpuPools[{i}].gpu"
+        offer = catalog.resolve_gpu("gcp", p.gpu, p.gpus_per_node, "nodepool", spec.region, path, check_region=strict)
+        pinned = pool_zones(p.gpu, offer.instance_type, spec.region, path, strict=strict) if spec.is_prod else None
+        pools.append(PoolDemand(p.name, offer.instance_type, offer.vcpus or 0, p.max_nodes, p.spot, offer.accelerator, offer.vertex_accelerator, offer.gpus, pinned))
     return pools
 
 
@@ -300,16 +307,20 @@ def check_accelerators(compute: Rest, project: str, spec: Any, zones: list[str],
             continue
         subject = f"pool {pool.name} ({pool.gpus} x {pool.accelerator})"
         offering = 0
-        for zone in zones:
+        pinned = pool.zones if regional else None
+        for zone in pinned or ():
+            if zone not in zones:
+                report.add("accelerator offered", subject, zone, "UP", "not UP", FAIL, "the pool is pinned to this zone (node_locations); it is not UP in the project")
+        for zone in [z for z in zones if z in pinned] if pinned else zones:
             try:
                 accel = compute.get(f"projects/{project}/zones/{zone}/acceleratorTypes/{pool.accelerator}")
             except ApiError as err:
                 if err.status != 404:
                     report.add("accelerator offered", subject, zone, "offered", "?", ERROR, _text(err))
                     continue
-                status = WARN if regional else FAIL
-                report.add("accelerator offered", subject, zone, "offered", "not offered", status,
-                           f"{pool.accelerator} is not offered in {zone}" + ("; GKE may place the regional cluster's nodes there" if regional else ""))
+                status = WARN if regional and not pinned else FAIL
+                why = "; GKE may place the regional cluster's nodes there" if regional and not pinned else ("; the pool is pinned to it (node_locations)" if pinned else "")
+                report.add("accelerator offered", subject, zone, "offered", "not offered", status, f"{pool.accelerator} is not offered in {zone}{why}")
                 continue
             except Exception as err:  # noqa: BLE001
                 report.add("accelerator offered", subject, zone, "offered", "?", ERROR, _text(err))
@@ -320,7 +331,7 @@ def check_accelerators(compute: Rest, project: str, spec: Any, zones: list[str],
                 continue
             offering += 1
             report.add("accelerator offered", subject, zone, "offered", "offered", OK)
-        if regional:
+        if regional and not pinned:
             report.fits("accelerator zones", subject, spec.region, REGIONAL_ZONES, offering, "zones",
                         "a regional cluster's node pools span three zones")
 
