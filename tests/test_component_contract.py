@@ -15,9 +15,31 @@ from planning import STACKS
 from test_toy_target import toy_target  # noqa: F401 - the fixture
 
 from mlops_stack import contracts, targets
+from mlops_stack.args import BucketGrant, Env, WorkloadIdentityArgs
 from mlops_stack.offline.engine import SECRET, Plan, run_program
 from mlops_stack.offline.stackfile import read_stack_file
 from mlops_stack.program import main as stack_program
+
+
+def _workload_identity(stack: Any) -> list[Any]:
+    """WorkloadIdentity is built by the capabilities that run on the cluster, never by the
+    stack itself: build one here, the way they do (the stack's cluster, store and keys; a
+    read grant on the first bucket)."""
+    target = stack.target
+    if stack.cluster is None or stack.store is None or not target.offers("WorkloadIdentity"):
+        return []
+    cls = target.component("WorkloadIdentity")
+    args = WorkloadIdentityArgs(
+        env=Env.from_spec(stack.spec),
+        name="contract",
+        cluster=stack.cluster,
+        namespace="contract",
+        service_account="reader",
+        store=stack.store,
+        grants=(BucketGrant(bucket=next(iter(stack.store.bucket_names)), prefix="contract/"),),
+        keys=stack.keys,
+    )
+    return [cls("contract-identity", args)]
 
 
 def _components(stack: Any) -> dict[str, list[Any]]:
@@ -30,6 +52,7 @@ def _components(stack: Any) -> dict[str, list[Any]]:
         "KubernetesCluster": [stack.cluster],
         "GpuNodePool": list(stack.gpu_pools),
         "ModelEndpoint": list(stack.endpoints),
+        "WorkloadIdentity": _workload_identity(stack),
     }
     return {kind: [c for c in comps if c is not None] for kind, comps in found.items()}
 
@@ -90,6 +113,10 @@ CHECKS: dict[str, Callable[[Any, targets.Target], bool]] = {
     "max_nodes": lambda v, t: isinstance(v, int) and v >= 1,
     "endpoint_name": lambda v, t: _nonempty_text(v),
     "invoke_url": lambda v, t: isinstance(v, str) and v.startswith("https://"),
+    # One ServiceAccount annotation naming the identity; pod labels are plain text.
+    "service_account_annotations": lambda v, t: isinstance(v, dict) and len(v) == 1 and all(_nonempty_text(x) for x in v.values()),
+    "pod_labels": lambda v, t: isinstance(v, dict) and all(_nonempty_text(k) and _nonempty_text(x) for k, x in v.items()),
+    "identity": lambda v, t: _nonempty_text(v),
 }
 
 
@@ -129,3 +156,18 @@ def test_toy_target_components_meet_their_contracts(toy_target: Any) -> None:  #
     for kind in t.kinds():
         _check(plan, seen, t, kind)
     assert all(seen[k] == [] for k in contracts.PROTOCOLS if k not in t.kinds())
+
+
+@pytest.mark.parametrize("target", [t.name for t in targets.all() if t.offers("WorkloadIdentity")])
+def test_workload_identity_scopes_the_stacks_own_bucket_to_the_prefix(target: str) -> None:
+    """Built from the stack's real siblings, the identity's grants name the store's physical
+    bucket and the granted prefix (the per-target suites check the exact documents)."""
+    import json
+
+    plan, _seen = _example(target)
+    (wi,) = plan.of_type(f"mlops:{target}:WorkloadIdentity")
+    bucket = next(iter(plan.outputs["contract.ArtifactStore.0.bucket_names"].values()))
+    children = json.dumps([c.inputs for c in plan.children(wi.urn)])
+    assert bucket in children and "contract/" in children
+    annotations = plan.outputs["contract.WorkloadIdentity.0.service_account_annotations"]
+    assert list(annotations.values()) == [plan.outputs["contract.WorkloadIdentity.0.identity"]]

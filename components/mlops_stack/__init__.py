@@ -25,7 +25,7 @@ _SPECS = (
 ).split()
 _ARGS = (
     "Env NetworkArgs KeysArgs ArtifactStoreArgs ContainerRegistryArgs ModelRegistryArgs KubernetesClusterArgs GpuNodePoolArgs "
-    "ModelEndpointArgs MonitoringArgs"
+    "ModelEndpointArgs MonitoringArgs BucketGrant WorkloadIdentityArgs"
 ).split()
 
 __getattr__, __dir__, _names = lazy_exports(
@@ -45,6 +45,7 @@ __all__ = ["__version__", *_names]
 if TYPE_CHECKING:
     from mlops_stack.args import (
         ArtifactStoreArgs as ArtifactStoreArgs,
+        BucketGrant as BucketGrant,
         ContainerRegistryArgs as ContainerRegistryArgs,
         Env as Env,
         GpuNodePoolArgs as GpuNodePoolArgs,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         ModelRegistryArgs as ModelRegistryArgs,
         MonitoringArgs as MonitoringArgs,
         NetworkArgs as NetworkArgs,
+        WorkloadIdentityArgs as WorkloadIdentityArgs,
     )
     from mlops_stack.errors import ConfigError as ConfigError
     from mlops_stack.spec import (

@@ -10,6 +10,7 @@ attributes it documents from it. Cloud-only knobs come in ``cloud_options`` (the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -262,3 +263,94 @@ class MonitoringArgs:
     namespaces: Sequence[NamespaceSpec] = ()
     gpu_pools: Sequence[GpuPoolSpec] = ()
     cluster: KubernetesCluster | None = None
+
+
+#: A Kubernetes namespace or ServiceAccount name this stack binds an identity to: a
+#: DNS-1123 label (lower-case alphanumerics and '-', alphanumeric at both ends, <= 63).
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+#: Characters a granted prefix may hold. Anything else is refused rather than escaped: a
+#: '*' or '?' would widen an IAM resource pattern, a quote or backslash would end the
+#: string in a GCP CEL or Azure condition, '$' starts an AWS policy variable.
+_PREFIX = re.compile(r"[A-Za-z0-9._=+@,:!()-]+(/[A-Za-z0-9._=+@,:!()-]+)*/")
+
+
+def check_dns_label(value: object, path: str) -> None:
+    """``ConfigError`` at ``path`` unless ``value`` is a DNS-1123 label."""
+    from mlops_stack.errors import ConfigError
+
+    if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value):
+        raise ConfigError(
+            path, "is not a DNS-1123 label", "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63", value=value
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BucketGrant:
+    """One bucket prefix a workload identity may use: read (get + list) or read-write."""
+
+    #: The spec's logical bucket name (a key of the store's ``bucket_names``).
+    bucket: str
+    #: An object-name prefix: no leading '/', ends with '/' (``runs/``, ``models/scorer/``).
+    prefix: str
+    write: bool = False
+
+    def __post_init__(self) -> None:
+        check_prefix(self.prefix, "BucketGrant.prefix")
+
+
+def check_prefix(prefix: object, path: str) -> None:
+    from mlops_stack.errors import ConfigError
+
+    if not isinstance(prefix, str) or not prefix:
+        raise ConfigError(path, "must be a non-empty object prefix ending in '/'", "a grant never covers a whole bucket", value=prefix)
+    if prefix.startswith("/"):
+        raise ConfigError(path, "must not start with '/'", f"use {prefix.lstrip('/')!r}", value=prefix)
+    if not prefix.endswith("/"):
+        raise ConfigError(path, "must end with '/'", f"use {prefix + '/'!r}; without it the grant also covers every name that starts the same way", value=prefix)
+    parts = prefix[:-1].split("/")
+    if "" in parts or any(p in (".", "..") for p in parts):
+        raise ConfigError(path, "has an empty, '.' or '..' segment", value=prefix)
+    if not _PREFIX.fullmatch(prefix):
+        raise ConfigError(path, "holds a character a scoped grant cannot carry", "letters, digits, '/' and . _ = + @ , : ! ( ) - only", value=prefix)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadIdentityArgs:
+    """A cloud identity for one Kubernetes ServiceAccount (``namespace``/``service_account``,
+    created by the caller), allowed exactly ``grants`` and no static key."""
+
+    env: Env
+    #: The component's name, for the cloud names derived from it.
+    name: str
+    #: The cluster whose OIDC issuer (AWS, Azure) or workload pool (GCP) is trusted.
+    cluster: KubernetesCluster
+    namespace: str
+    service_account: str
+    #: The store holding the granted buckets.
+    store: ArtifactStore
+    grants: tuple[BucketGrant, ...]
+    #: The stack's Keys component (AWS needs it: the buckets are SSE-KMS encrypted).
+    keys: Keys | None = None
+
+    def __post_init__(self) -> None:
+        from mlops_stack.errors import ConfigError, did_you_mean
+
+        check_dns_label(self.namespace, "WorkloadIdentityArgs.namespace")
+        check_dns_label(self.service_account, "WorkloadIdentityArgs.service_account")
+        if not self.grants:
+            raise ConfigError("WorkloadIdentityArgs.grants", "is empty", "an identity with no bucket prefix has nothing to do")
+        known = list(self.store.bucket_names)
+        for i, grant in enumerate(self.grants):
+            if not isinstance(grant, BucketGrant):
+                raise ConfigError(f"WorkloadIdentityArgs.grants[{i}]", "must be a BucketGrant", value=grant)
+            if grant.bucket not in known:
+                raise ConfigError(
+                    f"WorkloadIdentityArgs.grants[{i}].bucket",
+                    f"is not a bucket of the store ({', '.join(known) or 'none'})",
+                    did_you_mean(grant.bucket, known),
+                    value=grant.bucket,
+                )
+            check_prefix(grant.prefix, f"WorkloadIdentityArgs.grants[{i}].prefix")
+        seen = {(g.bucket, g.prefix) for g in self.grants}
+        if len(seen) != len(self.grants):
+            raise ConfigError("WorkloadIdentityArgs.grants", "lists the same bucket and prefix twice", "merge them into one grant, write=True if either writes")

@@ -32,6 +32,9 @@ KIND_MODULES: dict[str, str] = {
     "KubernetesCluster": "cluster",
     "GpuNodePool": "gpu_pool",
     "ModelEndpoint": "endpoint",
+    # Built by the capabilities that run workloads on the cluster (tracking, cluster
+    # serving), never asked for by a spec directly: not in NEEDS.
+    "WorkloadIdentity": "workload_identity",
 }
 
 
@@ -99,6 +102,19 @@ class ModelEndpoint(Protocol):
 
 
 @runtime_checkable
+class WorkloadIdentity(Protocol):
+    """A cloud identity bound to one Kubernetes service account, allowed exactly the
+    granted bucket prefixes (and the stack key where the cloud needs it for them)."""
+
+    #: Put on the Kubernetes ServiceAccount (the caller creates it).
+    service_account_annotations: pulumi.Output[Mapping[str, str]]
+    #: Put on every pod template that runs as that ServiceAccount.
+    pod_labels: Mapping[str, str]
+    #: Role ARN / service account email / managed identity client ID.
+    identity: pulumi.Output[str]
+
+
+@runtime_checkable
 class Monitoring(Protocol):
     grafana_url: pulumi.Output[str]
     prometheus_url: pulumi.Output[str]
@@ -114,6 +130,7 @@ PROTOCOLS: dict[str, type] = {
     "KubernetesCluster": KubernetesCluster,
     "GpuNodePool": GpuNodePool,
     "ModelEndpoint": ModelEndpoint,
+    "WorkloadIdentity": WorkloadIdentity,
 }
 
 #: The outputs every target's class for a kind exposes (the common contract of

@@ -16,3 +16,4 @@ if TYPE_CHECKING:
     from mlops_stack.aws.network import Network as Network
     from mlops_stack.aws.registry import ContainerRegistry as ContainerRegistry
     from mlops_stack.aws.storage import ArtifactStore as ArtifactStore
+    from mlops_stack.aws.workload_identity import WorkloadIdentity as WorkloadIdentity

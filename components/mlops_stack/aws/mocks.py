@@ -91,6 +91,14 @@ def _iam_role(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, 
     return name, state
 
 
+def _role_policy(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    """An inline role policy: its ID is ``<role name>:<policy name>``, and it has no ARN."""
+    state, _ = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name, max_length=128)
+    state["name"] = name
+    return f"{state.get('role', '')}:{name}", state
+
+
 def _oidc_provider(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, _ = _base(ctx, args)
     host = str(state.get("url", "")).removeprefix("https://")
@@ -212,6 +220,7 @@ RESOURCES: dict[str, Rule] = {
     "aws:kms/alias:Alias": _kms_alias,
     "aws:ecr/repository:Repository": _ecr_repo,
     "aws:iam/role:Role": _iam_role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,

@@ -89,6 +89,10 @@ def endpoint_config(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
     return [Usage("endpoint", f"ModelEndpoint {name}", f"{instance} x{lo}-{hi}", MachineRef(instance, "endpoint"), lo, hi, hourly=True, position=name)]
 
 
+#: Planned types that cost nothing, so they have no rule (not "unpriced": free):
+#: IAM roles and inline policies (WorkloadIdentity's IRSA role) have no charge (AWS IAM pricing: IAM is offered at no additional charge).
+FREE = ("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy")
+
 RULES = {
     "aws:kms/key:Key": key,
     "aws:ec2/natGateway:NatGateway": nat,

@@ -62,6 +62,10 @@ ARM_PATHS: dict[str, tuple[str, str]] = {
     "keyvault:Vault": ("vaultName", "Microsoft.KeyVault/vaults/{name}"),
     "keyvault:Key": ("keyName", "Microsoft.KeyVault/vaults/{vaultName}/keys/{name}"),
     "managedidentity:UserAssignedIdentity": ("resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities/{name}"),
+    "managedidentity:FederatedIdentityCredential": (
+        "federatedIdentityCredentialResourceName",
+        "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{name}",
+    ),
     "storage:StorageAccount": ("accountName", "Microsoft.Storage/storageAccounts/{name}"),
     "storage:BlobServiceProperties": ("blobServicesName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices/{name}"),
     "storage:ManagementPolicy": ("managementPolicyName", "Microsoft.Storage/storageAccounts/{accountName}/managementPolicies/{name}"),

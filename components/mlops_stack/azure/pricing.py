@@ -68,6 +68,10 @@ def online_deployment(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
     return [Usage("endpoint", f"ModelEndpoint {name}", f"{vm} x{lo}-{hi}", MachineRef(vm, "endpoint"), lo, hi, hourly=True, position=name)]
 
 
+#: Planned types that cost nothing, so they have no rule (not "unpriced": free):
+#: managed identities, their federated credentials and role assignments (WorkloadIdentity's pieces) have no charge (Azure managed identities: no additional cost).
+FREE = ("azure-native:managedidentity:UserAssignedIdentity", "azure-native:managedidentity:FederatedIdentityCredential", "azure-native:authorization:RoleAssignment")
+
 RULES = {
     "azure-native:keyvault:Key": key,
     "azure-native:network:NatGateway": nat,

@@ -16,4 +16,5 @@ if TYPE_CHECKING:
     from mlops_stack.gcp.network import Network as Network
     from mlops_stack.gcp.registry import ContainerRegistry as ContainerRegistry
     from mlops_stack.gcp.storage import ArtifactStore as ArtifactStore
+    from mlops_stack.gcp.workload_identity import WorkloadIdentity as WorkloadIdentity
     from mlops_stack.gcp.vertex_provider import VertexDeploymentProvider as VertexDeploymentProvider, VertexModelDeployment as VertexModelDeployment

@@ -223,6 +223,7 @@ RESOURCES: dict[str, Rule] = {
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": _iam_member,
     "gcp:storage/bucketIAMMember:BucketIAMMember": _iam_member,
     "gcp:projects/iAMMember:IAMMember": _iam_member,
+    "gcp:serviceaccount/iAMMember:IAMMember": _iam_member,
     "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": _iam_member,
     "gcp:projects/service:Service": _service,
     "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,

@@ -76,6 +76,10 @@ def vertex_deployment(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
                   lo, hi, hourly=True, position=name)]
 
 
+#: Planned types that cost nothing, so they have no rule (not "unpriced": free):
+#: service accounts, IAM bindings and enabling an API (WorkloadIdentity's pieces) have no charge (Google Cloud IAM: no charge for IAM).
+FREE = ("gcp:serviceaccount/account:Account", "gcp:serviceaccount/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:projects/service:Service")
+
 RULES = {
     "gcp:kms/cryptoKey:CryptoKey": crypto_key,
     "gcp:compute/routerNat:RouterNat": router_nat,
