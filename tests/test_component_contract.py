@@ -43,18 +43,12 @@ def _workload_identity(stack: Any) -> list[Any]:
 
 
 def _components(stack: Any) -> dict[str, list[Any]]:
-    found = {
-        "Network": [stack.network],
-        "Keys": [stack.keys],
-        "ArtifactStore": [stack.store],
-        "ContainerRegistry": [stack.registry],
-        "ModelRegistry": [stack.model_registry],
-        "KubernetesCluster": [stack.cluster],
-        "GpuNodePool": list(stack.gpu_pools),
-        "ModelEndpoint": list(stack.endpoints),
-        "WorkloadIdentity": _workload_identity(stack),
-    }
-    return {kind: [c for c in comps if c is not None] for kind, comps in found.items()}
+    """Every target component the stack made, by kind (each kind with a contract), plus a
+    WorkloadIdentity built here when the stack built none."""
+    found = {kind: list(stack.components.get(kind, ())) for kind in contracts.PROTOCOLS}
+    if "WorkloadIdentity" in found and not found["WorkloadIdentity"]:
+        found["WorkloadIdentity"] = _workload_identity(stack)
+    return found
 
 
 def _plan(config: dict[str, str], stack: str) -> tuple[Plan, dict[str, list[str]]]:

@@ -1,26 +1,62 @@
-"""Capability kinds, their contracts, and what a spec asks of them (neutral: names no
-cloud, imports no provider SDK).
+"""Capability kinds, their contracts, and the slot table that composes a stack
+(neutral: names no cloud, imports no provider SDK).
 
 Each kind's contract is a ``Protocol`` of the outputs every target's class exposes (a
 target's class may add more): ``isinstance(component, contracts.GpuNodePool)`` checks
 them, and args type their sibling components with these Protocols.
 
 ``KIND_MODULES`` is the convention a built-in target follows: the class for kind ``K``
-is ``<target package>.<KIND_MODULES[K]>.K``. ``NEEDS`` says when a spec asks for a
-kind, so the spec can reject, with one ``ConfigError``, what the chosen target lacks,
-and the stack composes only what the target offers.
+is ``<target package>.<KIND_MODULES[K]>.K``.
+
+``SLOTS`` drives ``MlopsStack``: one :class:`Slot` per thing a stack may hold, in
+dependency order. A slot says which kind it needs (or none: the neutral Kubernetes
+layer), when the spec wants it, how each instance's args are built from the spec and the
+siblings already built (:class:`Build`), and which stack outputs it adds. ``NEEDS``,
+derived from the slots, says when a spec *asks* for a kind, so the spec rejects with one
+``ConfigError`` what the chosen target lacks.
+
+Adding a capability (existing files touched: this one, ``spec.py``, ``args.py``):
+
+1. here: its kind in ``KIND_MODULES``, its ``Protocol`` in ``PROTOCOLS``, and a ``Slot``
+   in ``SLOTS`` after the siblings it reads;
+2. ``spec.py``: its spec section; ``args.py``: its args dataclass;
+3. new files: ``<target>/<module>.py`` per target, mocks, tests, docs.
+
+Patterns a slot can follow (``Build`` is what its callables get):
+
+- *One instance*: ``args`` returns the args; the stack attribute holds the component
+  (None when not wanted or not offered).
+- *One per spec list entry*: ``each`` returns ``(index, entry)`` pairs (filter here, keep
+  the spec's index for error paths such as ``endpoints[2]``); ``args`` gets the entry and
+  its index and ``role`` names the child; the attribute holds a list.
+- *The neutral Kubernetes layer* (kind None): ``create`` builds it on
+  ``b.k8s_opts(depends_on=...)`` (the cluster's Kubernetes provider, parented to the
+  stack). The ``k8s`` slot is the example.
+- *A cloud component and a Kubernetes piece together* (self-hosted tracking, cluster
+  endpoints): give the slot the cloud kind it needs (``kind="WorkloadIdentity"``, so a
+  target without it is skipped or rejected like any kind) and a ``create`` that first
+  makes the per-consumer cloud component with ``b.component(kind, role, args)``, then
+  the Kubernetes resources on ``b.k8s_opts(...)`` using it, and returns what the stack
+  attribute should hold. ``b.component`` records every cloud component by kind
+  (``MlopsStack.components``), so the contract test sees it.
+- *Several slots, one output*: when two slots add the same output key with mapping
+  values, the stack merges them in slot order (managed endpoints and cluster endpoints
+  both add to ``endpoints``; give the cluster slot an ``each`` that keeps only its own
+  entries, and the managed ``endpoints`` slot's ``each`` the others).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pulumi
 
 if TYPE_CHECKING:
+    from mlops_stack.args import Env
     from mlops_stack.spec import MlopsSpec
+    from mlops_stack.targets import Target
 
 #: capability kind -> module name inside a target's package, in the order a stack builds them.
 KIND_MODULES: dict[str, str] = {
@@ -36,9 +72,6 @@ KIND_MODULES: dict[str, str] = {
     # serving), never asked for by a spec directly: not in NEEDS.
     "WorkloadIdentity": "workload_identity",
 }
-
-
-
 
 
 @runtime_checkable
@@ -149,19 +182,281 @@ class Need:
     hint: str
 
 
-#: Kinds a spec can ask for. Network and Keys are never asked for: a target without them
-#: simply has none (its other components run without a private network or a customer key).
-NEEDS: tuple[Need, ...] = (
-    Need("ArtifactStore", lambda s: bool(s.storage.buckets), "storage.buckets", lambda s: [b.name for b in s.storage.buckets], "list no buckets"),
-    Need(
-        "ContainerRegistry",
-        lambda s: bool(s.container_registry.repositories),
-        "containerRegistry.repositories",
-        lambda s: list(s.container_registry.repositories),
-        "set containerRegistry.repositories: []",
+@dataclass(frozen=True)
+class Made:
+    """One instance a slot built: its child role, the spec entry it came from (None for a
+    one-instance slot), the args it got, and what was built."""
+
+    role: str
+    entry: Any
+    args: Any
+    value: Any
+
+
+@dataclass(kw_only=True)
+class Build:
+    """What a slot's callables read while ``MlopsStack`` is built: the spec, the target,
+    and the siblings built so far (``get``)."""
+
+    name: str  #: the stack's name; children are ``f"{name}-{role}"``
+    spec: MlopsSpec
+    env: Env
+    target: Target
+    stack: pulumi.ComponentResource  #: the parent of everything a slot builds
+    opts: pulumi.ResourceOptions  #: for the target's components: parent = the stack, the target's provider
+    built: dict[str, Any] = field(default_factory=dict)  #: slot key -> its value (component, list, or None)
+    made: dict[str, list[Made]] = field(default_factory=dict)  #: slot key -> each instance
+    components: dict[str, list[Any]] = field(default_factory=dict)  #: kind -> every target component made
+
+    def get(self, key: str) -> Any:
+        """The value of an earlier slot (None / ``[]`` when it was not built)."""
+        return self.built.get(key)
+
+    def component(self, kind: str, role: str, args: Any) -> Any:
+        """The target's ``kind`` component named ``f"{name}-{role}"``, on the target's provider."""
+        comp = self.target.component(kind)(f"{self.name}-{role}", args, self.opts)
+        self.components.setdefault(kind, []).append(comp)
+        return comp
+
+    def k8s_opts(self, depends_on: Any = None) -> pulumi.ResourceOptions:
+        """Options for the neutral Kubernetes layer: parented to the stack, on the built
+        cluster's own Kubernetes provider."""
+        cluster = self.get("cluster")
+        if cluster is None:
+            raise RuntimeError("the Kubernetes layer needs the cluster slot built first")
+        return pulumi.ResourceOptions(parent=self.stack, providers={"kubernetes": cluster.k8s_provider}, depends_on=depends_on)
+
+
+def _always(spec: MlopsSpec) -> bool:
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Slot:
+    """One thing a stack may hold. See the module docstring for the patterns."""
+
+    #: ``MlopsStack`` attribute and key in ``Build.built`` / ``Build.get``.
+    key: str
+    #: The target capability it needs (built only where the target offers it); None: neutral.
+    kind: str | None
+    #: How the args are built: ``(b) -> args``, or ``(b, entry, index) -> args`` with ``each``.
+    args: Callable[..., Any]
+    #: When the spec wants it (also: only when the target offers ``kind``).
+    wanted: Callable[[MlopsSpec], bool] = _always
+    #: One instance per ``(index, entry)`` it returns; None: one instance.
+    each: Callable[[MlopsSpec], Iterable[tuple[int, Any]]] | None = None
+    #: The child role (``f"{stack name}-{role}"``): a string, or ``entry -> str`` with ``each``.
+    role: str | Callable[[Any], str] = ""
+    #: How one instance is made: ``(b, role, args) -> value``; None: ``b.component(kind, role, args)``.
+    create: Callable[[Build, str, Any], Any] | None = None
+    #: The stack outputs it adds: ``(b, made) -> {output: value}``; mappings under one key merge.
+    outputs: Callable[[Build, list[Made]], Mapping[str, Any]] | None = None
+    #: When the spec *asks* for ``kind`` (a target lacking it is then a ``ConfigError``).
+    need: Need | None = None
+
+    def role_for(self, entry: Any) -> str:
+        if callable(self.role):
+            return self.role(entry)
+        return self.role or self.key
+
+
+# -- the built-in slots -------------------------------------------------------------------
+# Args classes are imported inside the callables: args.py and spec.py import this module.
+
+
+def _network(b: Build) -> Any:
+    from mlops_stack.args import NetworkArgs
+
+    s = b.spec
+    return NetworkArgs(env=b.env, cidr=str(s.network.cidr), zones=s.zone_count, nat_per_zone=s.nat_per_zone)
+
+
+def _keys(b: Build) -> Any:
+    from mlops_stack.args import KeysArgs
+
+    k = b.spec.keys
+    return KeysArgs(env=b.env, rotation_days=k.rotation_days, deletion_window_days=k.deletion_window_days, network=b.get("network"))
+
+
+def _store(b: Build) -> Any:
+    from mlops_stack.args import ArtifactStoreArgs
+
+    return ArtifactStoreArgs(env=b.env, storage=b.spec.storage, keys=b.get("keys"), network=b.get("network"))
+
+
+def _registry(b: Build) -> Any:
+    from mlops_stack.args import ContainerRegistryArgs
+
+    return ContainerRegistryArgs(env=b.env, registry=b.spec.container_registry, keys=b.get("keys"), network=b.get("network"))
+
+
+def _model_registry(b: Build) -> Any:
+    from mlops_stack.args import ModelRegistryArgs
+
+    return ModelRegistryArgs(
+        env=b.env,
+        registry=b.spec.model_registry,
+        keys=b.get("keys"),
+        network=b.get("network"),
+        store=b.get("store"),
+        container_registry=b.get("registry"),
+    )
+
+
+def _cluster(b: Build) -> Any:
+    from mlops_stack.args import KubernetesClusterArgs
+
+    s = b.spec
+    return KubernetesClusterArgs(
+        env=b.env,
+        cluster=s.cluster,
+        network=b.get("network"),
+        keys=b.get("keys"),
+        registry=b.get("registry"),
+        cloud_options=getattr(s, s.cloud),
+        gpu_driver=s.gpu.driver,
+        model_registry=b.get("model_registry"),
+    )
+
+
+def _gpu_pool(b: Build, pool: Any, i: int) -> Any:
+    from mlops_stack.args import GpuNodePoolArgs
+    from mlops_stack.catalog import mig
+
+    s = b.spec
+    return GpuNodePoolArgs(
+        env=b.env, pool=pool, cluster=b.get("cluster"), gpu_driver=s.gpu.driver, mig_profile=mig.pool_partition(s.gpu.sharing, pool.gpu)
+    )
+
+
+def _k8s(b: Build) -> Any:
+    from mlops_stack.args import MonitoringArgs
+
+    s = b.spec
+    return MonitoringArgs(
+        env=b.env,
+        monitoring=s.monitoring,
+        gpu=s.gpu,
+        namespaces=tuple(s.namespaces),
+        gpu_pools=tuple(s.cluster.gpu_pools),
+        cluster=b.get("cluster"),
+    )
+
+
+def _k8s_create(b: Build, role: str, args: Any) -> Any:
+    # The cloud-independent layer on the cluster's own provider, after the GPU pools.
+    from mlops_stack.k8s import k8s_layer
+
+    return k8s_layer(f"{b.name}-{role}", args, b.k8s_opts(depends_on=b.get("gpu_pools")))
+
+
+def _endpoint(b: Build, ep: Any, i: int) -> Any:
+    from mlops_stack.args import ModelEndpointArgs
+
+    return ModelEndpointArgs(
+        env=b.env,
+        endpoint=ep,
+        store=b.get("store"),
+        keys=b.get("keys"),
+        network=b.get("network"),
+        model_registry=b.get("model_registry"),
+        path=f"endpoints[{i}]",
+        container_registry=b.get("registry"),
+    )
+
+
+def _one(*members: str) -> Callable[[Build, list[Made]], Mapping[str, Any]]:
+    """Outputs: the named members of a one-instance slot's component."""
+    return lambda b, made: {m: getattr(made[0].value, m) for m in members}
+
+
+def _pool_outputs(b: Build, made: list[Made]) -> Mapping[str, Any]:
+    members = ("pool_name", "instance_type", "gpu", "gpus_per_node", "min_nodes", "max_nodes")
+    return {"gpu_pools": {m.entry.name: {k: getattr(m.value, k) for k in members} for m in made}}
+
+
+def _k8s_outputs(b: Build, made: list[Made]) -> Mapping[str, Any]:
+    monitoring = made[0].value.monitoring
+    return {} if monitoring is None else {"grafana_url": monitoring.grafana_url, "prometheus_url": monitoring.prometheus_url}
+
+
+def _endpoint_outputs(b: Build, made: list[Made]) -> Mapping[str, Any]:
+    return {"endpoints": {m.entry.name: {"endpoint_name": m.value.endpoint_name, "invoke_url": m.value.invoke_url} for m in made}}
+
+
+#: What ``MlopsStack`` builds, in dependency order (also the order of the stack outputs).
+#: Network and Keys are never asked for: a target without them simply has none (its other
+#: components run without a private network or a customer key).
+SLOTS: tuple[Slot, ...] = (
+    Slot(key="network", kind="Network", args=_network),
+    Slot(key="keys", kind="Keys", args=_keys),
+    Slot(
+        key="store",
+        kind="ArtifactStore",
+        args=_store,
+        outputs=_one("bucket_uris"),
+        need=Need("ArtifactStore", lambda s: bool(s.storage.buckets), "storage.buckets", lambda s: [b.name for b in s.storage.buckets], "list no buckets"),
     ),
-    Need("ModelRegistry", lambda s: s.model_registry.enabled, "modelRegistry.enabled", lambda s: True, "set modelRegistry.enabled: false"),
-    Need("KubernetesCluster", lambda s: s.cluster.enabled, "cluster.enabled", lambda s: True, "set cluster.enabled: false"),
-    Need("GpuNodePool", lambda s: bool(s.cluster.gpu_pools), "cluster.gpuPools", lambda s: [p.name for p in s.cluster.gpu_pools], "list no gpuPools"),
-    Need("ModelEndpoint", lambda s: bool(s.endpoints), "endpoints", lambda s: [e.name for e in s.endpoints], "list no endpoints"),
+    Slot(
+        key="registry",
+        kind="ContainerRegistry",
+        args=_registry,
+        outputs=_one("registry_url", "repository_urls"),
+        need=Need(
+            "ContainerRegistry",
+            lambda s: bool(s.container_registry.repositories),
+            "containerRegistry.repositories",
+            lambda s: list(s.container_registry.repositories),
+            "set containerRegistry.repositories: []",
+        ),
+    ),
+    Slot(
+        key="model_registry",
+        kind="ModelRegistry",
+        role="models",
+        wanted=lambda s: s.model_registry.enabled,
+        args=_model_registry,
+        outputs=_one("model_registry_id"),
+        need=Need("ModelRegistry", lambda s: s.model_registry.enabled, "modelRegistry.enabled", lambda s: True, "set modelRegistry.enabled: false"),
+    ),
+    Slot(
+        key="cluster",
+        kind="KubernetesCluster",
+        wanted=lambda s: s.cluster.enabled,
+        args=_cluster,
+        outputs=_one("cluster_name", "endpoint", "kubeconfig", "oidc_issuer"),
+        need=Need("KubernetesCluster", lambda s: s.cluster.enabled, "cluster.enabled", lambda s: True, "set cluster.enabled: false"),
+    ),
+    Slot(
+        key="gpu_pools",
+        kind="GpuNodePool",
+        wanted=lambda s: s.cluster.enabled,
+        each=lambda s: enumerate(s.cluster.gpu_pools),
+        role=lambda pool: f"gpu-{pool.name}",
+        args=_gpu_pool,
+        outputs=_pool_outputs,
+        need=Need("GpuNodePool", lambda s: bool(s.cluster.gpu_pools), "cluster.gpuPools", lambda s: [p.name for p in s.cluster.gpu_pools], "list no gpuPools"),
+    ),
+    # The cloud-independent Kubernetes layer; left out in the first phase of a two-phase
+    # first apply (docs/first-apply.md).
+    Slot(
+        key="k8s",
+        kind=None,
+        wanted=lambda s: s.cluster.enabled and s.cluster.in_cluster,
+        args=_k8s,
+        create=_k8s_create,
+        outputs=_k8s_outputs,
+    ),
+    Slot(
+        key="endpoints",
+        kind="ModelEndpoint",
+        each=lambda s: enumerate(s.endpoints),
+        role=lambda ep: f"endpoint-{ep.name}",
+        args=_endpoint,
+        outputs=_endpoint_outputs,
+        need=Need("ModelEndpoint", lambda s: bool(s.endpoints), "endpoints", lambda s: [e.name for e in s.endpoints], "list no endpoints"),
+    ),
 )
+
+#: Kinds a spec can ask for (from ``SLOTS``): the spec rejects what the target lacks.
+NEEDS: tuple[Need, ...] = tuple(slot.need for slot in SLOTS if slot.need is not None)

@@ -38,9 +38,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
-from mlops_stack import catalog, targets
+from mlops_stack import catalog, contracts, targets
 from mlops_stack.constants import RESERVED_NAMESPACES  # noqa: F401 - namespaces a team namespace cannot take
-from mlops_stack.contracts import NEEDS
 from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
 
@@ -929,7 +928,7 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
     for key in target.required_options:
         if not getattr(getattr(spec, cloud), key):
             raise ConfigError(f"{cloud}.{to_camel(key)}", f"is required when cloud is {cloud}")
-    for need in NEEDS:
+    for need in contracts.NEEDS:
         if need.asks(spec) and not target.offers(need.kind):
             raise ConfigError(
                 need.path,

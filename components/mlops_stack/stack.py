@@ -1,47 +1,51 @@
-"""``MlopsStack``: the whole environment for one cloud, from one spec.
+"""``MlopsStack``: the whole environment for one target, from one spec.
 
-It composes the capabilities in dependency order (network -> keys -> storage,
-registries -> cluster -> GPU pools -> endpoints), each from the target
-(``targets.get(spec.cloud).component(kind)``), and only those the target offers: the
-spec has already rejected what it asks for and the target lacks (``contracts.NEEDS``).
-It holds no cloud-specific code. Outputs use the common names of the architecture.
+It builds the slots of ``contracts.SLOTS`` in order (network -> keys -> storage,
+registries -> cluster -> GPU pools -> Kubernetes layer -> endpoints): each slot the spec
+wants and the target offers (``targets.get(spec.cloud).component(kind)``); the spec has
+already rejected what it asks for and the target lacks (``contracts.NEEDS``). It names no
+capability and no cloud: a new capability is a new slot, not an edit here. Outputs use
+the common names of the architecture, in slot order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
-from mlops_stack import targets
-from mlops_stack.args import (
-    ArtifactStoreArgs,
-    ContainerRegistryArgs,
-    Env,
-    GpuNodePoolArgs,
-    KeysArgs,
-    KubernetesClusterArgs,
-    ModelEndpointArgs,
-    MonitoringArgs,
-    ModelRegistryArgs,
-    NetworkArgs,
-    child_opts,
-    merge_opts,
-)
-from mlops_stack.catalog import mig
-from mlops_stack.k8s import k8s_layer
+from mlops_stack import contracts, targets
+from mlops_stack.args import Env, child_opts, merge_opts
 from mlops_stack.spec import MlopsSpec
 
 
 class MlopsStack(pulumi.ComponentResource):
-    """``mlops:index:MlopsStack``: every capability of the spec on ``spec.cloud``."""
+    """``mlops:index:MlopsStack``: every capability of the spec on ``spec.cloud``.
+
+    Each slot of ``contracts.SLOTS`` is an attribute named by its key: a component (or
+    None) for a one-instance slot, a list for a per-entry slot (``[]`` when not built).
+    """
+
+    network: Any
+    keys: Any
+    store: Any
+    registry: Any
+    model_registry: Any
+    cluster: Any
+    gpu_pools: list[Any]
+    k8s: Any
+    endpoints: list[Any]
+    #: Every target component the stack made, by kind (``{"GpuNodePool": [...]}``).
+    components: dict[str, list[Any]]
+    #: The stack outputs (the program exports them).
+    outputs: dict[str, Any]
 
     def __init__(self, name: str, spec: MlopsSpec, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:MlopsStack", name, None, merge_opts(opts))
         self.spec = spec
         cloud = spec.cloud
         self.target = target = targets.get(cloud)
-        env = Env.from_spec(spec)
         # The caller's provider (opts.provider / opts.providers, or one inherited from the
         # caller's parent) wins; else the target's, from the spec and the stack's provider config.
         pkg = target.provider_package
@@ -50,149 +54,48 @@ class MlopsStack(pulumi.ComponentResource):
             config = targets.provider_config(target, spec)
             provider = target.make_provider(targets.ProviderRequest(name=f"{name}-{cloud}", spec=spec, config=config, opts=child_opts(self), package=pkg or ""))
         providers = {pkg: provider} if provider is not None and pkg else {}
-        opts_ = pulumi.ResourceOptions(parent=self, providers=providers)
-
-        def make(capability: str, role: str, args: Any) -> Any:
-            return target.component(capability)(f"{name}-{role}", args, opts_)
-
-        def maybe(capability: str, role: str, args: Any) -> Any:
-            """A component the target may lack (the spec rejected the ones it asks for)."""
-            return make(capability, role, args) if target.offers(capability) else None
-
-        self.network = maybe(
-            "Network", "network", NetworkArgs(env=env, cidr=str(spec.network.cidr), zones=spec.zone_count, nat_per_zone=spec.nat_per_zone)
+        build = contracts.Build(
+            name=name, spec=spec, env=Env.from_spec(spec), target=target, stack=self, opts=pulumi.ResourceOptions(parent=self, providers=providers)
         )
-        self.keys = maybe(
-            "Keys",
-            "keys",
-            KeysArgs(
-                env=env, rotation_days=spec.keys.rotation_days, deletion_window_days=spec.keys.deletion_window_days, network=self.network
-            ),
-        )
-        self.store = maybe("ArtifactStore", "store", ArtifactStoreArgs(env=env, storage=spec.storage, keys=self.keys, network=self.network))
-        self.registry = maybe(
-            "ContainerRegistry",
-            "registry",
-            ContainerRegistryArgs(env=env, registry=spec.container_registry, keys=self.keys, network=self.network),
-        )
-        self.model_registry = (
-            make(
-                "ModelRegistry",
-                "models",
-                ModelRegistryArgs(
-                    env=env,
-                    registry=spec.model_registry,
-                    keys=self.keys,
-                    network=self.network,
-                    store=self.store,
-                    container_registry=self.registry,
-                ),
-            )
-            if spec.model_registry.enabled
-            else None
-        )
-        self.cluster = None
-        self.gpu_pools: list[Any] = []
-        self.k8s: Any = None
-        if spec.cluster.enabled:
-            cloud_options = getattr(spec, cloud)
-            self.cluster = make(
-                "KubernetesCluster",
-                "cluster",
-                KubernetesClusterArgs(
-                    env=env,
-                    cluster=spec.cluster,
-                    network=self.network,
-                    keys=self.keys,
-                    registry=self.registry,
-                    cloud_options=cloud_options,
-                    gpu_driver=spec.gpu.driver,
-                    model_registry=self.model_registry,
-                ),
-            )
-            self.gpu_pools = [
-                make(
-                    "GpuNodePool",
-                    f"gpu-{pool.name}",
-                    GpuNodePoolArgs(
-                        env=env,
-                        pool=pool,
-                        cluster=self.cluster,
-                        gpu_driver=spec.gpu.driver,
-                        mig_profile=mig.pool_partition(spec.gpu.sharing, pool.gpu),
-                    ),
-                )
-                for pool in spec.cluster.gpu_pools
-            ]
-            # The cloud-independent Kubernetes layer, on the cluster's own provider; left
-            # out in the first phase of a two-phase first apply (docs/first-apply.md).
-            self.k8s = None if not spec.cluster.in_cluster else k8s_layer(
-                f"{name}-k8s",
-                MonitoringArgs(
-                    env=env,
-                    monitoring=spec.monitoring,
-                    gpu=spec.gpu,
-                    namespaces=tuple(spec.namespaces),
-                    gpu_pools=tuple(spec.cluster.gpu_pools),
-                    cluster=self.cluster,
-                ),
-                pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.cluster.k8s_provider}, depends_on=self.gpu_pools),
-            )
-        self.endpoints = [
-            make(
-                "ModelEndpoint",
-                f"endpoint-{ep.name}",
-                ModelEndpointArgs(
-                    env=env,
-                    endpoint=ep,
-                    store=self.store,
-                    keys=self.keys,
-                    network=self.network,
-                    model_registry=self.model_registry,
-                    path=f"endpoints[{i}]",
-                    container_registry=self.registry,
-                ),
-            )
-            for i, ep in enumerate(spec.endpoints)
-        ]
-        self.outputs = self._collect()
+        self.outputs = {"cloud": spec.cloud, "region": spec.region, "environment": spec.environment}
+        for slot in contracts.SLOTS:
+            made = _build_slot(slot, build)
+            value = ([m.value for m in made] if slot.each is not None else made[0].value) if made is not None else ([] if slot.each is not None else None)
+            build.built[slot.key] = value
+            setattr(self, slot.key, value)
+            if made is not None:
+                build.made[slot.key] = made
+                if slot.outputs is not None:
+                    _merge_outputs(self.outputs, slot.outputs(build, made), slot.key)
+        self.components = build.components
         self.register_outputs(self.outputs)
 
-    def _collect(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "cloud": self.spec.cloud,
-            "region": self.spec.region,
-            "environment": self.spec.environment,
-        }
-        if self.store is not None:
-            out["bucket_uris"] = self.store.bucket_uris
-        if self.registry is not None:
-            out.update(registry_url=self.registry.registry_url, repository_urls=self.registry.repository_urls)
-        if self.model_registry is not None:
-            out["model_registry_id"] = self.model_registry.model_registry_id
-        if self.cluster is not None:
-            out.update(
-                cluster_name=self.cluster.cluster_name,
-                endpoint=self.cluster.endpoint,
-                kubeconfig=self.cluster.kubeconfig,
-                oidc_issuer=self.cluster.oidc_issuer,
-            )
-            out["gpu_pools"] = {
-                spec_pool.name: {
-                    "pool_name": p.pool_name,
-                    "instance_type": p.instance_type,
-                    "gpu": p.gpu,
-                    "gpus_per_node": p.gpus_per_node,
-                    "min_nodes": p.min_nodes,
-                    "max_nodes": p.max_nodes,
-                }
-                for p, spec_pool in zip(self.gpu_pools, self.spec.cluster.gpu_pools, strict=True)
-            }
-            if self.k8s is not None and self.k8s.monitoring is not None:
-                out.update(grafana_url=self.k8s.monitoring.grafana_url, prometheus_url=self.k8s.monitoring.prometheus_url)
-        if self.target.offers("ModelEndpoint"):
-            out["endpoints"] = {
-                ep_spec.name: {"endpoint_name": ep.endpoint_name, "invoke_url": ep.invoke_url}
-                for ep, ep_spec in zip(self.endpoints, self.spec.endpoints, strict=True)
-            }
-        return out
+
+def _build_slot(slot: contracts.Slot, b: contracts.Build) -> list[contracts.Made] | None:
+    """Each instance of ``slot``, or None when the spec does not want it or the target lacks its kind."""
+    if not slot.wanted(b.spec) or (slot.kind is not None and not b.target.offers(slot.kind)):
+        return None
+    entries = [(None, None)] if slot.each is None else list(slot.each(b.spec))
+    made: list[contracts.Made] = []
+    for index, entry in entries:
+        role = slot.role_for(entry)
+        args = slot.args(b) if slot.each is None else slot.args(b, entry, index)
+        if slot.create is not None:
+            value = slot.create(b, role, args)
+        elif slot.kind is not None:
+            value = b.component(slot.kind, role, args)
+        else:
+            raise TypeError(f"slot {slot.key!r} has neither a kind nor a create")
+        made.append(contracts.Made(role=role, entry=entry, args=args, value=value))
+    return made
+
+
+def _merge_outputs(out: dict[str, Any], new: Mapping[str, Any], key: str) -> None:
+    """Add a slot's outputs; two slots giving one output key must both give mappings (merged)."""
+    for k, v in new.items():
+        if k in out:
+            if not (isinstance(out[k], Mapping) and isinstance(v, Mapping)):
+                raise TypeError(f"slot {key!r} sets output {k!r}, which an earlier slot set to a non-mapping")
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
