@@ -11,7 +11,8 @@ Shapes follow the Vertex AI REST reference, v1
 ``labels``; ``list`` answers ``{"models": [...], "nextPageToken": ...}`` and takes
 ``filter`` such as ``labels.myKey="myValue"``) and ``projects.locations.endpoints``
 (``get`` answers ``deployedModels[]`` with ``id``/``model``/``dedicatedResources``
-and ``trafficSplit``); and Artifact Registry REST v1
+and ``trafficSplit``; on a PSC endpoint also ``privateServiceConnectConfig`` and each
+deployed model's ``privateEndpoints.serviceAttachment``); and Artifact Registry REST v1
 (cloud.google.com/artifact-registry/docs/reference/rest/v1):
 ``projects.locations.repositories.packages.tags.get`` / ``packages.versions.get``
 answer 404 for an image that was never pushed (``images`` holds those that were). A request without ``x-goog-user-project`` gets the 403 the
@@ -61,6 +62,10 @@ class FakeVertex:
     page_size: int = 2
     #: Artifact Registry tags/versions that exist: ``projects/.../packages/<pkg>/tags/<tag>``.
     images: set[str] = field(default_factory=set)
+    #: A Private Service Connect endpoint: ``get`` then reports
+    #: ``privateServiceConnectConfig.enablePrivateServiceConnect`` and every deployed model's
+    #: ``privateEndpoints.serviceAttachment`` (the deploy operation's response does not).
+    psc_attachment: str | None = None
 
     def _next(self) -> int:
         self.counter += 1
@@ -113,7 +118,11 @@ class FakeVertex:
         if method == "GET" and rest in self.models:
             return 200, self.models[rest]
         if method == "GET" and rest == ENDPOINT:
-            return 200, {"name": ENDPOINT, "trafficSplit": dict(self.traffic), "deployedModels": list(self.deployed.values())}
+            endpoint: dict[str, Any] = {"name": ENDPOINT, "trafficSplit": dict(self.traffic), "deployedModels": list(self.deployed.values())}
+            if self.psc_attachment is not None:
+                endpoint["privateServiceConnectConfig"] = {"enablePrivateServiceConnect": True, "projectAllowlist": [PROJECT]}
+                endpoint["deployedModels"] = [{**d, "privateEndpoints": {"serviceAttachment": self.psc_attachment}} for d in self.deployed.values()]
+            return 200, endpoint
         m = re.fullmatch(re.escape(ENDPOINT) + r":(\w+)", rest)
         if method == "POST" and m:
             verb = m.group(1)

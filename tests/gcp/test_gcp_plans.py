@@ -9,6 +9,7 @@ import pytest
 
 from planning import plan_example
 from mlops_stack.args import gpu_pool_labels
+from mlops_stack.gcp.mocks import project_number
 from mlops_stack.offline.engine import SECRET, Plan, Registration
 
 DYNAMIC = "pulumi-python:dynamic/mlops:VertexModelDeployment"
@@ -45,7 +46,8 @@ COMMON = {
     # containerscanning (registry) + aiplatform (model registry) + container and
     # binaryauthorization (cluster) + aiplatform (endpoint) + iam, cloudresourcemanager and
     # iamcredentials (cluster and endpoint: they create service accounts and project IAM)
-    "gcp:projects/service:Service": 20,
+    # + dns (the private endpoint's PSC name)
+    "gcp:projects/service:Service": 21,
     "gcp:compute/network:Network": 1,
     "gcp:compute/firewall:Firewall": 3,  # deny-all ingress (logged), allow internal, allow health checks
     "gcp:binaryauthorization/policy:Policy": 1,
@@ -66,6 +68,11 @@ COMMON = {
     NODE_POOL: 3,  # system + two GPU pools
     "gcp:vertex/aiEndpoint:AiEndpoint": 1,
     DYNAMIC: 1,
+    # The consumer side of the private (PSC) endpoint (gcp/psc.py).
+    "gcp:compute/address:Address": 1,
+    "gcp:compute/forwardingRule:ForwardingRule": 1,
+    "gcp:dns/managedZone:ManagedZone": 1,
+    "gcp:dns/recordSet:RecordSet": 1,
 }
 
 
@@ -448,7 +455,10 @@ def test_common_outputs() -> None:
     }
     ep = out["endpoints"]["sentiment"]
     assert ep["endpoint_name"].startswith("projects/mlops-dev-123456/locations/us-central1/endpoints/")
-    assert ep["invoke_url"] == f"https://us-central1-aiplatform.googleapis.com/v1/{ep['endpoint_name']}:predict"
+    # A private (PSC) endpoint is served by its private DNS name in the VPC (gcp/psc.py).
+    endpoint_id = ep["endpoint_name"].rsplit("/", 1)[1]
+    number = project_number("mlops-dev-123456")
+    assert ep["invoke_url"] == f"https://{endpoint_id}-us-central1-{number}.prediction.p.vertexai.goog/v1/{ep['endpoint_name']}:predict"
 
 
 # --- issue 12: the controls an independent scan asked for --------------------------------

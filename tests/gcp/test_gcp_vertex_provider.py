@@ -445,3 +445,34 @@ def test_update_to_an_unpushed_tag_fails_and_keeps_the_deployment(server: FakeSe
 def test_images_elsewhere_are_not_checked(server: FakeServer, checking: VertexDeploymentProvider) -> None:
     checking.create(props(check_image=False))
     assert not any("/repositories/" in path for _method, path in calls(server))
+
+
+# -- Private Service Connect: the service attachment the consumer's forwarding rule targets
+
+ATTACHMENT = "projects/ac74a9f84c2e5f2a1-tp/regions/us-central1/serviceAttachments/gkedpm-c6e6a854a634dc99472bb802f503c1"
+
+
+def test_a_psc_endpoint_reports_its_service_attachment(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    server.fake.psc_attachment = ATTACHMENT
+    result = provider.create(props())
+    assert result.outs["service_attachment"] == ATTACHMENT
+    # The deploy operation's DeployedModel carries no privateEndpoints here: the endpoint is read once more.
+    assert calls(server)[-2:] == [("POST", f"/v1/{ENDPOINT}:deployModel"), ("GET", f"/v1/{ENDPOINT}")]
+    assert provider.read(result.id, result.outs).outs["service_attachment"] == ATTACHMENT
+    # A retry that adopts the deployment finds the attachment too.
+    assert provider.create(props()).outs["service_attachment"] == ATTACHMENT
+
+
+def test_a_public_endpoint_has_no_service_attachment_and_no_extra_call(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    result = provider.create(props())
+    assert result.outs["service_attachment"] is None
+    assert calls(server)[-1] == ("POST", f"/v1/{ENDPOINT}:deployModel")
+
+
+def test_a_redeploy_keeps_reporting_the_attachment(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    server.fake.psc_attachment = ATTACHMENT
+    created = provider.create(props())
+    moved = provider.update(created.id, created.outs, props(machine_type="g2-standard-8"))
+    assert moved.outs["service_attachment"] == ATTACHMENT
+    scaled = provider.update(created.id, moved.outs, props(machine_type="g2-standard-8", max_replicas=4))
+    assert scaled.outs["service_attachment"] == ATTACHMENT

@@ -6,8 +6,10 @@ dedicated service account that can only read the models bucket.
 
 Private endpoints use Private Service Connect (``private_service_connect_config``)
 rather than ``network`` (VPC peering): PSC needs no private-services-access range or
-peering, and the two are mutually exclusive. The consumer side (a PSC forwarding rule in
-the VPC) is not created here yet; see docs/gcp.md.
+peering, and the two are mutually exclusive. The consumer side is created in the stack's
+VPC (``gcp/psc.py``): an internal address, a forwarding rule to the deployment's service
+attachment and a private DNS name; ``invoke_url`` is then the URL that serves the
+endpoint from the VPC (``https://<id>-<region>-<project number>.prediction.p.vertexai.goog/...``).
 
 Data capture (``dataCapture.enabled``) is Vertex AI request-response logging: a sample
 of requests and responses is written to a BigQuery table. The endpoint gets its own
@@ -30,6 +32,7 @@ from mlops_stack import catalog
 from mlops_stack.errors import ConfigError
 from mlops_stack.args import Env, ModelEndpointArgs, child_opts, merge_opts, resource_tags, stateful_opts
 from mlops_stack.gcp._shared import IAM_APIS, account_id, enable_services, key_dependencies, key_for, labels, project_info
+from mlops_stack.gcp.psc import DNS_API, psc_consumer
 from mlops_stack.gcp.registry import registry_host
 from mlops_stack.gcp.vertex_provider import CPU_METRIC, GPU_METRIC, VertexDeploymentProvider, VertexModelDeployment, deployment_key
 
@@ -137,7 +140,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     name), ``invoke_url``, and ``instance_type`` (machine type), ``accelerator``,
     ``model`` (the uploaded model's resource name), ``deployed_model_id``,
     ``service_account_email``, ``capture_uri`` (``bq://<project>.<dataset>.<table>`` of
-    the request-response log, ``None`` without data capture)."""
+    the request-response log, ``None`` without data capture), and for a private (PSC)
+    endpoint ``psc_host`` and ``psc_ip_address`` (``None`` on a public one)."""
 
     endpoint_name: pulumi.Output[str]
     invoke_url: pulumi.Output[str]
@@ -147,6 +151,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     deployed_model_id: pulumi.Output[str]
     service_account_email: pulumi.Output[str]
     capture_uri: pulumi.Output[str] | None
+    psc_host: pulumi.Output[str] | None
+    psc_ip_address: pulumi.Output[str] | None
 
     def __init__(
         self,
@@ -161,9 +167,18 @@ class ModelEndpoint(pulumi.ComponentResource):
             raise ConfigError(
                 "endpoint.model.image", "is required on gcp: Vertex AI has no framework images here", "set model.image to a serving container image URI"
             )
+        if ep.private and args.network is None:
+            raise ConfigError(
+                f"{args.path}.private",
+                "needs the stack's network on gcp: a Private Service Connect endpoint is reached through a forwarding rule in a VPC",
+                "pass ModelEndpointArgs.network, or set private: false",
+                value=True,
+            )
         capture = ep.data_capture
-        project, _number = project_info(self)
-        apis = enable_services(self, name, [AIPLATFORM_API, *([BIGQUERY_API] if capture.enabled else []), *IAM_APIS])
+        project, number = project_info(self)
+        apis = enable_services(
+            self, name, [AIPLATFORM_API, *([BIGQUERY_API] if capture.enabled else []), *([DNS_API] if ep.private else []), *IAM_APIS]
+        )
         kms = key_for(args.keys, "vertex")
         tags = labels(resource_tags(env, **{"mlops-stack-endpoint": ep.name}))
         registry_label = getattr(args.model_registry, "registry_label", None)
@@ -243,7 +258,17 @@ class ModelEndpoint(pulumi.ComponentResource):
             provider=provider,
         )
         self.endpoint_name = endpoint.id
-        self.invoke_url = endpoint.id.apply(lambda i: invoke_url(env.region, i))
+        self.psc_host = self.psc_ip_address = None
+        if ep.private:
+            # The consumer side: served only through it (the public URL does not serve PSC endpoints).
+            psc = psc_consumer(
+                self, name, region=env.region, network=args.network, endpoint=endpoint, deployment=deployment, service_attachment=deployment.service_attachment,
+                project_number=number, labels=tags, depends_on=apis,
+            )
+            self.invoke_url = psc.invoke_url
+            self.psc_host, self.psc_ip_address = psc.host, psc.address.address
+        else:
+            self.invoke_url = endpoint.id.apply(lambda i: invoke_url(env.region, i))
         self.instance_type = machine_type
         self.accelerator = accelerator
         self.model = deployment.model
@@ -259,5 +284,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "deployed_model_id": self.deployed_model_id,
                 "service_account_email": self.service_account_email,
                 "capture_uri": self.capture_uri,
+                "psc_host": self.psc_host,
+                "psc_ip_address": self.psc_ip_address,
             }
         )

@@ -208,6 +208,36 @@ def _bq_dataset_iam_member(ctx: MockContext, args: MockResourceArgs) -> tuple[st
     return f"projects/{project}/datasets/{state.get('datasetId', '')}/{state.get('role', '')}/{state.get('member', '')}", state
 
 
+def _address(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    id_, state = _regional("addresses")(ctx, args)
+    if state.get("addressType") == "INTERNAL":
+        # A deterministic address in the subnet's range is not known here: 10.x from the name.
+        n = int(short_hash(args.name, length=4), 16)
+        state.setdefault("address", f"10.{n % 250}.{(n // 250) % 250}.{n % 200 + 10}")
+    else:
+        state.setdefault("address", "203.0.113.10")
+    return id_, state
+
+
+def _forwarding_rule(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    id_, state = _regional("forwardingRules")(ctx, args)
+    if state.get("target") and "/serviceAttachments/" in str(state["target"]):
+        state.update(pscConnectionStatus="ACCEPTED", pscConnectionId=str(int(short_hash(args.name, length=12), 16)))
+    return id_, state
+
+
+def _managed_zone(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    name = _name(state, args)
+    state.update(managedZoneId=int(short_hash(name, length=12), 16), nameServers=[], creationTime="2026-11-27T00:00:00.000Z")
+    return f"projects/{project}/managedZones/{name}", state
+
+
+def _record_set(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    return f"projects/{project}/managedZones/{state.get('managedZone', '')}/rrsets/{state.get('name', '')}/{state.get('type', '')}", state
+
+
 def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, _, _ = _base(ctx, args)
     return auto_name(args.name, lower=True), state
@@ -235,6 +265,10 @@ RESOURCES: dict[str, Rule] = {
     "gcp:vertex/aiEndpoint:AiEndpoint": _ai_endpoint,
     "gcp:bigquery/dataset:Dataset": _bq_dataset,
     "gcp:bigquery/datasetIamMember:DatasetIamMember": _bq_dataset_iam_member,
+    "gcp:compute/address:Address": _address,
+    "gcp:compute/forwardingRule:ForwardingRule": _forwarding_rule,
+    "gcp:dns/managedZone:ManagedZone": _managed_zone,
+    "gcp:dns/recordSet:RecordSet": _record_set,
 }
 
 

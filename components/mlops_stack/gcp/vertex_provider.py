@@ -75,7 +75,10 @@ TRAFFIC_FIELDS = ("traffic_percent",)
 #: create and uploads use them, a change needs no call.
 KEY_FIELDS = ("deployment_key", "check_image")
 INPUT_FIELDS = REPLACE_FIELDS + MODEL_FIELDS + MACHINE_FIELDS + SCALE_FIELDS + TRAFFIC_FIELDS + KEY_FIELDS
-OUTPUT_FIELDS = ("model", "model_version_id", "deployed_model_id")
+#: ``service_attachment``: the Private Service Connect service attachment of the deployed
+#: model (``deployedModels[].privateEndpoints.serviceAttachment``) on a PSC endpoint, the
+#: target of the consumer's forwarding rule; None on a public endpoint.
+OUTPUT_FIELDS = ("model", "model_version_id", "deployed_model_id", "service_attachment")
 #: The placeholder ID ``deployModel`` uses for the model being deployed in a traffic split.
 NEW = "0"
 #: The model label create looks models up by (value: ``deployment_key``).
@@ -231,6 +234,16 @@ def mutate_body(props: Mapping[str, Any], deployed_model_id: str) -> dict[str, A
     }
 
 
+def psc_enabled(endpoint: Mapping[str, Any]) -> bool:
+    """Whether an endpoint (as ``endpoints.get`` returns it) serves through Private Service Connect."""
+    return bool((endpoint.get("privateServiceConnectConfig") or {}).get("enablePrivateServiceConnect"))
+
+
+def attachment_of(deployed_model: Mapping[str, Any]) -> str | None:
+    """A deployed model's PSC service attachment, if the API reports one."""
+    return (deployed_model.get("privateEndpoints") or {}).get("serviceAttachment") or None
+
+
 def changed(olds: Mapping[str, Any], news: Mapping[str, Any], fields: tuple[str, ...]) -> list[str]:
     return [f for f in fields if olds.get(f) != news.get(f)]
 
@@ -365,11 +378,21 @@ class VertexDeploymentProvider(ResourceProvider):
         return str(done["model"]), str(done.get("modelVersionId", "1"))
 
     @staticmethod
-    def _deploy(client: VertexClient, props: Mapping[str, Any], model: str, drop: str | None = None) -> str:
+    def _deploy(client: VertexClient, props: Mapping[str, Any], model: str, drop: str | None = None) -> tuple[str, str | None]:
+        """``(deployed model ID, PSC service attachment or None)``."""
         endpoint = client.call("GET", props["endpoint"])
         split = traffic_split(endpoint.get("trafficSplit") or {}, int(props.get("traffic_percent") or 100), drop)
         done = client.wait(client.call("POST", f"{props['endpoint']}:deployModel", deploy_body(props, model, split)))
-        return str(done["deployedModel"]["id"])
+        deployed = str(done["deployedModel"]["id"])
+        if not psc_enabled(endpoint):
+            return deployed, None
+        attachment = attachment_of(done["deployedModel"])
+        if attachment is None:
+            # The operation's DeployedModel may omit output-only fields: read the endpoint.
+            after = client.call("GET", props["endpoint"])
+            dm = next((d for d in after.get("deployedModels") or [] if str(d.get("id")) == deployed), {})
+            attachment = attachment_of(dm)
+        return deployed, attachment
 
     @staticmethod
     def _undeploy(client: VertexClient, endpoint: str, deployed_model_id: str) -> None:
@@ -395,8 +418,8 @@ class VertexDeploymentProvider(ResourceProvider):
                 raise
 
     @staticmethod
-    def _existing(client: VertexClient, props: Mapping[str, Any]) -> tuple[str, str, str | None] | None:
-        """``(model, version, deployed_model_id | None)`` of what an earlier, interrupted
+    def _existing(client: VertexClient, props: Mapping[str, Any]) -> tuple[str, str, str | None, str | None] | None:
+        """``(model, version, deployed_model_id | None, service attachment | None)`` of what an earlier, interrupted
         create left: a model labelled with this deployment's key, with the same image and
         artifact, preferably one already deployed on the endpoint."""
         key = props.get("deployment_key")
@@ -414,9 +437,9 @@ class VertexDeploymentProvider(ResourceProvider):
         for dm in client.call("GET", props["endpoint"]).get("deployedModels") or []:
             name = model_id(str(dm.get("model", "")))
             if name in versions:
-                return name, versions[name], str(dm["id"])
+                return name, versions[name], str(dm["id"]), attachment_of(dm)
         name = sorted(versions)[0]
-        return name, versions[name], None
+        return name, versions[name], None, None
 
     def _clean_up(self, client: VertexClient, endpoint: str, model: str, err: BaseException) -> None:
         """Undeploy and delete a model this call uploaded, after ``err``; a failure here is
@@ -435,19 +458,20 @@ class VertexDeploymentProvider(ResourceProvider):
         client = self._client(props)
         found = self._existing(client, props)
         uploaded: str | None = None
+        attachment: str | None = None
         if found is None:
             model, version = self._upload(client, props)
             uploaded, deployed = model, None
         else:
-            model, version, deployed = found
+            model, version, deployed, attachment = found
         if deployed is None:
             try:
-                deployed = self._deploy(client, props, model)
+                deployed, attachment = self._deploy(client, props, model)
             except BaseException as err:
                 if uploaded is not None:
                     self._clean_up(client, props["endpoint"], uploaded, err)
                 raise
-        outs = {**props, "model": model, "model_version_id": version, "deployed_model_id": deployed}
+        outs = {**props, "model": model, "model_version_id": version, "deployed_model_id": deployed, "service_attachment": attachment}
         return CreateResult(id_=f"{props['endpoint']}/deployedModels/{props['display_name']}", outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -464,6 +488,7 @@ class VertexDeploymentProvider(ResourceProvider):
             return ReadResult()
         state = dict(props)
         state["model"] = model_id(str(deployed.get("model") or props.get("model")))
+        state["service_attachment"] = attachment_of(deployed) or props.get("service_attachment")
         resources = deployed.get("dedicatedResources") or {}
         machine = resources.get("machineSpec") or {}
         if machine:
@@ -503,13 +528,14 @@ class VertexDeploymentProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         client = self._client(news)
         model, version, deployed = olds["model"], olds.get("model_version_id", "1"), olds["deployed_model_id"]
+        attachment: str | None = olds.get("service_attachment")
         uploaded: str | None = None
         if changed(olds, news, MODEL_FIELDS):
             model, version = self._upload(client, news)
             uploaded = model
         if model != olds["model"] or changed(olds, news, MACHINE_FIELDS):
             try:
-                deployed = self._deploy(client, news, model, drop=olds["deployed_model_id"])
+                deployed, attachment = self._deploy(client, news, model, drop=olds["deployed_model_id"])
             except BaseException as err:
                 if uploaded is not None:
                     self._clean_up(client, news["endpoint"], uploaded, err)
@@ -526,7 +552,7 @@ class VertexDeploymentProvider(ResourceProvider):
                 split[deployed] = split.pop(NEW)
                 # endpoints.patch answers with the endpoint itself, not an operation.
                 client.call("PATCH", f"{news['endpoint']}?updateMask=trafficSplit", {"trafficSplit": split})
-        return UpdateResult(outs={**news, "model": model, "model_version_id": version, "deployed_model_id": deployed})
+        return UpdateResult(outs={**news, "model": model, "model_version_id": version, "deployed_model_id": deployed, "service_attachment": attachment})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         client = self._client(props)
@@ -539,12 +565,13 @@ class VertexDeploymentProvider(ResourceProvider):
 class VertexModelDeployment(pulumi.dynamic.Resource, module="mlops", name="VertexModelDeployment"):
     """``pulumi-python:dynamic/mlops:VertexModelDeployment``: a custom model uploaded to
     the Vertex AI Model Registry and deployed on an endpoint. ``props`` are the input
-    fields above (``INPUT_FIELDS``); outputs add ``model``, ``model_version_id`` and
-    ``deployed_model_id``."""
+    fields above (``INPUT_FIELDS``); outputs add ``model``, ``model_version_id``,
+    ``deployed_model_id`` and ``service_attachment`` (PSC endpoints only)."""
 
     model: pulumi.Output[str]
     model_version_id: pulumi.Output[str]
     deployed_model_id: pulumi.Output[str]
+    service_attachment: pulumi.Output[str | None]
 
     def __init__(
         self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None, provider: VertexDeploymentProvider | None = None
