@@ -169,6 +169,8 @@ def test_endpoint_on_its_own_creates_the_vertex_agent_and_no_cmek() -> None:
         "cpuSize": "small",
         "model": {"artifact": {"bucket": "models", "key": "scorer/v1"}, "image": "us-docker.pkg.dev/p/r/scorer:1"},
         "dataCapture": {"enabled": True, "samplingPercent": 5},
+        # Without a network: a private (PSC) endpoint would need one (tests/gcp/test_gcp_psc.py).
+        "private": False,
     })
 
     def program() -> None:

@@ -191,7 +191,8 @@ def test_preflight_passes_on_a_healthy_project(capsys: pytest.CaptureFixture[str
     assert (version.subject, version.where, version.allowed, version.status) == ("Kubernetes 1.35 (REGULAR channel)", "us-central1-a", "1.35.0-gke.1795000", OK)
     apis = sorted(f.subject for f in report.findings if f.check == "API enabled")
     assert apis == ["aiplatform.googleapis.com", "artifactregistry.googleapis.com", "binaryauthorization.googleapis.com", "cloudkms.googleapis.com",
-                    "compute.googleapis.com", "container.googleapis.com", "containerscanning.googleapis.com", "storage.googleapis.com"]
+                    "compute.googleapis.com", "container.googleapis.com", "containerscanning.googleapis.com", "dns.googleapis.com",
+                    "storage.googleapis.com"]
 
 
 def test_a_zero_gpu_quota_fails_with_the_numbers(capsys: pytest.CaptureFixture[str]) -> None:

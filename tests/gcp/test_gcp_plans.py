@@ -379,6 +379,8 @@ def test_vertex_api_is_enabled_and_never_disabled_on_destroy() -> None:
         "iam.googleapis.com",
         "cloudresourcemanager.googleapis.com",
         "iamcredentials.googleapis.com",
+        # The private endpoint's PSC name (a private Cloud DNS zone).
+        "dns.googleapis.com",
     }
     assert all(s["disableOnDestroy"] is False and s["disableDependentServices"] is False for s in services)
 

@@ -241,6 +241,8 @@ def required_apis(spec: Any) -> list[str]:
         apis.add("aiplatform.googleapis.com")
     if any(ep.data_capture.enabled for ep in spec.endpoints):
         apis.add("bigquery.googleapis.com")
+    if any(ep.private for ep in spec.endpoints):
+        apis.add("dns.googleapis.com")  # the private endpoint's PSC name (gcp/psc.py)
     return sorted(apis)
 
 
