@@ -80,7 +80,15 @@ def vertex_deployment(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
 #: service accounts, IAM bindings and enabling an API (WorkloadIdentity's pieces) have no charge (Google Cloud IAM: no charge for IAM).
 FREE = ("gcp:serviceaccount/account:Account", "gcp:serviceaccount/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:projects/service:Service")
 
+
+def psc_forwarding_rule(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
+    """A private endpoint's Private Service Connect endpoint (gcp/psc.py): listed, not priced."""
+    return [Usage("endpoint", "ModelEndpoint", "Private Service Connect endpoint, its data processing and private DNS zone",
+                  reason="no PSC endpoint or Cloud DNS rate in the catalog", rank=1)]
+
+
 RULES = {
+    "gcp:compute/forwardingRule:ForwardingRule": psc_forwarding_rule,
     "gcp:kms/cryptoKey:CryptoKey": crypto_key,
     "gcp:compute/routerNat:RouterNat": router_nat,
     "gcp:compute/subnetwork:Subnetwork": subnetwork,
