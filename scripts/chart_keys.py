@@ -91,7 +91,13 @@ def read_chart(repo: str, tag: str, chart: str, prefix: str, keys: dict[str, Any
             if cond.strip():
                 keys.setdefault(prefix + cond.strip(), {"type": "bool"})
     walk(values, prefix, keys, free)
-    files = [f for f in git(repo, "ls-tree", "-r", "--name-only", commit, f"{chart}/templates").split() if f.endswith((".yaml", ".yml", ".tpl", ".txt"))]
+    # KServe's charts keep their manifests under files/ and render them with ``tpl``: read both.
+    files = [
+        f
+        for folder in ("templates", "files")
+        for f in git(repo, "ls-tree", "-r", "--name-only", commit, f"{chart}/{folder}").split()
+        if f.endswith((".yaml", ".yml", ".tpl", ".txt"))
+    ]
     for name in files:
         text = git(repo, "show", f"{commit}:{name}")
         for match in _VALUES_REF.finditer(text):

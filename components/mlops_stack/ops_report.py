@@ -202,3 +202,10 @@ def post_sample(session: Any, url: str, request: SampleRequest, headers: Mapping
         return 0, f"{type(err).__name__}: {err}"
     detail = "" if 200 <= resp.status_code < 300 else (resp.text or "")[:200]
     return int(resp.status_code), detail
+
+
+def managed_outputs(outputs: Mapping[str, Any], spec: Any) -> dict[str, Any]:
+    """The ``endpoints`` stack output without the cluster endpoints (``runsOn: cluster``):
+    their address is in-cluster only, so the smoke test from a runner does not call them."""
+    cluster = {ep.name for ep in getattr(spec, "endpoints", ()) if getattr(ep, "on_cluster", False)}
+    return {name: out for name, out in (outputs.get("endpoints") or {}).items() if name not in cluster}

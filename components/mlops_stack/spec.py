@@ -537,7 +537,8 @@ class SampleRequestSpec(_Model):
 
 
 class EndpointSpec(_Model):
-    """A managed model endpoint."""
+    """A model endpoint: a managed one (SageMaker, Vertex AI, Azure ML) or, with
+    ``runsOn: cluster``, a KServe InferenceService on the stack's GPU pools (docs/serving.md)."""
 
     name: Name = Field(description="Endpoint name (the physical name is <name>-<environment>-<endpoint>).")
     model: ModelSpec = Field(description="The model to serve.")
@@ -553,12 +554,57 @@ class EndpointSpec(_Model):
     sample_request: SampleRequestSpec | None = Field(
         default=None, description="Request sent by `mlops-stack smoke` after apply; default: one per framework where one makes sense."
     )
+    runs_on: Literal["managed", "cluster"] = Field(
+        default="managed",
+        description="Where it runs: managed (the cloud's endpoint service) or cluster (a KServe InferenceService on the "
+        "stack's cluster, in-cluster address only; minInstances/maxInstances are its replicas; docs/serving.md).",
+    )
+    gpu_pool: Name | None = Field(
+        default=None,
+        description="runsOn cluster with gpu: the cluster.gpuPools entry to run on; default: the first pool with this gpu.",
+    )
+
+    @property
+    def on_cluster(self) -> bool:
+        return self.runs_on == "cluster"
 
     @model_validator(mode="after")
     def _shape(self) -> EndpointSpec:
         if (self.gpu is None) == (self.cpu_size is None):
             raise _rule("needs exactly one of gpu or cpuSize", show_value=False)
         _min_max_rule(self.min_instances, self.max_instances, "minInstances", "maxInstances")
+        if not self.on_cluster:
+            if self.gpu_pool is not None:
+                raise _rule("is only for runsOn: cluster", "remove gpuPool, or set runsOn: cluster", at=("gpuPool",), value=self.gpu_pool)
+            return self
+        if self.gpu_pool is not None and self.gpu is None:
+            raise _rule("needs gpu: a CPU endpoint runs on the cluster's general nodes", "remove gpuPool or set gpu", at=("gpuPool",), value=self.gpu_pool)
+        if self.data_capture.enabled:
+            raise _rule(
+                "is not available for runsOn: cluster",
+                "the cluster endpoint captures nothing to a bucket; set dataCapture.enabled: false, or runsOn: managed",
+                at=("dataCapture", "enabled"),
+                value=True,
+            )
+        if not self.private:
+            raise _rule(
+                "is not allowed for runsOn: cluster: a cluster endpoint has an in-cluster address only",
+                "set private: true, or runsOn: managed",
+                at=("private",),
+                value=False,
+            )
+        fw = self.model.framework
+        if fw is not None:
+            from mlops_stack.serving_runtimes import NOT_OFFERED, RUNTIMES
+
+            runtime = RUNTIMES.get(fw.name)
+            if runtime is None:
+                raise _rule(
+                    "is not a serving runtime for runsOn: cluster",
+                    NOT_OFFERED.get(fw.name) or did_you_mean(fw.name, list(RUNTIMES)) or f"cluster runtimes: {', '.join(RUNTIMES)}; or set model.image",
+                    at=("model", "framework", "name"),
+                    value=fw.name,
+                )
         return self
 
 
@@ -647,7 +693,9 @@ class MlopsSpec(_Model, EnvironmentDefaults):
     container_registry: ContainerRegistrySpec = Field(default_factory=ContainerRegistrySpec, description="Container image repositories.")
     model_registry: ModelRegistrySpec = Field(default_factory=ModelRegistrySpec, description="SageMaker model package group / Vertex AI Model Registry / Azure ML registry.")
     cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="The Kubernetes cluster and its node pools.")
-    endpoints: list[EndpointSpec] = Field(default_factory=list, description="Managed model endpoints (SageMaker, Vertex AI, Azure ML).")
+    endpoints: list[EndpointSpec] = Field(
+        default_factory=list, description="Model endpoints: managed (SageMaker, Vertex AI, Azure ML) or on the cluster (KServe, runsOn: cluster)."
+    )
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus, Grafana and GPU metrics in the cluster.")
     gpu: GpuPlatformSpec = Field(default_factory=GpuPlatformSpec, description="How GPUs are enabled and shared in the cluster.")
     namespaces: list[NamespaceSpec] = Field(default_factory=list, description="Namespaces for ML teams, with GPU quotas and default-deny networking.")
@@ -668,6 +716,81 @@ class MlopsSpec(_Model, EnvironmentDefaults):
 
     def bucket(self, name: str) -> BucketSpec:
         return next(b for b in self.storage.buckets if b.name == name)
+
+    @property
+    def managed_endpoints(self) -> list[EndpointSpec]:
+        """The endpoints the target's ModelEndpoint builds (``runsOn: managed``)."""
+        return [e for e in self.endpoints if not e.on_cluster]
+
+    @property
+    def cluster_endpoints(self) -> list[EndpointSpec]:
+        """The endpoints KServe serves on the cluster (``runsOn: cluster``)."""
+        return [e for e in self.endpoints if e.on_cluster]
+
+    @model_validator(mode="after")
+    def _cluster_endpoints(self) -> MlopsSpec:
+        for i, ep in enumerate(self.endpoints):
+            if ep.on_cluster:
+                endpoint_pool(self.cluster, ep, i)
+        return self
+
+
+def endpoint_pool(cluster: ClusterSpec, ep: EndpointSpec, index: int = 0) -> GpuPoolSpec | None:
+    """The GPU pool a cluster endpoint runs on (None: a CPU endpoint, on the general nodes).
+
+    ``gpuPool`` when set, else the first ``cluster.gpuPools`` entry with the endpoint's GPU.
+    Raises the one-line rule error (at ``endpoints[index]...``) when there is no cluster, the
+    in-cluster layer is off, no pool fits, or the replicas cannot fit the pool."""
+    at = ("endpoints", index)
+    if not cluster.enabled:
+        raise _rule("needs a cluster, but cluster.enabled is false", "set runsOn: managed, or enable the cluster", at=(*at, "runsOn"), value="cluster")
+    if not cluster.in_cluster:
+        raise _rule(
+            "needs the in-cluster layer, but cluster.inCluster is false",
+            "set runsOn: managed until the second phase of the first apply (docs/first-apply.md)",
+            at=(*at, "runsOn"),
+            value="cluster",
+        )
+    if ep.gpu is None:
+        return None
+    names = [p.name for p in cluster.gpu_pools]
+    if ep.gpu_pool is not None:
+        pool = next((p for p in cluster.gpu_pools if p.name == ep.gpu_pool), None)
+        if pool is None:
+            raise _rule(
+                "is not one of cluster.gpuPools",
+                did_you_mean(ep.gpu_pool, names) or (f"pools: {', '.join(names)}" if names else "add a GPU pool"),
+                at=(*at, "gpuPool"),
+                value=ep.gpu_pool,
+            )
+        if pool.gpu != ep.gpu:
+            raise _rule(f"has {pool.gpu} GPUs, but the endpoint asks for {ep.gpu}", "name a pool with that gpu, or change gpu", at=(*at, "gpuPool"), value=ep.gpu_pool)
+    else:
+        pool = next((p for p in cluster.gpu_pools if p.gpu == ep.gpu), None)
+        if pool is None:
+            offered = sorted({p.gpu for p in cluster.gpu_pools})
+            raise _rule(
+                "is offered by no cluster.gpuPools entry",
+                f"add a pool with gpu: {ep.gpu}, or set runsOn: managed" + (f"; pool GPUs: {', '.join(offered)}" if offered else ""),
+                at=(*at, "gpu"),
+                value=ep.gpu,
+            )
+    if ep.gpus_per_instance > pool.gpus_per_node:
+        raise _rule(
+            f"is more than pool {pool.name} has per node ({pool.gpus_per_node})",
+            f"use at most {pool.gpus_per_node}, or a pool with more GPUs per node",
+            at=(*at, "gpusPerInstance"),
+            value=ep.gpus_per_instance,
+        )
+    room = pool.max_nodes * (pool.gpus_per_node // ep.gpus_per_instance)
+    if ep.max_instances > room:
+        raise _rule(
+            f"replicas can never all be scheduled: pool {pool.name} holds at most {room} ({pool.max_nodes} nodes x {pool.gpus_per_node // ep.gpus_per_instance} per node)",
+            f"use at most {room}, or raise the pool's maxNodes",
+            at=(*at, "maxInstances"),
+            value=ep.max_instances,
+        )
+    return pool
 
 
 @functools.cache
@@ -1007,7 +1130,7 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
                 value=ep.model.artifact.bucket,
             )
         endpoint_for_env(spec.is_prod, ep, path)
-        if ep.gpu is not None:
+        if ep.gpu is not None and not ep.on_cluster:
             catalog.resolve_gpu(cloud, ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"{path}.gpu", check_region=strict)
 
     if spec.monitoring.enabled and not cluster.enabled:

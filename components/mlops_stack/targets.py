@@ -326,7 +326,7 @@ def check(spec: MlopsSpec) -> None:
 def reject_frameworks(spec: MlopsSpec) -> None:
     """For targets without framework images: an endpoint must name its image."""
     for i, ep in enumerate(spec.endpoints):
-        if ep.model.framework is not None:
+        if ep.model.framework is not None and not ep.on_cluster:
             raise ConfigError(
                 f"endpoints[{i}].model.framework",
                 f"framework images are not available on {spec.cloud}",

@@ -69,7 +69,7 @@ def check(spec: Any) -> None:
     replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
     strict = spec.region_check == "strict"
     for i, ep in enumerate(spec.endpoints):
-        if ep.model.framework is None:
+        if ep.model.framework is None or ep.on_cluster:
             continue
         from mlops_stack.aws.images import resolve_image
 

@@ -186,6 +186,8 @@ def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
     strict = spec.region_check == "strict"
     out: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for i, ep in enumerate(spec.endpoints):
+        if ep.on_cluster:  # runs on a GPU pool: no SageMaker quota
+            continue
         out[endpoint_instance_type(ep, spec.region, strict, f"endpoints[{i}]")].append((ep.name, ep.max_instances))
     return dict(out)
 

@@ -23,7 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mlops_stack.ops_report import FAIL, OK, SKIP, Result, SampleRequest, render_smoke
+from mlops_stack.ops_report import FAIL, OK, SKIP, Result, SampleRequest, managed_outputs, render_smoke
 from mlops_stack.ops_report import SmokeReport as Report
 from mlops_stack.ops_report import sample_request as _sample_request
 
@@ -181,7 +181,7 @@ def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stac
             check_repository(ecr, logical, str(url), report)
     if outputs.get("cluster_name"):
         check_cluster(client("eks"), str(outputs["cluster_name"]), report)
-    endpoints = outputs.get("endpoints") or {}
+    endpoints = managed_outputs(outputs, spec)
     if endpoints:
         sm, runtime = client("sagemaker"), client("sagemaker-runtime")
         specs = {ep.name: ep for ep in spec.endpoints}

@@ -28,7 +28,7 @@ def check(spec: Any) -> None:
             f"use at most {MAX_ACR_RETENTION_DAYS}",
             value=days,
         )
-    if spec.endpoints and not spec.model_registry.enabled:
+    if spec.managed_endpoints and not spec.model_registry.enabled:
         raise ConfigError(
             "modelRegistry.enabled",
             "must be true on azure when endpoints are declared",

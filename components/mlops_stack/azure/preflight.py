@@ -217,6 +217,8 @@ def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
     strict = spec.region_check == "strict"
     out: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for i, ep in enumerate(spec.endpoints):
+        if ep.on_cluster:  # runs on a GPU pool: no managed-endpoint quota
+            continue
         if ep.gpu is not None:
             size = catalog.resolve_gpu("azure", ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"endpoints[{i}].gpu", check_region=strict).instance_type
         else:
@@ -230,7 +232,7 @@ def required_providers(spec: Any) -> list[str]:
              "Microsoft.Authorization"}
     if spec.cluster.enabled:
         names |= {"Microsoft.ContainerService", "Microsoft.Compute", "Microsoft.OperationalInsights"}
-    if spec.endpoints or spec.model_registry.enabled:
+    if spec.managed_endpoints or spec.model_registry.enabled:
         names |= {"Microsoft.MachineLearningServices", "Microsoft.Insights", "Microsoft.OperationalInsights"}
     return sorted(names)
 

@@ -221,6 +221,8 @@ def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
     strict = spec.region_check == "strict"
     out: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for i, ep in enumerate(spec.endpoints):
+        if ep.on_cluster:  # runs on a GPU pool: no managed-endpoint quota
+            continue
         if ep.gpu is not None:
             offer = catalog.resolve_gpu("gcp", ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"endpoints[{i}].gpu", check_region=strict)
             metric = VERTEX_SERVING_GPU_METRICS.get(offer.vertex_accelerator or "", f"?{offer.vertex_accelerator}")
@@ -237,7 +239,7 @@ def required_apis(spec: Any) -> list[str]:
             "artifactregistry.googleapis.com", "containerscanning.googleapis.com"}
     if spec.cluster.enabled:
         apis |= {"container.googleapis.com", "binaryauthorization.googleapis.com"}
-    if spec.endpoints or getattr(spec.model_registry, "enabled", False):
+    if spec.managed_endpoints or getattr(spec.model_registry, "enabled", False):
         apis.add("aiplatform.googleapis.com")
     if any(ep.data_capture.enabled for ep in spec.endpoints):
         apis.add("bigquery.googleapis.com")

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlops_stack.gcp.preflight import ApiError, Rest
-from mlops_stack.ops_report import ClientFactory, SampleRequest, post_sample, sample_request
+from mlops_stack.ops_report import ClientFactory, SampleRequest, managed_outputs, post_sample, sample_request
 from mlops_stack.ops_report import SmokeReport as Report
 
 __all__ = ["Report", "run_smoke"]
@@ -124,7 +124,7 @@ def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stac
             check_repository(ar, logical, str(url), report)
     if outputs.get("cluster_name"):
         check_cluster(client("container"), cluster_path(outputs, spec), str(outputs["cluster_name"]), report)
-    endpoints = outputs.get("endpoints") or {}
+    endpoints = managed_outputs(outputs, spec)
     if endpoints:
         vertex = client("aiplatform")
         specs = {ep.name: ep for ep in spec.endpoints}
