@@ -18,8 +18,23 @@ GPU_LABEL = "mlops-stack/gpu"
 MONITORING_NAMESPACE = "monitoring"
 DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
+#: Cluster serving (``endpoints[].runsOn: cluster``): KServe's controller, its certificates, the models.
+KSERVE_NAMESPACE = "kserve"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+SERVING_NAMESPACE = "serving"
 RESERVED_NAMESPACES = frozenset(
-    {MONITORING_NAMESPACE, DEVICE_PLUGIN_NAMESPACE, GPU_OPERATOR_NAMESPACE, "default", "kube-system", "kube-public", "kube-node-lease"}
+    {
+        MONITORING_NAMESPACE,
+        DEVICE_PLUGIN_NAMESPACE,
+        GPU_OPERATOR_NAMESPACE,
+        KSERVE_NAMESPACE,
+        CERT_MANAGER_NAMESPACE,
+        SERVING_NAMESPACE,
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+    }
 )
 
 #: Pulumi auto-naming appends "-" and 7 hex characters to a logical name.

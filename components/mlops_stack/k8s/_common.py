@@ -158,12 +158,14 @@ def helm_release(
 ) -> k8s.helm.v3.Release:
     """A Helm release of a pinned chart: fixed release name (service names derive from
     it), atomic (a failed install rolls back), never creating its namespace (we own it)."""
+    # An OCI chart is named by its full reference, without repository options.
+    oci = chart.repo.startswith("oci://")
     return k8s.helm.v3.Release(
         name,
         name=release_name,
-        chart=chart.name,
+        chart=f"{chart.repo}/{chart.name}" if oci else chart.name,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
         namespace=namespace,
         create_namespace=False,
         atomic=True,

@@ -55,7 +55,32 @@ NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "0.19.2", "https://nvidia.g
 #: migManager.config.default, daemonsets.tolerations, node-feature-discovery.worker.
 GPU_OPERATOR = Chart("gpu-operator", "v25.10.1", "https://helm.ngc.nvidia.com/nvidia")
 
+#: KServe (cluster endpoints, ``endpoints[].runsOn: cluster``): the newest stable release,
+#: v0.20.0 (kserve/kserve tag v0.20.0, commit 1fb7810, 2026-08-06; v0.20.0 is newer than the
+#: v0.18.1 / v0.17.1 patch releases tagged after it). Three charts of that tag, published as
+#: OCI artefacts (the ``helm install ... oci://.../kserve-resources --version v0.20.0`` of
+#: the charts' READMEs): ``kserve-crd`` (the CRDs; it has no values), ``kserve-resources``
+#: (controller and webhooks; ``kserve.controller.deploymentMode: Standard``, the v0.20 name of
+#: RawDeployment: plain Deployments, Services and HPAs, no Knative or Istio) and
+#: ``kserve-runtime-configs`` (the built-in ClusterServingRuntimes). Key paths, runtime
+#: names, CRD schema paths: tests/fixtures/charts/kserve-*-v0.20.0.json and
+#: tests/fixtures/kserve-v0.20.0.json (scripts/kserve_facts.py), tests/k8s/test_serving.py.
+KSERVE_REPO = "oci://ghcr.io/kserve/charts"
+KSERVE_CRD = Chart("kserve-crd", "v0.20.0", KSERVE_REPO)
+KSERVE_RESOURCES = Chart("kserve-resources", "v0.20.0", KSERVE_REPO)
+KSERVE_RUNTIME_CONFIGS = Chart("kserve-runtime-configs", "v0.20.0", KSERVE_REPO)
+
+#: cert-manager: KServe v0.20.0 needs it. kserve-resources renders its webhook Certificate
+#: (cert-manager.io/v1) unconditionally and its webhook configurations take their CA through
+#: ``cert-manager.io/inject-ca-from`` (charts/kserve-resources/files/kserve/resources.yaml at
+#: the tag), so without cert-manager the webhooks have no certificate. Pinned to v1.21.1
+#: (cert-manager/cert-manager tag v1.21.1, commit 24e3319, 2026-07-29: the newest release;
+#: KServe documents 1.15.0 as the minimum), from the OCI location its README installs from. Key paths: tests/fixtures/charts/cert-manager-v1.21.1.json.
+CERT_MANAGER = Chart("cert-manager", "v1.21.1", "oci://quay.io/jetstack/charts")
+
 ALL = (KUBE_PROMETHEUS_STACK, DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN, GPU_OPERATOR)
+#: The charts of cluster serving (installed only when a spec has a ``runsOn: cluster`` endpoint).
+SERVING = (CERT_MANAGER, KSERVE_CRD, KSERVE_RESOURCES, KSERVE_RUNTIME_CONFIGS)
 
 CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
 
