@@ -92,6 +92,28 @@ def deployment(*containers: dict[str, Any]) -> Res:
     return res(DEP, "web", spec={"template": {"spec": {"containers": list(containers)}}})
 
 
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+GPU_TOL = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+SERVE_RES = {"requests": {"cpu": "3", "memory": "12Gi", "nvidia.com/gpu": "1"}, "limits": {"cpu": "3", "memory": "12Gi", "nvidia.com/gpu": "1"}}
+INFER_NG = {**GOOD_NG, "labels": {"mlops-stack/pool": "infer"}}
+
+
+def isvc(resources: Any = None, **predictor: Any) -> Res:
+    """A cluster endpoint as the stack plans it, with ``predictor`` keys replaced."""
+    spec = {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://b/m/",
+                      "resources": SERVE_RES if resources is None else resources},
+            "tolerations": GPU_TOL, "nodeSelector": {"mlops-stack/pool": "infer"}, "minReplicas": 1, "maxReplicas": 2}
+    spec.update(predictor)
+    return res(ISVC, "sentiment", spec={"predictor": {k: v for k, v in spec.items() if v is not None}})
+
+
+def kserve_service(**spec: Any) -> Res:
+    return res("kubernetes:core/v1:Service", "exposed", spec={"selector": {"serving.kserve.io/inferenceservice": "sentiment"}, **spec})
+
+
+CPU_RES = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
+
+
 # rule name -> (ctx, passing cases, failing cases); a case is a Res (resource rule) or list[Res] (stack rule)
 CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
     # ---- AWS
@@ -359,6 +381,27 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                   res(AKSPOOL, **{**GOOD_AKSPOOL, "scaleSetPriority": "Spot"})]),
     "stateful-resources-protected-in-prod": (PROD, [[bucket(protect=True), res("aws:kms/key:Key", protect=True), res(EKS)]],
                                              [[bucket()], [res("azure-native:keyvault:Vault")]]),
+    # ---- Cluster endpoints (KServe)
+    "kserve-gpu-on-tainted-pool": (DEV, [[res(NG, **INFER_NG), isvc()],
+                                         [res(NG, **INFER_NG), isvc(CPU_RES, tolerations=None, nodeSelector=None)]],
+                                   [[res(NG, **INFER_NG), isvc(tolerations=None)],
+                                    [res(NG, **INFER_NG), isvc(nodeSelector=None)],
+                                    [res(NG, **{**INFER_NG, "taints": []}), isvc()],
+                                    [res(NG, **INFER_NG), isvc(nodeSelector={"mlops-stack/pool": "train"})]]),
+    "kserve-resource-limits": (DEV, [isvc(), isvc(CPU_RES)],
+                               [isvc({"requests": {"cpu": "1", "memory": "2Gi"}}),
+                                isvc({**CPU_RES, "requests": {**CPU_RES["requests"], "nvidia.com/gpu": "2"},
+                                      "limits": {**CPU_RES["limits"], "nvidia.com/gpu": "1"}}),
+                                isvc(model=None, containers=[{"name": "kserve-container", "image": "r/s:1", "resources": {}}])]),
+    "kserve-internal-only": (DEV, [res("kubernetes:helm.sh/v3:Release", chart="oci://ghcr.io/kserve/charts/kserve-resources",
+                                       values={"kserve": {"controller": {"gateway": {"disableIngressCreation": True}}}}),
+                                   kserve_service(type="ClusterIP"),
+                                   kserve_service(type="LoadBalancer", loadBalancerSourceRanges=["203.0.113.0/24"]),
+                                   res("kubernetes:core/v1:Service", "lb", spec={"type": "LoadBalancer", "selector": {"app": "grafana"}})],
+                             [res("kubernetes:helm.sh/v3:Release", chart="oci://ghcr.io/kserve/charts/kserve-resources", values={}),
+                              kserve_service(type="LoadBalancer"),
+                              kserve_service(type="LoadBalancer", loadBalancerSourceRanges=["0.0.0.0/0"]),
+                              kserve_service(type="NodePort")]),
     # ---- Kubernetes
     "k8s-no-privileged-containers": (DEV, [deployment(container()),
                                            res("kubernetes:helm.sh/v3:Release", values={"securityContext": {"privileged": False}})],
