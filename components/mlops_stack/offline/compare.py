@@ -14,7 +14,9 @@ from typing import Any
 from mlops_stack import catalog, targets
 from mlops_stack.contracts import KIND_MODULES
 from mlops_stack.errors import ConfigError
+from mlops_stack.offline.cost import HOURS_PER_MONTH
 from mlops_stack.offline.stackfile import PROJECT, StackFile
+from mlops_stack.spec import endpoint_pool
 
 
 def config_for_cloud(stack_file: StackFile, cloud: str) -> dict[str, str]:
@@ -54,12 +56,32 @@ def _instances(spec: Any) -> dict[str, str]:
         offer = catalog.gpu_offer(spec.cloud, pool.gpu, pool.gpus_per_node, "nodepool")
         out[f"pool {pool.name}"] = offer.instance_type if offer else "not offered"
     for ep in spec.endpoints:
-        if ep.gpu:
-            offer = catalog.gpu_offer(spec.cloud, ep.gpu, ep.gpus_per_instance, "endpoint")
-            out[f"endpoint {ep.name}"] = offer.instance_type if offer else "not offered"
+        if ep.on_cluster:
+            # The same endpoint both ways: on the pool it runs on, and as a managed endpoint.
+            pool = endpoint_pool(spec.cluster, ep)
+            where = f"pool {pool.name}" if pool is not None else "general nodes"
+            out[f"endpoint {ep.name} (cluster)"] = f"{where}, no cost beyond its nodes"
+            out[f"endpoint {ep.name} if managed"] = _managed(spec.cloud, ep, with_price=True)
         else:
-            out[f"endpoint {ep.name}"] = catalog.cpu_offer(spec.cloud, ep.cpu_size or "small", "endpoint").instance_type
+            out[f"endpoint {ep.name}"] = _managed(spec.cloud, ep)
     return out
+
+
+def _managed(cloud: str, ep: Any, *, with_price: bool = False) -> str:
+    """The managed instance type of an endpoint (with its monthly price at minInstances)."""
+    offer: Any
+    if ep.gpu:
+        offer = catalog.gpu_offer(cloud, ep.gpu, ep.gpus_per_instance, "endpoint")
+        if offer is None:
+            return "not offered"
+    else:
+        offer = catalog.cpu_offer(cloud, ep.cpu_size or "small", "endpoint")
+    if not with_price:
+        return offer.instance_type
+    if offer.usd_per_hour is None:
+        return f"{offer.instance_type} (unpriced)"
+    monthly = offer.usd_per_hour * HOURS_PER_MONTH * ep.min_instances
+    return f"{offer.instance_type} x{ep.min_instances}, ${monthly:,.0f}/month"
 
 
 def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:

@@ -246,5 +246,41 @@ def estimate(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> CostEst
             unpriced.append(Unpriced(component, *u.note))
     if registry_note:
         unpriced.append(Unpriced("ContainerRegistry", "image storage", "image volume is not in the spec"))
+    items.extend(cluster_endpoint_items(resources))
     return CostEstimate(currency="USD", items=items, unpriced=unpriced)
+
+
+#: A cluster endpoint (``runsOn: cluster``): a KServe InferenceService on the stack's own nodes.
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+POOL_LABEL_KEY = "mlops-stack/pool"
+
+
+def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]]) -> list[CostItem]:
+    """One zero line per cluster endpoint, saying where its cost is: the GPU pool (or the
+    general nodes) it runs on, already priced in the pool lines at their min and max nodes."""
+    out: list[CostItem] = []
+    for r in resources:
+        if r["type"] != INFERENCE_SERVICE:
+            continue
+        inputs = r.get("inputs") or {}
+        predictor = (inputs.get("spec") or {}).get("predictor") or {}
+        pool = (predictor.get("nodeSelector") or {}).get(POOL_LABEL_KEY)
+        name = (inputs.get("metadata") or {}).get("name") or r["name"]
+        where = f"GPU pool {pool}" if pool else "the cluster's general nodes"
+        out.append(
+            CostItem(
+                "Serving",
+                f"endpoint {name} (runsOn: cluster): no cost beyond {where}",
+                "month",
+                0.0,
+                1,
+                1,
+                0.0,
+                0.0,
+                f"runs on {where}, priced in the cluster and pool lines; KServe has no per-endpoint fee",
+                "-",
+                "yes",
+            )
+        )
+    return out
 
