@@ -55,7 +55,12 @@ def chart_facts(chart: str, version: str) -> dict[str, Any]:
 
 
 def pinned_charts() -> list[charts.Chart]:
-    return [*charts.ALL, *(r.chart for r in charts.CLUSTER_AUTOSCALER.values())]
+    return [*charts.ALL, *charts.SERVING, *(r.chart for r in charts.CLUSTER_AUTOSCALER.values())]
+
+
+def chart_name(reference: str) -> str:
+    """The chart's name in a Release's ``chart`` input (an OCI chart is its full reference)."""
+    return reference.rsplit("/", 1)[-1]
 
 
 @pytest.mark.parametrize("chart", pinned_charts(), ids=lambda c: f"{c.name}-{c.version}")
@@ -65,7 +70,8 @@ def test_every_pinned_chart_has_key_data_from_its_release_tag(chart: charts.Char
     main = facts["sources"][0]
     assert re.fullmatch(r"[\w.-]+/[\w.-]+", main["repo"]) and re.fullmatch(r"[0-9a-f]{40}", main["commit"])
     assert main["tag"].endswith(chart.version.lstrip("v")), main["tag"]
-    assert len(facts["keys"]) > 20
+    # kserve-crd is CRDs only: its values.yaml is empty (the plans pass it no values).
+    assert len(facts["keys"]) > 20 or (chart == charts.KSERVE_CRD and facts["keys"] == {})
 
 
 # --------------------------------------------------------------------------- the walk
@@ -127,7 +133,7 @@ def problems(chart: str, version: str, values: dict[str, Any]) -> list[str]:
 
 def helm_values(plan: Plan) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
     for r in plan.of_type(RELEASE):
-        yield r.name, r.inputs["chart"], r.inputs["version"], r.inputs.get("values") or {}
+        yield r.name, chart_name(r.inputs["chart"]), r.inputs["version"], r.inputs.get("values") or {}
 
 
 def _dev(cloud: str) -> str:
