@@ -26,6 +26,11 @@ def spec_value(stack: str, key: str, default: Any = None) -> Any:
 def variant(stack: str, **changes: Any) -> dict[str, str]:
     """The stack's flat config with top-level spec keys merged (dicts) or replaced."""
     config = stack_config(stack)
+    if "cluster" in changes and "endpoints" not in changes and "mlops-stack:endpoints" in config:
+        # A variant that replaces the cluster (its pools) keeps the managed endpoints only:
+        # the example's cluster endpoint names a pool the variant may not have.
+        kept = [e for e in json.loads(config["mlops-stack:endpoints"]) if e.get("runsOn", "managed") != "cluster"]
+        config["mlops-stack:endpoints"] = json.dumps(kept)
     for key, value in changes.items():
         full = f"mlops-stack:{key}"
         current = json.loads(config[full]) if full in config else None
@@ -57,7 +62,16 @@ def releases(plan: Plan) -> dict[str, Registration]:
     """The k8s layer's Helm releases (a cloud's cluster may install its own, e.g. the EKS
     Cluster Autoscaler, as a child of the cluster component)."""
     urns = plan.by_urn()
-    return {r.inputs["chart"]: r for r in plan.of_type(RELEASE) if urns[r.parent].type.startswith("mlops:k8s:")}
+    return {r.inputs["chart"].rsplit("/", 1)[-1]: r for r in plan.of_type(RELEASE) if urns[r.parent].type.startswith("mlops:k8s:")}
+
+
+#: The namespaces cluster serving adds (a stack with a ``runsOn: cluster`` endpoint).
+SERVING_NAMESPACES = frozenset({"serving", "kserve", "cert-manager"})
+
+
+def serves_on_cluster(plan: Plan) -> bool:
+    """Whether the plan has cluster endpoints (then ``mlops:k8s:Serving`` is in it)."""
+    return any(r.type == "mlops:k8s:Serving" for r in plan.resources)
 
 
 def descendants(plan: Plan, urn: str) -> list[Registration]:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from k8s_helpers import RELEASE, release, releases, spec_value
+from k8s_helpers import RELEASE, SERVING_NAMESPACES, release, releases, serves_on_cluster, spec_value
 from planning import example_stacks, plan_example
 from mlops_stack.args import GPU_TAINT_EFFECT, GPU_TAINT_KEY, gpu_pool_labels
 from mlops_stack.k8s import charts
@@ -64,12 +64,18 @@ def test_charts_are_pinned(stack: str) -> None:
     found = releases(plan)
     assert {charts.KUBE_PROMETHEUS_STACK.name, charts.DCGM_EXPORTER.name} <= set(found)
     # The device plugin only where the cloud does not run its own (cluster.needs_device_plugin).
-    assert set(found) - {charts.KUBE_PROMETHEUS_STACK.name, charts.DCGM_EXPORTER.name} <= {charts.NVIDIA_DEVICE_PLUGIN.name}
-    by_name = {c.name: c for c in charts.ALL}
+    # Cluster serving's charts exactly when the stack has a runsOn: cluster endpoint.
+    serving = {c.name for c in charts.SERVING}
+    assert (serving <= set(found)) is serves_on_cluster(plan)
+    assert set(found) - {charts.KUBE_PROMETHEUS_STACK.name, charts.DCGM_EXPORTER.name} - serving <= {charts.NVIDIA_DEVICE_PLUGIN.name}
+    by_name = {c.name: c for c in (*charts.ALL, *charts.SERVING)}
     for name, reg in found.items():
         chart = by_name[name]
         assert reg.inputs["version"] == chart.version
-        assert reg.inputs["repositoryOpts"]["repo"] == chart.repo
+        if chart.repo.startswith("oci://"):
+            assert reg.inputs["chart"] == f"{chart.repo}/{chart.name}" and "repositoryOpts" not in reg.inputs
+        else:
+            assert reg.inputs["repositoryOpts"]["repo"] == chart.repo
         assert reg.inputs["atomic"] is True
         assert reg.inputs.get("createNamespace") is False
         assert reg.outputs["status"]["status"] == "deployed"
@@ -133,7 +139,8 @@ def device_plugin_or_skip(plan: Plan):
     found = releases(plan).get(charts.NVIDIA_DEVICE_PLUGIN.name)
     if found is None:
         # The cloud runs the plugin: then the layer installs no GPU namespace at all.
-        assert {r.inputs["metadata"]["name"] for r in plan.of_type("kubernetes:core/v1:Namespace")} == {"monitoring"}
+        serving = SERVING_NAMESPACES if serves_on_cluster(plan) else set()
+        assert {r.inputs["metadata"]["name"] for r in plan.of_type("kubernetes:core/v1:Namespace")} == {"monitoring"} | serving
         pytest.skip("this cluster's cloud runs the NVIDIA device plugin (needs_device_plugin=False)")
     return found
 
@@ -164,7 +171,8 @@ def test_namespaces(stack: str) -> None:
     device_plugin_or_skip(plan)
     names = {r.inputs["metadata"]["name"]: r for r in plan.of_type("kubernetes:core/v1:Namespace")}
     teams = {n["name"] for n in json.loads(plan.config.get("mlops-stack:namespaces", "[]"))}
-    assert set(names) == {"monitoring", "nvidia-device-plugin"} | teams
+    serving = SERVING_NAMESPACES if serves_on_cluster(plan) else set()
+    assert set(names) == {"monitoring", "nvidia-device-plugin"} | teams | serving
     assert names["monitoring"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     quota = next(q for q in plan.of_type("kubernetes:core/v1:ResourceQuota") if q.inputs["metadata"]["namespace"] == "nvidia-device-plugin")
     scope = quota.inputs["spec"]["scopeSelector"]["matchExpressions"][0]

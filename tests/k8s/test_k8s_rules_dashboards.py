@@ -10,7 +10,7 @@ from pathlib import Path
 import promql_parser
 import pytest
 
-from k8s_helpers import release, spec_value
+from k8s_helpers import release, serves_on_cluster, spec_value
 from planning import example_stacks, plan_example
 from mlops_stack.k8s import alerts, charts
 from mlops_stack.k8s.monitoring import DASHBOARD_FILES, DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE, load_dashboard
@@ -202,9 +202,11 @@ def test_overview_dashboard_covers_the_brief() -> None:
 
 @pytest.mark.parametrize("stack", example_stacks())
 def test_dashboards_are_configmaps_the_sidecar_loads(stack: str) -> None:
-    maps = plan_example(stack).of_type("kubernetes:core/v1:ConfigMap")
+    plan = plan_example(stack)
+    maps = plan.of_type("kubernetes:core/v1:ConfigMap")
     dashboards = [m for m in maps if m.inputs["metadata"].get("labels", {}).get(DASHBOARD_LABEL) == DASHBOARD_LABEL_VALUE]
-    assert len(dashboards) == len(DASHBOARD_FILES)
+    # The GPU dashboards, and the cluster endpoints' dashboard when the stack has some.
+    assert len(dashboards) == len(DASHBOARD_FILES) + (1 if serves_on_cluster(plan) else 0)
     for cm in dashboards:
         assert cm.inputs["metadata"]["namespace"] == "monitoring"
         (text,) = cm.inputs["data"].values()

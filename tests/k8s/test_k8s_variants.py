@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from k8s_helpers import count_diff, descendants, plan_variant, release, releases, spec_value, type_counts
+from k8s_helpers import count_diff, descendants, plan_variant, release, releases, serves_on_cluster, spec_value, type_counts
 from planning import example_stacks, plan_config, plan_example
 from mlops_stack.errors import ConfigError
 from mlops_stack.k8s import charts
@@ -75,6 +75,11 @@ def test_monitoring_off_removes_exactly_monitoring(stack: str) -> None:
     teams = len(spec_value(stack, "namespaces", []))
     if teams:
         expected["kubernetes:networking.k8s.io/v1:NetworkPolicy"] += teams
+    # So do the cluster endpoints' PodMonitor and dashboard (the endpoints themselves stay).
+    if serves_on_cluster(base):
+        expected["kubernetes:monitoring.coreos.com/v1:PodMonitor"] += 1
+        expected["kubernetes:core/v1:ConfigMap"] += 1
+        assert len(off.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")) == len(base.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService"))
     assert count_diff(base, off) == expected
     assert expected["kubernetes:helm.sh/v3:Release"] == 2  # kube-prometheus-stack + DCGM exporter
     assert "grafana_url" not in off.outputs and "prometheus_url" not in off.outputs

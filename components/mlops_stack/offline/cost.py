@@ -246,7 +246,7 @@ def estimate(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> CostEst
             unpriced.append(Unpriced(component, *u.note))
     if registry_note:
         unpriced.append(Unpriced("ContainerRegistry", "image storage", "image volume is not in the spec"))
-    items.extend(cluster_endpoint_items(resources))
+    items.extend(cluster_endpoint_items(resources, spec))
     return CostEstimate(currency="USD", items=items, unpriced=unpriced)
 
 
@@ -255,10 +255,14 @@ INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 POOL_LABEL_KEY = "mlops-stack/pool"
 
 
-def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]]) -> list[CostItem]:
+def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> list[CostItem]:
     """One zero line per cluster endpoint, saying where its cost is: the GPU pool (or the
-    general nodes) it runs on, already priced in the pool lines at their min and max nodes."""
+    general nodes) it runs on, already priced in the pool lines at their min and max nodes,
+    and how many of the pool's nodes its ``minInstances`` keep running."""
+    from mlops_stack.spec import endpoint_pool
+
     out: list[CostItem] = []
+    specs = {e.name: e for e in spec.cluster_endpoints}
     for r in resources:
         if r["type"] != INFERENCE_SERVICE:
             continue
@@ -267,6 +271,12 @@ def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]]) -> list[CostI
         pool = (predictor.get("nodeSelector") or {}).get(POOL_LABEL_KEY)
         name = (inputs.get("metadata") or {}).get("name") or r["name"]
         where = f"GPU pool {pool}" if pool else "the cluster's general nodes"
+        ep = specs.get(name)
+        spec_pool = endpoint_pool(spec.cluster, ep) if ep is not None else None
+        if ep is not None and spec_pool is not None:
+            per_node = spec_pool.gpus_per_node // ep.gpus_per_instance
+            nodes = -(-ep.min_instances // per_node)
+            where += f", which it keeps at >= {nodes} node{'s' if nodes != 1 else ''} (minInstances {ep.min_instances})"
         out.append(
             CostItem(
                 "Serving",

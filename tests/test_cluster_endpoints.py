@@ -1,0 +1,81 @@
+"""A cluster endpoint (``runsOn: cluster``) planned on every cloud: the InferenceService the
+example dev stacks get, the ``endpoints`` output, the estimate and ``--compare``."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from planning import example_stacks, plan_example
+from mlops_stack.offline.compare import _instances
+from mlops_stack.offline.cost import estimate
+from mlops_stack.offline.stackfile import read_stack_file
+from mlops_stack.spec import load_spec, raw_from_config_values
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+DEV = sorted(s for s in example_stacks() if s.startswith("dev-"))
+PROD = sorted(s for s in example_stacks() if s.startswith("prod-"))
+#: The pool node each dev example's cluster endpoint lands on: (CPUs, memory) = 75 % of the
+#: node (catalog rows: g4dn.xlarge 4/16, g2-standard-4 4/16, Standard_NC4as_T4_v3 4/28).
+NODE_SHARE = {"dev-aws": ("3", "12Gi"), "dev-gcp": ("3", "12Gi"), "dev-azure": ("3", "21Gi")}
+
+
+def _spec(stack: str):
+    sf = read_stack_file(__import__("planning").STACKS / f"Pulumi.{stack}.yaml")
+    return load_spec(raw_from_config_values(sf.config))
+
+
+@pytest.mark.parametrize("stack", DEV)
+def test_dev_stack_serves_its_model_on_the_inference_pool(stack: str) -> None:
+    plan = plan_example(stack)
+    (isvc,) = plan.of_type(ISVC)
+    meta, predictor = isvc.inputs["metadata"], isvc.inputs["spec"]["predictor"]
+    assert (meta["name"], meta["namespace"]) == ("sentiment-oss", "serving")
+    cpu, memory = NODE_SHARE[stack]
+    expected = {"cpu": cpu, "memory": memory, "nvidia.com/gpu": "1"}
+    assert predictor["model"]["resources"] == {"requests": expected, "limits": expected}
+    assert predictor["tolerations"][0] == {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    assert predictor["nodeSelector"] == {"mlops-stack/pool": "infer"}
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 2)
+    models = plan.outputs["bucket_uris"]["models"]
+    assert predictor["model"]["storageUri"] == f"{models}/distilbert-sst2/v1/"
+    assert predictor["model"]["runtime"] == "kserve-huggingfaceserver"
+    assert predictor["serviceAccountName"] == "sentiment-oss-model"
+    # The same output entry as a managed endpoint, with the in-cluster address.
+    assert plan.outputs["endpoints"]["sentiment-oss"] == {
+        "endpoint_name": "sentiment-oss",
+        "invoke_url": "http://sentiment-oss-predictor.serving.svc.cluster.local",
+    }
+    assert "sentiment" in plan.outputs["endpoints"]  # the managed one is still there
+
+
+def test_aks_spot_taint_is_tolerated_on_azure() -> None:
+    (isvc,) = plan_example("dev-azure").of_type(ISVC)
+    assert {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"} in isvc.inputs["spec"]["predictor"]["tolerations"]
+
+
+@pytest.mark.parametrize("stack", PROD)
+def test_prod_keeps_managed_endpoints(stack: str) -> None:
+    plan = plan_example(stack)
+    assert not plan.of_type(ISVC) and not [r for r in plan.resources if r.type == "mlops:k8s:Serving"]
+
+
+@pytest.mark.parametrize("stack", DEV)
+def test_estimate_says_a_cluster_endpoint_costs_nothing_beyond_its_pool(stack: str) -> None:
+    plan = plan_example(stack)
+    cost = estimate([r.to_dict() for r in plan.resources], _spec(stack))
+    (line,) = [i for i in cost.items if i.component == "Serving"]
+    assert line.item == "endpoint sentiment-oss (runsOn: cluster): no cost beyond GPU pool infer, which it keeps at >= 1 node (minInstances 1)"
+    assert (line.monthly_min, line.monthly_max) == (0, 0)
+    # The pool it runs on is priced (at its min and max nodes).
+    assert [i.item for i in cost.items if i.component == "GpuNodePool infer"]
+
+
+def test_compare_shows_the_same_endpoint_on_the_cluster_and_managed() -> None:
+    spec = _spec("dev-aws")
+    rows = _instances(spec)
+    assert rows["endpoint sentiment-oss (cluster)"] == "pool infer, no cost beyond its nodes"
+    assert rows["endpoint sentiment-oss if managed"].startswith("ml.g4dn.xlarge x1, $")
+    assert rows["endpoint sentiment"] == "ml.m5.large"
