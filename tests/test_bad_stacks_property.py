@@ -236,6 +236,8 @@ def bad_stacks(draw: st.DrawFn) -> tuple[str, dict[str, Any], str]:
     # namespaces-without-cluster
     cfg[PREFIX + "cluster"] = {"enabled": False}
     cfg[PREFIX + "monitoring"] = {"enabled": False}
+    # Without a cluster the example's runsOn: cluster endpoint is the first mistake; keep the managed ones.
+    cfg[PREFIX + "endpoints"] = [e for e in cfg.get(PREFIX + "endpoints", []) if e.get("runsOn") != "cluster"]
     cfg[PREFIX + "namespaces"] = [{"name": draw(st.sampled_from(["team-a", "team-vision", "research"]))}]
     return stack, cfg, "namespaces"
 

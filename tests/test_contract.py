@@ -3,6 +3,8 @@ same shapes, whatever the cloud adds on top."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mlops_stack.offline.engine import SECRET, Plan
@@ -46,8 +48,14 @@ def test_gpu_node_pools(example_plan: Plan) -> None:
 def test_model_endpoints(example_plan: Plan) -> None:
     eps = example_plan.outputs["endpoints"]
     assert eps
-    for ep in eps.values():
-        assert set(ep) >= {"endpoint_name", "invoke_url"} and ep["invoke_url"].startswith("https://")
+    cluster = {e["name"] for e in json.loads(example_plan.config.get("mlops-stack:endpoints", "[]")) if e.get("runsOn") == "cluster"}
+    for name, ep in eps.items():
+        assert set(ep) >= {"endpoint_name", "invoke_url"}
+        # A managed endpoint's URL is the service's (TLS); a cluster endpoint's the in-cluster Service.
+        if name in cluster:
+            assert ep["invoke_url"] == f"http://{name}-predictor.serving.svc.cluster.local"
+        else:
+            assert ep["invoke_url"].startswith("https://")
 
 
 @pytest.mark.parametrize(
