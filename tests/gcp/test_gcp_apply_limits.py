@@ -21,6 +21,9 @@ NODE_POOL = "gcp:container/nodePool:NodePool"
 def dev_config(**changes: object) -> dict[str, str]:
     """dev-gcp's flat config with some top-level keys replaced (``cluster`` merged)."""
     config = dict(read_stack_file(ROOT / "stacks" / "Pulumi.dev-gcp.yaml").config)
+    if "cluster" in changes and "endpoints" not in changes:
+        # The example's cluster endpoint names a pool the new pools may lack: keep the managed ones.
+        config["mlops-stack:endpoints"] = json.dumps([e for e in json.loads(config["mlops-stack:endpoints"]) if e.get("runsOn") != "cluster"])
     for key, value in changes.items():
         full = f"mlops-stack:{key}"
         if isinstance(value, dict) and full in config:

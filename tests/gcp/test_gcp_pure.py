@@ -141,6 +141,9 @@ def gcp_config(pool: dict) -> dict[str, str]:
     cluster_spec = json.loads(config["mlops-stack:cluster"])
     cluster_spec["gpuPools"] = [pool]
     config["mlops-stack:cluster"] = json.dumps(cluster_spec)
+    # The example's cluster endpoint names a pool this config replaces: keep the managed ones.
+    endpoints = json.loads(config["mlops-stack:endpoints"])
+    config["mlops-stack:endpoints"] = json.dumps([e for e in endpoints if e.get("runsOn") != "cluster"])
     return config
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mlops_stack import catalog, targets
+from mlops_stack.constants import POOL_LABEL
 from mlops_stack.spec import MlopsSpec
 
 HOURS_PER_MONTH = 730
@@ -252,7 +253,6 @@ def estimate(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> CostEst
 
 #: A cluster endpoint (``runsOn: cluster``): a KServe InferenceService on the stack's own nodes.
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
-POOL_LABEL_KEY = "mlops-stack/pool"
 
 
 def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> list[CostItem]:
@@ -268,7 +268,7 @@ def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]], spec: MlopsSp
             continue
         inputs = r.get("inputs") or {}
         predictor = (inputs.get("spec") or {}).get("predictor") or {}
-        pool = (predictor.get("nodeSelector") or {}).get(POOL_LABEL_KEY)
+        pool = (predictor.get("nodeSelector") or {}).get(POOL_LABEL)
         name = (inputs.get("metadata") or {}).get("name") or r["name"]
         where = f"GPU pool {pool}" if pool else "the cluster's general nodes"
         ep = specs.get(name)
