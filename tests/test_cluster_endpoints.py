@@ -79,3 +79,73 @@ def test_compare_shows_the_same_endpoint_on_the_cluster_and_managed() -> None:
     assert rows["endpoint sentiment-oss (cluster)"] == "pool infer, no cost beyond its nodes"
     assert rows["endpoint sentiment-oss if managed"].startswith("ml.g4dn.xlarge x1, $")
     assert rows["endpoint sentiment"] == "ml.m5.large"
+
+
+# --------------------------------------------------------------------------- the model's identity
+
+SA = "system:serviceaccount:serving:sentiment-oss-model"
+PREFIX = "distilbert-sst2/v1/"
+
+
+def _identity_children(plan):  # type: ignore[no-untyped-def]
+    (comp,) = [r for r in plan.resources if r.type.endswith(":WorkloadIdentity")]
+    assert comp.name == "mlops-endpoint-sentiment-oss-identity"
+    todo, out = [comp.urn], []
+    while todo:
+        urn = todo.pop()
+        for child in plan.children(urn):
+            out.append(child)
+            todo.append(child.urn)
+    return out
+
+
+def _service_account(plan):  # type: ignore[no-untyped-def]
+    (sa,) = plan.of_type("kubernetes:core/v1:ServiceAccount")
+    assert (sa.inputs["metadata"]["name"], sa.inputs["metadata"]["namespace"]) == ("sentiment-oss-model", "serving")
+    return sa.inputs["metadata"]["annotations"]
+
+
+def test_aws_identity_reads_exactly_the_model_prefix() -> None:
+    plan = plan_example("dev-aws")
+    children = _identity_children(plan)
+    (role,) = [r for r in children if r.type == "aws:iam/role:Role"]
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")] == [SA]
+    (policy,) = [r for r in children if r.type == "aws:iam/rolePolicy:RolePolicy"]
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    bucket = plan.outputs["bucket_uris"]["models"].removeprefix("s3://")
+    actions = {s["Action"] if isinstance(s["Action"], str) else tuple(s["Action"]): s for s in statements}
+    assert set(actions) == {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"}  # read only: no Put, no Delete
+    assert actions["s3:GetObject"]["Resource"] == f"arn:aws:s3:::{bucket}/{PREFIX}*"
+    assert actions["s3:ListBucket"]["Condition"] == {"StringLike": {"s3:prefix": [f"{PREFIX}*"]}}
+    assert _service_account(plan) == {"eks.amazonaws.com/role-arn": plan.by_urn()[role.urn].outputs["arn"]}
+
+
+def test_gcp_identity_reads_exactly_the_model_prefix() -> None:
+    plan = plan_example("dev-gcp")
+    children = _identity_children(plan)
+    (grant,) = [r for r in children if r.type == "gcp:storage/bucketIAMMember:BucketIAMMember"]
+    assert grant.inputs["role"] == "roles/storage.objectViewer"
+    assert grant.inputs["bucket"] == plan.outputs["bucket_uris"]["models"].removeprefix("gs://")
+    expr = grant.inputs["condition"]["expression"]
+    assert f'/objects/{PREFIX}")' in expr and f'startsWith("{PREFIX}")' in expr
+    (binding,) = [r for r in children if r.type == "gcp:serviceaccount/iAMMember:IAMMember"]
+    assert binding.inputs["member"].endswith(".svc.id.goog[serving/sentiment-oss-model]")
+    (gsa,) = [r for r in children if r.type == "gcp:serviceaccount/account:Account"]
+    assert _service_account(plan) == {"iam.gke.io/gcp-service-account": plan.by_urn()[gsa.urn].outputs["email"]}
+
+
+def test_azure_identity_reads_exactly_the_model_prefix() -> None:
+    plan = plan_example("dev-azure")
+    children = _identity_children(plan)
+    (fic,) = [r for r in children if r.type == "azure-native:managedidentity:FederatedIdentityCredential"]
+    assert fic.inputs["subject"] == SA
+    (assignment,) = [r for r in children if r.type == "azure-native:authorization:RoleAssignment"]
+    assert assignment.inputs["scope"].endswith("/blobServices/default/containers/models")
+    # Storage Blob Data Reader, with a path condition on exactly the prefix.
+    assert assignment.inputs["roleDefinitionId"].endswith("/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")
+    assert f"'{PREFIX}'" in assignment.inputs["condition"]
+    (isvc,) = plan.of_type(ISVC)
+    assert isvc.inputs["spec"]["predictor"]["labels"]["azure.workload.identity/use"] == "true"
+    (identity,) = [r for r in children if r.type == "azure-native:managedidentity:UserAssignedIdentity"]
+    assert _service_account(plan) == {"azure.workload.identity/client-id": plan.by_urn()[identity.urn].outputs["clientId"]}

@@ -145,3 +145,9 @@ def test_smoke_skips_cluster_endpoints() -> None:
     spec = spec_with(ep(), ep(name="tabular", runsOn="managed", gpu=None, cpuSize="small", model={"artifact": {"bucket": "models", "key": "m"}, "image": "r/s:1"}))
     outputs = {"endpoints": {"llm": {"endpoint_name": "llm", "invoke_url": "http://llm-predictor.serving.svc.cluster.local"}, "tabular": {"endpoint_name": "t"}}}
     assert managed_outputs(outputs, spec) == {"tabular": {"endpoint_name": "t"}}
+
+
+@pytest.mark.parametrize("key", ["models/my model/v1", "a//b", "a/../b"])
+def test_a_cluster_model_key_must_be_a_grantable_prefix(key: str) -> None:
+    line = error(ep(model={"artifact": {"bucket": "models", "key": key}, "framework": {"name": "sklearn", "version": "1"}}))
+    assert line.startswith(f"endpoints[0].model.artifact.key: {key!r} cannot be a cluster endpoint's model folder: its read access is granted on exactly this prefix (")

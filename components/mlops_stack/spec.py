@@ -1130,6 +1130,19 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
                 value=ep.model.artifact.bucket,
             )
         endpoint_for_env(spec.is_prod, ep, path)
+        if ep.on_cluster:
+            # The key is the model's folder: its identity may read exactly that prefix (BucketGrant).
+            from mlops_stack.args import check_prefix
+
+            try:
+                check_prefix(ep.model.artifact.key.strip("/") + "/", f"{path}.model.artifact.key")
+            except ConfigError as err:
+                raise ConfigError(
+                    err.path,
+                    "cannot be a cluster endpoint's model folder: its read access is granted on exactly this prefix",
+                    err.hint or "letters, digits, '/' and . _ = + @ , : ! ( ) - only, no empty, '.' or '..' segment",
+                    value=ep.model.artifact.key,
+                ) from None
         if ep.gpu is not None and not ep.on_cluster:
             catalog.resolve_gpu(cloud, ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"{path}.gpu", check_region=strict)
 

@@ -26,15 +26,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
-from mlops_stack.args import POOL_LABEL, Env, child_opts, merge_opts
+from mlops_stack.args import POOL_LABEL, BucketGrant, Env, WorkloadIdentityArgs, child_opts, merge_opts
 from mlops_stack.constants import CERT_MANAGER_NAMESPACE, KSERVE_NAMESPACE, SERVING_NAMESPACE
-from mlops_stack.contracts import ArtifactStore
+from mlops_stack.contracts import ArtifactStore, Keys, KubernetesCluster, WorkloadIdentity
 from mlops_stack.errors import ConfigError
 from mlops_stack.k8s import charts
 from mlops_stack.k8s._common import GPU_RESOURCE, gpu_tolerations, helm_release, k8s_labels, namespace, with_overrides
@@ -80,14 +80,6 @@ DASHBOARD_NAME = "mlops-dashboard-serving"
 DASHBOARD_FILE = "serving-endpoints.json"
 
 
-class ModelIdentity(Protocol):
-    """What serving reads of an endpoint's ``WorkloadIdentity`` (TEAM-CONTRACTS section 1):
-    the annotations of the Kubernetes ServiceAccount and the labels of its pods."""
-
-    service_account_annotations: pulumi.Input[Mapping[str, str]]
-    pod_labels: Mapping[str, str]
-
-
 @dataclass(frozen=True, kw_only=True)
 class ServingArgs:
     env: Env
@@ -99,8 +91,9 @@ class ServingArgs:
     cluster_spec: ClusterSpec
     #: The ArtifactStore holding the models (``bucket_uris``).
     store: ArtifactStore
-    #: Endpoint name -> its identity (a ServiceAccount annotation for the cloud's workload identity).
-    identities: Mapping[str, ModelIdentity] = field(default_factory=dict)
+    #: Endpoint name -> its WorkloadIdentity (``identity_args``): read-only on the model's prefix;
+    #: serving reads its ServiceAccount annotations and pod labels.
+    identities: Mapping[str, WorkloadIdentity] = field(default_factory=dict)
     #: The cluster component (its ``gpu_node_tolerations``, ``k8s_chart_overrides``).
     cluster: Any = None
     #: The Monitoring component, if any: its release brings the PodMonitor CRD, its namespace the dashboard.
@@ -126,6 +119,21 @@ def service_account_name(ep: EndpointSpec) -> str:
 def model_prefix(ep: EndpointSpec) -> str:
     """The bucket prefix a cluster endpoint may read: its artifact key as a folder (``a/b/``)."""
     return ep.model.artifact.key.strip("/") + "/"
+
+
+def identity_args(env: Env, ep: EndpointSpec, cluster: KubernetesCluster, store: ArtifactStore, keys: Keys | None) -> WorkloadIdentityArgs:
+    """The args of an endpoint's WorkloadIdentity: bound to its ServiceAccount in ``serving``,
+    allowed to read exactly the model's prefix (and nothing else: no write, no other prefix)."""
+    return WorkloadIdentityArgs(
+        env=env,
+        name=f"endpoint-{ep.name}",
+        cluster=cluster,
+        namespace=SERVING_NAMESPACE,
+        service_account=service_account_name(ep),
+        store=store,
+        grants=(BucketGrant(bucket=ep.model.artifact.bucket, prefix=model_prefix(ep), write=False),),
+        keys=keys,
+    )
 
 
 def storage_uri(bucket_uri: pulumi.Input[str], ep: EndpointSpec) -> pulumi.Output[str]:
