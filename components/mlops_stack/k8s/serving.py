@@ -440,3 +440,26 @@ class Serving(pulumi.ComponentResource):
 
         self.namespace = ns_name
         self.register_outputs({"endpoints": self.endpoints, "namespace": self.namespace})
+
+
+def build_for_stack(b: Any, role: str, endpoints: Sequence[EndpointSpec]) -> Serving:
+    """The cluster-endpoints slot of ``contracts.SLOTS``: one WorkloadIdentity per endpoint
+    (the target's, through ``b.component`` so the stack records it), then ``Serving`` on the
+    cluster's Kubernetes provider, after the GPU pools."""
+    cluster, store, keys = b.get("cluster"), b.get("store"), b.get("keys")
+    identities = {
+        ep.name: b.component("WorkloadIdentity", f"endpoint-{ep.name}-identity", identity_args(b.env, ep, cluster, store, keys))
+        for ep in endpoints
+    }
+    layer = b.get("k8s")
+    args = ServingArgs(
+        env=b.env,
+        cloud=b.spec.cloud,
+        endpoints=tuple(endpoints),
+        cluster_spec=b.spec.cluster,
+        store=store,
+        identities=identities,
+        cluster=cluster,
+        monitoring=getattr(layer, "monitoring", None),
+    )
+    return Serving(f"{b.name}-{role}", args, b.k8s_opts(depends_on=b.get("gpu_pools")))
