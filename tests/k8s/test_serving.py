@@ -376,3 +376,28 @@ def test_serving_args_refuse_a_managed_endpoint_or_a_missing_identity() -> None:
         serving.ServingArgs(env=Env.from_spec(spec), cloud="aws", endpoints=[managed], cluster_spec=spec.cluster, store=store)
     assert str(err.value) == "ServingArgs.endpoints.sentiment.runsOn: 'managed' must be cluster here"
 
+
+
+def test_restricted_namespaces_hold_pods_the_pinned_charts_make_compliant() -> None:
+    """cert-manager, kserve and serving enforce Pod Security restricted: the charts' own
+    defaults (which we do not override) must satisfy it, and so must the storage
+    initializer and every runtime we offer; our pod context adds non-root + seccomp."""
+    cm = chart_facts("cert-manager", charts.CERT_MANAGER.version)["keys"]
+    for part in ("", "cainjector.", "webhook.", "startupapicheck."):
+        assert cm[f"{part}securityContext.runAsNonRoot"]["default"] is True, part
+        assert cm[f"{part}securityContext.seccompProfile.type"]["default"] == "RuntimeDefault", part
+        assert cm[f"{part}containerSecurityContext.allowPrivilegeEscalation"]["default"] is False, part
+        assert cm[f"{part}containerSecurityContext.capabilities.drop"]["default"] == ["ALL"], part
+    ks = chart_facts("kserve-resources", charts.KSERVE_RESOURCES.version)["keys"]
+    assert ks["kserve.controller.securityContext.runAsNonRoot"]["default"] is True
+    assert ks["kserve.controller.securityContext.seccompProfile.type"]["default"] == "RuntimeDefault"
+    for ctx in ("kserve.controller.containerSecurityContext", "kserve.controller.rbacProxy.securityContext", "kserve.storage.containerSecurityContext"):
+        assert ks[f"{ctx}.allowPrivilegeEscalation"]["default"] is False, ctx
+        assert ks[f"{ctx}.capabilities.drop"]["default"] == ["ALL"], ctx
+    rt = chart_facts("kserve-runtime-configs", charts.KSERVE_RUNTIME_CONFIGS.version)["keys"]
+    for runtime in serving_runtimes.RUNTIMES.values():
+        ctx = f"kserve.servingruntime.{runtime.values_key}.securityContext"
+        assert rt[f"{ctx}.allowPrivilegeEscalation"]["default"] is False, runtime
+        assert rt[f"{ctx}.capabilities.drop"]["default"] == ["ALL"], runtime
+        assert rt[f"{ctx}.runAsNonRoot"]["default"] is True, runtime
+    assert serving.POD_SECURITY["runAsNonRoot"] is True and serving.POD_SECURITY["seccompProfile"] == {"type": "RuntimeDefault"}
