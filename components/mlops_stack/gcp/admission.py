@@ -34,7 +34,7 @@ DRY_RUN = "DRYRUN_AUDIT_LOG_ONLY"
 #: Public image paths the default images of the charts pinned in mlops_stack.k8s.charts
 #: live under (kube-prometheus-stack with its grafana, kube-state-metrics and
 #: node-exporter sub-charts; dcgm-exporter; nvidia-device-plugin; gpu-operator with
-#: node-feature-discovery). Taken from the charts' image registry/repository defaults
+#: node-feature-discovery; KServe and cert-manager for cluster endpoints). Taken from the charts' image registry/repository defaults
 #: (e.g. grafana's sidecar: registry quay.io, repository kiwigrid/k8s-sidecar), 2026-11-29;
 #: not re-derived from every values.yaml at the pinned versions: an image outside this
 #: list is audit-logged by the dry run in dev and staging before prod would block it.
@@ -49,6 +49,16 @@ CHART_IMAGE_PATTERNS = (
     "registry.k8s.io/ingress-nginx/**",
     "registry.k8s.io/nfd/**",
     "nvcr.io/nvidia/**",
+    # Cluster endpoints (charts.SERVING, kserve/kserve v0.20.0 and cert-manager v1.21.1 values):
+    # the KServe controller, storage initializer and model servers, its kube-rbac-proxy,
+    # cert-manager, and the third-party runtimes the runtimes chart names (Triton is under
+    # nvcr.io/nvidia above).
+    "docker.io/kserve/**",
+    "quay.io/brancz/kube-rbac-proxy*",
+    "quay.io/jetstack/**",
+    "docker.io/tensorflow/serving*",
+    "docker.io/pytorch/torchserve-kfs*",
+    "docker.io/seldonio/mlserver*",
 )
 
 
