@@ -384,6 +384,22 @@ def _endpoint_outputs(b: Build, made: list[Made]) -> Mapping[str, Any]:
     return {"endpoints": {m.entry.name: {"endpoint_name": m.value.endpoint_name, "invoke_url": m.value.invoke_url} for m in made}}
 
 
+def _serving(b: Build) -> Any:
+    # The args of the cluster-endpoints slot: the endpoints themselves (the identities and
+    # ServingArgs are built in create, which needs the stack's builder).
+    return tuple(b.spec.cluster_endpoints)
+
+
+def _serving_create(b: Build, role: str, endpoints: Any) -> Any:
+    from mlops_stack.k8s.serving import build_for_stack
+
+    return build_for_stack(b, role, endpoints)
+
+
+def _serving_outputs(b: Build, made: list[Made]) -> Mapping[str, Any]:
+    return {"endpoints": made[0].value.endpoints}
+
+
 #: What ``MlopsStack`` builds, in dependency order (also the order of the stack outputs).
 #: Network and Keys are never asked for: a target without them simply has none (its other
 #: components run without a private network or a customer key).
@@ -447,14 +463,38 @@ SLOTS: tuple[Slot, ...] = (
         create=_k8s_create,
         outputs=_k8s_outputs,
     ),
+    # Managed endpoints: the target's endpoint service (runsOn: managed, the default).
     Slot(
         key="endpoints",
         kind="ModelEndpoint",
-        each=lambda s: enumerate(s.endpoints),
+        each=lambda s: [(i, e) for i, e in enumerate(s.endpoints) if not e.on_cluster],
         role=lambda ep: f"endpoint-{ep.name}",
         args=_endpoint,
         outputs=_endpoint_outputs,
-        need=Need("ModelEndpoint", lambda s: bool(s.endpoints), "endpoints", lambda s: [e.name for e in s.endpoints], "list no endpoints"),
+        need=Need(
+            "ModelEndpoint",
+            lambda s: bool(s.managed_endpoints),
+            "endpoints",
+            lambda s: [e.name for e in s.managed_endpoints],
+            "list no managed endpoints, or serve them on the cluster (runsOn: cluster)",
+        ),
+    ),
+    # Cluster endpoints (runsOn: cluster): KServe in the Kubernetes layer, one WorkloadIdentity
+    # per endpoint; they add to the same ``endpoints`` output (docs/serving.md).
+    Slot(
+        key="serving",
+        kind="WorkloadIdentity",
+        wanted=lambda s: bool(s.cluster_endpoints) and s.cluster.enabled and s.cluster.in_cluster,
+        args=_serving,
+        create=_serving_create,
+        outputs=_serving_outputs,
+        need=Need(
+            "WorkloadIdentity",
+            lambda s: bool(s.cluster_endpoints),
+            "endpoints",
+            lambda s: [e.name for e in s.cluster_endpoints],
+            "set runsOn: managed on them",
+        ),
     ),
 )
 
