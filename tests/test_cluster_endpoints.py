@@ -49,6 +49,9 @@ def test_dev_stack_serves_its_model_on_the_inference_pool(stack: str) -> None:
         "invoke_url": "http://sentiment-oss-predictor.serving.svc.cluster.local",
     }
     assert "sentiment" in plan.outputs["endpoints"]  # the managed one is still there
+    # Built by the serving slot only: no managed endpoint component for it.
+    cloud = plan.outputs["cloud"]
+    assert [r.name for r in plan.of_type(f"mlops:{cloud}:ModelEndpoint")] == ["mlops-endpoint-sentiment"]
 
 
 def test_aks_spot_taint_is_tolerated_on_azure() -> None:
