@@ -80,8 +80,11 @@ EXPECTED_DEV = {
     "aws:sagemaker/endpoint:Endpoint": 1,
     "aws:appautoscaling/target:Target": 1,
     "aws:appautoscaling/policy:Policy": 1,
-    "aws:iam/role:Role": 6,  # cluster, nodes, EBS CSI (IRSA), Cluster Autoscaler (IRSA), endpoint execution, flow logs
-    "aws:iam/rolePolicy:RolePolicy": 4,  # EBS CSI use of the key, autoscaler, endpoint, flow-log delivery
+    # cluster, nodes, EBS CSI (IRSA), Cluster Autoscaler (IRSA), endpoint execution, flow logs,
+    # the cluster endpoint's model reader (IRSA)
+    "aws:iam/role:Role": 7,
+    # EBS CSI use of the key, autoscaler, endpoint, flow-log delivery, cluster endpoint's model prefix
+    "aws:iam/rolePolicy:RolePolicy": 5,
     "mlops:aws:Network": 1,
     "mlops:aws:Keys": 1,
     "mlops:aws:ArtifactStore": 1,

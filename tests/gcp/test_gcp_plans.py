@@ -94,7 +94,23 @@ def with_capture(counts: dict[str, int]) -> dict[str, int]:
     return {t: counts.get(t, 0) + extra.get(t, 0) for t in {*counts, *extra}}
 
 
-@pytest.mark.parametrize(("stack", "expected"), [("dev-gcp", COMMON), ("prod-gcp", with_capture(COMMON))])
+#: What dev-gcp's cluster endpoint (runsOn: cluster) adds: its WorkloadIdentity (a GSA, its
+#: workloadIdentityUser binding, the model-prefix reader on the bucket, and the iam and
+#: iamcredentials APIs the component enables for itself).
+CLUSTER_ENDPOINT = {
+    "mlops:gcp:WorkloadIdentity": 1,
+    "gcp:serviceaccount/account:Account": 1,
+    "gcp:serviceaccount/iAMMember:IAMMember": 1,
+    "gcp:storage/bucketIAMMember:BucketIAMMember": 1,
+    "gcp:projects/service:Service": 2,
+}
+
+
+def with_cluster_endpoint(counts: dict[str, int]) -> dict[str, int]:
+    return {k: counts.get(k, 0) + CLUSTER_ENDPOINT.get(k, 0) for k in {*counts, *CLUSTER_ENDPOINT}}
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("dev-gcp", with_cluster_endpoint(COMMON)), ("prod-gcp", with_capture(COMMON))])
 def test_exact_types_and_counts(stack: str, expected: dict[str, int]) -> None:
     assert ours(plan_example(stack)) == expected
 
