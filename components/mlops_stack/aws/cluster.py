@@ -14,7 +14,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
-from mlops_stack.args import POOL_LABEL, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.aws._nodes import launch_template, node_role, template_ref
 from mlops_stack.aws._shared import identity, key_arn
 from mlops_stack.k8s import charts
@@ -131,8 +131,56 @@ class KubernetesCluster(pulumi.ComponentResource):
         tags = resource_tags(env)
         kms = key_arn(args.keys)
         account, partition = identity(self)
-        cluster_name = env.prefix
 
+        cluster, issuer, oidc = self._control_plane(name, args, tags, kms, partition)
+        self._admin_access(name, args, cluster, tags, partition)
+        nodes, system_group = self._system_nodes(name, args, cluster, tags, kms, partition)
+        self._addons(name, env, cluster, oidc, issuer, system_group, tags, kms, partition)
+
+        config = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
+            lambda v: kubeconfig(v[0], v[1], v[2], env.region)
+        )
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.kubeconfig = pulumi.Output.secret(config)
+        self.oidc_issuer = issuer
+        self.oidc_provider_arn = oidc.arn
+        self.node_role_arn = nodes.arn
+        self.node_subnet_ids = network.private_subnet_ids
+        self.key_arn = kms
+        self.storage_class = {
+            "name": "gp3-encrypted",
+            "provisioner": "ebs.csi.aws.com",
+            "parameters": {"type": "gp3", "encrypted": "true", **({"kmsKeyId": kms} if kms is not None else {})},
+        }
+        runner_rules = runner_ingress(self, name, cluster, spec.runner_cidrs, getattr(args.cloud_options, "runner_security_group_ids", []) or [])
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=child_opts(self, depends_on=[system_group, *runner_rules]),
+        )
+        outputs = {
+            "cluster_name": self.cluster_name,
+            "endpoint": self.endpoint,
+            "kubeconfig": self.kubeconfig,
+            "oidc_issuer": self.oidc_issuer,
+            "oidc_provider_arn": self.oidc_provider_arn,
+            "node_role_arn": self.node_role_arn,
+        }
+        if spec.in_cluster:
+            # Otherwise two-phase first apply, phase 1: nothing that talks to the API server
+            # (docs/first-apply.md); the autoscaler comes with the in-cluster layer.
+            self._autoscaler(name, env, autoscaler, cluster, oidc, issuer, system_group, tags, account, partition)
+        self.register_outputs(outputs)
+
+    def _control_plane(
+        self, name: str, args: KubernetesClusterArgs, tags: dict[str, str], kms: pulumi.Input[str] | None, partition: pulumi.Output[str]
+    ) -> tuple[aws.eks.Cluster, pulumi.Output[str], aws.iam.OpenIdConnectProvider]:
+        """The control plane: its role, its encrypted log group, the EKS cluster and the
+        OIDC provider for IRSA."""
+        env, spec, network = args.env, args.cluster, args.network
+        cluster_name = env.prefix
         cluster_role = aws.iam.Role(
             f"{name}-cluster-role",
             assume_role_policy=assume_role_policy("eks.amazonaws.com"),
@@ -195,6 +243,12 @@ class KubernetesCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child_opts(self),
         )
+        return cluster, issuer, oidc
+
+    def _admin_access(
+        self, name: str, args: KubernetesClusterArgs, cluster: aws.eks.Cluster, tags: dict[str, str], partition: pulumi.Output[str]
+    ) -> None:
+        """An EKS access entry with cluster-admin for each of ``aws.clusterAdminArns``."""
         options = args.cloud_options
         for i, arn in enumerate(getattr(options, "cluster_admin_arns", []) or []):
             entry = aws.eks.AccessEntry(
@@ -209,6 +263,17 @@ class KubernetesCluster(pulumi.ComponentResource):
                 opts=child_opts(self, depends_on=[entry]),
             )
 
+    def _system_nodes(
+        self,
+        name: str,
+        args: KubernetesClusterArgs,
+        cluster: aws.eks.Cluster,
+        tags: dict[str, str],
+        kms: pulumi.Input[str] | None,
+        partition: pulumi.Output[str],
+    ) -> tuple[aws.iam.Role, aws.eks.NodeGroup]:
+        """The node role every pool uses and the on-demand system node group."""
+        env, spec, network = args.env, args.cluster, args.network
         nodes = node_role(self, f"{name}-node-role", env, partition)
         system = catalog.cpu_offer("aws", spec.system_pool.size, "nodepool")
         system_lt = launch_template(self, f"{name}-system-lt", env, spec.system_pool.disk_gb, kms, **{"mlops-stack-pool": "system"})
@@ -230,7 +295,21 @@ class KubernetesCluster(pulumi.ComponentResource):
             # The autoscaler owns the desired size after creation: never fight it.
             opts=child_opts(self, ignore_changes=["scalingConfig.desiredSize"]),
         )
+        return nodes, system_group
 
+    def _addons(
+        self,
+        name: str,
+        env: Env,
+        cluster: aws.eks.Cluster,
+        oidc: aws.iam.OpenIdConnectProvider,
+        issuer: pulumi.Output[str],
+        system_group: aws.eks.NodeGroup,
+        tags: dict[str, str],
+        kms: pulumi.Input[str] | None,
+        partition: pulumi.Output[str],
+    ) -> None:
+        """The VPC CNI (with network policies) and the EBS CSI driver with its IRSA role."""
         ebs_role = aws.iam.Role(
             f"{name}-ebs-csi-role",
             assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(
@@ -281,43 +360,20 @@ class KubernetesCluster(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=[system_group, *ebs_grants]),
         )
 
-        config = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
-            lambda v: kubeconfig(v[0], v[1], v[2], env.region)
-        )
-        self.cluster_name = cluster.name
-        self.endpoint = cluster.endpoint
-        self.kubeconfig = pulumi.Output.secret(config)
-        self.oidc_issuer = issuer
-        self.oidc_provider_arn = oidc.arn
-        self.node_role_arn = nodes.arn
-        self.node_subnet_ids = network.private_subnet_ids
-        self.key_arn = kms
-        self.storage_class = {
-            "name": "gp3-encrypted",
-            "provisioner": "ebs.csi.aws.com",
-            "parameters": {"type": "gp3", "encrypted": "true", **({"kmsKeyId": kms} if kms is not None else {})},
-        }
-        runner_rules = runner_ingress(self, name, cluster, spec.runner_cidrs, getattr(args.cloud_options, "runner_security_group_ids", []) or [])
-        self.k8s_provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            enable_server_side_apply=True,
-            opts=child_opts(self, depends_on=[system_group, *runner_rules]),
-        )
-        outputs = {
-            "cluster_name": self.cluster_name,
-            "endpoint": self.endpoint,
-            "kubeconfig": self.kubeconfig,
-            "oidc_issuer": self.oidc_issuer,
-            "oidc_provider_arn": self.oidc_provider_arn,
-            "node_role_arn": self.node_role_arn,
-        }
-        if not spec.in_cluster:
-            # Two-phase first apply, phase 1: nothing that talks to the API server
-            # (docs/first-apply.md); the autoscaler comes with the in-cluster layer.
-            self.register_outputs(outputs)
-            return
-
+    def _autoscaler(
+        self,
+        name: str,
+        env: Env,
+        autoscaler: charts.AutoscalerRelease,
+        cluster: aws.eks.Cluster,
+        oidc: aws.iam.OpenIdConnectProvider,
+        issuer: pulumi.Output[str],
+        system_group: aws.eks.NodeGroup,
+        tags: dict[str, str],
+        account: pulumi.Output[str],
+        partition: pulumi.Output[str],
+    ) -> None:
+        """The Cluster Autoscaler: its IRSA role and policy, and its Helm release."""
         # EKS managed node groups only change size when told to: the Cluster Autoscaler
         # moves desiredSize between each pool's min and max (GKE and AKS autoscale natively).
         autoscaler_role = aws.iam.Role(
@@ -351,4 +407,3 @@ class KubernetesCluster(pulumi.ComponentResource):
             timeout=600,
             opts=child_opts(self, provider=self.k8s_provider, depends_on=[system_group, autoscaler_policy]),
         )
-        self.register_outputs(outputs)

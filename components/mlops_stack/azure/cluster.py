@@ -329,7 +329,7 @@ class KubernetesCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:KubernetesCluster", name, None, component_opts(opts))
-        env, spec, net = args.env, args.cluster, args.network
+        env, net = args.env, args.network
         options = args.cloud_options
         tags = resource_tags(env)
         cfg = client_config(self)
@@ -341,6 +341,42 @@ class KubernetesCluster(pulumi.ComponentResource):
         kubelet = managedidentity.UserAssignedIdentity(
             f"{name}-kubelet-identity", resource_group_name=rg, location=net.location, tags=tags, opts=child_opts(self)
         )
+        grants = self._grants(name, args, cfg, control, kubelet)
+        keys = args.keys
+        security = encryption_grants(self, name, env, keys, control, cfg, rg, net.location, tags)
+        grants.extend(security.grants)
+        logs_id = log_analytics_workspace(self, name, env, args, opts, rg, net.location, tags)
+
+        cluster = self._managed_cluster(name, args, cfg, control, kubelet, grants, security, logs_id, tags)
+        self._container_insights(name, env, rg, net.location, cluster, logs_id, tags)
+        if getattr(options, "defender_for_containers", False):
+            self._defender(name, cfg)
+        general, admin = self._deployer_access(name, args, cfg, cluster)
+        self._outputs(name, args, opts, cluster, kubelet, security, logs_id, general, admin)
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "oidc_issuer": self.oidc_issuer,
+                "cluster_id": self.cluster_id,
+                "kubelet_identity_client_id": self.kubelet_identity_client_id,
+                "log_analytics_workspace_id": self.log_analytics_workspace_id,
+            }
+        )
+
+    def _grants(
+        self,
+        name: str,
+        args: KubernetesClusterArgs,
+        cfg: Any,
+        control: managedidentity.UserAssignedIdentity,
+        kubelet: managedidentity.UserAssignedIdentity,
+    ) -> list[pulumi.Resource]:
+        """The control plane's role assignments (node subnet, kubelet identity, API server
+        subnet) and the kubelet's AcrPull on the stack registry. Returns the ones the
+        cluster must wait for."""
+        env, net = args.env, args.network
         grants = [
             role_assignment(
                 self,
@@ -385,11 +421,25 @@ class KubernetesCluster(pulumi.ComponentResource):
                     description=f"mlops-stack {env.prefix}: AKS projects the API server into its delegated subnet",
                 )
             )
-        keys = args.keys
-        security = encryption_grants(self, name, env, keys, control, cfg, rg, net.location, tags)
-        grants.extend(security.grants)
-        logs_id = log_analytics_workspace(self, name, env, args, opts, rg, net.location, tags)
+        return grants
 
+    def _managed_cluster(
+        self,
+        name: str,
+        args: KubernetesClusterArgs,
+        cfg: Any,
+        control: managedidentity.UserAssignedIdentity,
+        kubelet: managedidentity.UserAssignedIdentity,
+        grants: list[pulumi.Resource],
+        security: EncryptionSetup,
+        logs_id: pulumi.Output[str],
+        tags: dict[str, str],
+    ) -> containerservice.ManagedCluster:
+        """The AKS cluster: Entra ID RBAC only, workload identity, KMS on etcd, the system pool."""
+        env, spec, net, keys = args.env, args.cluster, args.network, args.keys
+        options = args.cloud_options
+        rg = net.resource_group_name
+        api_server_subnet_id = getattr(net, "api_server_subnet_id", None)
         cluster = containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=env.prefix,
@@ -439,10 +489,23 @@ class KubernetesCluster(pulumi.ComponentResource):
             # The autoscaler owns node counts; the GPU pools are separate AgentPool resources.
             opts=child_opts(self, depends_on=grants, ignore_changes=["agentPoolProfiles[0].count"]),
         )
+        return cluster
+
+    def _container_insights(
+        self,
+        name: str,
+        env: Env,
+        rg: pulumi.Input[str],
+        location: pulumi.Input[str],
+        cluster: containerservice.ManagedCluster,
+        logs_id: pulumi.Output[str],
+        tags: dict[str, str],
+    ) -> None:
+        """Container Insights: the data collection rule and its association with the cluster."""
         rule = monitor.DataCollectionRule(
             f"{name}-container-insights",
             resource_group_name=rg,
-            location=net.location,
+            location=location,
             kind="Linux",
             description=f"mlops-stack {env.prefix}: Container Insights of the AKS cluster",
             data_sources=monitor.DataCollectionRuleDataSourcesArgs(
@@ -472,16 +535,27 @@ class KubernetesCluster(pulumi.ComponentResource):
             description="Container Insights of the AKS cluster",
             opts=child_opts(self),
         )
-        if getattr(options, "defender_for_containers", False):
-            # Subscription-wide: retained on delete, so destroying one stack never turns
-            # Defender off for everything else in the subscription.
-            defender.Pricing(
-                f"{name}-defender-containers",
-                pricing_name="Containers",
-                pricing_tier="Standard",
-                scope_id=pulumi.Output.concat("/subscriptions/", cfg.subscription_id),
-                opts=child_opts(self, retain_on_delete=True),
-            )
+
+    def _defender(self, name: str, cfg: Any) -> None:
+        """Microsoft Defender for Containers (``azure.defenderForContainers``)."""
+        # Subscription-wide: retained on delete, so destroying one stack never turns
+        # Defender off for everything else in the subscription.
+        defender.Pricing(
+            f"{name}-defender-containers",
+            pricing_name="Containers",
+            pricing_tier="Standard",
+            scope_id=pulumi.Output.concat("/subscriptions/", cfg.subscription_id),
+            opts=child_opts(self, retain_on_delete=True),
+        )
+
+    def _deployer_access(
+        self, name: str, args: KubernetesClusterArgs, cfg: Any, cluster: containerservice.ManagedCluster
+    ) -> tuple[containerservice.AgentPool, pulumi.Resource]:
+        """The general pool and the deployer's cluster-admin role, which the Kubernetes
+        provider waits for."""
+        env, spec, net = args.env, args.cluster, args.network
+        options = args.cloud_options
+        rg = net.resource_group_name
         general = containerservice.AgentPool(
             f"{name}-general",
             resource_group_name=rg,
@@ -500,7 +574,23 @@ class KubernetesCluster(pulumi.ComponentResource):
             principal_type=deployer_principal_type(getattr(options, "deployer_principal_type", None)),
             description=f"mlops-stack {env.prefix}: the identity running Pulumi manages in-cluster resources",
         )
+        return general, admin
 
+    def _outputs(
+        self,
+        name: str,
+        args: KubernetesClusterArgs,
+        opts: pulumi.ResourceOptions | None,
+        cluster: containerservice.ManagedCluster,
+        kubelet: managedidentity.UserAssignedIdentity,
+        security: EncryptionSetup,
+        logs_id: pulumi.Output[str],
+        general: containerservice.AgentPool,
+        admin: pulumi.Resource,
+    ) -> None:
+        """The component's outputs and the Kubernetes provider (kubelogin exec credentials)."""
+        env, spec, net = args.env, args.cluster, args.network
+        rg = net.resource_group_name
         private = not spec.public_access_cidrs
         creds = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=rg, resource_name=cluster.name, format="exec", opts=pulumi.InvokeOutputOptions(parent=self)
@@ -527,15 +617,4 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.gpu_node_tolerations = [dict(SPOT_TOLERATION)]
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child_opts(self, depends_on=[cluster, general, admin])
-        )
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "endpoint": self.endpoint,
-                "kubeconfig": self.kubeconfig,
-                "oidc_issuer": self.oidc_issuer,
-                "cluster_id": self.cluster_id,
-                "kubelet_identity_client_id": self.kubelet_identity_client_id,
-                "log_analytics_workspace_id": self.log_analytics_workspace_id,
-            }
         )

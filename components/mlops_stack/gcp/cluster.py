@@ -22,10 +22,11 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
-from mlops_stack.args import POOL_LABEL, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import IAM_APIS, enable_services, key_dependencies, key_for, labels, project_info
 from mlops_stack.gcp.admission import CLUSTER_EVALUATION_MODE, project_policy
+from mlops_stack.spec import SystemPoolSpec
 
 #: Zones a regional cluster spreads over (GKE's default for a region).
 REGIONAL_ZONES = 3
@@ -136,26 +137,74 @@ class KubernetesCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:gcp:KubernetesCluster", name, None, merge_opts(opts))
-        env, spec, network = args.env, args.cluster, args.network
+        env, spec = args.env, args.cluster
         project, _number = project_info(self)
         apis = enable_services(self, name, ["container.googleapis.com", "binaryauthorization.googleapis.com", *IAM_APIS])
         secrets_key = key_for(args.keys, "cluster")
         disk_key = key_for(args.keys, "disks")
         tags = labels(resource_tags(env))
 
+        location, zones = self._location(env, args.cloud_options)
+        nodes_sa = node_service_account(self, f"{name}-nodes-sa", env, project, depends_on=apis)
+        binauthz = self._registry_access(name, env, args.registry, project, nodes_sa, apis)
+        cluster = self._cluster(name, args, location, project, nodes_sa, apis, binauthz, secrets_key, tags)
+        system_pool = self._system_pool(name, env, spec.system_pool, cluster, zones, nodes_sa, disk_key)
+
+        ca = cluster.master_auth.apply(lambda m: m.cluster_ca_certificate or "")
+        config = pulumi.Output.all(cluster.name, cluster.endpoint, ca).apply(lambda v: kubeconfig(v[0], v[1], v[2]))
+        self.cluster_name = cluster.name
+        self.location = cluster.location
+        self.endpoint = pulumi.Output.concat("https://", cluster.endpoint)
+        self.kubeconfig = pulumi.Output.secret(config)
+        self.oidc_issuer = pulumi.Output.all(project, cluster.location, cluster.name).apply(lambda v: oidc_issuer(v[0], v[1], v[2]))
+        self.node_service_account_email = nodes_sa.email
+        self.workload_pool = pulumi.Output.concat(project, ".svc.id.goog")
+        self.disk_key = disk_key
+        self.zones = zones
+        self.storage_class = storage_class(disk_key)
+        self.needs_device_plugin = False
+        self.k8s_chart_overrides = chart_overrides()
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child_opts(self, depends_on=[system_pool])
+        )
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "oidc_issuer": self.oidc_issuer,
+                "location": self.location,
+                "node_service_account_email": self.node_service_account_email,
+                "workload_pool": self.workload_pool,
+            }
+        )
+
+    def _location(self, env: Env, options: Any) -> tuple[pulumi.Input[str], int]:
+        """Where the cluster runs (the region in prod, else ``gcp.zone`` or the region's
+        first zone that is up) and how many zones it spans."""
         regional = env.is_prod
         if regional:
             location: pulumi.Input[str] = env.region
-        elif getattr(args.cloud_options, "zone", None):
-            location = args.cloud_options.zone
+        elif getattr(options, "zone", None):
+            location = options.zone
         else:
             location = gcp.compute.get_zones_output(region=env.region, status="UP", opts=pulumi.InvokeOutputOptions(parent=self)).names.apply(
                 lambda names: sorted(names)[0]
             )
         zones = REGIONAL_ZONES if regional else 1
+        return location, zones
 
-        nodes_sa = node_service_account(self, f"{name}-nodes-sa", env, project, depends_on=apis)
-        registry = args.registry
+    def _registry_access(
+        self,
+        name: str,
+        env: Env,
+        registry: Any,
+        project: pulumi.Output[str],
+        nodes_sa: gcp.serviceaccount.Account,
+        apis: list[gcp.projects.Service],
+    ) -> pulumi.Resource:
+        """The nodes' read access to the stack's repositories and the Binary Authorization
+        policy admitting them (returned: the cluster waits for it)."""
         for repo, repo_id in (getattr(registry, "repository_names", None) or {}).items():
             gcp.artifactregistry.RepositoryIamMember(
                 f"{name}-nodes-pull-{repo}",
@@ -176,6 +225,23 @@ class KubernetesCluster(pulumi.ComponentResource):
             repositories=pulumi.Output.all(*(getattr(registry, "repository_names", None) or {}).values()),
             depends_on=apis,
         )
+        return binauthz
+
+    def _cluster(
+        self,
+        name: str,
+        args: KubernetesClusterArgs,
+        location: pulumi.Input[str],
+        project: pulumi.Output[str],
+        nodes_sa: gcp.serviceaccount.Account,
+        apis: list[gcp.projects.Service],
+        binauthz: pulumi.Resource,
+        secrets_key: pulumi.Input[str] | None,
+        tags: dict[str, str],
+    ) -> gcp.container.Cluster:
+        """The private, VPC-native GKE cluster (Workload Identity, Dataplane V2, shielded
+        nodes, secrets encrypted with the stack key); its default pool is removed."""
+        env, spec, network = args.env, args.cluster, args.network
         rbac_group = getattr(args.cloud_options, "rbac_security_group", None)
         public_cidrs = [str(c) for c in spec.public_access_cidrs]
         cluster = gcp.container.Cluster(
@@ -239,9 +305,20 @@ class KubernetesCluster(pulumi.ComponentResource):
             # replace the cluster.
             opts=child_opts(self, depends_on=[*apis, *key_dependencies(args.keys), binauthz], ignore_changes=["nodeConfig", "initialNodeCount"]),
         )
+        return cluster
 
-        system = catalog.cpu_offer("gcp", spec.system_pool.size, "nodepool")
-        sp = spec.system_pool
+    def _system_pool(
+        self,
+        name: str,
+        env: Env,
+        sp: SystemPoolSpec,
+        cluster: gcp.container.Cluster,
+        zones: int,
+        nodes_sa: gcp.serviceaccount.Account,
+        disk_key: pulumi.Input[str] | None,
+    ) -> gcp.container.NodePool:
+        """The autoscaled system node pool."""
+        system = catalog.cpu_offer("gcp", sp.size, "nodepool")
         system_pool = gcp.container.NodePool(
             f"{name}-system",
             cluster=cluster.name,
@@ -262,32 +339,4 @@ class KubernetesCluster(pulumi.ComponentResource):
             # The autoscaler owns the size after creation.
             opts=child_opts(self, ignore_changes=["initialNodeCount", "nodeCount"]),
         )
-
-        ca = cluster.master_auth.apply(lambda m: m.cluster_ca_certificate or "")
-        config = pulumi.Output.all(cluster.name, cluster.endpoint, ca).apply(lambda v: kubeconfig(v[0], v[1], v[2]))
-        self.cluster_name = cluster.name
-        self.location = cluster.location
-        self.endpoint = pulumi.Output.concat("https://", cluster.endpoint)
-        self.kubeconfig = pulumi.Output.secret(config)
-        self.oidc_issuer = pulumi.Output.all(project, cluster.location, cluster.name).apply(lambda v: oidc_issuer(v[0], v[1], v[2]))
-        self.node_service_account_email = nodes_sa.email
-        self.workload_pool = pulumi.Output.concat(project, ".svc.id.goog")
-        self.disk_key = disk_key
-        self.zones = zones
-        self.storage_class = storage_class(disk_key)
-        self.needs_device_plugin = False
-        self.k8s_chart_overrides = chart_overrides()
-        self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child_opts(self, depends_on=[system_pool])
-        )
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "endpoint": self.endpoint,
-                "kubeconfig": self.kubeconfig,
-                "oidc_issuer": self.oidc_issuer,
-                "location": self.location,
-                "node_service_account_email": self.node_service_account_email,
-                "workload_pool": self.workload_pool,
-            }
-        )
+        return system_pool
