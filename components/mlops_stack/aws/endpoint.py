@@ -43,6 +43,11 @@ def instance_type_for(args: ModelEndpointArgs) -> str:
     return catalog.cpu_offer("aws", ep.cpu_size or "small", "endpoint").instance_type
 
 
+def capture_path(endpoint: str) -> str:
+    """The data-capture prefix of an endpoint in its capture bucket."""
+    return f"data-capture/{endpoint}/"
+
+
 def invoke_url(region: str, endpoint_name: str) -> str:
     return f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{endpoint_name}/invocations"
 
@@ -60,7 +65,7 @@ class ModelEndpoint(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:ModelEndpoint", name, None, merge_opts(opts))
-        env, ep, store = args.env, args.endpoint, args.store
+        env, ep = args.env, args.endpoint
         tags = resource_tags(env, **{"mlops-stack-endpoint": ep.name})
         kms = key_arn(args.keys)
         account, partition = identity(self)
@@ -72,14 +77,50 @@ class ModelEndpoint(pulumi.ComponentResource):
 
             image = resolve_image(ep.model.framework, env.region, instance_type)
 
-        artifact = ep.model.artifact
-        bucket_name = store.bucket_names[artifact.bucket]
-        bucket_arn = store.bucket_arns[artifact.bucket]
-        capture = ep.data_capture
-        capture_prefix = f"data-capture/{ep.name}/"
-        capture_bucket_arn = store.bucket_arns[capture.bucket] if capture.enabled else None
         vpc = args.network is not None and ep.private
+        role, role_policy = self._execution_role(name, args, vpc, tags, kms, account, partition)
+        model = self._model(name, args, vpc, image, role, role_policy, tags)
+        config = self._config(name, args, model, instance_type, tags, kms)
+        endpoint_name = f"{env.prefix}-{ep.name}"
+        endpoint = aws.sagemaker.Endpoint(
+            f"{name}-endpoint", name=endpoint_name, endpoint_config_name=config.name, tags=tags, opts=child_opts(self)
+        )
+        self._autoscaling(name, args, endpoint)
+        self.endpoint_name = endpoint.name
+        self.invoke_url = endpoint.name.apply(lambda n: invoke_url(env.region, n))
+        self.instance_type = instance_type
+        self.model_name = model.name
+        self.endpoint_config_name = config.name
+        self.execution_role_arn = role.arn
+        self.register_outputs(
+            {
+                "endpoint_name": self.endpoint_name,
+                "invoke_url": self.invoke_url,
+                "instance_type": self.instance_type,
+                "model_name": self.model_name,
+                "endpoint_config_name": self.endpoint_config_name,
+                "execution_role_arn": self.execution_role_arn,
+            }
+        )
 
+    def _execution_role(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        vpc: bool,
+        tags: dict[str, str],
+        kms: pulumi.Input[str] | None,
+        account: pulumi.Output[str],
+        partition: pulumi.Output[str],
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The execution role SageMaker assumes: its model's prefix, the capture prefix, the
+        key and (in a VPC) the network interfaces, nothing more."""
+        env, ep, store = args.env, args.endpoint, args.store
+        artifact = ep.model.artifact
+        capture = ep.data_capture
+        capture_prefix = capture_path(ep.name)
+        bucket_arn = store.bucket_arns[artifact.bucket]
+        capture_bucket_arn = store.bucket_arns[capture.bucket] if capture.enabled else None
         vpc_id = args.network.vpc_id if vpc else None
         subnet_ids = args.network.private_subnet_ids if vpc else None
         policy = pulumi.Output.all(account, partition, bucket_arn, kms, capture_bucket_arn, vpc_id, subnet_ids).apply(
@@ -105,7 +146,23 @@ class ModelEndpoint(pulumi.ComponentResource):
             opts=child_opts(self),
         )
         role_policy = aws.iam.RolePolicy(f"{name}-role-policy", role=role.id, policy=policy, opts=child_opts(self))
+        return role, role_policy
 
+    def _model(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        vpc: bool,
+        image: pulumi.Input[str],
+        role: aws.iam.Role,
+        role_policy: aws.iam.RolePolicy,
+        tags: dict[str, str],
+    ) -> aws.sagemaker.Model:
+        """The SageMaker model (a ``.tar.gz`` artifact or an uncompressed prefix), in the
+        private subnets behind an HTTPS-out-only security group when the endpoint is private."""
+        ep = args.endpoint
+        artifact = ep.model.artifact
+        bucket_name = args.store.bucket_names[artifact.bucket]
         vpc_config = None
         if vpc:
             sg = aws.ec2.SecurityGroup(
@@ -146,7 +203,21 @@ class ModelEndpoint(pulumi.ComponentResource):
             tags=tags,
             opts=child_opts(self, depends_on=[role_policy]),
         )
+        return model
 
+    def _config(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        model: aws.sagemaker.Model,
+        instance_type: str,
+        tags: dict[str, str],
+        kms: pulumi.Input[str] | None,
+    ) -> aws.sagemaker.EndpointConfiguration:
+        """The endpoint configuration: one variant, the key, and data capture when asked."""
+        ep, store = args.endpoint, args.store
+        capture = ep.data_capture
+        capture_prefix = capture_path(ep.name)
         data_capture = None
         if capture.enabled:
             data_capture = aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
@@ -175,10 +246,11 @@ class ModelEndpoint(pulumi.ComponentResource):
             tags=tags,
             opts=child_opts(self),
         )
-        endpoint_name = f"{env.prefix}-{ep.name}"
-        endpoint = aws.sagemaker.Endpoint(
-            f"{name}-endpoint", name=endpoint_name, endpoint_config_name=config.name, tags=tags, opts=child_opts(self)
-        )
+        return config
+
+    def _autoscaling(self, name: str, args: ModelEndpointArgs, endpoint: aws.sagemaker.Endpoint) -> None:
+        """Application Auto Scaling of the variant on invocations per instance."""
+        ep = args.endpoint
         target = aws.appautoscaling.Target(
             f"{name}-scaling-target",
             service_namespace="sagemaker",
@@ -203,20 +275,4 @@ class ModelEndpoint(pulumi.ComponentResource):
                 scale_out_cooldown=60,
             ),
             opts=child_opts(self),
-        )
-        self.endpoint_name = endpoint.name
-        self.invoke_url = endpoint.name.apply(lambda n: invoke_url(env.region, n))
-        self.instance_type = instance_type
-        self.model_name = model.name
-        self.endpoint_config_name = config.name
-        self.execution_role_arn = role.arn
-        self.register_outputs(
-            {
-                "endpoint_name": self.endpoint_name,
-                "invoke_url": self.invoke_url,
-                "instance_type": self.instance_type,
-                "model_name": self.model_name,
-                "endpoint_config_name": self.endpoint_config_name,
-                "execution_role_arn": self.execution_role_arn,
-            }
         )

@@ -149,14 +149,50 @@ class ModelEndpoint(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:ModelEndpoint", name, None, component_opts(opts))
-        env, ep, store, hub = args.env, args.endpoint, args.store, args.model_registry
+        env, ep = args.env, args.endpoint
+        hub = self._workspace(args)
+        instance_type = instance_type_for(args, args.path)
+        tags = resource_tags(env, **{"mlops-stack-endpoint": ep.name})
+        cfg = client_config(self)
+        private = bool(ep.private and hub.private)
+        auth = auth_mode(ep.auth)
+        public_access = "Disabled" if private else "Enabled"
+
+        identity, grants = self._identity(name, args, hub, cfg, tags)
+        model, environment = self._model(name, args, hub, cfg)
+        endpoint = self._endpoint(name, args, hub, cfg, identity, auth, public_access, tags)
+        deployment = self._deployment(name, args, hub, endpoint, model, environment, instance_type, grants, tags)
+        self._traffic(name, hub, endpoint, deployment, identity, auth, public_access, tags)
+        if ep.max_instances > ep.min_instances:
+            self._autoscaling(name, args, hub, deployment, tags)
+
+        self.endpoint_name = endpoint.name
+        self.invoke_url = endpoint.properties.apply(lambda p: p.scoring_uri or "")
+        self.instance_type = instance_type
+        self.deployment_name = deployment.name
+        self.identity_client_id = identity.client_id
+        self.auth_mode = auth
+        self.register_outputs(
+            {
+                "endpoint_name": self.endpoint_name,
+                "invoke_url": self.invoke_url,
+                "instance_type": self.instance_type,
+                "deployment_name": self.deployment_name,
+                "identity_client_id": self.identity_client_id,
+            }
+        )
+
+    @staticmethod
+    def _workspace(args: ModelEndpointArgs) -> Any:
+        """The Azure ML workspace (the model registry) the endpoint lives in; a one-line
+        ``ConfigError`` without one, or without a serving image."""
+        ep, hub, path = args.endpoint, args.model_registry, args.path
         if hub is None or not hasattr(hub, "workspace_name"):
             raise ConfigError(
                 "modelRegistry.enabled",
                 "must be true on Azure when endpoints are declared: managed online endpoints live in the Azure ML workspace the model registry creates",
                 value=False,
             )
-        path = args.path
         if ep.model.image is None:
             raise ConfigError(
                 f"{path}.model.framework",
@@ -164,15 +200,15 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "set model.image to a serving container image (it must answer /ping and /invocations on port 8080)",
                 value=ep.model.framework.name if ep.model.framework else None,
             )
-        instance_type = instance_type_for(args, path)
-        tags = resource_tags(env, **{"mlops-stack-endpoint": ep.name})
-        cfg = client_config(self)
-        rg, ws, location = hub.resource_group_name, hub.workspace_name, hub.location
-        artifact = ep.model.artifact
-        private = bool(ep.private and hub.private)
-        auth = auth_mode(ep.auth)
-        public_access = "Disabled" if private else "Enabled"
+        return hub
 
+    def _identity(
+        self, name: str, args: ModelEndpointArgs, hub: Any, cfg: Any, tags: dict[str, str]
+    ) -> tuple[managedidentity.UserAssignedIdentity, list[pulumi.Resource]]:
+        """The endpoint's user-assigned identity and its grants: read the model (and the
+        workspace's datastore), write captured data when asked, pull from the registry."""
+        env, ep, store = args.env, args.endpoint, args.store
+        rg, location = hub.resource_group_name, hub.location
         identity = managedidentity.UserAssignedIdentity(f"{name}-identity", resource_group_name=rg, location=location, tags=tags, opts=child_opts(self))
         grants = [
             role_assignment(
@@ -214,7 +250,13 @@ class ModelEndpoint(pulumi.ComponentResource):
                     description=f"mlops-stack {env.prefix}: endpoint {ep.name} pulls its image",
                 )
             )
+        return identity, grants
 
+    def _model(self, name: str, args: ModelEndpointArgs, hub: Any, cfg: Any) -> tuple[ml.ModelVersion, ml.EnvironmentVersion]:
+        """The workspace's model version (from the artifact) and serving environment (the image)."""
+        ep = args.endpoint
+        rg, ws = hub.resource_group_name, hub.workspace_name
+        artifact = ep.model.artifact
         model = ml.ModelVersion(
             f"{name}-model",
             name=ep.name,
@@ -249,6 +291,22 @@ class ModelEndpoint(pulumi.ComponentResource):
             ),
             opts=child_opts(self),
         )
+        return model, environment
+
+    def _endpoint(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        hub: Any,
+        cfg: Any,
+        identity: managedidentity.UserAssignedIdentity,
+        auth: str,
+        public_access: str,
+        tags: dict[str, str],
+    ) -> ml.OnlineEndpoint:
+        """The managed online endpoint, with a name unique in its region."""
+        env, ep = args.env, args.endpoint
+        rg, ws, location = hub.resource_group_name, hub.workspace_name, hub.location
         # Endpoint names are unique per region across all tenants: the hash is seeded with
         # the resource group's ID (subscription included), not its name, which other
         # subscriptions reuse.
@@ -268,6 +326,23 @@ class ModelEndpoint(pulumi.ComponentResource):
             # Traffic is set by the traffic deployment below, after the deployment exists.
             opts=child_opts(self, ignore_changes=["properties.traffic"]),
         )
+        return endpoint
+
+    def _deployment(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        hub: Any,
+        endpoint: ml.OnlineEndpoint,
+        model: ml.ModelVersion,
+        environment: ml.EnvironmentVersion,
+        instance_type: str,
+        grants: list[pulumi.Resource],
+        tags: dict[str, str],
+    ) -> ml.OnlineDeployment:
+        """The managed online deployment (with data collection when capture is on)."""
+        ep = args.endpoint
+        rg, ws, location = hub.resource_group_name, hub.workspace_name, hub.location
         data_collector = None
         if ep.data_capture.enabled:
             rate = ep.data_capture.sampling_percent / 100
@@ -305,6 +380,21 @@ class ModelEndpoint(pulumi.ComponentResource):
             # The autoscale setting owns the instance count after creation.
             opts=child_opts(self, depends_on=grants, ignore_changes=["sku.capacity"] if ep.max_instances > ep.min_instances else None),
         )
+        return deployment
+
+    def _traffic(
+        self,
+        name: str,
+        hub: Any,
+        endpoint: ml.OnlineEndpoint,
+        deployment: ml.OnlineDeployment,
+        identity: managedidentity.UserAssignedIdentity,
+        auth: str,
+        public_access: str,
+        tags: dict[str, str],
+    ) -> None:
+        """All traffic to the deployment, set once it exists (an ARM deployment)."""
+        rg, ws, location = hub.resource_group_name, hub.workspace_name, hub.location
         resources.Deployment(
             f"{name}-traffic",
             resource_group_name=rg,
@@ -325,30 +415,18 @@ class ModelEndpoint(pulumi.ComponentResource):
             ),
             opts=child_opts(self, depends_on=[deployment]),
         )
-        if ep.max_instances > ep.min_instances:
-            monitor.AutoscaleSetting(
-                f"{name}-autoscale",
-                resource_group_name=rg,
-                location=location,
-                enabled=True,
-                target_resource_uri=deployment.id,
-                profiles=[autoscale_profile(ep.min_instances, ep.max_instances, ep.autoscaling.utilization_percent, ep.gpu is not None, deployment.id)],
-                tags=tags,
-                opts=child_opts(self),
-            )
 
-        self.endpoint_name = endpoint.name
-        self.invoke_url = endpoint.properties.apply(lambda p: p.scoring_uri or "")
-        self.instance_type = instance_type
-        self.deployment_name = deployment.name
-        self.identity_client_id = identity.client_id
-        self.auth_mode = auth
-        self.register_outputs(
-            {
-                "endpoint_name": self.endpoint_name,
-                "invoke_url": self.invoke_url,
-                "instance_type": self.instance_type,
-                "deployment_name": self.deployment_name,
-                "identity_client_id": self.identity_client_id,
-            }
+    def _autoscaling(self, name: str, args: ModelEndpointArgs, hub: Any, deployment: ml.OnlineDeployment, tags: dict[str, str]) -> None:
+        """Autoscale the deployment between the endpoint's min and max instances."""
+        ep = args.endpoint
+        rg, location = hub.resource_group_name, hub.location
+        monitor.AutoscaleSetting(
+            f"{name}-autoscale",
+            resource_group_name=rg,
+            location=location,
+            enabled=True,
+            target_resource_uri=deployment.id,
+            profiles=[autoscale_profile(ep.min_instances, ep.max_instances, ep.autoscaling.utilization_percent, ep.gpu is not None, deployment.id)],
+            tags=tags,
+            opts=child_opts(self),
         )
