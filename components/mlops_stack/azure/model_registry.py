@@ -108,7 +108,7 @@ class ModelRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:ModelRegistry", name, None, component_opts(opts))
-        env, spec, keys = args.env, args.registry, args.keys
+        env = args.env
         net = sibling(args, opts, "network")
         store = sibling(args, opts, "store", via=())
         acr = sibling(args, opts, "container_registry", via=(), parent_attr="registry", required=False)
@@ -116,10 +116,42 @@ class ModelRegistry(pulumi.ComponentResource):
         rg = net.resource_group_name
         private = bool(net.private_endpoints)
 
+        logs, insights = self._monitoring(name, env, rg, net.location, tags)
+        workspace = self._workspace(name, args, net, store, acr, insights, private, tags)
+        self.datastore_names = self._datastores(name, rg, workspace, store)
+        registry = self._registry(name, args, rg, net.location, workspace, private, tags)
+
+        self.model_registry_id = registry.id
+        self.registry_name = registry.name
+        self.workspace_name = workspace.name
+        self.workspace_id = workspace.id
+        self.application_insights_id = insights.id
+        self.log_analytics_workspace_id = logs.id
+        self.resource_group_name = rg
+        self.location = net.location
+        self.container_registry_id = acr.registry_id if acr is not None else None
+        self.private = private
+        self.network: Any = net
+        self.register_outputs(
+            {
+                "model_registry_id": self.model_registry_id,
+                "registry_name": self.registry_name,
+                "workspace_name": self.workspace_name,
+                "workspace_id": self.workspace_id,
+                "application_insights_id": self.application_insights_id,
+                "log_analytics_workspace_id": self.log_analytics_workspace_id,
+                "datastore_names": self.datastore_names,
+            }
+        )
+
+    def _monitoring(
+        self, name: str, env: Env, rg: pulumi.Input[str], location: str, tags: dict[str, str]
+    ) -> tuple[operationalinsights.Workspace, applicationinsights.Component]:
+        """The workspace's Log Analytics workspace and Application Insights component."""
         logs = operationalinsights.Workspace(
             f"{name}-logs",
             resource_group_name=rg,
-            location=net.location,
+            location=location,
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=LOG_RETENTION_DAYS.get(env.environment, 30),
             tags=tags,
@@ -128,7 +160,7 @@ class ModelRegistry(pulumi.ComponentResource):
         insights = applicationinsights.Component(
             f"{name}-insights",
             resource_group_name=rg,
-            location=net.location,
+            location=location,
             kind="web",
             application_type="web",
             ingestion_mode="LogAnalytics",
@@ -136,6 +168,23 @@ class ModelRegistry(pulumi.ComponentResource):
             tags=tags,
             opts=child_opts(self),
         )
+        return logs, insights
+
+    def _workspace(
+        self,
+        name: str,
+        args: ModelRegistryArgs,
+        net: Any,
+        store: Any,
+        acr: Any,
+        insights: applicationinsights.Component,
+        private: bool,
+        tags: dict[str, str],
+    ) -> ml.Workspace:
+        """The Azure ML workspace (the stack key when there is one), with a private
+        endpoint when the network is private."""
+        env, keys = args.env, args.keys
+        rg = net.resource_group_name
         encryption, identity, depends = workspace_encryption(keys)
         workspace = ml.Workspace(
             f"{name}-workspace",
@@ -165,8 +214,11 @@ class ModelRegistry(pulumi.ComponentResource):
         )
         if private:
             private_endpoint(self, f"{name}-workspace-pe", net=net, target_id=workspace.id, group_id="amlworkspace", tags=tags)
+        return workspace
 
-        self.datastore_names = {}
+    def _datastores(self, name: str, rg: pulumi.Input[str], workspace: ml.Workspace, store: Any) -> dict[str, pulumi.Output[str]]:
+        """One identity-based datastore per spec bucket: bucket -> datastore name."""
+        names: dict[str, pulumi.Output[str]] = {}
         for bucket, container in store.bucket_names.items():
             ds = ml.Datastore(
                 f"{name}-datastore-{bucket}",
@@ -185,18 +237,32 @@ class ModelRegistry(pulumi.ComponentResource):
                 ),
                 opts=child_opts(self),
             )
-            self.datastore_names[bucket] = ds.name
+            names[bucket] = ds.name
+        return names
 
+    def _registry(
+        self,
+        name: str,
+        args: ModelRegistryArgs,
+        rg: pulumi.Input[str],
+        location: str,
+        workspace: ml.Workspace,
+        private: bool,
+        tags: dict[str, str],
+    ) -> ml.Registry:
+        """The Azure ML registry (the model registry proper) and, when private, the
+        workspace's outbound rule to it."""
+        env, spec = args.env, args.registry
         registry = ml.Registry(
             f"{name}-registry",
             registry_name=registry_name(env, spec.name),
             resource_group_name=rg,
-            location=net.location,
+            location=location,
             identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
             public_network_access="Enabled",
             region_details=[
                 ml.RegistryRegionArmDetailsArgs(
-                    location=net.location,
+                    location=location,
                     acr_details=[ml.AcrDetailsArgs(system_created_acr_account=ml.SystemCreatedAcrAccountArgs(acr_account_sku="Premium"))],
                     storage_account_details=[
                         ml.StorageAccountDetailsArgs(
@@ -228,26 +294,4 @@ class ModelRegistry(pulumi.ComponentResource):
                 ),
                 opts=child_opts(self),
             )
-
-        self.model_registry_id = registry.id
-        self.registry_name = registry.name
-        self.workspace_name = workspace.name
-        self.workspace_id = workspace.id
-        self.application_insights_id = insights.id
-        self.log_analytics_workspace_id = logs.id
-        self.resource_group_name = rg
-        self.location = net.location
-        self.container_registry_id = acr.registry_id if acr is not None else None
-        self.private = private
-        self.network: Any = net
-        self.register_outputs(
-            {
-                "model_registry_id": self.model_registry_id,
-                "registry_name": self.registry_name,
-                "workspace_name": self.workspace_name,
-                "workspace_id": self.workspace_id,
-                "application_insights_id": self.application_insights_id,
-                "log_analytics_workspace_id": self.log_analytics_workspace_id,
-                "datastore_names": self.datastore_names,
-            }
-        )
+        return registry

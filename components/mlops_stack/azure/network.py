@@ -99,6 +99,43 @@ class Network(pulumi.ComponentResource):
         plan = subnet_plan(args.cidr)
         existing = existing_resource_group or _spec_resource_group(opts)
 
+        rg_name, rg_id = self._resource_group(name, env, existing, tags)
+        nodes_nsg, endpoints_nsg = self._security_groups(name, args, rg_name, tags)
+        nat = self._nat(name, env, rg_name, tags)
+        vnet, node_subnet, endpoint_subnet, api_server_subnet = self._subnets(name, args, plan, rg_name, nodes_nsg, endpoints_nsg, nat, tags)
+
+        self.private_endpoints = env.is_prod
+        self.private_dns_zone_ids = self._private_dns(name, rg_name, vnet, tags) if self.private_endpoints else {}
+
+        self.resource_group_name = rg_name
+        self.resource_group_id = rg_id
+        self.location = location
+        self.cidr = args.cidr
+        self.zones = args.zones
+        self.vnet_id = vnet.id
+        self.node_subnet_id = node_subnet.id
+        self.private_endpoint_subnet_id = endpoint_subnet.id
+        self.api_server_subnet_id = api_server_subnet.id
+        self.nat_gateway_id = nat.id
+        self.register_outputs(
+            {
+                "resource_group_name": self.resource_group_name,
+                "resource_group_id": self.resource_group_id,
+                "vnet_id": self.vnet_id,
+                "node_subnet_id": self.node_subnet_id,
+                "private_endpoint_subnet_id": self.private_endpoint_subnet_id,
+                "api_server_subnet_id": self.api_server_subnet_id,
+                "nat_gateway_id": self.nat_gateway_id,
+                "private_dns_zone_ids": self.private_dns_zone_ids,
+            }
+        )
+
+    def _resource_group(
+        self, name: str, env: Env, existing: str | None, tags: dict[str, str]
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The stack's resource group (the caller's existing one, or a new one, protected in
+        prod): its name and ID."""
+        location = env.region
         if existing:
             sub = client_config(self).subscription_id
             rg_name: pulumi.Output[str] = pulumi.Output.from_input(existing)
@@ -109,7 +146,13 @@ class Network(pulumi.ComponentResource):
                 f"{name}-rg", resource_group_name=resource_group_name(env), location=location, tags=tags, opts=stateful_opts(self, env)
             )
             rg_name, rg_id = rg.name, rg.id
+        return rg_name, rg_id
 
+    def _security_groups(
+        self, name: str, args: NetworkArgs, rg_name: pulumi.Output[str], tags: dict[str, str]
+    ) -> tuple[network.NetworkSecurityGroup, network.NetworkSecurityGroup]:
+        """The node subnets' NSG (no rules of ours) and the private endpoints' NSG."""
+        location = args.env.region
         nodes_nsg = network.NetworkSecurityGroup(
             f"{name}-nodes-nsg", resource_group_name=rg_name, location=location, security_rules=[], tags=tags, opts=child_opts(self)
         )
@@ -121,6 +164,11 @@ class Network(pulumi.ComponentResource):
             tags=tags,
             opts=child_opts(self),
         )
+        return nodes_nsg, endpoints_nsg
+
+    def _nat(self, name: str, env: Env, rg_name: pulumi.Output[str], tags: dict[str, str]) -> network.NatGateway:
+        """The NAT gateway (and its static IP) the node subnets leave through."""
+        location = env.region
         nat_ip = network.PublicIPAddress(
             f"{name}-nat-ip",
             resource_group_name=rg_name,
@@ -141,6 +189,21 @@ class Network(pulumi.ComponentResource):
             tags=tags,
             opts=child_opts(self),
         )
+        return nat
+
+    def _subnets(
+        self,
+        name: str,
+        args: NetworkArgs,
+        plan: dict[str, str],
+        rg_name: pulumi.Output[str],
+        nodes_nsg: network.NetworkSecurityGroup,
+        endpoints_nsg: network.NetworkSecurityGroup,
+        nat: network.NatGateway,
+        tags: dict[str, str],
+    ) -> tuple[network.VirtualNetwork, network.Subnet, network.Subnet, network.Subnet]:
+        """The VNet and its node, private-endpoint and API-server subnets."""
+        location = args.env.region
         # Subnets are separate resources (never inline in the VNet), so neither owns the other's state.
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
@@ -182,49 +245,28 @@ class Network(pulumi.ComponentResource):
             default_outbound_access=False,
             opts=child_opts(self, depends_on=[endpoint_subnet]),
         )
+        return vnet, node_subnet, endpoint_subnet, api_server_subnet
 
-        self.private_endpoints = env.is_prod
-        self.private_dns_zone_ids = {}
-        if self.private_endpoints:
-            for zone in sorted({z for zs in PRIVATE_DNS_ZONES.values() for z in zs}):
-                key = dns_zone_key(zone)
-                pz = privatedns.PrivateZone(
-                    f"{name}-dns-{key}", resource_group_name=rg_name, private_zone_name=zone, location="global", tags=tags, opts=child_opts(self)
-                )
-                privatedns.VirtualNetworkLink(
-                    f"{name}-dns-{key}-link",
-                    resource_group_name=rg_name,
-                    private_zone_name=pz.name,
-                    location="global",
-                    virtual_network=privatedns.SubResourceArgs(id=vnet.id),
-                    registration_enabled=False,
-                    tags=tags,
-                    opts=child_opts(self),
-                )
-                self.private_dns_zone_ids[zone] = pz.id
-
-        self.resource_group_name = rg_name
-        self.resource_group_id = rg_id
-        self.location = location
-        self.cidr = args.cidr
-        self.zones = args.zones
-        self.vnet_id = vnet.id
-        self.node_subnet_id = node_subnet.id
-        self.private_endpoint_subnet_id = endpoint_subnet.id
-        self.api_server_subnet_id = api_server_subnet.id
-        self.nat_gateway_id = nat.id
-        self.register_outputs(
-            {
-                "resource_group_name": self.resource_group_name,
-                "resource_group_id": self.resource_group_id,
-                "vnet_id": self.vnet_id,
-                "node_subnet_id": self.node_subnet_id,
-                "private_endpoint_subnet_id": self.private_endpoint_subnet_id,
-                "api_server_subnet_id": self.api_server_subnet_id,
-                "nat_gateway_id": self.nat_gateway_id,
-                "private_dns_zone_ids": self.private_dns_zone_ids,
-            }
-        )
+    def _private_dns(self, name: str, rg_name: pulumi.Output[str], vnet: network.VirtualNetwork, tags: dict[str, str]) -> dict[str, pulumi.Output[str]]:
+        """The private DNS zones of the private endpoints, linked to the VNet: zone -> ID."""
+        ids: dict[str, pulumi.Output[str]] = {}
+        for zone in sorted({z for zs in PRIVATE_DNS_ZONES.values() for z in zs}):
+            key = dns_zone_key(zone)
+            pz = privatedns.PrivateZone(
+                f"{name}-dns-{key}", resource_group_name=rg_name, private_zone_name=zone, location="global", tags=tags, opts=child_opts(self)
+            )
+            privatedns.VirtualNetworkLink(
+                f"{name}-dns-{key}-link",
+                resource_group_name=rg_name,
+                private_zone_name=pz.name,
+                location="global",
+                virtual_network=privatedns.SubResourceArgs(id=vnet.id),
+                registration_enabled=False,
+                tags=tags,
+                opts=child_opts(self),
+            )
+            ids[zone] = pz.id
+        return ids
 
 
 def _spec_resource_group(opts: pulumi.ResourceOptions | None) -> str | None:
