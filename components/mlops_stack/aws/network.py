@@ -53,6 +53,31 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self),
         ).names
 
+        vpc, igw, public_rt = self._vpc(name, args, tags)
+        public, private, private_rts = self._subnets(name, args, azs, vpc, igw, public_rt, private_cidrs, public_cidrs, tags)
+        endpoint_sg = self._endpoints(name, args, vpc, private, private_rts, tags)
+
+        self._env = env
+        self._name = name
+        self.flow_log: aws.ec2.FlowLog | None = None
+        self.cidr = args.cidr
+        self.vpc_id = vpc.id
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
+        self.endpoint_security_group_id = endpoint_sg.id
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "private_subnet_ids": self.private_subnet_ids,
+                "public_subnet_ids": self.public_subnet_ids,
+                "endpoint_security_group_id": self.endpoint_security_group_id,
+            }
+        )
+
+    def _vpc(self, name: str, args: NetworkArgs, tags: dict[str, str]) -> tuple[aws.ec2.Vpc, aws.ec2.InternetGateway, aws.ec2.RouteTable]:
+        """The VPC (its default security group emptied), its internet gateway and the
+        public route table."""
+        env = args.env
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.cidr,
@@ -68,7 +93,23 @@ class Network(pulumi.ComponentResource):
 
         public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags={**tags, "Name": f"{env.prefix}-public"}, opts=child_opts(self))
         aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child_opts(self))
+        return vpc, igw, public_rt
 
+    def _subnets(
+        self,
+        name: str,
+        args: NetworkArgs,
+        azs: pulumi.Output[list[str]],
+        vpc: aws.ec2.Vpc,
+        igw: aws.ec2.InternetGateway,
+        public_rt: aws.ec2.RouteTable,
+        private_cidrs: list[str],
+        public_cidrs: list[str],
+        tags: dict[str, str],
+    ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet], list[aws.ec2.RouteTable]]:
+        """Per zone a public and a private subnet; a NAT gateway and private route table in
+        the first zone (every zone with ``natPerZone``)."""
+        env = args.env
         public, private, nats, private_rts = [], [], [], []
         for i in range(args.zones):
             az = azs.apply(lambda names, i=i: names[i])
@@ -110,7 +151,19 @@ class Network(pulumi.ComponentResource):
                 )
                 private_rts.append(rt)
             aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=priv.id, route_table_id=private_rts[-1].id, opts=child_opts(self))
+        return public, private, private_rts
 
+    def _endpoints(
+        self,
+        name: str,
+        args: NetworkArgs,
+        vpc: aws.ec2.Vpc,
+        private: list[aws.ec2.Subnet],
+        private_rts: list[aws.ec2.RouteTable],
+        tags: dict[str, str],
+    ) -> aws.ec2.SecurityGroup:
+        """The S3 gateway endpoint and the interface endpoints (HTTPS from the VPC only)."""
+        env = args.env
         endpoint_sg = aws.ec2.SecurityGroup(
             f"{name}-endpoints-sg",
             vpc_id=vpc.id,
@@ -141,23 +194,7 @@ class Network(pulumi.ComponentResource):
                 tags=tags,
                 opts=child_opts(self),
             )
-
-        self._env = env
-        self._name = name
-        self.flow_log: aws.ec2.FlowLog | None = None
-        self.cidr = args.cidr
-        self.vpc_id = vpc.id
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
-        self.endpoint_security_group_id = endpoint_sg.id
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc_id,
-                "private_subnet_ids": self.private_subnet_ids,
-                "public_subnet_ids": self.public_subnet_ids,
-                "endpoint_security_group_id": self.endpoint_security_group_id,
-            }
-        )
+        return endpoint_sg
 
     def enable_flow_logs(self, key_arn: pulumi.Input[str]) -> aws.ec2.FlowLog:
         """Log every flow of the VPC (accepted and rejected) to a log group encrypted with
