@@ -86,47 +86,10 @@ class Keys(pulumi.ComponentResource):
         cfg = client_config(self)
         sku, kty = vault_sku(env)
 
-        vault = keyvault.Vault(
-            f"{name}-vault",
-            vault_name=net.resource_group_id.apply(lambda rg: key_vault_name(env.prefix, rg)),
-            resource_group_name=net.resource_group_name,
-            location=net.location,
-            properties=keyvault.VaultPropertiesArgs(
-                tenant_id=cfg.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name=sku),
-                enable_rbac_authorization=True,
-                enable_purge_protection=True,
-                enable_soft_delete=True,
-                soft_delete_retention_in_days=args.deletion_window_days,
-                enabled_for_deployment=False,
-                enabled_for_disk_encryption=False,
-                enabled_for_template_deployment=False,
-                public_network_access="Enabled",
-                network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices", ip_rules=[], virtual_network_rules=[]),
-            ),
-            tags=tags,
-            opts=stateful_opts(self, env),
-        )
-        def vault_key(role: str, key_name: str, ops: list[str]) -> keyvault.Key:
-            return keyvault.Key(
-                f"{name}-{role}",
-                resource_group_name=net.resource_group_name,
-                vault_name=vault.name,
-                key_name=key_name,
-                properties=keyvault.KeyPropertiesArgs(
-                    kty=kty,
-                    key_size=KEY_SIZE,
-                    key_ops=ops,
-                    attributes=keyvault.KeyAttributesArgs(enabled=True),
-                    rotation_policy=rotation_policy(args.rotation_days),
-                ),
-                tags=tags,
-                opts=stateful_opts(self, env),
-            )
-
+        vault = self._vault(name, args, net, cfg, sku, tags)
         # The services' CMK wraps data keys; the AKS KMS plugin encrypts etcd secrets itself.
-        key = vault_key("cmk", f"{env.prefix}-cmk", ["wrapKey", "unwrapKey"])
-        etcd_key = vault_key("etcd-key", f"{env.prefix}-etcd", ["encrypt", "decrypt"])
+        key = self._key(name, args, net, vault, kty, "cmk", f"{env.prefix}-cmk", ["wrapKey", "unwrapKey"], tags)
+        etcd_key = self._key(name, args, net, vault, kty, "etcd-key", f"{env.prefix}-etcd", ["encrypt", "decrypt"], tags)
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-cmk-identity", resource_group_name=net.resource_group_name, location=net.location, tags=tags, opts=child_opts(self)
         )
@@ -173,4 +136,60 @@ class Keys(pulumi.ComponentResource):
                 "cmk_identity_client_id": self.cmk_identity_client_id,
                 "cmk_identity_principal_id": self.cmk_identity_principal_id,
             }
+        )
+
+    def _vault(self, name: str, args: KeysArgs, net: Any, cfg: Any, sku: str, tags: dict[str, str]) -> keyvault.Vault:
+        """The Key Vault: RBAC only, purge protection, soft delete, deny by default."""
+        env = args.env
+        vault = keyvault.Vault(
+            f"{name}-vault",
+            vault_name=net.resource_group_id.apply(lambda rg: key_vault_name(env.prefix, rg)),
+            resource_group_name=net.resource_group_name,
+            location=net.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=cfg.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name=sku),
+                enable_rbac_authorization=True,
+                enable_purge_protection=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=args.deletion_window_days,
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+                public_network_access="Enabled",
+                network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices", ip_rules=[], virtual_network_rules=[]),
+            ),
+            tags=tags,
+            opts=stateful_opts(self, env),
+        )
+        return vault
+
+    def _key(
+        self,
+        name: str,
+        args: KeysArgs,
+        net: Any,
+        vault: keyvault.Vault,
+        kty: str,
+        role: str,
+        key_name: str,
+        ops: list[str],
+        tags: dict[str, str],
+    ) -> keyvault.Key:
+        """One key of the vault, rotated by ``rotation_policy``."""
+        env = args.env
+        return keyvault.Key(
+            f"{name}-{role}",
+            resource_group_name=net.resource_group_name,
+            vault_name=vault.name,
+            key_name=key_name,
+            properties=keyvault.KeyPropertiesArgs(
+                kty=kty,
+                key_size=KEY_SIZE,
+                key_ops=ops,
+                attributes=keyvault.KeyAttributesArgs(enabled=True),
+                rotation_policy=rotation_policy(args.rotation_days),
+            ),
+            tags=tags,
+            opts=stateful_opts(self, env),
         )

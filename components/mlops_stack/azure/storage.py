@@ -25,6 +25,7 @@ from pulumi_azure_native import storage
 from mlops_stack.args import ArtifactStoreArgs, Env, resource_tags, stateful_opts
 from mlops_stack.azure._naming import container_name, storage_account_name
 from mlops_stack.azure._shared import private_endpoint, sibling, component_opts
+from mlops_stack.contracts import Keys
 from mlops_stack.spec import BucketSpec, StorageSpec
 
 #: Change feed retention (days); the feed itself is what backup and audit tools read.
@@ -70,6 +71,29 @@ def check_buckets(spec: StorageSpec) -> list[str]:
     return [container_name(b.name, f"storage.buckets[{i}].name") for i, b in enumerate(spec.buckets)]
 
 
+def account_encryption(keys: Keys | None) -> tuple[storage.EncryptionArgs, storage.IdentityArgs | None, list[pulumi.Resource]]:
+    """The storage account's encryption (the stack's customer-managed key through the CMK
+    identity when there are keys, else Microsoft-managed), its identity, and what the
+    account must wait for."""
+    if keys is not None:
+        encryption = storage.EncryptionArgs(
+            key_source="Microsoft.Keyvault",
+            require_infrastructure_encryption=True,
+            key_vault_properties=storage.KeyVaultPropertiesArgs(key_name=keys.key_name, key_vault_uri=keys.vault_uri),
+            encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=keys.cmk_identity_id),
+            services=storage.EncryptionServicesArgs(
+                blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+            ),
+        )
+        identity = storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[keys.cmk_identity_id])
+        depends = list(keys.cmk_ready)
+    else:
+        encryption = storage.EncryptionArgs(key_source="Microsoft.Storage", require_infrastructure_encryption=True)
+        identity, depends = None, []
+    return encryption, identity, depends
+
+
 class ArtifactStore(pulumi.ComponentResource):
     """``mlops:azure:ArtifactStore``.
 
@@ -94,23 +118,42 @@ class ArtifactStore(pulumi.ComponentResource):
         tags = resource_tags(env)
         private = bool(net.private_endpoints)
 
-        if keys is not None:
-            encryption = storage.EncryptionArgs(
-                key_source="Microsoft.Keyvault",
-                require_infrastructure_encryption=True,
-                key_vault_properties=storage.KeyVaultPropertiesArgs(key_name=keys.key_name, key_vault_uri=keys.vault_uri),
-                encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=keys.cmk_identity_id),
-                services=storage.EncryptionServicesArgs(
-                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                ),
-            )
-            identity = storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[keys.cmk_identity_id])
-            depends = list(keys.cmk_ready)
-        else:
-            encryption = storage.EncryptionArgs(key_source="Microsoft.Storage", require_infrastructure_encryption=True)
-            identity, depends = None, []
+        encryption, identity, depends = account_encryption(keys)
+        account = self._account(name, env, net, private, encryption, identity, depends, tags)
+        blob_service = self._blob_service(name, args, net, account)
 
+        blob = account.primary_endpoints.apply(lambda e: e.blob)
+        self._containers(name, args, names, net, account, blob_service, blob)
+        if private:
+            private_endpoint(self, f"{name}-blob-pe", net=net, target_id=account.id, group_id="blob", tags=tags)
+
+        self.network = net
+        self.account_name = account.name
+        self.account_id = account.id
+        self.blob_endpoint = blob
+        self.register_outputs(
+            {
+                "bucket_uris": self.bucket_uris,
+                "bucket_names": self.bucket_names,
+                "container_ids": self.container_ids,
+                "account_name": self.account_name,
+                "account_id": self.account_id,
+            }
+        )
+
+    def _account(
+        self,
+        name: str,
+        env: Env,
+        net: Any,
+        private: bool,
+        encryption: storage.EncryptionArgs,
+        identity: storage.IdentityArgs | None,
+        depends: list[pulumi.Resource],
+        tags: dict[str, str],
+    ) -> storage.StorageAccount:
+        """The storage account: no shared keys, no public blobs, TLS 1.2, closed to the
+        internet when the network is private."""
         account = storage.StorageAccount(
             f"{name}-account",
             account_name=net.resource_group_id.apply(lambda rg: storage_account_name(env.prefix, rg)),
@@ -135,6 +178,11 @@ class ArtifactStore(pulumi.ComponentResource):
             tags=tags,
             opts=stateful_opts(self, env, depends_on=depends),
         )
+        return account
+
+    def _blob_service(self, name: str, args: ArtifactStoreArgs, net: Any, account: storage.StorageAccount) -> storage.BlobServiceProperties:
+        """Versioning, soft delete and the change feed, and the buckets' lifecycle rules."""
+        env, spec = args.env, args.storage
         blob_service = storage.BlobServiceProperties(
             f"{name}-blob-service",
             resource_group_name=net.resource_group_name,
@@ -156,8 +204,21 @@ class ArtifactStore(pulumi.ComponentResource):
                 policy=storage.ManagementPolicySchemaArgs(rules=rules),
                 opts=stateful_opts(self, env, depends_on=[blob_service]),
             )
+        return blob_service
 
-        blob = account.primary_endpoints.apply(lambda e: e.blob)
+    def _containers(
+        self,
+        name: str,
+        args: ArtifactStoreArgs,
+        names: list[str],
+        net: Any,
+        account: storage.StorageAccount,
+        blob_service: storage.BlobServiceProperties,
+        blob: pulumi.Output[str],
+    ) -> None:
+        """One blob container per spec bucket (sets ``bucket_uris``, ``bucket_names``,
+        ``container_ids``)."""
+        env, spec = args.env, args.storage
         self.bucket_uris, self.bucket_names, self.container_ids = {}, {}, {}
         for b, cname in zip(spec.buckets, names, strict=True):
             container = storage.BlobContainer(
@@ -171,19 +232,3 @@ class ArtifactStore(pulumi.ComponentResource):
             self.bucket_names[b.name] = container.name
             self.container_ids[b.name] = container.id
             self.bucket_uris[b.name] = pulumi.Output.concat(blob, container.name)
-        if private:
-            private_endpoint(self, f"{name}-blob-pe", net=net, target_id=account.id, group_id="blob", tags=tags)
-
-        self.network = net
-        self.account_name = account.name
-        self.account_id = account.id
-        self.blob_endpoint = blob
-        self.register_outputs(
-            {
-                "bucket_uris": self.bucket_uris,
-                "bucket_names": self.bucket_names,
-                "container_ids": self.container_ids,
-                "account_name": self.account_name,
-                "account_id": self.account_id,
-            }
-        )
