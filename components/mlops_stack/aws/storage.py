@@ -233,6 +233,67 @@ def _access_logging(
     )
 
 
+def _replica_key(
+    parent: pulumi.Resource,
+    name: str,
+    env: Env,
+    replica: str,
+    account: pulumi.Output[str],
+    partition: pulumi.Output[str],
+    provider: aws.Provider,
+) -> aws.kms.Key:
+    """The replicas' own key (and its alias) in the replica region."""
+    key = aws.kms.Key(
+        f"{name}-replica-key",
+        description=f"mlops-stack {env.prefix}: replicas of the data buckets in {replica}",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        key_usage="ENCRYPT_DECRYPT",
+        customer_master_key_spec="SYMMETRIC_DEFAULT",
+        policy=pulumi.Output.all(account, partition).apply(lambda v: replica_key_policy(v[0], v[1])),
+        tags=resource_tags(env, **{"mlops-stack-role": "replica"}),
+        opts=stateful_opts(parent, env, provider=provider),
+    )
+    aws.kms.Alias(f"{name}-replica-key-alias", name=f"alias/{env.prefix}-replica", target_key_id=key.key_id, opts=child_opts(parent, provider=provider))
+    return key
+
+
+def _replication_config(
+    parent: pulumi.Resource,
+    name: str,
+    src: _Bucket,
+    dst: _Bucket,
+    role: aws.iam.Role,
+    key: aws.kms.Key,
+    role_policy: aws.iam.RolePolicy,
+) -> None:
+    """Replicate every object (and delete markers) of ``src`` to ``dst``, encrypted with the replica key."""
+    aws.s3.BucketReplicationConfig(
+        name,
+        bucket=src.bucket.id,
+        role=role.arn,
+        rules=[
+            aws.s3.BucketReplicationConfigRuleArgs(
+                id="replicate-everything",
+                status="Enabled",
+                priority=1,
+                filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+                delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Enabled"),
+                source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                    sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(status="Enabled")
+                ),
+                destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                    bucket=dst.bucket.arn,
+                    storage_class="STANDARD",
+                    encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(replica_kms_key_id=key.arn),
+                ),
+            )
+        ],
+        # S3 requires versioning on both sides before a replication configuration.
+        opts=child_opts(parent, depends_on=[src.versioning, dst.versioning, role_policy]),
+    )
+
+
 def _replicate(
     parent: pulumi.Resource,
     name: str,
@@ -247,18 +308,7 @@ def _replicate(
     """Replica buckets with their own key in ``replica``, and the replication rules."""
     provider = aws.Provider(f"{name}-replica-provider", region=replica, opts=child_opts(parent))
     replica_env = replace(env, region=replica)
-    key = aws.kms.Key(
-        f"{name}-replica-key",
-        description=f"mlops-stack {env.prefix}: replicas of the data buckets in {replica}",
-        enable_key_rotation=True,
-        deletion_window_in_days=30,
-        key_usage="ENCRYPT_DECRYPT",
-        customer_master_key_spec="SYMMETRIC_DEFAULT",
-        policy=pulumi.Output.all(account, partition).apply(lambda v: replica_key_policy(v[0], v[1])),
-        tags=resource_tags(env, **{"mlops-stack-role": "replica"}),
-        opts=stateful_opts(parent, env, provider=provider),
-    )
-    aws.kms.Alias(f"{name}-replica-key-alias", name=f"alias/{env.prefix}-replica", target_key_id=key.key_id, opts=child_opts(parent, provider=provider))
+    key = _replica_key(parent, name, env, replica, account, partition, provider)
     replica_logs = (
         _log_bucket(parent, f"{name}-replica-access-logs", replica_env, storage, account, partition, provider) if storage.access_logs else None
     )
@@ -290,28 +340,5 @@ def _replicate(
     role_policy = aws.iam.RolePolicy(f"{name}-replication-policy", role=role.id, policy=policy, opts=child_opts(parent))
     for n in names:
         src, dst = data[n], replicas[n]
-        aws.s3.BucketReplicationConfig(
-            f"{name}-{n}-replication",
-            bucket=src.bucket.id,
-            role=role.arn,
-            rules=[
-                aws.s3.BucketReplicationConfigRuleArgs(
-                    id="replicate-everything",
-                    status="Enabled",
-                    priority=1,
-                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
-                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Enabled"),
-                    source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
-                        sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(status="Enabled")
-                    ),
-                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                        bucket=dst.bucket.arn,
-                        storage_class="STANDARD",
-                        encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(replica_kms_key_id=key.arn),
-                    ),
-                )
-            ],
-            # S3 requires versioning on both sides before a replication configuration.
-            opts=child_opts(parent, depends_on=[src.versioning, dst.versioning, role_policy]),
-        )
+        _replication_config(parent, f"{name}-{n}-replication", src, dst, role, key, role_policy)
     return {n: replicas[n].bucket.bucket for n in names}
