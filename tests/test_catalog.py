@@ -91,3 +91,54 @@ def test_missing_cpu_size_is_one_line() -> None:
     with pytest.raises(ConfigError) as info:
         catalog.cpu_offer("toy", "small", "endpoint")
     assert str(info.value).splitlines() == ["cpuSize: 'small' has no endpoint row for toy in the catalog (cpu_sizes.csv)"]
+
+
+def test_each_target_brings_its_own_rows() -> None:
+    """The tables live in ``<target>/catalog/``: every row of a target's folder is that
+    target's, and the catalog is the union of the installed targets' rows."""
+    for t in targets.all():
+        for table in ("gpus.csv", "cpu_sizes.csv", "fees.csv", "regions.csv", "kubernetes_versions.csv", "zones.csv"):
+            rows = t.catalog_rows(table)
+            if t.name in ("aws", "gcp", "azure"):
+                assert rows, (t.name, table)
+            assert {r["cloud"] for r in rows} <= {t.name}, (t.name, table)
+    assert {o.cloud for o in catalog.gpu_offers()} == {"aws", "gcp", "azure"}
+    assert {(o.cloud, o.instance_type) for o in catalog.gpu_offers()} == {
+        (r["cloud"], r["instance_type"]) for t in targets.all() for r in t.catalog_rows("gpus.csv")
+    }
+
+
+def test_a_row_in_another_targets_folder_is_refused(tmp_path, monkeypatch) -> None:
+    (tmp_path / "mytarget" / "catalog").mkdir(parents=True)
+    (tmp_path / "mytarget" / "__init__.py").write_text("")
+    (tmp_path / "mytarget" / "catalog" / "fees.csv").write_text("cloud,item,unit,usd\nmine,a,month,1\nother,b,month,2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    t = targets.Target(name="mine", display_name="Mine", package="mytarget")
+    with pytest.raises(ValueError, match="rows of other in the mine target's catalog"):
+        t.catalog_rows("fees.csv")
+    assert t.catalog_rows("gpus.csv") == []
+
+
+def test_source_codes_come_from_the_targets() -> None:
+    codes = catalog.source_codes()
+    assert codes["3P"].startswith("third-party")
+    assert "Karpenter" in codes["K"] and "gcp/vms.csv" in codes["SG"] and "azure" in codes["SZ"]
+
+
+def test_mig_exclusions_are_per_target_data() -> None:
+    from mlops_stack.catalog import mig
+
+    assert mig.profiles_for("aws", "nvidia-a100-40gb") == mig.MIG_PROFILES["nvidia-a100-40gb"]
+    assert "4g.20gb" not in mig.profiles_for("gcp", "nvidia-a100-40gb") and "3g.20gb" in mig.profiles_for("gcp", "nvidia-a100-40gb")
+    assert mig.profiles_for("azure", "nvidia-b200") == ("1g.23gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb")
+
+
+def test_catalog_code_names_no_target() -> None:
+    """A new target adds rows in its own folder; the catalog's code names none."""
+    import re
+    from pathlib import Path
+
+    for source in Path(catalog.__file__).parent.glob("*.py"):
+        text = source.read_text()
+        for name in ("aws", "gcp", "azure", "AKS", "GKE", "EKS"):
+            assert not re.search(rf"\b{name}\b", text, re.I), (source.name, name)

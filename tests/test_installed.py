@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,15 @@ def test_readme_installs_one_cloud_and_pins_this_version() -> None:
     cmds = readme_commands()
     assert cmds[0][:2] == ["pip", "install"] and cmds[0][2] == f"mlops-stack[aws]=={__version__}"
     assert [c for c in cmds if c[:2] == ["mlops-stack", "init"]] == [["mlops-stack", "init", "--cloud", "aws", "ml-platform"]]
+
+
+def test_wheel_carries_every_targets_catalog_tables(wheel: Path) -> None:
+    """Each target's catalog (``<target>/catalog/*.csv`` and its SOURCES.md) is package data."""
+    package = ROOT / "components" / "mlops_stack"
+    tables = {p.relative_to(package.parent).as_posix() for p in package.glob("*/catalog/*") if p.suffix in (".csv", ".md")}
+    assert {"mlops_stack/aws/catalog/gpus.csv", "mlops_stack/gcp/catalog/SOURCES.md", "mlops_stack/azure/catalog/mig_excluded.csv"} <= tables
+    with zipfile.ZipFile(wheel) as whl:
+        assert tables <= set(whl.namelist())
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])

@@ -112,7 +112,7 @@ def test_compare_puts_the_spec_on_every_cloud() -> None:
 
 
 def test_cost_of_dev_aws_recomputed_by_hand() -> None:
-    """Unit prices read off catalog/data (gpus.csv, cpu_sizes.csv, fees.csv), 730 h/month."""
+    """Unit prices read off aws/catalog (gpus.csv, cpu_sizes.csv, fees.csv), 730 h/month."""
     h = 730
     kms = 1.00  # fees.csv aws kms_customer_managed_key, per month
     nat = 0.045 * h * 1  # one NAT gateway in dev

@@ -444,7 +444,7 @@ class ClusterSpec(_Model):
         str, BeforeValidator(_quoted_version), _pattern(r"^1\.\d{2}$", 'is not a Kubernetes minor version such as "1.33" (quoted)')
     ] = Field(
         default=catalog.DEFAULT_KUBERNETES_VERSION,
-        description="Kubernetes minor version, quoted (\"1.35\"); must be in standard support on the chosen cloud on the day of the plan (catalog/data/kubernetes_versions.csv).",
+        description="Kubernetes minor version, quoted (\"1.35\"); must be in standard support on the chosen cloud on the day of the plan (the target's catalog/kubernetes_versions.csv).",
     )
     public_access_cidrs: Annotated[list[Annotated[Cidr, AfterValidator(_public_cidr)]], AfterValidator(_public_cidrs)] = Field(
         default_factory=list,

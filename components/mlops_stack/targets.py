@@ -18,6 +18,7 @@ capability modules load only when a stack uses them.
 
 from __future__ import annotations
 
+import csv
 import functools
 import importlib
 import importlib.util
@@ -25,6 +26,7 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
 
 #: The entry-point group a target registers under.
 ENTRY_POINT_GROUP = "mlops_stack.targets"
+#: The folder of a target's package holding its catalog tables (``catalog.py`` reads them).
+CATALOG_FOLDER = "catalog"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +140,21 @@ class Target:
         or None when it prices nothing."""
         module = f"{self.package}.pricing"
         return importlib.import_module(module) if _module_exists(module) else None
+
+    def catalog_rows(self, table: str) -> list[dict[str, str]]:
+        """The rows of its catalog table ``table`` (``gpus.csv``, ``fees.csv``, ...), found by
+        convention in ``<package>/catalog/`` (package data, with its ``SOURCES.md``); none
+        when it has no such file. Each row's ``cloud`` column, where the table has one, must
+        name this target."""
+        ref = resources.files(self.package).joinpath(CATALOG_FOLDER, table)
+        if not ref.is_file():
+            return []
+        with ref.open(encoding="utf-8") as fh:
+            rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
+        wrong = sorted({r["cloud"] for r in rows if r.get("cloud", self.name) != self.name})
+        if wrong:
+            raise ValueError(f"{self.package}/{CATALOG_FOLDER}/{table}: rows of {', '.join(wrong)} in the {self.name} target's catalog")
+        return rows
 
     def run_checks(self, spec: MlopsSpec) -> None:
         """Its own spec rules; without any, it rejects framework images (``reject_frameworks``)."""

@@ -262,7 +262,7 @@ def test_autoscaler_table_matches_the_charts_it_pins() -> None:
 
 
 def test_every_supported_eks_minor_has_an_autoscaler_or_a_stated_reason() -> None:
-    """Every minor EKS supports today (the version table, catalog/data) plans with the
+    """Every minor EKS supports today (the version table, aws/catalog) plans with the
     autoscaler built for it, or is refused with the reason in CLUSTER_AUTOSCALER_PENDING."""
     if not any(s.endswith("-aws") for s in STACKS):
         pytest.skip("no aws example")

@@ -1,10 +1,12 @@
 """GPU and instance catalog per cloud, with prices and where each fact came from.
 
-The data lives in ``catalog/data/*.csv`` (see ``data/SOURCES.md``); this module is the
-small API over it. Everything here is pure: no provider SDK, no network.
+The data lives with each target, in ``<target>/catalog/*.csv`` (sources in the
+``SOURCES.md`` beside them; ``Target.catalog_rows``), so a new target brings its own
+rows; this module is the small API over every installed target's rows and names no
+target. Everything here is pure: no provider SDK, no network.
 
 * ``gpu_offer(cloud, gpu, gpus, use)`` maps a cloud-neutral GPU name and a count to
-  the instance type (EKS / SageMaker / GKE + accelerator / Vertex / AKS / Azure ML).
+  the target's instance type (node pools, and managed endpoints where it has them).
 * ``resolve_gpu(...)`` does the same but raises ``ConfigError`` naming the key path
   and listing what the cloud does offer.
 * ``cpu_offer``, ``fee`` and ``known_regions`` for system pools, CPU endpoints,
@@ -16,27 +18,18 @@ price is ``None`` (never zero).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
 from typing import Literal
 
 from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
 Use = Literal["nodepool", "endpoint"]
 
-#: What the source codes in gpus.csv stand for (see data/SOURCES.md).
-SOURCE_CODES: dict[str, str] = {
-    "K": "Karpenter generated AWS price list (aws/karpenter-provider-aws, "
-    "pkg/providers/pricing/zz_generated.pricing_aws.go, generated 2026-01-19, us-east-1)",
-    "T": "torchx specs/named_resources_aws.py (vCPU, memory)",
-    "SA": "SkyPilot catalog v7/aws/vms.csv (undated; pre-2025 P4/P5 prices not used)",
-    "SG": "SkyPilot catalog v7/gcp/vms.csv (undated)",
-    "SZ": "SkyPilot catalog v5/azure/az_ml_vms.csv (undated)",
-    "3P": "third-party code or posts (unverified)",
-}
+#: Source codes of gpus.csv's ``source`` column shared by every target; each target
+#: defines its own in its ``catalog/source_codes.csv`` (see its SOURCES.md).
+SOURCE_CODES: dict[str, str] = {"3P": "third-party code or posts (unverified)"}
 #: The date the seed catalog's facts were gathered (shared/reference, 2026).
 CATALOG_DATE = "2026-01-19"
 
@@ -49,7 +42,8 @@ class GpuOffer:
     cloud: str
     use: str
     instance_type: str
-    #: GCP only: the GKE accelerator string (``nvidia-l4``) and the Vertex AI enum (``NVIDIA_L4``).
+    #: Where the target names accelerators apart from machines: the node pool's accelerator
+    #: string (``nvidia-l4``) and the managed endpoint's accelerator enum (``NVIDIA_L4``).
     accelerator: str | None
     vertex_accelerator: str | None
     vcpus: int | None
@@ -62,7 +56,8 @@ class GpuOffer:
     @property
     def source_text(self) -> str:
         codes = [c for c in self.source.split(";") if c]
-        return "; ".join(SOURCE_CODES.get(c, c) for c in codes) or "no public source"
+        known = source_codes()
+        return "; ".join(known.get(c, c) for c in codes) or "no public source"
 
 
 @dataclass(frozen=True)
@@ -92,12 +87,18 @@ class Fee:
     verified: str
 
 
-def _rows(filename: str) -> list[dict[str, str]]:
-    ref = resources.files("mlops_stack.catalog").joinpath("data", filename)
-    if not ref.is_file():
-        return []
-    with ref.open(encoding="utf-8") as fh:
-        return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(fh)]
+def _rows(table: str) -> list[dict[str, str]]:
+    """Every installed target's rows of ``table``, target by target (in their order)."""
+    from mlops_stack import targets
+
+    return [row for t in targets.all() for row in t.catalog_rows(table)]
+
+
+@cache
+def source_codes() -> dict[str, str]:
+    """What the codes of gpus.csv's ``source`` column stand for: the shared ones and each
+    target's ``source_codes.csv``."""
+    return {**SOURCE_CODES, **{r["code"]: r["text"] for r in _rows("source_codes.csv")}}
 
 
 def _num(text: str) -> float | None:
@@ -314,8 +315,8 @@ def fee(cloud: str, item: str) -> Fee | None:
 # Kubernetes minors per cloud (data/kubernetes_versions.csv).
 
 #: The cluster version a spec gets when it names none: a minor in standard support on
-#: every cloud's table on the day it was chosen (2026-11-29: EKS to 2027-03-27, GKE
-#: Regular to 2027-04-11, AKS to 2027-03-31). ``tests/test_kubernetes_versions.py`` fails
+#: every built-in target's table on the day it was chosen (2026-11-29; the end dates are in
+#: the targets' kubernetes_versions.csv). ``tests/test_kubernetes_versions.py`` fails
 #: once it leaves standard support anywhere.
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
@@ -372,8 +373,8 @@ def check_kubernetes_version(cloud: str, minor: str, today: date, path: str = "c
     """The table row of ``minor`` on ``cloud``, or a ``ConfigError`` when that minor is
     unknown, not yet released, or past its standard-support end on ``today``.
 
-    The stack creates clusters with standard support only (EKS STANDARD upgrade policy,
-    GKE REGULAR/STABLE channels, AKS without LTS), where such a version is refused.
+    The stack creates clusters with standard support only (each target's cluster says
+    how), where such a version is refused.
     """
     current = standard_support_minors(cloud, today)
     suggestion = f"use {current[-1].minor} (standard support until {current[-1].standard_end})" if current else None
@@ -401,7 +402,7 @@ def _table_date(cloud: str) -> str:
 @dataclass(frozen=True)
 class ZoneInfo:
     """How many availability zones a region has (and their names where the cloud's
-    zone names are not derivable: GCP zone letters)."""
+    zone names are not derivable, e.g. zone letters that skip some)."""
 
     count: int
     names: tuple[str, ...]

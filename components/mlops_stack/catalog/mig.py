@@ -1,21 +1,20 @@
-"""Multi-Instance GPU (MIG): which GPUs can be partitioned, into what, and on which cloud.
+"""Multi-Instance GPU (MIG): which GPUs can be partitioned, into what, and on which target.
 
 ``gpu.sharing.mode: mig`` with ``gpu.sharing.migProfile: all-<n>g.<m>gb`` cuts every GPU of
 every MIG-capable pool into partitions of that profile; pools of other GPUs are left
-whole. Who partitions (checked before any resource is registered):
-
-- GKE: the node pool's ``gpuPartitionSize`` (GKE's device plugin advertises each partition);
-- AKS: the agent pool's ``gpuInstanceProfile`` (``MIG1g`` ... ``MIG7g``, by compute slices);
-- EKS: nothing in the cloud, so the NVIDIA GPU Operator's MIG manager (``gpu.driver: operator``).
+whole. Who partitions is the target's business (its cluster or the NVIDIA GPU Operator's
+MIG manager); each target runs ``check`` from its checks, before any resource is
+registered.
 
 Profiles: NVIDIA Multi-Instance GPU User Guide, "Supported MIG Profiles" (one instance
-tables). GKE offers no 4g partition on A100 (GKE "Running multi-instance GPUs"). Not
-checked in this repository against a live cluster.
+tables). A profile a target cannot apply is a row of its ``catalog/mig_excluded.csv``
+(with the source). Not checked in this repository against a live cluster.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from mlops_stack.errors import ConfigError
@@ -29,13 +28,6 @@ MIG_PROFILES: dict[str, tuple[str, ...]] = {
     "nvidia-h200": ("1g.18gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"),
     "nvidia-b200": ("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"),
 }
-#: Profiles a cloud cannot apply, per GPU.
-#: GKE lists 1g/2g/3g/7g for A100; AKS names a profile by compute slices only (MIG1g ...), so
-#: only the smallest-memory profile of each slice count is reachable there.
-CLOUD_EXCLUDED: dict[str, dict[str, tuple[str, ...]]] = {
-    "gcp": {"nvidia-a100-40gb": ("1g.10gb", "4g.20gb"), "nvidia-a100-80gb": ("1g.20gb", "4g.40gb")},
-    "azure": {"nvidia-a100-40gb": ("1g.10gb",), "nvidia-a100-80gb": ("1g.20gb",), "nvidia-h100": ("1g.20gb",), "nvidia-b200": ("1g.45gb",)},
-}
 PROFILE_PATTERN = re.compile(r"^all-(\d)g\.(\d+)gb$")
 
 
@@ -44,14 +36,24 @@ def partition(profile: str) -> str:
     return profile.removeprefix("all-")
 
 
-def aks_instance_profile(profile: str) -> str:
-    """``all-1g.10gb`` -> ``MIG1g`` (AKS names the profile by compute slices)."""
-    return f"MIG{partition(profile).split('.')[0]}"
+def excluded(target: str, gpu: str) -> tuple[str, ...]:
+    """The profiles of ``gpu`` that ``target`` cannot apply (its ``catalog/mig_excluded.csv``)."""
+    return _excluded(target).get(gpu, ())
+
+
+@cache
+def _excluded(target: str) -> dict[str, tuple[str, ...]]:
+    from mlops_stack import targets
+
+    out: dict[str, tuple[str, ...]] = {}
+    for row in targets.get(target).catalog_rows("mig_excluded.csv"):
+        out[row["gpu"]] = (*out.get(row["gpu"], ()), row["profile"])
+    return out
 
 
 def profiles_for(cloud: str, gpu: str) -> tuple[str, ...]:
-    excluded = CLOUD_EXCLUDED.get(cloud, {}).get(gpu, ())
-    return tuple(p for p in MIG_PROFILES.get(gpu, ()) if p not in excluded)
+    """The MIG profiles of ``gpu`` that the target ``cloud`` can apply."""
+    return tuple(p for p in MIG_PROFILES.get(gpu, ()) if p not in excluded(cloud, gpu))
 
 
 def pool_partition(sharing: Any, gpu: str) -> str | None:
