@@ -26,3 +26,11 @@ def test_the_spec_the_k8s_layer_and_the_policy_pack_share_them() -> None:
 
     assert spec.RESERVED_NAMESPACES is constants.RESERVED_NAMESPACES is _common.RESERVED_NAMESPACES
     assert generated.GPU_TAINT_KEY == constants.GPU_TAINT_KEY and generated.POOL_LABEL == constants.POOL_LABEL
+
+
+def test_bucket_name_limit_is_defined_once() -> None:
+    """The spec's bucket-base limit is the constant (63 minus the auto-name suffix), not a copy."""
+    from mlops_stack import constants, spec
+
+    assert constants.MAX_BUCKET_BASE == constants.MAX_BUCKET_NAME - constants.AUTONAME_SUFFIX == 55
+    assert spec.MAX_BUCKET_BASE is constants.MAX_BUCKET_BASE

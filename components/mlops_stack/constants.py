@@ -39,3 +39,8 @@ RESERVED_NAMESPACES = frozenset(
 
 #: Pulumi auto-naming appends "-" and 7 hex characters to a logical name.
 AUTONAME_SUFFIX = 8
+
+#: The longest bucket name of the strictest built-in target (S3 and GCS: 63 characters).
+MAX_BUCKET_NAME = 63
+#: The longest ``<name>-<environment>-<bucket>`` base: auto-naming appends its suffix.
+MAX_BUCKET_BASE = MAX_BUCKET_NAME - AUTONAME_SUFFIX

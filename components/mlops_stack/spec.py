@@ -38,7 +38,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
-from mlops_stack import catalog, contracts, targets
+from mlops_stack import catalog, constants, contracts, targets
 from mlops_stack.constants import RESERVED_NAMESPACES  # noqa: F401 - namespaces a team namespace cannot take
 from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
@@ -1019,8 +1019,8 @@ def _unique(names: list[str], path: str) -> None:
         raise ConfigError(f"{path}[{i}].name", "is used twice; names must be unique", value=dupes[0])
 
 
-#: S3 bucket names are <= 63 characters and Pulumi auto-naming appends 8.
-MAX_BUCKET_BASE = 55
+#: ``<name>-<environment>-<bucket>`` at most this long (bucket name limit minus the auto-name suffix).
+MAX_BUCKET_BASE = constants.MAX_BUCKET_BASE
 
 #: Bucket names the stack uses itself (same on every cloud, so a spec ports unchanged).
 RESERVED_BUCKETS: dict[str, str] = {"access-logs": "the stack's own access-log bucket has this name"}

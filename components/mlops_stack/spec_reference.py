@@ -12,7 +12,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticUndefined
 
 from mlops_stack import spec as spec_module
-from mlops_stack import targets
+from mlops_stack import constants, targets
 from mlops_stack.spec import spec_model
 
 HEADER = """# Spec reference
@@ -32,7 +32,7 @@ Checked before any resource is registered; the first failure is reported as one 
 - `region` must be a region of `cloud` (a misspelling gets a suggestion).
 {required}- `network.cidr` is a private (RFC 1918) /16 to /20 range.
 - Bucket, GPU pool, endpoint and namespace names are unique; repositories are listed once.
-- `<name>-<environment>-<bucket>` fits in 55 characters (S3 names are at most 63 and Pulumi
+- `<name>-<environment>-<bucket>` fits in {max_bucket_base} characters (S3 names are at most {max_bucket_name} and Pulumi
   appends an 8-character suffix).
 - In prod: every bucket is versioned; every endpoint has `minInstances` >= 2.
 - `cluster.publicAccessCidrs` never contains `0.0.0.0/0` (leave it empty for a private endpoint).
@@ -132,7 +132,11 @@ def render() -> str:
     required = "".join(
         f"- `{t.name}.{to_camel(key)}` is required when `cloud` is `{t.name}`.\n" for t in targets.all() for key in t.required_options
     )
-    parts.append(RULES.replace("{required}", required))
+    limits = {"{max_bucket_base}": str(constants.MAX_BUCKET_BASE), "{max_bucket_name}": str(constants.MAX_BUCKET_NAME)}
+    rules = RULES.replace("{required}", required)
+    for key, value in limits.items():
+        rules = rules.replace(key, value)
+    parts.append(rules)
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -11,7 +11,15 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from mlops_stack.offline.engine import ACCOUNT_ID, MockContext, auto_name, short_hash
+from mlops_stack.offline.engine import MockContext, auto_name, short_hash
+
+#: The deterministic fake account every offline plan runs as.
+ACCOUNT_ID = "123456789012"
+
+
+def aws_region(ctx: MockContext, provider_ref: str | None = None) -> str:
+    """The region of a resource: its provider's, else the stack's ``aws:region``, else us-east-1."""
+    return str(ctx.provider_inputs(provider_ref).get("region") or ctx.config.get("aws:region") or "us-east-1")
 
 
 def _arn(service: str, region: str, resource: str, account: str = ACCOUNT_ID) -> str:
@@ -26,7 +34,7 @@ def _base(ctx: MockContext, args: MockResourceArgs) -> tuple[dict[str, Any], str
     state = dict(args.inputs)
     if "tags" in state:
         state.setdefault("tagsAll", state["tags"])
-    return state, ctx.aws_region(args.provider)
+    return state, aws_region(ctx, args.provider)
 
 
 Rule = Callable[[MockContext, MockResourceArgs], tuple[str, dict[str, Any]]]
@@ -249,7 +257,7 @@ def _zone_id_prefix(region: str) -> str:
 def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
     from mlops_stack import catalog
 
-    region = ctx.aws_region(args.provider)
+    region = aws_region(ctx, args.provider)
     # As many zones as the catalog knows for the region (not six everywhere, which hid
     # a network.zones larger than the region); at least 2 for regions it does not list.
     info = catalog.zones("aws", region)
@@ -274,13 +282,13 @@ def _partition(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
 
 
 def _region(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
-    region = ctx.aws_region(args.provider)
+    region = aws_region(ctx, args.provider)
     return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com", "description": region}
 
 
 def _get_cluster(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
     name = str(args.args.get("name", "cluster"))
-    region = ctx.aws_region(args.provider)
+    region = aws_region(ctx, args.provider)
     ident = short_hash(name, length=32).upper()
     return {
         "name": name,

@@ -18,7 +18,11 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from mlops_stack.offline.engine import AZURE_SUBSCRIPTION, AZURE_TENANT, MockContext, short_hash
+from mlops_stack.offline.engine import MockContext, short_hash
+
+#: The deterministic fake subscription and tenant every offline plan runs in.
+AZURE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000000"
+AZURE_TENANT = "11111111-1111-4111-8111-111111111111"
 
 Rule = Callable[[MockContext, MockResourceArgs], tuple[str, dict[str, Any]]]
 

@@ -5,12 +5,28 @@ data have the shapes the real provider returns; values are deterministic."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from mlops_stack.offline.engine import MockContext, auto_name, short_hash
+
+
+def gcp_project(ctx: MockContext, inputs: Mapping[str, Any], provider_ref: str | None = None) -> str:
+    """The project of a resource: its own input, its provider's, the stack's ``gcp:project``, or a placeholder."""
+    return str(inputs.get("project") or ctx.provider_inputs(provider_ref).get("project") or ctx.config.get("gcp:project") or "mlops-offline")
+
+
+def gcp_region(ctx: MockContext, inputs: Mapping[str, Any], provider_ref: str | None = None) -> str:
+    """The region of a resource: its own region or location, its provider's, the stack's ``gcp:region``, or us-central1."""
+    return str(
+        inputs.get("region")
+        or inputs.get("location")
+        or ctx.provider_inputs(provider_ref).get("region")
+        or ctx.config.get("gcp:region")
+        or "us-central1"
+    )
 
 COMPUTE = "https://www.googleapis.com/compute/v1"
 
@@ -29,8 +45,8 @@ def _base(ctx: MockContext, args: MockResourceArgs) -> tuple[dict[str, Any], str
         state.setdefault("pulumiLabels", state["labels"])
     if "resourceLabels" in state:
         state.setdefault("effectiveLabels", state["resourceLabels"])
-    project = ctx.gcp_project(state, args.provider)
-    region = ctx.gcp_region(state, args.provider)
+    project = gcp_project(ctx, state, args.provider)
+    region = gcp_region(ctx, state, args.provider)
     state.setdefault("project", project)
     return state, project, region
 
@@ -273,18 +289,18 @@ RESOURCES: dict[str, Rule] = {
 
 
 def _get_project(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
-    project = ctx.gcp_project({"project": args.args.get("projectId")}, args.provider)
+    project = gcp_project(ctx, {"project": args.args.get("projectId")}, args.provider)
     return {"projectId": project, "number": project_number(project), "name": project, "id": f"projects/{project}", "labels": {}}
 
 
 def _gcs_account(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
-    project = ctx.gcp_project(dict(args.args), args.provider)
+    project = gcp_project(ctx, dict(args.args), args.provider)
     email = f"service-{project_number(project)}@gs-project-accounts.iam.gserviceaccount.com"
     return {"emailAddress": email, "member": f"serviceAccount:{email}", "project": project, "id": email}
 
 
 def _bq_account(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
-    project = ctx.gcp_project(dict(args.args), args.provider)
+    project = gcp_project(ctx, dict(args.args), args.provider)
     email = f"bq-{project_number(project)}@bigquery-encryption.iam.gserviceaccount.com"
     return {"email": email, "member": f"serviceAccount:{email}", "project": project, "id": email}
 
@@ -296,10 +312,10 @@ _ZONE_LETTERS = {"us-east1": "bcd", "europe-west1": "bcd"}
 def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
     from mlops_stack import catalog
 
-    region = ctx.gcp_region(dict(args.args), args.provider)
+    region = gcp_region(ctx, dict(args.args), args.provider)
     info = catalog.zones("gcp", region)
     names = list(info.names) if info is not None and info.names else [f"{region}-{c}" for c in _ZONE_LETTERS.get(region, "abc")]
-    project = ctx.gcp_project(dict(args.args), args.provider)
+    project = gcp_project(ctx, dict(args.args), args.provider)
     return {"names": names, "region": region, "project": project, "id": f"projects/{project}/regions/{region}"}
 
 

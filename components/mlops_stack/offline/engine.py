@@ -13,6 +13,7 @@ another in one process (tests) without leaking the root stack, config or setting
 from __future__ import annotations
 
 import contextvars
+import functools
 import gc
 import hashlib
 import importlib
@@ -39,10 +40,6 @@ GC_THRESHOLD = 100_000
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 
-#: The deterministic fake identity every offline plan runs as.
-ACCOUNT_ID = "123456789012"
-AZURE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000000"
-AZURE_TENANT = "11111111-1111-4111-8111-111111111111"
 
 
 @dataclass
@@ -196,20 +193,33 @@ class MockContext:
         key = "::".join(urn[:-1]) if len(urn) > 1 else provider_ref
         return self.providers.get(key, {})
 
-    def aws_region(self, provider_ref: str | None = None) -> str:
-        return str(self.provider_inputs(provider_ref).get("region") or self.config.get("aws:region") or "us-east-1")
+    def __getattr__(self, name: str) -> Any:
+        """Deprecated: the per-target helpers (a region or project from the provider, the
+        config or a default) are functions ``<name>(ctx, ...)`` of the targets' mock
+        modules now; ``ctx.<name>(...)`` still finds them until the open branches rebase."""
+        if not name.startswith("_"):
+            for module in _mock_modules():
+                helper = getattr(module, name, None)
+                if callable(helper):
+                    return functools.partial(helper, self)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def gcp_project(self, inputs: Mapping[str, Any], provider_ref: str | None = None) -> str:
-        return str(inputs.get("project") or self.provider_inputs(provider_ref).get("project") or self.config.get("gcp:project") or "mlops-offline")
 
-    def gcp_region(self, inputs: Mapping[str, Any], provider_ref: str | None = None) -> str:
-        return str(
-            inputs.get("region")
-            or inputs.get("location")
-            or self.provider_inputs(provider_ref).get("region")
-            or self.config.get("gcp:region")
-            or "us-central1"
-        )
+def _mock_modules() -> list[Any]:
+    from mlops_stack import targets
+
+    return [importlib.import_module(m) for m in sorted(set(targets.mock_modules().values()))]
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated: the fake offline identities (an account ID, a subscription, a tenant) live
+    in the targets' mock modules; importing them from here still works until the open
+    branches rebase."""
+    if name.isupper():
+        for module in _mock_modules():
+            if hasattr(module, name):
+                return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RealisticMocks(pulumi_mocks.Mocks):
@@ -375,7 +385,7 @@ def run_program(
 ) -> Plan:
     """Run ``program`` (a Pulumi program as a function) offline and return what it registered.
 
-    ``config`` is the flat Pulumi config map (``{"mlops-stack:cloud": "aws",
+    ``config`` is the flat Pulumi config map (``{"mlops-stack:cloud": "<target>",
     "mlops-stack:cluster": "<json>"}``), exactly as the Pulumi CLI hands it to a program.
     Exceptions from the program (a ``ConfigError``) propagate unchanged.
     """
