@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 from mlops_stack.offline.engine import Plan, run_program
 from mlops_stack.offline.stackfile import list_stacks, read_stack_file
@@ -32,3 +33,16 @@ def plan_example(stack: str) -> Plan:
 def plan_config(config: dict[str, str], stack: str = "test") -> Plan:
     """Plan an ad-hoc flat Pulumi config (``{"mlops-stack:cloud": "aws", ...}``)."""
     return run_program(stack_program, stack=stack, config=config)
+
+
+def set_path(node: Any, path: str, value: Any) -> None:
+    """``set_path(raw, "cluster.gpuPools.0.gpu", "x")``: set one value in nested dicts and
+    lists, in place (numbers index lists; missing dicts are created)."""
+    parts = path.split(".")
+    for p in parts[:-1]:
+        node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from badstacks import Raw, assert_plain, cli_plan, example_config, program_error, pulumi_config, stack_yaml
+from planning import set_path
 from mlops_stack import catalog
 from mlops_stack.args import MAX_OWN_TAGS
 from mlops_stack.errors import did_you_mean
@@ -29,15 +30,7 @@ def put(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     if not rest:
         config[key] = value
         return config
-    node: Any = config.setdefault(key, {})
-    parts = rest.split(".")
-    for p in parts[:-1]:
-        node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
+    set_path(config.setdefault(key, {}), rest, value)
     return config
 
 

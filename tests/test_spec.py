@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from badstacks import assert_plain
-from planning import STACKS, plan_config
+from planning import STACKS, plan_config, set_path
 from mlops_stack import targets
 from mlops_stack.errors import ConfigError
 from mlops_stack.offline.stackfile import read_stack_file
@@ -29,15 +29,7 @@ def prod_raw() -> dict[str, Any]:
 def with_(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """``with_(raw, "cluster.gpuPools.0.gpu", "x")``: a copy with one value replaced."""
     out = copy.deepcopy(raw)
-    node: Any = out
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
+    set_path(out, path, value)
     return out
 
 
