@@ -31,36 +31,40 @@ def _is_star(values: Any) -> Any:
     return False
 
 
+def _allow_statements(document: Any, *, unconditioned: bool = False) -> list[tuple[Any, dict[str, Any]]]:
+    """``(label, statement)`` of each known Allow statement (only those without a Condition
+    when ``unconditioned``); the label is the statement's Sid, else its index. Empty when the
+    statements are not knowable."""
+    stmts = statements(document)
+    if stmts is UNKNOWN:
+        return []
+    return [
+        (s.get("Sid") or i, s)
+        for i, s in enumerate(stmts)
+        if s is not UNKNOWN and s.get("Effect") == "Allow" and not (unconditioned and s.get("Condition"))
+    ]
+
+
 def admin_wildcard_statements(document: Any) -> list[str]:
     """Descriptions of Allow statements granting Action '*' (or '*:*') on Resource '*'."""
     found: list[str] = []
-    stmts = statements(document)
-    if stmts is UNKNOWN:
-        return found
-    for i, s in enumerate(stmts):
-        if s is UNKNOWN or s.get("Effect") != "Allow":
-            continue
+    for label, s in _allow_statements(document):
         actions = as_list(s.get("Action"))
         if actions is UNKNOWN:
             continue
         star_action = any(a in ("*", "*:*") for a in actions)
         star_resource = _is_star(s.get("Resource"))
         if star_action and star_resource is True:
-            found.append(f"statement {s.get('Sid') or i} allows Action '*' on Resource '*'")
+            found.append(f"statement {label} allows Action '*' on Resource '*'")
         if s.get("NotAction") is not None and star_resource is True:
-            found.append(f"statement {s.get('Sid') or i} allows everything but NotAction on Resource '*'")
+            found.append(f"statement {label} allows everything but NotAction on Resource '*'")
     return found
 
 
 def public_principal_statements(document: Any) -> list[str]:
     """Allow statements whose principal is everyone ('*') without a narrowing Condition."""
     found: list[str] = []
-    stmts = statements(document)
-    if stmts is UNKNOWN:
-        return found
-    for i, s in enumerate(stmts):
-        if s is UNKNOWN or s.get("Effect") != "Allow" or s.get("Condition"):
-            continue
+    for label, s in _allow_statements(document, unconditioned=True):
         principal = s.get("Principal")
         if principal is UNKNOWN:
             continue
@@ -68,7 +72,7 @@ def public_principal_statements(document: Any) -> list[str]:
             isinstance(principal, dict) and any(v == "*" or (isinstance(v, list) and "*" in v) for v in principal.values())
         )
         if everyone:
-            found.append(f"statement {s.get('Sid') or i} allows Principal '*'")
+            found.append(f"statement {label} allows Principal '*'")
     return found
 
 
@@ -115,12 +119,7 @@ ENI_WRITE_ACTIONS = frozenset(
 def unscoped_eni_statements(document: Any) -> list[str]:
     """Allow statements granting network-interface writes on Resource '*' with no Condition."""
     found: list[str] = []
-    stmts = statements(document)
-    if stmts is UNKNOWN:
-        return found
-    for i, s in enumerate(stmts):
-        if s is UNKNOWN or s.get("Effect") != "Allow" or s.get("Condition"):
-            continue
+    for label, s in _allow_statements(document, unconditioned=True):
         actions = as_list(s.get("Action"))
         if actions is UNKNOWN:
             continue
@@ -128,5 +127,5 @@ def unscoped_eni_statements(document: Any) -> list[str]:
             a for a in actions if isinstance(a, str) and (a.lower() in ENI_WRITE_ACTIONS or a in ("*", "ec2:*", "ec2:*NetworkInterface*"))
         )
         if hits and _is_star(s.get("Resource")) is True:
-            found.append(f"statement {s.get('Sid') or i} allows {', '.join(hits)} on Resource '*' without a condition")
+            found.append(f"statement {label} allows {', '.join(hits)} on Resource '*' without a condition")
     return found
