@@ -209,3 +209,24 @@ def managed_outputs(outputs: Mapping[str, Any], spec: Any) -> dict[str, Any]:
     their address is in-cluster only, so the smoke test from a runner does not call them."""
     cluster = {ep.name for ep in getattr(spec, "endpoints", ()) if getattr(ep, "on_cluster", False)}
     return {name: out for name, out in (outputs.get("endpoints") or {}).items() if name not in cluster}
+
+
+def smoke_buckets(spec: Any, outputs: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
+    """``(logical name, URI, versioned in the spec)`` of each bucket the stack exported, by name."""
+    versioned = {b.name: b.versioning for b in spec.storage.buckets}
+    return [(logical, str(uri), versioned.get(logical, True)) for logical, uri in sorted((outputs.get("bucket_uris") or {}).items())]
+
+
+def smoke_endpoints(
+    spec: Any, outputs: Mapping[str, Any], request: Callable[[Any], SampleRequest | None] | None = None
+) -> list[tuple[str, str, SampleRequest | None]]:
+    """``(logical name, deployed endpoint name, sample request)`` of each managed endpoint the
+    stack exported (``managed_outputs``), by name; the request is ``request(endpoint spec)``
+    (default: ``sample_request``, the spec's own)."""
+    specs = {ep.name: ep for ep in spec.endpoints}
+    make = request or sample_request
+    out = []
+    for logical, exported in sorted(managed_outputs(outputs, spec).items()):
+        ep = specs.get(logical)
+        out.append((logical, str(exported["endpoint_name"]), make(ep) if ep is not None else None))
+    return out

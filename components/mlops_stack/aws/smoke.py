@@ -23,7 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mlops_stack.ops_report import FAIL, OK, SKIP, Result, SampleRequest, managed_outputs, render_smoke
+from mlops_stack.ops_report import FAIL, OK, SKIP, Result, SampleRequest, render_smoke
 from mlops_stack.ops_report import SmokeReport as Report
 from mlops_stack.ops_report import sample_request as _sample_request
 
@@ -162,18 +162,17 @@ def check_endpoint(sm: Any, runtime: Any, logical: str, endpoint_name: str, requ
     report.add("endpoint request", label, "2xx", str(code or "no response"), 200 <= code < 300, detail)
 
 
-from mlops_stack.ops_report import ClientFactory  # noqa: E402
+from mlops_stack.ops_report import ClientFactory, smoke_buckets, smoke_endpoints  # noqa: E402
 
 
 def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stack: str = "") -> Report:
     """Check the deployed stack described by ``outputs``; ``client(name)`` returns a boto3 client."""
     report = Report(stack=stack, region=spec.region)
-    buckets = outputs.get("bucket_uris") or {}
+    buckets = smoke_buckets(spec, outputs)
     if buckets:
         s3 = client("s3")
-        versioned = {b.name: b.versioning for b in spec.storage.buckets}
-        for logical, uri in sorted(buckets.items()):
-            check_bucket(s3, logical, str(uri), versioned.get(logical, True), report)
+        for logical, uri, versioned in buckets:
+            check_bucket(s3, logical, uri, versioned, report)
     repos = outputs.get("repository_urls") or {}
     if repos:
         ecr = client("ecr")
@@ -181,11 +180,9 @@ def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stac
             check_repository(ecr, logical, str(url), report)
     if outputs.get("cluster_name"):
         check_cluster(client("eks"), str(outputs["cluster_name"]), report)
-    endpoints = managed_outputs(outputs, spec)
+    endpoints = smoke_endpoints(spec, outputs, sample_request)
     if endpoints:
         sm, runtime = client("sagemaker"), client("sagemaker-runtime")
-        specs = {ep.name: ep for ep in spec.endpoints}
-        for logical, out in sorted(endpoints.items()):
-            ep = specs.get(logical)
-            check_endpoint(sm, runtime, logical, str(out["endpoint_name"]), sample_request(ep) if ep is not None else None, report)
+        for logical, endpoint_name, request in endpoints:
+            check_endpoint(sm, runtime, logical, endpoint_name, request, report)
     return report

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mlops_stack.azure.preflight import ML_API_VERSION, ML_DATA_SCOPE, Arm, _text
-from mlops_stack.ops_report import ClientFactory, SampleRequest, managed_outputs, post_sample, sample_request
+from mlops_stack.ops_report import ClientFactory, SampleRequest, post_sample, smoke_endpoints
 from mlops_stack.ops_report import SmokeReport as Report
 
 __all__ = ["Report", "run_smoke"]
@@ -172,9 +172,6 @@ def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stac
         check_registry(client("containerregistry"), str(outputs["registry_url"]), report)
     if outputs.get("cluster_name"):
         check_cluster(client("containerservice"), str(outputs["cluster_name"]), report)
-    endpoints = managed_outputs(outputs, spec)
-    specs = {ep.name: ep for ep in spec.endpoints}
-    for logical, out in sorted(endpoints.items()):
-        ep = specs.get(logical)
-        check_endpoint(client, sub, spec.region, logical, str(out["endpoint_name"]), sample_request(ep) if ep is not None else None, report)
+    for logical, endpoint_name, request in smoke_endpoints(spec, outputs):
+        check_endpoint(client, sub, spec.region, logical, endpoint_name, request, report)
     return report

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlops_stack.gcp.preflight import ApiError, Rest
-from mlops_stack.ops_report import ClientFactory, SampleRequest, managed_outputs, post_sample, sample_request
+from mlops_stack.ops_report import ClientFactory, SampleRequest, post_sample, smoke_buckets, smoke_endpoints
 from mlops_stack.ops_report import SmokeReport as Report
 
 __all__ = ["Report", "run_smoke"]
@@ -111,12 +111,11 @@ def check_endpoint(vertex: Rest, logical: str, endpoint_id: str, request: Sample
 def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stack: str = "") -> Report:
     """Check the deployed stack described by ``outputs``; ``client(name)`` returns a ``Rest``."""
     report = Report(stack=stack, region=spec.region)
-    buckets = outputs.get("bucket_uris") or {}
+    buckets = smoke_buckets(spec, outputs)
     if buckets:
         storage = client("storage")
-        versioned = {b.name: b.versioning for b in spec.storage.buckets}
-        for logical, uri in sorted(buckets.items()):
-            check_bucket(storage, logical, str(uri), versioned.get(logical, True), report)
+        for logical, uri, versioned in buckets:
+            check_bucket(storage, logical, uri, versioned, report)
     repos = outputs.get("repository_urls") or {}
     if repos:
         ar = client("artifactregistry")
@@ -124,11 +123,9 @@ def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stac
             check_repository(ar, logical, str(url), report)
     if outputs.get("cluster_name"):
         check_cluster(client("container"), cluster_path(outputs, spec), str(outputs["cluster_name"]), report)
-    endpoints = managed_outputs(outputs, spec)
+    endpoints = smoke_endpoints(spec, outputs)
     if endpoints:
         vertex = client("aiplatform")
-        specs = {ep.name: ep for ep in spec.endpoints}
-        for logical, out in sorted(endpoints.items()):
-            ep = specs.get(logical)
-            check_endpoint(vertex, logical, str(out["endpoint_name"]), sample_request(ep) if ep is not None else None, report)
+        for logical, endpoint_name, request in endpoints:
+            check_endpoint(vertex, logical, endpoint_name, request, report)
     return report
