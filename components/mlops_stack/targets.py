@@ -286,6 +286,15 @@ def provider_config(t: Target, spec: MlopsSpec) -> dict[str, Any]:
     return out
 
 
+def sdk_provider(req: ProviderRequest, sdk_module: str) -> pulumi.ProviderResource:
+    """The ``Provider`` of SDK module ``sdk_module`` (imported now) for ``req``: its name, the
+    stack's provider config checked by ``provider_args``, and its options. A target's
+    factory when its provider needs nothing else."""
+    cls = importlib.import_module(sdk_module).Provider
+    provider: pulumi.ProviderResource = cls(req.name, **provider_args(cls, req), opts=req.opts)
+    return provider
+
+
 def provider_args(cls: type, req: ProviderRequest) -> dict[str, Any]:
     """``req.config`` checked against what provider class ``cls`` accepts: a key it does not
     know is a ``ConfigError`` naming the stack config key (not a ``TypeError`` at plan time)."""

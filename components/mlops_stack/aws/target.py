@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_stack.targets import ProviderRequest, Target, provider_args
+from mlops_stack.targets import ProviderRequest, Target, sdk_provider
 
 
 def make_provider(req: ProviderRequest) -> Any:
-    import pulumi_aws as aws
-
-    return aws.Provider(req.name, **provider_args(aws.Provider, req), opts=req.opts)
+    return sdk_provider(req, "pulumi_aws")
 
 
 TARGET = Target(

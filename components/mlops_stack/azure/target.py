@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_stack.targets import ProviderRequest, Target, provider_args
+from mlops_stack.targets import ProviderRequest, Target, sdk_provider
 
 
 def make_provider(req: ProviderRequest) -> Any:
-    import pulumi_azure_native as azure_native
-
-    return azure_native.Provider(req.name, **provider_args(azure_native.Provider, req), opts=req.opts)
+    return sdk_provider(req, "pulumi_azure_native")
 
 
 TARGET = Target(
