@@ -18,8 +18,6 @@ PACKAGE = Path(mlops_stack.__file__).parent
 
 #: "<path in the package>:<qualified name>" -> the most lines it may have.
 ALLOWED = {
-    # Rewritten as the capability slot table (issue 14, in progress).
-    "stack.py:MlopsStack.__init__": 121,
     # The region, catalog and target rules of the whole spec; shrinks as rules move onto the models.
     "spec.py:validate": 111,
     # The neutral monitoring layer (outside the target folders; changed by the serving work).
