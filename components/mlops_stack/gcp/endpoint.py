@@ -162,7 +162,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         provider: VertexDeploymentProvider | None = None,
     ) -> None:
         super().__init__("mlops:gcp:ModelEndpoint", name, None, merge_opts(opts))
-        env, ep, store = args.env, args.endpoint, args.store
+        env, ep = args.env, args.endpoint
         if ep.model.image is None:
             raise ConfigError(
                 "endpoint.model.image", "is required on gcp: Vertex AI has no framework images here", "set model.image to a serving container image URI"
@@ -188,6 +188,39 @@ class ModelEndpoint(pulumi.ComponentResource):
         # is created, and the provider checks the image was pushed before it uploads.
         repository = stack_repository(ep.model.image, env.region, getattr(args.container_registry, "repositories", None) or {})
 
+        logging_config, capture_deps = self._request_logging(name, args, project, tags, apis)
+        sa, read = self._identity(name, args, apis)
+        endpoint = self._endpoint(name, args, project, kms, logging_config, apis, capture_deps, tags)
+        deployment = self._deployment(name, args, project, endpoint, sa, read, repository, kms, model_labels, (machine_type, accelerator, count), provider)
+        self.endpoint_name = endpoint.id
+        self._serving_url(name, args, endpoint, deployment, number, apis, tags)
+        self.instance_type = machine_type
+        self.accelerator = accelerator
+        self.model = deployment.model
+        self.deployed_model_id = deployment.deployed_model_id
+        self.service_account_email = sa.email
+        self.register_outputs(
+            {
+                "endpoint_name": self.endpoint_name,
+                "invoke_url": self.invoke_url,
+                "instance_type": self.instance_type,
+                "accelerator": self.accelerator,
+                "model": self.model,
+                "deployed_model_id": self.deployed_model_id,
+                "service_account_email": self.service_account_email,
+                "capture_uri": self.capture_uri,
+                "psc_host": self.psc_host,
+                "psc_ip_address": self.psc_ip_address,
+            }
+        )
+
+    def _request_logging(
+        self, name: str, args: ModelEndpointArgs, project: pulumi.Output[str], tags: dict[str, str], apis: list[gcp.projects.Service]
+    ) -> tuple[gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigArgs | None, list[pulumi.Resource]]:
+        """Request-response logging to BigQuery when data capture is on (sets ``capture_uri``);
+        returns the endpoint's logging config and what it must wait for."""
+        env, ep = args.env, args.endpoint
+        capture = ep.data_capture
         logging_config: gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigArgs | None = None
         capture_deps: list[pulumi.Resource] = []
         self.capture_uri = None
@@ -200,7 +233,13 @@ class ModelEndpoint(pulumi.ComponentResource):
             )
             # Vertex creates the table as its service agent: the grant must exist first.
             capture_deps, self.capture_uri = [writer], uri
+        return logging_config, capture_deps
 
+    def _identity(
+        self, name: str, args: ModelEndpointArgs, apis: list[gcp.projects.Service]
+    ) -> tuple[gcp.serviceaccount.Account, gcp.storage.BucketIAMMember]:
+        """The endpoint's serving identity, which reads its models bucket and nothing else."""
+        env, ep, store = args.env, args.endpoint, args.store
         sa = gcp.serviceaccount.Account(
             f"{name}-sa",
             account_id=account_id(env.prefix, f"ep-{ep.name}"),
@@ -212,7 +251,21 @@ class ModelEndpoint(pulumi.ComponentResource):
         read = gcp.storage.BucketIAMMember(
             f"{name}-model-read", bucket=bucket, role="roles/storage.objectViewer", member=sa.member, opts=child_opts(self)
         )
+        return sa, read
 
+    def _endpoint(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        project: pulumi.Output[str],
+        kms: pulumi.Input[str] | None,
+        logging_config: gcp.vertex.AiEndpointPredictRequestResponseLoggingConfigArgs | None,
+        apis: list[gcp.projects.Service],
+        capture_deps: list[pulumi.Resource],
+        tags: dict[str, str],
+    ) -> gcp.vertex.AiEndpoint:
+        """The Vertex AI endpoint (Private Service Connect when private, the stack key)."""
+        env, ep = args.env, args.endpoint
         endpoint = gcp.vertex.AiEndpoint(
             f"{name}-endpoint",
             display_name=f"{env.prefix}-{ep.name}",
@@ -229,6 +282,26 @@ class ModelEndpoint(pulumi.ComponentResource):
             labels=tags,
             opts=child_opts(self, depends_on=[*apis, *key_dependencies(args.keys), *capture_deps]),
         )
+        return endpoint
+
+    def _deployment(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        project: pulumi.Output[str],
+        endpoint: gcp.vertex.AiEndpoint,
+        sa: gcp.serviceaccount.Account,
+        read: gcp.storage.BucketIAMMember,
+        repository: pulumi.Resource | None,
+        kms: pulumi.Input[str] | None,
+        model_labels: dict[str, str],
+        machine: tuple[str, str | None, int],
+        provider: VertexDeploymentProvider | None,
+    ) -> VertexModelDeployment:
+        """The model upload and its deployment on the endpoint (the dynamic provider)."""
+        env, ep = args.env, args.endpoint
+        bucket = args.store.bucket_names[ep.model.artifact.bucket]
+        machine_type, accelerator, count = machine
         deployment = VertexModelDeployment(
             f"{name}-deployment",
             {
@@ -257,7 +330,21 @@ class ModelEndpoint(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=[read, *([repository] if repository is not None else [])]),
             provider=provider,
         )
-        self.endpoint_name = endpoint.id
+        return deployment
+
+    def _serving_url(
+        self,
+        name: str,
+        args: ModelEndpointArgs,
+        endpoint: gcp.vertex.AiEndpoint,
+        deployment: VertexModelDeployment,
+        number: pulumi.Output[str],
+        apis: list[gcp.projects.Service],
+        tags: dict[str, str],
+    ) -> None:
+        """``invoke_url``: the public URL, or for a private endpoint the Private Service
+        Connect consumer side in the stack's VPC (sets ``psc_host``, ``psc_ip_address``)."""
+        env, ep = args.env, args.endpoint
         self.psc_host = self.psc_ip_address = None
         if ep.private:
             # The consumer side: served only through it (the public URL does not serve PSC endpoints).
@@ -269,22 +356,3 @@ class ModelEndpoint(pulumi.ComponentResource):
             self.psc_host, self.psc_ip_address = psc.host, psc.address.address
         else:
             self.invoke_url = endpoint.id.apply(lambda i: invoke_url(env.region, i))
-        self.instance_type = machine_type
-        self.accelerator = accelerator
-        self.model = deployment.model
-        self.deployed_model_id = deployment.deployed_model_id
-        self.service_account_email = sa.email
-        self.register_outputs(
-            {
-                "endpoint_name": self.endpoint_name,
-                "invoke_url": self.invoke_url,
-                "instance_type": self.instance_type,
-                "accelerator": self.accelerator,
-                "model": self.model,
-                "deployed_model_id": self.deployed_model_id,
-                "service_account_email": self.service_account_email,
-                "capture_uri": self.capture_uri,
-                "psc_host": self.psc_host,
-                "psc_ip_address": self.psc_ip_address,
-            }
-        )
