@@ -46,3 +46,11 @@ def test_importing_the_package_imports_nothing_else() -> None:
     code = "import sys, mlops_stack\nprint(sorted(m for m in sys.modules if m.startswith(('mlops_stack.', 'pulumi', 'pydantic'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['mlops_stack._lazy']"
+
+
+def test_the_old_dispatcher_module_is_gone() -> None:
+    # mlops_stack.registry was renamed mlops_stack.targets; the shim is removed (CHANGELOG).
+    import importlib.util
+
+    assert importlib.util.find_spec("mlops_stack.registry") is None
+    assert importlib.util.find_spec("mlops_stack.targets") is not None

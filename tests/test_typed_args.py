@@ -40,3 +40,42 @@ def test_annotations_resolve_to_real_types(cls: type) -> None:
 
 def test_model_endpoint_args_has_no_dead_cloud_options() -> None:
     assert "cloud_options" not in {f.name for f in dataclasses.fields(args_module.ModelEndpointArgs)}
+
+
+@pytest.mark.parametrize("target", ["aws", "gcp", "azure"])
+def test_each_cluster_takes_its_own_targets_options(target: str) -> None:
+    # KubernetesClusterArgs[<the target's options model>], not a bare BaseModel.
+    from mlops_stack import targets
+
+    t = targets.get(target)
+    cls = t.component("KubernetesCluster")
+    module = __import__(cls.__module__, fromlist=["_"])
+    hints = typing.get_type_hints(cls.__init__, globalns=vars(module))
+    assert hints["args"] == args_module.KubernetesClusterArgs[t.options()]
+    field = next(f for f in dataclasses.fields(args_module.KubernetesClusterArgs) if f.name == "cloud_options")
+    assert field.type == "TargetOptions | None"
+    assert args_module.TargetOptions.__bound__ is __import__("pydantic").BaseModel
+
+
+@pytest.mark.parametrize(("target", "other"), [("aws", "gcp"), ("gcp", "azure"), ("azure", "aws")])
+def test_another_targets_cluster_options_are_one_config_error(target: str, other: str) -> None:
+    # Before: silently ignored (getattr defaults). Now: one line, nothing registered.
+    from types import SimpleNamespace
+
+    from mlops_stack import targets
+    from mlops_stack.errors import ConfigError
+    from mlops_stack.offline.engine import run_program
+
+    t, o = targets.get(target), targets.get(other)
+    wrong = o.options()()
+
+    def program() -> None:
+        args = args_module.KubernetesClusterArgs(env=args_module.Env(region="r1"), network=SimpleNamespace(), cloud_options=wrong)
+        t.component("KubernetesCluster")("c", args)
+
+    with pytest.raises(ConfigError) as err:
+        run_program(program, stack="dev")
+    model = t.options()
+    assert str(err.value) == (
+        f"KubernetesClusterArgs.cloud_options: {type(wrong).__name__!r} must be {model.__module__}.{model.__name__} (this target's own options)"
+    )

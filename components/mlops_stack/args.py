@@ -4,8 +4,9 @@ Each capability's constructor is ``(name, args, opts=None)`` with one of the fro
 keyword-only dataclasses below. A value that may come from another resource is an
 ``Input``; a sibling component (the network a cluster lives in, the key that encrypts
 a bucket) is passed as the component itself, and the cloud implementation reads the
-attributes it documents from it. Cloud-only knobs come in ``cloud_options`` (the spec's
-``aws`` / ``gcp`` / ``azure`` sub-spec), never as loose keyword arguments.
+attributes it documents from it. Cloud-only knobs come in ``cloud_options``: the target's
+own spec section model (``mlops_stack.<target>.options``), with the args class
+parametrised by it (``KubernetesClusterArgs[AwsSpec]``), never as loose keyword arguments.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pulumi
 
@@ -32,9 +33,9 @@ from mlops_stack.spec import (
     StorageSpec,
 )
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
+from pydantic import BaseModel
 
+if TYPE_CHECKING:
     from mlops_stack.contracts import (
         ArtifactStore,
         ClusterRef,
@@ -193,16 +194,34 @@ class ModelRegistryArgs:
     container_registry: ContainerRegistry | None = None
 
 
+#: A target's own options model (its spec section, ``mlops_stack.<target>.options``).
+TargetOptions = TypeVar("TargetOptions", bound=BaseModel)
+
+
+def target_options(value: BaseModel | None, model: type[TargetOptions], key: str) -> TargetOptions:
+    """``value`` as ``model`` (its defaults when None); another target's options (or anything
+    else) is a ``ConfigError`` on ``key``, never silently ignored."""
+    if value is None:
+        return model()
+    if not isinstance(value, model):
+        from mlops_stack.errors import ConfigError
+
+        raise ConfigError(key, f"must be {model.__module__}.{model.__name__} (this target's own options)", value=type(value).__name__)
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
-class KubernetesClusterArgs:
+class KubernetesClusterArgs(Generic[TargetOptions]):
     env: Env
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     network: Network
     keys: Keys | None = None
     #: The container registry the nodes pull from (AKS grants AcrPull on it).
     registry: ContainerRegistry | None = None
-    #: The target's own spec section (``spec.<cloud>``), read by that target only.
-    cloud_options: BaseModel | None = None
+    #: The target's own spec section (``spec.<target>``): each target's cluster takes
+    #: ``KubernetesClusterArgs[<its options>]`` (``AwsSpec``, ``GcpSpec``, ``AzureSpec``) and
+    #: rejects another target's options with a ``ConfigError``.
+    cloud_options: TargetOptions | None = None
     #: ``gpu.driver``: "cloud" (the node image's driver) or "operator" (the GPU Operator's).
     gpu_driver: str = "cloud"
     #: The ModelRegistry component of the same cloud, if the stack has one (Azure sends

@@ -86,9 +86,10 @@ def render() -> str:
             node = _class(_source(module), kind)
             if node is None:
                 continue
-            args_cls = _args_class(node)
-            if args_cls and args_cls not in args_used:
-                args_used.append(args_cls)
+            args_cls = _args_class(node)  # ``KubernetesClusterArgs[AwsSpec]``: parametrised by the target's options
+            base = args_cls.split("[", 1)[0]
+            if base and base not in args_used:
+                args_used.append(base)
             lines += [f"### {t.display_name}: `{module}.{kind}`", "", _doc(node) or "(no docstring)", ""]
             lines += [f"- type token: `{_type_token(node)}`", f"- args: `{args_cls}`", ""]
             fields = _fields(node)

@@ -15,6 +15,8 @@ import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
 from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.args import target_options
+from mlops_stack.aws.options import AwsSpec
 from mlops_stack.aws._nodes import launch_template, node_role, template_ref
 from mlops_stack.aws._shared import identity, key_arn
 from mlops_stack.k8s import charts
@@ -123,7 +125,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     #: EKS AL2023 NVIDIA nodes ship the driver but not the device plugin (k8s layer reads this).
     needs_device_plugin: bool = True
 
-    def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: KubernetesClusterArgs[AwsSpec], opts: pulumi.ResourceOptions | None = None) -> None:
+        target_options(args.cloud_options, AwsSpec, "KubernetesClusterArgs.cloud_options")  # another target's options: ConfigError
         # Before anything is registered: a minor without an autoscaler release is a ConfigError.
         autoscaler = charts.cluster_autoscaler(args.cluster.version)
         super().__init__("mlops:aws:KubernetesCluster", name, None, merge_opts(opts))

@@ -55,6 +55,8 @@ from pulumi_azure_native import security as defender
 
 from mlops_stack import catalog
 from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, resource_tags
+from mlops_stack.args import target_options
+from mlops_stack.azure.options import AzureSpec
 from mlops_stack.azure._naming import (
     ROLE_ACR_PULL,
     ROLE_AKS_RBAC_CLUSTER_ADMIN,
@@ -327,7 +329,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     #: AKS partitions MIG GPUs itself (the GPU pools' ``gpuInstanceProfile``).
     partitions_mig: bool = True
 
-    def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: KubernetesClusterArgs[AzureSpec], opts: pulumi.ResourceOptions | None = None) -> None:
+        target_options(args.cloud_options, AzureSpec, "KubernetesClusterArgs.cloud_options")  # another target's options: ConfigError
         super().__init__("mlops:azure:KubernetesCluster", name, None, component_opts(opts))
         env, net = args.env, args.network
         options = args.cloud_options

@@ -23,6 +23,8 @@ import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
 from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
+from mlops_stack.args import target_options
+from mlops_stack.gcp.options import GcpSpec
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import IAM_APIS, enable_services, key_dependencies, key_for, labels, project_info
 from mlops_stack.gcp.admission import CLUSTER_EVALUATION_MODE, project_policy
@@ -135,7 +137,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     #: GKE partitions MIG GPUs itself (the pools' ``gpuPartitionSize``).
     partitions_mig: bool = True
 
-    def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: KubernetesClusterArgs[GcpSpec], opts: pulumi.ResourceOptions | None = None) -> None:
+        target_options(args.cloud_options, GcpSpec, "KubernetesClusterArgs.cloud_options")  # another target's options: ConfigError
         super().__init__("mlops:gcp:KubernetesCluster", name, None, merge_opts(opts))
         env, spec = args.env, args.cluster
         project, _number = project_info(self)
