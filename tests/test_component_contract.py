@@ -6,7 +6,8 @@ over the toy target from outside the package (tests/toy_target)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -73,6 +74,16 @@ def _plan(config: dict[str, str], stack: str) -> tuple[Plan, dict[str, list[str]
                             seen[kind].append(f"k8s_provider is {type(value).__name__}")
                         continue
                     pulumi.export(f"contract.{kind}.{i}.{member}", value)
+                for child in getattr(type(comp), "CHILDREN", ()):
+                    value = getattr(comp, child, None)
+                    resources = dict(value) if isinstance(value, Mapping) else {"": value}
+                    if not resources:
+                        seen[kind].append(f"child {child} is empty")
+                    for key, res in resources.items():
+                        if not isinstance(res, pulumi.CustomResource):
+                            seen[kind].append(f"child {child}{key} is {type(res).__name__}")
+                            continue
+                        pulumi.export(f"child.{kind}.{i}.{child}.{key}", res.urn)
 
     plan = run_program(program, stack=stack, config=config)
     return plan, seen
@@ -128,9 +139,61 @@ def _check(plan: Plan, seen: dict[str, list[str]], t: targets.Target, kind: str)
         assert values, member
         for value in values:
             assert CHECKS[member](value, t), (member, value)
+    # Exposed child resources: real resources registered inside this component.
+    component_urns = {r.urn for r in plan.resources if r.type == f"mlops:{t.name}:{kind}"}
+    for key, urn in plan.outputs.items():
+        if key.startswith(f"child.{kind}."):
+            resource = next(r for r in plan.resources if r.urn == urn)
+            assert _ancestors(plan, resource.parent) & component_urns, (key, urn)
     if kind == "GpuNodePool":
         for i in range(sum(1 for k in plan.outputs if k.startswith("contract.GpuNodePool.") and k.endswith(".pool_name"))):
             assert plan.outputs[f"contract.GpuNodePool.{i}.min_nodes"] <= plan.outputs[f"contract.GpuNodePool.{i}.max_nodes"]
+
+
+def _ancestors(plan: Plan, urn: str | None) -> set[str]:
+    found: set[str] = set()
+    by_urn = {r.urn: r for r in plan.resources}
+    while urn and urn not in found:
+        found.add(urn)
+        urn = by_urn[urn].parent if urn in by_urn else None
+    return found
+
+
+#: The key child resources each built-in target's components expose (``CHILDREN``), with
+#: the resource type each must be: what platform repos wire to (docs/components.md).
+EXPOSED: dict[tuple[str, str], dict[str, str]] = {
+    ("aws", "Keys"): {"key": "aws:kms/key:Key"},
+    ("aws", "ArtifactStore"): {"buckets": "aws:s3/bucket:Bucket"},
+    ("aws", "KubernetesCluster"): {
+        "eks_cluster": "aws:eks/cluster:Cluster",
+        "node_role": "aws:iam/role:Role",
+        "oidc_provider": "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+    },
+    ("gcp", "Keys"): {"key_ring": "gcp:kms/keyRing:KeyRing", "crypto_keys": "gcp:kms/cryptoKey:CryptoKey"},
+    ("gcp", "ArtifactStore"): {"buckets": "gcp:storage/bucket:Bucket"},
+    ("gcp", "KubernetesCluster"): {"gke_cluster": "gcp:container/cluster:Cluster"},
+    ("azure", "Keys"): {"key_vault": "azure-native:keyvault:Vault", "key": "azure-native:keyvault:Key", "etcd_key": "azure-native:keyvault:Key"},
+    ("azure", "ArtifactStore"): {"storage_account": "azure-native:storage:StorageAccount", "containers": "azure-native:storage:BlobContainer"},
+    ("azure", "KubernetesCluster"): {"managed_cluster": "azure-native:containerservice:ManagedCluster"},
+}
+
+
+@pytest.mark.parametrize(("target", "kind"), sorted(EXPOSED))
+def test_key_child_resources_are_exposed(target: str, kind: str) -> None:
+    plan, _seen = _example(target)
+    cls = targets.get(target).component(kind)
+    assert tuple(cls.CHILDREN) == tuple(EXPOSED[target, kind])
+    by_urn = {r.urn: r for r in plan.resources}
+    for child, rtype in EXPOSED[target, kind].items():
+        urns = [v for k, v in plan.outputs.items() if k.startswith(f"child.{kind}.0.{child}.")]
+        assert urns, child
+        assert {by_urn[u].type for u in urns} == {rtype}, child
+        assert child in cls.__annotations__, child
+    # Listed in the generated reference, in this component's section.
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "components.md").read_text(encoding="utf-8")
+    section = docs.split(f"### {targets.get(target).display_name}: `{cls.__module__}.{kind}`", 1)[1].split("\n### ", 1)[0]
+    for child in EXPOSED[target, kind]:
+        assert f"| `{child}` |" in section, child
 
 
 def test_every_contract_output_has_a_check() -> None:

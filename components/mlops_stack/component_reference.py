@@ -2,8 +2,8 @@
 
 Read from the source with ``ast`` (never imported), so rendering needs no provider SDK:
 for each target and each kind it offers, the class's type token, the first line of its
-docstring, its args class and its annotated outputs (the common contract first, then the
-target's own, marked "extra"). ``scripts/gen_component_docs.py`` writes the file and
+docstring, its args class, its annotated outputs (the common contract first, then the
+target's own, marked "extra") and the key child resources it exposes (``CHILDREN``). ``scripts/gen_component_docs.py`` writes the file and
 ``tests/test_component_docs.py`` fails when it drifts.
 """
 
@@ -42,6 +42,15 @@ def _fields(node: ast.ClassDef) -> list[tuple[str, str, str | None]]:
                 continue
             out.append((stmt.target.id, ast.unparse(stmt.annotation), ast.unparse(stmt.value) if stmt.value is not None else None))
     return out
+
+
+def _children(node: ast.ClassDef) -> tuple[str, ...]:
+    """The class's ``CHILDREN``: the key child resources it exposes as attributes."""
+    for stmt in node.body:
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else getattr(stmt, "target", None)
+        if isinstance(target, ast.Name) and target.id == "CHILDREN" and isinstance(getattr(stmt, "value", None), ast.Tuple):
+            return tuple(e.value for e in stmt.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+    return ()
 
 
 def _type_token(node: ast.ClassDef) -> str:
@@ -96,7 +105,12 @@ def render() -> str:
             by_name = {n: a for n, a, _ in fields}
             lines += ["| output | type | |", "| --- | --- | --- |"]
             lines += [f"| `{o}` | `{_cell(by_name.get(o, '?'))}` | |" for o in common]
-            lines += [f"| `{n}` | `{_cell(a)}` | extra |" for n, a, _ in fields if n not in common]
+            children = _children(node)
+            lines += [f"| `{n}` | `{_cell(a)}` | extra |" for n, a, _ in fields if n not in common and n not in children]
+            if children:
+                lines += ["", "Child resources (attributes, for wiring what the stack does not):", ""]
+                lines += ["| attribute | resource |", "| --- | --- |"]
+                lines += [f"| `{n}` | `{_cell(by_name.get(n, '?'))}` |" for n in children]
             lines.append("")
     args_tree = _source("mlops_stack.args")
     lines += ["## Args", "", "Keyword-only frozen dataclasses in `mlops_stack.args` (also exported by `mlops_stack`).", ""]

@@ -122,6 +122,11 @@ class KubernetesCluster(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     key_arn: pulumi.Input[str] | None
     storage_class: dict[str, Any]
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('eks_cluster', 'node_role', 'oidc_provider')
+    eks_cluster: aws.eks.Cluster
+    node_role: aws.iam.Role
+    oidc_provider: aws.iam.OpenIdConnectProvider
     #: EKS AL2023 NVIDIA nodes ship the driver but not the device plugin (k8s layer reads this).
     needs_device_plugin: bool = True
 
@@ -144,6 +149,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             lambda v: kubeconfig(v[0], v[1], v[2], env.region)
         )
         self.cluster_name = cluster.name
+        self.eks_cluster, self.node_role, self.oidc_provider = cluster, nodes.role, oidc
         self.endpoint = cluster.endpoint
         self.kubeconfig = pulumi.Output.secret(config)
         self.oidc_issuer = issuer

@@ -20,6 +20,9 @@ class Keys(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
     key_id: pulumi.Output[str]
     alias: pulumi.Output[str]
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('key',)
+    key: aws.kms.Key
 
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:Keys", name, None, merge_opts(opts))
@@ -45,4 +48,5 @@ class Keys(pulumi.ComponentResource):
         self.key_arn = key.arn
         self.key_id = key.key_id
         self.alias = alias.name
+        self.key = key
         self.register_outputs({"key_arn": self.key_arn, "key_id": self.key_id, "alias": self.alias})

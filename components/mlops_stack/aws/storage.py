@@ -161,6 +161,9 @@ class ArtifactStore(pulumi.ComponentResource):
     log_bucket_name: pulumi.Output[str] | None
     replica_region: str | None
     replica_bucket_names: dict[str, pulumi.Output[str]]
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('buckets',)
+    buckets: dict[str, aws.s3.Bucket]
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:ArtifactStore", name, None, merge_opts(opts))
@@ -186,6 +189,7 @@ class ArtifactStore(pulumi.ComponentResource):
             self.bucket_arns[spec.name] = b.bucket.arn
             self.bucket_uris[spec.name] = pulumi.Output.concat("s3://", b.bucket.bucket)
         self.log_bucket_name = log_bucket.bucket.bucket if log_bucket else None
+        self.buckets = {n: b.bucket for n, b in data.items()}
 
         self.replica_region = replica
         self.replica_bucket_names = {}

@@ -322,6 +322,9 @@ class KubernetesCluster(pulumi.ComponentResource):
     disk_encryption_set_id: pulumi.Output[str] | None
     log_analytics_workspace_id: pulumi.Output[str]
     gpu_driver: str
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('managed_cluster',)
+    managed_cluster: containerservice.ManagedCluster
     needs_device_plugin: bool
     k8s_chart_overrides: dict[str, Any]
     #: Taints AKS itself puts on GPU pool nodes (spot), which the GPU daemonsets must tolerate.
@@ -600,6 +603,7 @@ class KubernetesCluster(pulumi.ComponentResource):
         )
         self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(lambda ks: kubelogin_kubeconfig(ks[0].value)))
         self.cluster_name = cluster.name
+        self.managed_cluster = cluster
         self.cluster_id = cluster.id
         fqdn = cluster.private_fqdn if private else cluster.fqdn
         self.endpoint = pulumi.Output.concat("https://", fqdn, ":443")

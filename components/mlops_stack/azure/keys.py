@@ -77,6 +77,11 @@ class Keys(pulumi.ComponentResource):
     subscription_id: pulumi.Output[str]
     network: Any
     cmk_ready: list[pulumi.Resource]
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('key_vault', 'key', 'etcd_key')
+    key_vault: keyvault.Vault
+    key: keyvault.Key
+    etcd_key: keyvault.Key
 
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:Keys", name, None, component_opts(opts))
@@ -121,6 +126,7 @@ class Keys(pulumi.ComponentResource):
         self.cmk_identity_principal_id = identity.principal_id
         self.tenant_id = cfg.tenant_id
         self.subscription_id = cfg.subscription_id
+        self.key_vault, self.key, self.etcd_key = vault, key, etcd_key
         self.register_outputs(
             {
                 "vault_id": self.vault_id,

@@ -109,6 +109,10 @@ class ArtifactStore(pulumi.ComponentResource):
     account_id: pulumi.Output[str]
     blob_endpoint: pulumi.Output[str]
     network: Any
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('storage_account', 'containers')
+    storage_account: storage.StorageAccount
+    containers: dict[str, storage.BlobContainer]
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:ArtifactStore", name, None, component_opts(opts))
@@ -130,6 +134,7 @@ class ArtifactStore(pulumi.ComponentResource):
         self.network = net
         self.account_name = account.name
         self.account_id = account.id
+        self.storage_account = account
         self.blob_endpoint = blob
         self.register_outputs(
             {
@@ -219,7 +224,7 @@ class ArtifactStore(pulumi.ComponentResource):
         """One blob container per spec bucket (sets ``bucket_uris``, ``bucket_names``,
         ``container_ids``)."""
         env, spec = args.env, args.storage
-        self.bucket_uris, self.bucket_names, self.container_ids = {}, {}, {}
+        self.bucket_uris, self.bucket_names, self.container_ids, self.containers = {}, {}, {}, {}
         for b, cname in zip(spec.buckets, names, strict=True):
             container = storage.BlobContainer(
                 f"{name}-{b.name}",
@@ -231,4 +236,5 @@ class ArtifactStore(pulumi.ComponentResource):
             )
             self.bucket_names[b.name] = container.name
             self.container_ids[b.name] = container.id
+            self.containers[b.name] = container
             self.bucket_uris[b.name] = pulumi.Output.concat(blob, container.name)

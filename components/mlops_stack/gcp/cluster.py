@@ -130,6 +130,9 @@ class KubernetesCluster(pulumi.ComponentResource):
     node_service_account_email: pulumi.Output[str]
     workload_pool: pulumi.Output[str]
     disk_key: pulumi.Input[str] | None
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('gke_cluster',)
+    gke_cluster: gcp.container.Cluster
     storage_class: dict[str, Any]
     zones: int
     needs_device_plugin: bool
@@ -156,6 +159,7 @@ class KubernetesCluster(pulumi.ComponentResource):
         ca = cluster.master_auth.apply(lambda m: m.cluster_ca_certificate or "")
         config = pulumi.Output.all(cluster.name, cluster.endpoint, ca).apply(lambda v: kubeconfig(v[0], v[1], v[2]))
         self.cluster_name = cluster.name
+        self.gke_cluster = cluster
         self.location = cluster.location
         self.endpoint = pulumi.Output.concat("https://", cluster.endpoint)
         self.kubeconfig = pulumi.Output.secret(config)

@@ -66,6 +66,10 @@ class Keys(pulumi.ComponentResource):
     key_ids: dict[str, pulumi.Output[str]]
     service_agents: dict[str, pulumi.Output[str]]
     rotation_days: int
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('key_ring', 'crypto_keys')
+    key_ring: gcp.kms.KeyRing
+    crypto_keys: dict[str, gcp.kms.CryptoKey]
 
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:gcp:Keys", name, None, merge_opts(opts))
@@ -93,7 +97,7 @@ class Keys(pulumi.ComponentResource):
             )
             agents[purpose] = identity.email
 
-        self.key_ids = {}
+        self.key_ids, self.crypto_keys = {}, {}
         for purpose in PURPOSES:
             key = gcp.kms.CryptoKey(
                 f"{name}-{purpose}",
@@ -114,8 +118,10 @@ class Keys(pulumi.ComponentResource):
                 opts=child_opts(self, depends_on=apis),
             )
             self.key_ids[purpose] = key.id
+            self.crypto_keys[purpose] = key
 
         self.key_ring_id = ring.id
+        self.key_ring = ring
         self.service_agents = agents
         self.rotation_days = effective_rotation_days(args.rotation_days)
         self.register_outputs(

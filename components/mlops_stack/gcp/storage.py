@@ -123,6 +123,9 @@ class ArtifactStore(pulumi.ComponentResource):
     bucket_names: dict[str, pulumi.Output[str]]
     log_bucket_name: pulumi.Output[str] | None
     replica_region: str | None
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('buckets',)
+    buckets: dict[str, gcp.storage.Bucket]
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:gcp:ArtifactStore", name, None, merge_opts(opts))
@@ -147,13 +150,14 @@ class ArtifactStore(pulumi.ComponentResource):
         if replica is not None and kms is not None:
             data_kms, grant = _dual_region_key(self, name, env, args.keys, project)
             data_deps = [*deps, grant]
-        self.bucket_uris, self.bucket_names = {}, {}
+        self.bucket_uris, self.bucket_names, self.buckets = {}, {}, {}
         for spec in storage.buckets:
             b = _bucket(
                 self, f"{name}-{spec.name}", env, spec, project=project, kms_key=data_kms, soft_delete_days=storage.soft_delete_days,
                 log_bucket=log_bucket.name if log_bucket is not None else None, role="data", depends_on=data_deps, replica=replica,
             )
             self.bucket_names[spec.name] = b.name
+            self.buckets[spec.name] = b
             self.bucket_uris[spec.name] = pulumi.Output.concat("gs://", b.name)
         self.log_bucket_name = log_bucket.name if log_bucket is not None else None
         self.replica_region = replica
