@@ -46,3 +46,13 @@ def set_path(node: Any, path: str, value: Any) -> None:
         node[int(last)] = value
     else:
         node[last] = value
+
+
+def write_outputs(tmp_path: Path, outputs: dict[str, Any]) -> str:
+    """Stack outputs as ``pulumi stack output --json`` writes them, in ``tmp_path``: the path
+    to pass as ``smoke --outputs``."""
+    import json
+
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs, indent=2))
+    return str(path)

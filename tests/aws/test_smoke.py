@@ -24,7 +24,7 @@ from mlops_stack.offline.plan import plan_stack_file
 from mlops_stack.offline.stackfile import read_stack_file
 from mlops_stack.spec import load_spec
 from moto import mock_aws
-from planning import ROOT
+from planning import ROOT, write_outputs
 
 REGION = "us-east-1"
 FIXTURE = ROOT / "tests" / "fixtures" / "aws" / "Pulumi.smoke-aws.yaml"
@@ -90,12 +90,6 @@ def build_account(outputs: dict[str, Any], *, unversioned: str | None = None) ->
 
 def factory(overrides: dict[str, Any] | None = None) -> Any:
     return preflight.session_clients(boto3.Session(region_name=REGION), REGION, overrides)
-
-
-def write_outputs(tmp_path: Path, outputs: dict[str, Any]) -> Path:
-    path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs, indent=2))
-    return path
 
 
 def run_cli(argv: list[str], client: Any, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -41,7 +41,7 @@ from mlops_stack.offline.plan import plan_stack_file
 from mlops_stack.offline.stackfile import read_stack_file
 from mlops_stack.ops_report import ERROR, FAIL, OK, SKIP
 from mlops_stack.spec import load_spec
-from planning import ROOT
+from planning import ROOT, write_outputs
 
 FIXTURE = ROOT / "tests" / "fixtures" / "azure" / "Pulumi.ops-azure.yaml"
 SUB, REGION, RG = "00000000-0000-4000-8000-000000000001", "eastus", "ops-dev-rg"
@@ -311,12 +311,6 @@ def deployed(outputs: dict[str, Any], api: FakeApi, *, unversioned: bool = False
         api.json("POST", f"{ws}/onlineEndpoints/{name}/listKeys", {"primaryKey": f"key-{logical}", "secondaryKey": "k2"})
         api.json("POST", f"/score/{name}", {"result": "ok"})
     return api
-
-
-def write_outputs(tmp_path: Path, outputs: dict[str, Any]) -> str:
-    path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs))
-    return str(path)
 
 
 def test_smoke_passes_on_a_healthy_fake(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

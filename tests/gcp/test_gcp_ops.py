@@ -37,7 +37,7 @@ from mlops_stack.offline.plan import plan_stack_file
 from mlops_stack.offline.stackfile import read_stack_file
 from mlops_stack.ops_report import ERROR, FAIL, OK, SKIP, WARN
 from mlops_stack.spec import load_spec
-from planning import ROOT
+from planning import ROOT, write_outputs
 
 FIXTURE = ROOT / "tests" / "fixtures" / "gcp" / "Pulumi.ops-gcp.yaml"
 PROJECT, REGION = "ops-dev-123456", "us-central1"
@@ -309,12 +309,6 @@ def deployed(outputs: dict[str, Any], api: FakeApi, *, unversioned: str | None =
         api.json("POST", f"/aiplatform/{ep['endpoint_name']}:predict", {"predictions": [{"text": "Hi"}], "deployedModelId": "7788"})
         api.json("POST", f"/aiplatform/{ep['endpoint_name']}:rawPredict", {"predictions": [0.93]})
     return api
-
-
-def write_outputs(tmp_path: Path, outputs: dict[str, Any]) -> str:
-    path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs))
-    return str(path)
 
 
 def test_smoke_passes_on_a_healthy_fake(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
