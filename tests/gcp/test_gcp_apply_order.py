@@ -65,3 +65,21 @@ def test_service_agent_grants_wait_for_the_agent(stack: str) -> None:
         if grant.name in fixed:
             api = {s.urn for s in plan.of_type(SERVICE) if s.inputs["service"] == fixed[grant.name]}
             assert api & set(grant.dependencies), grant.name
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_the_gke_agent_is_generated_before_its_key_grant_and_compute_waits_for_its_api(stack: str) -> None:
+    """GKE's agent (service-<number>@container-engine-robot) is generated explicitly
+    (ServiceIdentity for container.googleapis.com, after that API), and the cluster key's
+    grant waits for it; Compute Engine cannot generate its agent that way, so the disks
+    key's grant waits for the compute API only (preflight checks the agent exists)."""
+    plan = plan_example(stack)
+    gke = [r for r in plan.of_type(IDENTITY) if r.inputs["service"] == "container.googleapis.com"]
+    assert len(gke) == 1
+    assert not [r for r in plan.of_type(IDENTITY) if r.inputs["service"] == "compute.googleapis.com"]
+    container_api = {s.urn for s in plan.of_type(SERVICE) if s.inputs["service"] == "container.googleapis.com"}
+    assert container_api & set(gke[0].dependencies)
+    grant = plan.one("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "mlops-keys-cluster-agent")
+    assert gke[0].urn in grant.dependencies
+    number = grant.inputs["member"].split("service-", 1)[1].split("@", 1)[0]
+    assert grant.inputs["member"] == f"serviceAccount:service-{number}@container-engine-robot.iam.gserviceaccount.com"

@@ -42,7 +42,8 @@ from planning import ROOT, write_outputs
 FIXTURE = ROOT / "tests" / "fixtures" / "gcp" / "Pulumi.ops-gcp.yaml"
 PROJECT, REGION = "ops-dev-123456", "us-central1"
 ZONES = ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"]
-SERVICES = ("compute", "container", "serviceusage", "serviceusage-v1beta1", "storage", "artifactregistry", "aiplatform")
+SERVICES = ("compute", "container", "serviceusage", "serviceusage-v1beta1", "storage", "artifactregistry", "aiplatform", "cloudresourcemanager")
+PROJECT_NUMBER = "123456789012"
 L4_SERVING = "aiplatform.googleapis.com/custom_model_serving_nvidia_l4_gpus"
 CPU_SERVING = "aiplatform.googleapis.com/custom_model_serving_cpus"
 
@@ -90,9 +91,20 @@ def consumer_quota_metric(metric: str, region_limit: int | None, default: int, d
 
 
 def healthy(api: FakeApi, *, region_quotas: dict[str, float] | None = None, gpus_all_regions: int = 16, l4_serving: int = 4,
-            no_l4_in: tuple[str, ...] = ()) -> FakeApi:
+            no_l4_in: tuple[str, ...] = (), agents: tuple[str, ...] = ("container-engine-robot", "compute-system")) -> FakeApi:
     """A project in which the fixture stack fits; keyword arguments break one thing."""
     quotas = region_quotas if region_quotas is not None else HEALTHY_REGION_QUOTAS
+    # Resource Manager v1: projects.get (Project) and projects.getIamPolicy (Policy: version, etag, bindings).
+    api.json("GET", f"/cloudresourcemanager/projects/{PROJECT}", {
+        "projectNumber": PROJECT_NUMBER, "projectId": PROJECT, "lifecycleState": "ACTIVE", "name": PROJECT,
+        "createTime": "2026-01-05T10:00:00.000Z", "parent": {"type": "organization", "id": "1234567"},
+    })
+    roles = {"container-engine-robot": "roles/container.serviceAgent", "compute-system": "roles/compute.serviceAgent"}
+    api.json("POST", f"/cloudresourcemanager/projects/{PROJECT}:getIamPolicy", {
+        "version": 1, "etag": "BwYK3x1vYn8=",
+        "bindings": [{"role": "roles/owner", "members": ["user:admin@example.com"]}]
+        + [{"role": roles[a], "members": [f"serviceAccount:service-{PROJECT_NUMBER}@{a}.iam.gserviceaccount.com"]} for a in agents],
+    })
     api.route("GET", f"/serviceusage/projects/{PROJECT}/services/(?P<api>[a-z.]+)", lambda c: (200, {
         "name": f"projects/123456789012/services/{c.path.rsplit('/', 1)[1]}",
         "config": {"name": c.path.rsplit("/", 1)[1], "title": "API"},
@@ -398,3 +410,29 @@ def test_the_call_shapes_are_the_documented_ones() -> None:
         zone_calls = [c for c in api.calls if c.path.endswith("/zones")]
     assert misses == []
     assert zone_calls[0].query == {"filter": [f"name eq {REGION}-.*"]}
+
+
+# --- service agents (issue 13) -------------------------------------------------------
+
+
+def test_service_agents_that_exist_pass() -> None:
+    with serve(healthy(FakeApi())) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+        body = json.loads(next(c.body for c in api.calls if c.path.endswith(":getIamPolicy")))
+    assert [r for r in rows(report) if r[0] == "service agent"] == [
+        ("service agent", f"container.googleapis.com agent service-{PROJECT_NUMBER}@container-engine-robot.iam.gserviceaccount.com", PROJECT, "exists", "exists", OK),
+        ("service agent", f"compute.googleapis.com agent service-{PROJECT_NUMBER}@compute-system.iam.gserviceaccount.com", PROJECT, "exists", "exists", OK),
+    ]
+    assert body == {"options": {"requestedPolicyVersion": 3}}
+
+
+def test_a_missing_agent_of_an_enabled_api_fails_and_of_a_disabled_api_warns() -> None:
+    with serve(healthy(FakeApi(), agents=())) as api:
+        # container is not enabled yet (the stack enables it); compute is.
+        api.json("GET", f"/serviceusage/projects/{PROJECT}/services/container.googleapis.com", {"name": "x", "state": "DISABLED"})
+        report = preflight.run_preflight(spec(), factory(api))
+    agents = {f.subject.split(" ", 1)[0]: (f.allowed, f.status, f.detail) for f in report.findings if f.check == "service agent"}
+    assert agents["compute.googleapis.com"][:2] == ("missing", FAIL)
+    assert "would fail" in agents["compute.googleapis.com"][2]
+    assert agents["container.googleapis.com"][:2] == ("not yet", WARN)
+    assert "rerun `pulumi up`" in agents["container.googleapis.com"][2]

@@ -57,7 +57,7 @@ COMMON = {
     "gcp:kms/keyRing:KeyRing": 1,
     KEY: 6,
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 6,
-    "gcp:projects/serviceIdentity:ServiceIdentity": 2,
+    "gcp:projects/serviceIdentity:ServiceIdentity": 3,  # Artifact Registry, Vertex AI and GKE agents
     BUCKET: 4,  # artifacts, models, datasets + access logs
     "gcp:storage/bucketIAMMember:BucketIAMMember": 2,  # log writer + endpoint model reader
     "gcp:artifactregistry/repository:Repository": 2,

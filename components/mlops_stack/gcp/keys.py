@@ -41,6 +41,16 @@ FIXED_AGENTS: dict[str, str] = {
 }
 #: Service agents created on demand (``gcp.projects.ServiceIdentity``).
 IDENTITY_AGENTS = ("registry", "vertex")
+#: Fixed-name agents that are also generated explicitly (``ServiceIdentity``) before their
+#: grant, so the grant does not race the agent's creation after the API is enabled. The
+#: email stays the fixed one (Service Usage may generate an identity without returning an
+#: email: hashicorp/terraform-provider-google issue 18649). GKE's agent can be generated
+#: this way (GoogleCloudPlatform/k8s-config-connector issue 340 uses it for
+#: container.googleapis.com); Compute Engine's cannot (``generateServiceIdentity`` refuses
+#: compute.googleapis.com: terraform-google-modules/terraform-google-project-factory PR
+#: 628), so its grant waits for the API only, and ``mlops-stack preflight`` checks that the
+#: agent exists (docs/gcp.md).
+GENERATED_FIXED_AGENTS = ("cluster",)
 
 
 def effective_rotation_days(days: int) -> int:
@@ -89,8 +99,15 @@ class Keys(pulumi.ComponentResource):
                 project=project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=apis)
             ).email,
         }
+        agent_deps: dict[str, list[pulumi.Resource]] = {}
         for purpose, template in FIXED_AGENTS.items():
             agents[purpose] = number.apply(lambda n, t=template: t.format(number=n))
+            if purpose in GENERATED_FIXED_AGENTS:
+                agent_deps[purpose] = [
+                    gcp.projects.ServiceIdentity(
+                        f"{name}-agent-{purpose}", service=PURPOSES[purpose], project=project, opts=child_opts(self, depends_on=apis)
+                    )
+                ]
         for purpose in IDENTITY_AGENTS:
             identity = gcp.projects.ServiceIdentity(
                 f"{name}-agent-{purpose}", service=PURPOSES[purpose], project=project, opts=child_opts(self, depends_on=apis)
@@ -114,8 +131,9 @@ class Keys(pulumi.ComponentResource):
                 crypto_key_id=key.id,
                 role=KMS_ENCRYPTER_DECRYPTER,
                 member=pulumi.Output.concat("serviceAccount:", agents[purpose]),
-                # The fixed-name agents (GKE, Compute) exist only once their API is enabled.
-                opts=child_opts(self, depends_on=apis),
+                # The fixed-name agents (GKE, Compute) exist only once their API is enabled
+                # (GKE's is also generated explicitly first).
+                opts=child_opts(self, depends_on=[*apis, *agent_deps.get(purpose, [])]),
             )
             self.key_ids[purpose] = key.id
             self.crypto_keys[purpose] = key

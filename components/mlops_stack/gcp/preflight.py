@@ -8,6 +8,10 @@ docs/decisions.md for why not a generated client):
 1. **APIs.** Service Usage ``services.get`` for every API the stack uses: ``ENABLED``
    passes; ``DISABLED`` is a ``warn`` (the stack enables it on apply, which needs
    ``serviceusage.services.enable``); a service that cannot be read fails.
+   **Service agents**: the GKE and Compute Engine agents the stack grants keys to by
+   their project-number names must be in the project's IAM policy (Resource Manager
+   ``projects.get`` + ``getIamPolicy``): missing while their API is enabled fails;
+   missing while it is disabled is a ``warn`` (created on enablement; rerun on a race).
 2. **GKE version.** ``projects.locations.getServerConfig`` at the cluster's location:
    ``cluster.version`` must have a version in the release channel the cluster is
    created in (``RELEASE_CHANNELS``: STABLE in prod, REGULAR otherwise).
@@ -65,6 +69,7 @@ BASE_URLS: dict[str, str] = {
     "storage": "https://storage.googleapis.com/storage/v1/",
     "artifactregistry": "https://artifactregistry.googleapis.com/v1/",
     "aiplatform": "https://{region}-aiplatform.googleapis.com/v1/",
+    "cloudresourcemanager": "https://cloudresourcemanager.googleapis.com/v1/",
 }
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 #: Zones a regional GKE cluster spreads its node pools over (GKE's default).
@@ -123,6 +128,9 @@ class Rest:
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         return self._check(self.session.get(self.url(path), params=params or None, timeout=self.timeout))
+
+    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._check(self.session.post(self.url(path), json=dict(body), timeout=self.timeout))
 
     def items(self, path: str, key: str = "items", **params: Any) -> Iterator[dict[str, Any]]:
         token = None
@@ -266,19 +274,58 @@ def up_zones(compute: Rest, project: str, region: str) -> list[str]:
     return sorted(names)
 
 
-def check_apis(su: Rest, project: str, apis: list[str], report: Report) -> None:
+def check_apis(su: Rest, project: str, apis: list[str], report: Report) -> dict[str, str]:
+    """Report each API's state; returns ``{api: state}`` (``?`` when unreadable)."""
+    states: dict[str, str] = {}
     for api in apis:
         try:
             state = str(su.get(f"projects/{project}/services/{api}").get("state", "?"))
         except Exception as err:  # noqa: BLE001 - reported, not raised
             report.add("API enabled", api, project, "ENABLED", "?", ERROR, _text(err))
+            states[api] = "?"
             continue
+        states[api] = state
         if state == "ENABLED":
             report.add("API enabled", api, project, "ENABLED", state, OK)
         elif state == "DISABLED":
             report.add("API enabled", api, project, "ENABLED", state, WARN, "enabled by the stack on apply (needs serviceusage.services.enable)")
         else:
             report.add("API enabled", api, project, "ENABLED", state, FAIL)
+    return states
+
+
+#: Service agents the stack grants a key to by their fixed, project-number name
+#: (``gcp/keys.py`` ``FIXED_AGENTS``), with the role Google grants each when its API is
+#: enabled (GKE: Kubernetes Engine Service Agent; Compute Engine: Compute Engine Service Agent).
+SERVICE_AGENTS: dict[str, tuple[str, str]] = {
+    "container.googleapis.com": ("service-{number}@container-engine-robot.iam.gserviceaccount.com", "roles/container.serviceAgent"),
+    "compute.googleapis.com": ("service-{number}@compute-system.iam.gserviceaccount.com", "roles/compute.serviceAgent"),
+}
+
+
+def check_service_agents(crm: Rest, project: str, api_states: Mapping[str, str], report: Report) -> None:
+    """The GKE and Compute Engine service agents exist (they are in the project's IAM
+    policy): the stack grants each a Cloud KMS key, and a grant to an agent that does not
+    exist yet fails with "service account ... does not exist"."""
+    try:
+        number = str(crm.get(f"projects/{project}").get("projectNumber", ""))
+        policy = crm.post(f"projects/{project}:getIamPolicy", {"options": {"requestedPolicyVersion": 3}})
+    except Exception as err:  # noqa: BLE001
+        report.add("service agent", "GKE and Compute Engine service agents", project, "exists", "?", ERROR, _text(err))
+        return
+    members = {m for b in policy.get("bindings", []) for m in b.get("members", [])}
+    for api, (template, role) in SERVICE_AGENTS.items():
+        email = template.format(number=number)
+        subject = f"{api} agent {email}"
+        if f"serviceAccount:{email}" in members:
+            report.add("service agent", subject, project, "exists", "exists", OK, f"in the project's IAM policy ({role})")
+        elif api_states.get(api) == "ENABLED":
+            report.add("service agent", subject, project, "exists", "missing", FAIL,
+                       f"{api} is enabled but its agent is not in the project's IAM policy (expected with {role}); the stack's key grant "
+                       "to it would fail: wait a few minutes after enabling the API and rerun preflight")
+        else:
+            report.add("service agent", subject, project, "exists", "not yet", WARN,
+                       f"created when the stack enables {api}; if the first `pulumi up` fails granting it a key because it does not exist yet, rerun `pulumi up`")
 
 
 def check_gke_version(container: Rest, project: str, location: str, spec: Any, report: Report) -> None:
@@ -432,7 +479,8 @@ def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(name)`` returns a ``Rest`` on that API (``BASE_URLS``)."""
     report = Report(stack=stack, region=spec.region)
     project = spec.gcp.project
-    check_apis(client("serviceusage"), project, required_apis(spec), report)
+    api_states = check_apis(client("serviceusage"), project, required_apis(spec), report)
+    check_service_agents(client("cloudresourcemanager"), project, api_states, report)
     pools = node_pools(spec)
     if spec.cluster.enabled:
         compute = client("compute")
