@@ -35,6 +35,36 @@ def num(value: float) -> str:
 # ---------------------------------------------------------------------------------
 # preflight
 
+#: Address blocks reserved for documentation (RFC 5737 for IPv4, RFC 3849 for IPv6): no
+#: host, runner or VPN ever has such a source address.
+DOCUMENTATION_RANGES = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+
+
+def documentation_cidrs(cidrs: Iterable[str]) -> list[str]:
+    """The entries of ``cidrs`` that lie inside a documentation range."""
+    import ipaddress
+
+    blocks = [ipaddress.ip_network(r) for r in DOCUMENTATION_RANGES]
+    out = []
+    for cidr in cidrs:
+        net = ipaddress.ip_network(str(cidr), strict=False)
+        if any(net.version == b.version and net.subnet_of(b) for b in blocks):  # type: ignore[arg-type]
+            out.append(str(cidr))
+    return out
+
+
+def check_documentation_cidrs(spec: Any, report: Report) -> None:
+    """``cluster.publicAccessCidrs`` entries in a documentation range fail: the example
+    stacks use 203.0.113.0/24 as a placeholder (the spec accepts it so they plan offline),
+    but an API server open only to it admits no runner, and the in-cluster layer would
+    fail half-way through the apply. Every cloud's preflight runs this (docs/decisions.md)."""
+    if not spec.cluster.enabled:
+        return
+    for cidr in documentation_cidrs(str(c) for c in spec.cluster.public_access_cidrs):
+        report.add("cluster access", "cluster.publicAccessCidrs", cidr, "a runner's or VPN's egress range", "documentation range", FAIL,
+                   f"{cidr} is reserved for documentation (RFC 5737 / RFC 3849): no runner has such an address; "
+                   "replace it with your runner's or VPN's egress range (or use cluster.runnerCidrs from inside the network)")
+
 
 @dataclass
 class Finding:

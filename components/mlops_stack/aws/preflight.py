@@ -44,6 +44,7 @@ from mlops_stack import catalog
 from mlops_stack.aws.checks import endpoint_instance_type
 from mlops_stack.aws.policies import EKS_UNSUPPORTED_ZONE_IDS
 from mlops_stack.ops_report import ERROR, FAIL, FAILING, OK, WARN, ClientFactory, Finding, NoCredentials, Report, failing_lines, render
+from mlops_stack.ops_report import check_documentation_cidrs
 from mlops_stack.ops_report import num as _num
 
 __all__ = ["ERROR", "FAIL", "FAILING", "OK", "WARN", "Finding", "Report", "default_clients", "failing_lines", "render", "run_preflight"]
@@ -394,6 +395,7 @@ def check_creator_not_listed(sts: Any, spec: Any, report: Report) -> None:
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(service_name)`` returns a boto3 client in the spec's region."""
     report = Report(stack=stack, region=spec.region)
+    check_documentation_cidrs(spec, report)
     check_service_linked_role(client("iam"), report)
     if spec.cluster.enabled:
         check_kubernetes_version(client("eks"), spec, report)

@@ -38,6 +38,7 @@ from typing import Any
 
 from mlops_stack import catalog
 from mlops_stack.ops_report import ERROR, FAIL, OK, WARN, ClientFactory, NoCredentials, Report
+from mlops_stack.ops_report import check_documentation_cidrs
 
 __all__ = ["Report", "default_clients", "run_preflight", "sdk_error"]
 
@@ -429,6 +430,7 @@ def check_ml_quotas(arm: Arm, sub: str, skus: Mapping[str, Mapping[str, Any]], d
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(name)`` returns an SDK client (``arm_clients``)."""
     report = Report(stack=stack, region=spec.region)
+    check_documentation_cidrs(spec, report)
     sub = str(client("subscription"))
     arm = client("arm")
     check_registrations(client("resource"), arm, sub, spec, report)

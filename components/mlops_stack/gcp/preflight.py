@@ -49,6 +49,7 @@ from urllib.parse import quote
 from mlops_stack import catalog
 from mlops_stack.gcp.gpu_zones import pool_zones
 from mlops_stack.ops_report import ERROR, FAIL, OK, WARN, ClientFactory, NoCredentials, Report
+from mlops_stack.ops_report import check_documentation_cidrs
 
 __all__ = ["Report", "default_clients", "run_preflight", "sdk_error"]
 
@@ -478,6 +479,7 @@ def check_vertex_quotas(su: Rest, project: str, region: str, demand: Mapping[str
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(name)`` returns a ``Rest`` on that API (``BASE_URLS``)."""
     report = Report(stack=stack, region=spec.region)
+    check_documentation_cidrs(spec, report)
     project = spec.gcp.project
     api_states = check_apis(client("serviceusage"), project, required_apis(spec), report)
     check_service_agents(client("cloudresourcemanager"), project, api_states, report)
