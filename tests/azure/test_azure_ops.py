@@ -103,9 +103,28 @@ def ml_usage(kind: str, name: str, limit: int) -> dict[str, Any]:
             "currentValue": 0, "limit": limit, "name": {"value": name, "localizedValue": name}, "unit": "Count"}
 
 
+COSMOS_OID = "0c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+
+
+def cosmos_assignment(scope: str, role: str = CRYPTO_SERVICE_ENCRYPTION_USER) -> dict[str, Any]:
+    """Role Assignments - List (2022-04-01) item."""
+    return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/5b9e0c3e-0000-4000-8000-000000000010",
+            "type": "Microsoft.Authorization/roleAssignments", "name": "5b9e0c3e-0000-4000-8000-000000000010",
+            "properties": {"roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+                           "principalId": COSMOS_OID, "principalType": "ServicePrincipal", "scope": scope}}
+
+
 def healthy(api: FakeApi, *, a100_family: int = 96, low_priority: int = 100, t4_ml: int = 24, a100_sku_restricted: bool = False,
-            t4_zones: tuple[str, ...] = ("1", "2", "3"), feature_state: str = "Registered") -> FakeApi:
+            t4_zones: tuple[str, ...] = ("1", "2", "3"), feature_state: str = "Registered",
+            cosmos_assignments: list[dict[str, Any]] | None = None) -> FakeApi:
     api.not_found = lambda path: arm_error("ResourceNotFound", f"{path} was not found")
+    # Microsoft Graph v1.0 servicePrincipal (appId + id), and its role assignments in the subscription.
+    api.json("GET", "/graph/servicePrincipals\\(appId='a232010e-820c-4083-83bb-3ace5fc29d0b'\\)", {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals(id,appId,displayName)/$entity",
+        "id": COSMOS_OID, "appId": "a232010e-820c-4083-83bb-3ace5fc29d0b", "displayName": "Azure Cosmos DB"})
+    api.json("GET", f"{PROVIDERS}/Microsoft.Authorization/roleAssignments", {"value": [cosmos_assignment(f"/subscriptions/{SUB}")]
+             if cosmos_assignments is None else cosmos_assignments})
     api.route("GET", f"{PROVIDERS}/Microsoft\\.[A-Za-z]+", lambda c: (200, {
         "id": c.path, "namespace": c.path.rsplit("/", 1)[1], "registrationState": "Registered", "registrationPolicy": "RegistrationRequired",
         "resourceTypes": []}))
@@ -145,7 +164,8 @@ def healthy(api: FakeApi, *, a100_family: int = 96, low_priority: int = 100, t4_
 
 
 def factory(api: FakeApi, credential: Credential | None = None) -> Any:
-    return preflight.arm_clients(credential or Credential(), SUB, base_url=api.base, authentication_policy=SansIOHTTPPolicy())
+    return preflight.arm_clients(credential or Credential(), SUB, graph_base=f"{api.base}/graph/", base_url=api.base,
+                                 authentication_policy=SansIOHTTPPolicy())
 
 
 def run_cli(argv: list[str], api: FakeApi | None, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -401,3 +421,42 @@ def test_ml_family_names_match_the_usages_reference() -> None:
     # Compute's SKU family -> Machine Learning's usage name (examples/Usage/list.json: "Standard DSv2 Family Cluster Dedicated vCPUs").
     assert preflight.ml_family_quota_name("standardDSv2Family") == "Standard DSv2 Family Cluster Dedicated vCPUs"
     assert preflight.ml_family_quota_name("standardNCASv3_T4Family") == "Standard NCASv3_T4 Family Cluster Dedicated vCPUs"
+
+
+# --- the Azure Cosmos DB principal and the workspace key (issue 13) -------------------
+
+
+def cosmos_rows(report: Any) -> list[tuple[str, str, str, str]]:
+    return [(f.where, f.allowed, f.status, f.detail) for f in report.findings if f.check == "workspace key access"]
+
+
+def test_cosmos_db_principal_with_the_key_role_passes() -> None:
+    credential = Credential()
+    with serve(healthy(FakeApi())) as api:
+        report = preflight.run_preflight(spec(), factory(api, credential))
+        listing = next(c for c in api.calls if c.path.endswith("/roleAssignments"))
+    assert cosmos_rows(report) == [(f"/subscriptions/{SUB}", "granted", OK, f"object {COSMOS_OID}")]
+    assert listing.query["$filter"] == [f"principalId eq '{COSMOS_OID}'"]
+    assert listing.query["api-version"] == ["2022-04-01"]
+    assert ("https://graph.microsoft.com/.default",) in credential.scopes
+
+
+@pytest.mark.parametrize("assignments", [
+    [],
+    # The right role somewhere else, and another role on the subscription: neither helps.
+    [cosmos_assignment(f"/subscriptions/{SUB}/resourceGroups/other-rg"),
+     cosmos_assignment(f"/subscriptions/{SUB}", role="12338af0-0e69-4776-bea7-57ae8d297424")],
+])
+def test_cosmos_db_principal_without_the_key_role_fails_with_the_grant(assignments: list[dict[str, Any]]) -> None:
+    with serve(healthy(FakeApi(), cosmos_assignments=assignments)) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    ((where, allowed, status, detail),) = cosmos_rows(report)
+    assert (where, allowed, status) == (f"/subscriptions/{SUB}", "not granted", FAIL)
+    assert detail.endswith(f"az role assignment create --assignee-object-id {COSMOS_OID} --assignee-principal-type ServicePrincipal "
+                           f"--role \"Key Vault Crypto Service Encryption User\" --scope /subscriptions/{SUB}")
+
+
+def test_a_grant_on_the_stack_resource_group_counts() -> None:
+    with serve(healthy(FakeApi(), cosmos_assignments=[cosmos_assignment(f"/subscriptions/{SUB}/resourceGroups/{RG}")])) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert [r[1:3] for r in cosmos_rows(report)] == [("granted", OK)]

@@ -197,7 +197,21 @@ def dns_zone_key(zone: str) -> str:
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 
-def kubelogin_kubeconfig(raw_b64: str, login: str = "azurecli") -> str:
+def kubelogin_args(login: str = "azurecli", *, tenant_id: str | None = None, client_id: str | None = None) -> list[str]:
+    """``kubelogin get-token`` arguments for a login mode (``azure/options.py``
+    ``KubeloginMode``). Credentials never go in the kubeconfig: workloadidentity and spn
+    read them from the runner's environment (kubelogin's ``UpdateFromEnv``); spn and
+    workloadidentity get ``--tenant-id`` when the spec names the tenant; msi gets
+    ``--client-id`` for a user-assigned identity."""
+    args = ["get-token", "--login", login, "--server-id", AKS_AAD_SERVER_ID]
+    if login in ("spn", "workloadidentity") and tenant_id:
+        args += ["--tenant-id", str(tenant_id)]
+    if login == "msi" and client_id:
+        args += ["--client-id", str(client_id)]
+    return args
+
+
+def kubelogin_kubeconfig(raw_b64: str, login: str = "azurecli", *, tenant_id: str | None = None, client_id: str | None = None) -> str:
     """The cluster-user kubeconfig AKS returns (base64 YAML), with every user switched to
     a non-interactive ``kubelogin get-token`` exec plugin (Entra ID; no static secret)."""
     doc: dict[str, Any] = yaml.safe_load(base64.b64decode(raw_b64).decode())
@@ -206,7 +220,7 @@ def kubelogin_kubeconfig(raw_b64: str, login: str = "azurecli") -> str:
             "exec": {
                 "apiVersion": "client.authentication.k8s.io/v1beta1",
                 "command": "kubelogin",
-                "args": ["get-token", "--login", login, "--server-id", AKS_AAD_SERVER_ID],
+                "args": kubelogin_args(login, tenant_id=tenant_id, client_id=client_id),
                 "env": None,
                 "interactiveMode": "Never",
                 "provideClusterInfo": False,

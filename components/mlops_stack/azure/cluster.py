@@ -601,7 +601,11 @@ class KubernetesCluster(pulumi.ComponentResource):
         creds = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=rg, resource_name=cluster.name, format="exec", opts=pulumi.InvokeOutputOptions(parent=self)
         )
-        self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(lambda ks: kubelogin_kubeconfig(ks[0].value)))
+        login = getattr(options, "kubelogin", None) or "azurecli"
+        login_tenant, login_client = getattr(options, "tenant_id", None), getattr(options, "kubelogin_client_id", None)
+        self.kubeconfig = pulumi.Output.secret(
+            creds.kubeconfigs.apply(lambda ks: kubelogin_kubeconfig(ks[0].value, login, tenant_id=login_tenant, client_id=login_client))
+        )
         self.cluster_name = cluster.name
         self.managed_cluster = cluster
         self.cluster_id = cluster.id

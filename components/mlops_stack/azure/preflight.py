@@ -25,6 +25,18 @@ SDKs' models map over, so the code reads like the API reference:
    vCPUs`` quota and ``Total Cluster Dedicated Regional vCPUs``: endpoints'
    ``maxInstances`` x vCPUs must fit both.
 
+6. **Azure Cosmos DB and the workspace key** (when an Azure ML workspace is created: any
+   endpoint or the model registry). The workspace is encrypted with the stack's key, and
+   Azure ML keeps that metadata in an Azure Cosmos DB account it manages, whose
+   first-party service principal (app ID ``COSMOS_DB_APP_ID``) must be able to use the
+   key. azure-native has no directory lookup, so its object ID is read from Microsoft
+   Graph (``servicePrincipals(appId=...)``, the credential's Graph token) and its role
+   assignments from ARM (``Role Assignments - List`` filtered by ``principalId``): it must
+   hold *Key Vault Crypto Service Encryption User* on the subscription, the stack's
+   resource group or a key vault in it; otherwise ``FAIL`` with the ``az`` line that
+   grants it (on ``azure.resourceGroupName`` when given, else on the subscription: the
+   stack's own resource group does not exist before the first apply).
+
 Usage already in the subscription is not subtracted: a pass means the stack alone fits.
 """
 
@@ -58,6 +70,14 @@ ML_DATA_SCOPE = "https://ml.azure.com/.default"
 #: Subscription features the stack needs (namespace, feature): every AKS pool sets
 #: enableEncryptionAtHost (azure/cluster.py, azure/gpu_pool.py).
 REQUIRED_FEATURES = (("Microsoft.Compute", "EncryptionAtHost"),)
+#: The Azure Cosmos DB first-party application (the same app ID in every tenant; its
+#: service principal's object ID differs per tenant). Azure ML's CMK workspaces need it
+#: to use the key (docs/azure.md).
+COSMOS_DB_APP_ID = "a232010e-820c-4083-83bb-3ace5fc29d0b"
+GRAPH_BASE = "https://graph.microsoft.com/v1.0/"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+#: Microsoft.Authorization role assignments (GA API version).
+AUTHORIZATION_API_VERSION = "2022-04-01"
 
 
 # ---------------------------------------------------------------------------------
@@ -97,9 +117,10 @@ class Arm:
             page = self.send("GET", link)
 
 
-def arm_clients(credential: Any, subscription_id: str, **kwargs: Any) -> ClientFactory:
+def arm_clients(credential: Any, subscription_id: str, *, graph_base: str = GRAPH_BASE, **kwargs: Any) -> ClientFactory:
     """A client factory over one credential and subscription. ``kwargs`` go to every SDK
-    client (tests: ``base_url`` of a local fake, ``authentication_policy``)."""
+    client (tests: ``base_url`` of a local fake, ``authentication_policy``);
+    ``client("graph")`` is the Microsoft Graph root (``graph_base``)."""
     cache: dict[str, Any] = {}
 
     def make(name: str) -> Any:
@@ -133,6 +154,8 @@ def arm_clients(credential: Any, subscription_id: str, **kwargs: Any) -> ClientF
             return requests.Session()
         if name == "subscription":
             return subscription_id
+        if name == "graph":
+            return graph_base
         raise KeyError(name)
 
     def client(name: str) -> Any:
@@ -427,6 +450,71 @@ def check_ml_quotas(arm: Arm, sub: str, skus: Mapping[str, Mapping[str, Any]], d
         report.fits("Azure ML quota", name, region, needed[name], limits[name], "vCPU", "; ".join(parts[name]))
 
 
+def cosmos_db_object_id(client: ClientFactory) -> str | None:
+    """The object ID of the Azure Cosmos DB service principal in the tenant (None: absent)."""
+    token = client("credential").get_token(GRAPH_SCOPE).token
+    resp = client("http").get(
+        f"{client('graph')}servicePrincipals(appId='{COSMOS_DB_APP_ID}')",
+        params={"$select": "id,appId,displayName"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    if resp.status_code == 404:
+        return None
+    resp.raise_for_status()
+    return str(resp.json()["id"])
+
+
+def check_cosmos_db_key_access(client: ClientFactory, arm: Arm, sub: str, spec: Any, report: Report) -> None:
+    from urllib.parse import quote
+
+    from mlops_stack.args import Env
+    from mlops_stack.azure._naming import ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER
+    from mlops_stack.azure.network import resource_group_name
+
+    if not (spec.endpoints or spec.model_registry.enabled):
+        return
+    subject = "Azure Cosmos DB principal: Key Vault Crypto Service Encryption User"
+    rg = spec.azure.resource_group_name or resource_group_name(Env.from_spec(spec))
+    # An existing resource group (azure.resourceGroupName) can hold the grant; one the stack
+    # creates does not exist before the first apply, so the grant goes on the subscription.
+    scope = f"/subscriptions/{sub}/resourceGroups/{rg}" if spec.azure.resource_group_name else f"/subscriptions/{sub}"
+    grant = (f"az role assignment create --assignee-object-id <id> --assignee-principal-type ServicePrincipal "
+             f"--role \"Key Vault Crypto Service Encryption User\" --scope {scope}")
+    try:
+        oid = cosmos_db_object_id(client)
+    except Exception as err:  # noqa: BLE001
+        report.add("workspace key access", subject, sub, "granted", "?", ERROR,
+                   f"could not read the service principal of app {COSMOS_DB_APP_ID} from Microsoft Graph ({_text(err)})")
+        return
+    if oid is None:
+        report.add("workspace key access", subject, sub, "granted", "no principal", FAIL,
+                   f"the tenant has no service principal for the Azure Cosmos DB app {COSMOS_DB_APP_ID}: "
+                   f"`az ad sp create --id {COSMOS_DB_APP_ID}`, then grant it ({grant})")
+        return
+    path = (f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments"
+            f"?$filter={quote(f'principalId eq {chr(39)}{oid}{chr(39)}', safe='')}")
+    try:
+        assignments = list(arm.values(path, AUTHORIZATION_API_VERSION))
+    except Exception as err:  # noqa: BLE001
+        report.add("workspace key access", subject, sub, "granted", "?", ERROR, _text(err))
+        return
+    rg_scope = f"/subscriptions/{sub}/resourcegroups/{rg}".lower()
+    for a in assignments:
+        props = a.get("properties") or {}
+        scope = str(props.get("scope", "")).lower().rstrip("/")
+        role = str(props.get("roleDefinitionId", "")).lower()
+        covers = scope in (f"/subscriptions/{sub}".lower(), rg_scope) or (
+            scope.startswith(rg_scope + "/") and "/providers/microsoft.keyvault/vaults/" in scope
+        )
+        if covers and role.endswith(ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER):
+            report.add("workspace key access", subject, props.get("scope", ""), "granted", "granted", OK, f"object {oid}")
+            return
+    report.add("workspace key access", subject, scope, "granted", "not granted", FAIL,
+               "Azure ML cannot create the CMK-encrypted workspace until the Azure Cosmos DB principal may use the key: "
+               + grant.replace("<id>", oid))
+
+
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(name)`` returns an SDK client (``arm_clients``)."""
     report = Report(stack=stack, region=spec.region)
@@ -434,6 +522,7 @@ def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     sub = str(client("subscription"))
     arm = client("arm")
     check_registrations(client("resource"), arm, sub, spec, report)
+    check_cosmos_db_key_access(client, arm, sub, spec, report)
     if spec.cluster.enabled:
         check_aks_version(client("containerservice"), spec, report)
     pools = node_pools(spec)
