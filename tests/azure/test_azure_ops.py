@@ -104,6 +104,8 @@ def ml_usage(kind: str, name: str, limit: int) -> dict[str, Any]:
 
 
 COSMOS_OID = "0c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+#: The stack registry's name for SUB and RG (azure/_naming.container_registry_name).
+ACR = "opsdevacrac5212e0"
 CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 
 
@@ -117,8 +119,22 @@ def cosmos_assignment(scope: str, role: str = CRYPTO_SERVICE_ENCRYPTION_USER) ->
 
 def healthy(api: FakeApi, *, a100_family: int = 96, low_priority: int = 100, t4_ml: int = 24, a100_sku_restricted: bool = False,
             t4_zones: tuple[str, ...] = ("1", "2", "3"), feature_state: str = "Registered",
-            cosmos_assignments: list[dict[str, Any]] | None = None) -> FakeApi:
+            cosmos_assignments: list[dict[str, Any]] | None = None, pushed: tuple[str, ...] = ("chat-1.0.0", "scorer-1.0.0"),
+            registry: bool = True) -> FakeApi:
     api.not_found = lambda path: arm_error("ResourceNotFound", f"{path} was not found")
+    # The stack's registry (ARM Registries - Get) and its data plane: token exchange (ACR
+    # OAuth2: /oauth2/exchange -> refresh_token, /oauth2/token -> access_token), manifests.
+    if registry:
+        api.json("GET", f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ContainerRegistry/registries/{ACR}", {
+            "id": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ContainerRegistry/registries/{ACR}", "name": ACR,
+            "type": "Microsoft.ContainerRegistry/registries", "location": REGION, "sku": {"name": "Basic", "tier": "Basic"},
+            "properties": {"loginServer": f"{ACR}.azurecr.io", "provisioningState": "Succeeded", "adminUserEnabled": False}})
+    api.json("POST", f"/acr/{ACR}.azurecr.io/oauth2/exchange", {"refresh_token": "acr-refresh"})
+    api.json("POST", f"/acr/{ACR}.azurecr.io/oauth2/token", {"access_token": "acr-access"})
+    for tag in pushed:
+        api.json("GET", f"/acr/{ACR}.azurecr.io/v2/ops-dev/serving/manifests/{tag}", {
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "a" * 64, "size": 1470}, "layers": []})
     # Microsoft Graph v1.0 servicePrincipal (appId + id), and its role assignments in the subscription.
     api.json("GET", "/graph/servicePrincipals\\(appId='a232010e-820c-4083-83bb-3ace5fc29d0b'\\)", {
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals(id,appId,displayName)/$entity",
@@ -164,7 +180,7 @@ def healthy(api: FakeApi, *, a100_family: int = 96, low_priority: int = 100, t4_
 
 
 def factory(api: FakeApi, credential: Credential | None = None) -> Any:
-    return preflight.arm_clients(credential or Credential(), SUB, graph_base=f"{api.base}/graph/", base_url=api.base,
+    return preflight.arm_clients(credential or Credential(), SUB, graph_base=f"{api.base}/graph/", acr_base=f"{api.base}/acr/{{login}}/", base_url=api.base,
                                  authentication_policy=SansIOHTTPPolicy())
 
 
@@ -460,3 +476,47 @@ def test_a_grant_on_the_stack_resource_group_counts() -> None:
     with serve(healthy(FakeApi(), cosmos_assignments=[cosmos_assignment(f"/subscriptions/{SUB}/resourceGroups/{RG}")])) as api:
         report = preflight.run_preflight(spec(), factory(api))
     assert [r[1:3] for r in cosmos_rows(report)] == [("granted", OK)]
+
+
+# --- endpoint images (issue 13) -----------------------------------------------------
+
+
+def image_rows(report: Any) -> list[tuple[str, str, str]]:
+    return [(f.subject.split(":", 1)[0], f.allowed, f.status) for f in report.findings if f.check == "endpoint image"]
+
+
+def test_images_pushed_to_the_stack_registry_pass() -> None:
+    with serve(healthy(FakeApi())) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+        exchange = next(c for c in api.calls if c.path.endswith("/oauth2/exchange"))
+        manifest = next(c for c in api.calls if "/manifests/" in c.path)
+    assert image_rows(report) == [("endpoint chat", "pushed", OK), ("endpoint scorer", "pushed", OK)]
+    assert b"grant_type=access_token" in exchange.body and b"service=opsdevacrac5212e0.azurecr.io" in exchange.body
+    assert manifest.headers["Authorization"] == "Bearer acr-access"
+
+
+def test_an_unpushed_tag_and_a_missing_registry_fail() -> None:
+    with serve(healthy(FakeApi(), pushed=("chat-1.0.0",))) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert image_rows(report) == [("endpoint chat", "pushed", OK), ("endpoint scorer", "not found", FAIL)]
+    with serve(healthy(FakeApi(), registry=False)) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert image_rows(report) == [("endpoint chat", "no registry yet", FAIL), ("endpoint scorer", "no registry yet", FAIL)]
+
+
+def test_an_image_in_another_registry_fails_and_a_public_one_warns() -> None:
+    doc = json.loads(json.dumps(read_stack_file(FIXTURE).raw_spec))
+    doc["endpoints"][0]["model"]["image"] = "mlopsdevacr0123abcd.azurecr.io/mlops-dev/serving:sentiment-1.0.0"
+    doc["endpoints"][1]["model"]["image"] = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest"
+    with serve(healthy(FakeApi())) as api:
+        report = preflight.run_preflight(load_spec(doc), factory(api))
+    assert image_rows(report) == [("endpoint chat", "mlopsdevacr0123abcd.azurecr.io", FAIL), ("endpoint scorer", "mcr.microsoft.com", "warn")]
+
+
+def test_the_dev_example_image_is_outside_its_stack_registry() -> None:
+    # The example points at a registry that is not the one the stack creates: preflight says so.
+    from mlops_stack.azure.preflight import split_image
+
+    example = load_spec(read_stack_file(ROOT / "stacks" / "Pulumi.dev-azure.yaml").raw_spec)
+    assert split_image(example.endpoints[0].model.image) == ("mlopsdevacr0123abcd.azurecr.io", "mlops-dev/serving", "sentiment-1.0.0")
+    assert split_image("r.azurecr.io/a/b@sha256:" + "0" * 64)[2] == "sha256:" + "0" * 64

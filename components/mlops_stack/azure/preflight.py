@@ -37,6 +37,14 @@ SDKs' models map over, so the code reads like the API reference:
    grants it (on ``azure.resourceGroupName`` when given, else on the subscription: the
    stack's own resource group does not exist before the first apply).
 
+7. **Endpoint images.** Each endpoint's ``model.image``: in the stack's own registry
+   (``<name>.azurecr.io``, the name derived from the subscription and resource group as
+   ``azure/registry.py`` does) the registry must exist (``Registries - Get``) and hold the
+   tag or digest (ACR data plane: token exchange, then ``GET /v2/<repo>/manifests/<ref>``),
+   else ``FAIL`` (push it between the first apply's two phases, docs/first-apply.md); in
+   another Azure container registry ``FAIL`` (the endpoint identity may pull only from the
+   stack's); elsewhere ``warn`` (Azure ML must be able to pull it anonymously).
+
 Usage already in the subscription is not subtracted: a pass means the stack alone fits.
 """
 
@@ -78,6 +86,18 @@ GRAPH_BASE = "https://graph.microsoft.com/v1.0/"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 #: Microsoft.Authorization role assignments (GA API version).
 AUTHORIZATION_API_VERSION = "2022-04-01"
+#: Microsoft.ContainerRegistry registries (GA API version).
+ACR_API_VERSION = "2023-07-01"
+ARM_SCOPE = "https://management.azure.com/.default"
+#: The ACR data-plane root of a registry (``{login}``: ``<name>.azurecr.io``).
+ACR_BASE = "https://{login}/"
+#: Manifest media types a tag may point to (Docker v2, OCI; single and multi-arch).
+MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+)
 
 
 # ---------------------------------------------------------------------------------
@@ -117,7 +137,7 @@ class Arm:
             page = self.send("GET", link)
 
 
-def arm_clients(credential: Any, subscription_id: str, *, graph_base: str = GRAPH_BASE, **kwargs: Any) -> ClientFactory:
+def arm_clients(credential: Any, subscription_id: str, *, graph_base: str = GRAPH_BASE, acr_base: str = ACR_BASE, **kwargs: Any) -> ClientFactory:
     """A client factory over one credential and subscription. ``kwargs`` go to every SDK
     client (tests: ``base_url`` of a local fake, ``authentication_policy``);
     ``client("graph")`` is the Microsoft Graph root (``graph_base``)."""
@@ -156,6 +176,8 @@ def arm_clients(credential: Any, subscription_id: str, *, graph_base: str = GRAP
             return subscription_id
         if name == "graph":
             return graph_base
+        if name == "acr":
+            return acr_base
         raise KeyError(name)
 
     def client(name: str) -> Any:
@@ -515,6 +537,80 @@ def check_cosmos_db_key_access(client: ClientFactory, arm: Arm, sub: str, spec: 
                + grant.replace("<id>", oid))
 
 
+def split_image(image: str) -> tuple[str, str, str]:
+    """``host/repo/path:tag`` or ``host/repo@sha256:...`` -> ``(host, repository, tag or digest)``."""
+    host, _, rest = image.partition("/")
+    if "@" in rest:
+        repo, _, ref = rest.partition("@")
+    else:
+        repo, _, ref = rest.rpartition(":") if ":" in rest else (rest, "", "latest")
+    return host, repo, ref
+
+
+def acr_has_image(client: ClientFactory, login: str, repo: str, ref: str) -> bool:
+    """Whether ``login`` holds ``repo`` at ``ref``: an Entra token exchanged for an ACR
+    refresh token, then a pull-scoped access token, then the manifest."""
+    http, base = client("http"), client("acr").format(login=login)
+    aad = client("credential").get_token(ARM_SCOPE).token
+    resp = http.post(f"{base}oauth2/exchange", data={"grant_type": "access_token", "service": login, "access_token": aad}, timeout=30)
+    resp.raise_for_status()
+    resp = http.post(f"{base}oauth2/token", data={"grant_type": "refresh_token", "service": login, "scope": f"repository:{repo}:pull",
+                                                  "refresh_token": resp.json()["refresh_token"]}, timeout=30)
+    resp.raise_for_status()
+    resp = http.get(f"{base}v2/{repo}/manifests/{ref}", timeout=30,
+                    headers={"Authorization": f"Bearer {resp.json()['access_token']}", "Accept": ", ".join(MANIFEST_TYPES)})
+    if resp.status_code == 404:
+        return False
+    resp.raise_for_status()
+    return True
+
+
+def check_endpoint_images(client: ClientFactory, arm: Arm, sub: str, spec: Any, report: Report) -> None:
+    from mlops_stack.args import Env
+    from mlops_stack.azure._naming import container_registry_name, resource_group_id
+    from mlops_stack.azure.network import resource_group_name
+
+    rg = spec.azure.resource_group_name or resource_group_name(Env.from_spec(spec))
+    name = container_registry_name(Env.from_spec(spec).prefix, resource_group_id(sub, rg))
+    login = f"{name}.azurecr.io"
+    registry: bool | None = None
+    for ep in spec.endpoints:
+        image = ep.model.image
+        if not image:
+            continue
+        host, repo, ref = split_image(image)
+        subject = f"endpoint {ep.name}: {image}"
+        if host.lower() != login:
+            if host.lower().endswith(".azurecr.io"):
+                report.add("endpoint image", subject, host, login, host, FAIL,
+                           f"the endpoint's identity may pull only from the stack's registry {login}: push the image there")
+            else:
+                report.add("endpoint image", subject, host, login, host, WARN,
+                           "not the stack's registry: Azure ML must be able to pull it without credentials")
+            continue
+        if registry is None:
+            try:
+                arm.get(f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{name}", ACR_API_VERSION)
+                registry = True
+            except Exception as err:  # noqa: BLE001
+                if getattr(err, "status_code", None) != 404:
+                    report.add("endpoint image", subject, login, "pushed", "?", ERROR, _text(err))
+                    continue
+                registry = False
+        if not registry:
+            report.add("endpoint image", subject, login, "pushed", "no registry yet", FAIL,
+                       "the stack's registry is created by the first apply: apply without endpoints, push the image, then apply "
+                       "with them (docs/first-apply.md)")
+            continue
+        try:
+            found = acr_has_image(client, login, repo, ref)
+        except Exception as err:  # noqa: BLE001
+            report.add("endpoint image", subject, login, "pushed", "?", ERROR, _text(err))
+            continue
+        report.add("endpoint image", subject, login, "pushed", "pushed" if found else "not found", OK if found else FAIL,
+                   "" if found else f"push {image} before the endpoint's apply")
+
+
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(name)`` returns an SDK client (``arm_clients``)."""
     report = Report(stack=stack, region=spec.region)
@@ -523,6 +619,7 @@ def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     arm = client("arm")
     check_registrations(client("resource"), arm, sub, spec, report)
     check_cosmos_db_key_access(client, arm, sub, spec, report)
+    check_endpoint_images(client, arm, sub, spec, report)
     if spec.cluster.enabled:
         check_aks_version(client("containerservice"), spec, report)
     pools = node_pools(spec)
