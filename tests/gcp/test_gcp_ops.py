@@ -91,8 +91,13 @@ def consumer_quota_metric(metric: str, region_limit: int | None, default: int, d
 
 
 def healthy(api: FakeApi, *, region_quotas: dict[str, float] | None = None, gpus_all_regions: int = 16, l4_serving: int = 4,
-            no_l4_in: tuple[str, ...] = (), agents: tuple[str, ...] = ("container-engine-robot", "compute-system")) -> FakeApi:
+            no_l4_in: tuple[str, ...] = (), agents: tuple[str, ...] = ("container-engine-robot", "compute-system"),
+            pushed: tuple[str, ...] = ("chat", "scorer")) -> FakeApi:
     """A project in which the fixture stack fits; keyword arguments break one thing."""
+    # Artifact Registry v1 packages.tags.get (Tag: name, version) for the images pushed.
+    for image in pushed:
+        tag = f"projects/{PROJECT}/locations/{REGION}/repositories/ops-dev-serving/packages/{image}/tags/1.0.0"
+        api.json("GET", f"/artifactregistry/{tag}", {"name": tag, "version": tag.split("/tags/")[0] + "/versions/sha256:" + "b" * 64})
     quotas = region_quotas if region_quotas is not None else HEALTHY_REGION_QUOTAS
     # Resource Manager v1: projects.get (Project) and projects.getIamPolicy (Policy: version, etag, bindings).
     api.json("GET", f"/cloudresourcemanager/projects/{PROJECT}", {
@@ -436,3 +441,26 @@ def test_a_missing_agent_of_an_enabled_api_fails_and_of_a_disabled_api_warns() -
     assert "would fail" in agents["compute.googleapis.com"][2]
     assert agents["container.googleapis.com"][:2] == ("not yet", WARN)
     assert "rerun `pulumi up`" in agents["container.googleapis.com"][2]
+
+
+# --- endpoint images (issue 13) -----------------------------------------------------
+
+
+def test_endpoint_images_pushed_to_the_stack_registry_pass_and_unpushed_ones_fail() -> None:
+    with serve(healthy(FakeApi())) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert [(f.subject.split(":")[0], f.allowed, f.status) for f in report.findings if f.check == "endpoint image"] == [
+        ("endpoint chat", "pushed", OK), ("endpoint scorer", "pushed", OK)]
+    with serve(healthy(FakeApi(), pushed=("chat",))) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert [(f.subject.split(":")[0], f.allowed, f.status) for f in report.findings if f.check == "endpoint image"] == [
+        ("endpoint chat", "pushed", OK), ("endpoint scorer", "not found", FAIL)]
+
+
+def test_an_endpoint_image_outside_the_stack_registry_warns() -> None:
+    doc = json.loads(json.dumps(read_stack_file(FIXTURE).raw_spec))
+    doc["endpoints"][0]["model"]["image"] = "us-docker.pkg.dev/vendor/public/chat:1.0.0"
+    with serve(healthy(FakeApi())) as api:
+        report = preflight.run_preflight(load_spec(doc), factory(api))
+    rows_ = [(f.subject.split(":")[0], f.where, f.status) for f in report.findings if f.check == "endpoint image"]
+    assert rows_[0] == ("endpoint chat", "us-docker.pkg.dev", WARN)

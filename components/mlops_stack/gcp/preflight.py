@@ -35,6 +35,13 @@ docs/decisions.md for why not a generated client):
    must cover the endpoints' ``maxInstances`` x GPUs per instance; CPU endpoints,
    ``custom_model_serving_cpus`` x vCPUs. The region's bucket wins over the default one.
 
+6. **Endpoint images.** Each endpoint's ``model.image`` in the stack's own Artifact
+   Registry (``<region>-docker.pkg.dev/<project>/<prefix>-<repository>/...``) must be
+   pushed (``packages.tags.get`` / ``packages.versions.get``): missing is a ``FAIL`` on the
+   first apply the repository does not exist yet (push between the two phases,
+   docs/first-apply.md). An image elsewhere is a ``warn``: the endpoint's service account
+   is granted nothing on it.
+
 Usage already in the project is not subtracted: a pass means the stack on its own fits.
 """
 
@@ -476,6 +483,39 @@ def check_vertex_quotas(su: Rest, project: str, region: str, demand: Mapping[str
         report.fits("Vertex AI serving quota", short, region, need, limit, unit, detail)
 
 
+def check_endpoint_images(ar: Rest, spec: Any, report: Report) -> None:
+    from mlops_stack.args import Env
+    from mlops_stack.gcp.vertex_provider import artifact_registry_image
+
+    prefix = Env.from_spec(spec).prefix
+    own = {f"{prefix}-{r}" for r in spec.container_registry.repositories}
+    for ep in spec.endpoints:
+        image = ep.model.image
+        if not image:
+            continue
+        subject = f"endpoint {ep.name}: {image}"
+        parts = image.split("/")
+        ref = artifact_registry_image(image)
+        if ref is None or parts[0] != f"{spec.region}-docker.pkg.dev" or parts[1] != spec.gcp.project or parts[2] not in own:
+            report.add("endpoint image", subject, parts[0], "the stack's Artifact Registry", parts[0], WARN,
+                       "not in the stack's registry: the endpoint's service account is granted nothing on it, so it must be readable to it")
+            continue
+        package, version = ref
+        try:
+            ar.get(f"{package}/{version}")
+        except ApiError as err:
+            if err.status != 404:
+                report.add("endpoint image", subject, parts[2], "pushed", "?", ERROR, _text(err))
+                continue
+            report.add("endpoint image", subject, parts[2], "pushed", "not found", FAIL,
+                       "push it before the endpoint's apply (on the first apply the repository does not exist yet: docs/first-apply.md)")
+            continue
+        except Exception as err:  # noqa: BLE001
+            report.add("endpoint image", subject, parts[2], "pushed", "?", ERROR, _text(err))
+            continue
+        report.add("endpoint image", subject, parts[2], "pushed", "pushed", OK)
+
+
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     """Run every check; ``client(name)`` returns a ``Rest`` on that API (``BASE_URLS``)."""
     report = Report(stack=stack, region=spec.region)
@@ -496,6 +536,8 @@ def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
         if zones:
             check_accelerators(compute, project, spec, zones if spec.is_prod else [location], pools, report)
         check_compute_quotas(compute, project, spec.region, pools, report)
+    if spec.endpoints:
+        check_endpoint_images(client("artifactregistry"), spec, report)
     demand = endpoint_demand(spec)
     if demand:
         check_vertex_quotas(client("serviceusage-v1beta1"), project, spec.region, demand, report)
