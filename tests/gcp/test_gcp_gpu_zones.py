@@ -1,5 +1,5 @@
 """GKE GPU pools are pinned to the zones of their region that offer their GPU
-(``gcp/gpu_zones.py``, ``gcp/data/gpu_zones.csv``): a regional cluster would otherwise
+(``gcp/gpu_zones.py``, ``gcp/catalog/gpu_zones.csv``): a regional cluster would otherwise
 place a pool in zones GKE picks, some without the GPU (issue 13)."""
 
 from __future__ import annotations

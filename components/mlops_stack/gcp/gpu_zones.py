@@ -4,7 +4,7 @@ pinned to them (``node_locations``).
 A regional GKE cluster puts each node pool in zones it chooses; a GPU is not in every
 zone of a region (L4 is in four us-central1 zones but only two of us-east1's three), so
 an unpinned pool can land in a zone that cannot create its nodes. The data is
-``gcp/data/gpu_zones.csv`` (sources in ``gcp/data/SOURCES.md``), one row per GPU,
+``gcp/catalog/gpu_zones.csv`` (sources in ``gcp/catalog/SOURCES.md``), one row per GPU,
 machine family and region. A GPU with no rows at all is *unknown* here (the pool stays
 unpinned; ``mlops-stack preflight`` checks the live zones); a GPU with rows but none for
 the region is offered in no zone of it, which is a ``ConfigError`` under
@@ -41,7 +41,7 @@ class GpuZones:
 
 @cache
 def _rows() -> tuple[GpuZones, ...]:
-    ref = resources.files("mlops_stack.gcp").joinpath("data", DATA_FILE)
+    ref = resources.files("mlops_stack.gcp").joinpath("catalog", DATA_FILE)
     with ref.open(encoding="utf-8") as fh:
         return tuple(
             GpuZones(r["gpu"], r["family"], r["region"], tuple(r["zones"].split()), r["source"], r["retrieved"], r["verified"])
