@@ -601,6 +601,7 @@ class KubernetesCluster(pulumi.ComponentResource):
         creds = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=rg, resource_name=cluster.name, format="exec", opts=pulumi.InvokeOutputOptions(parent=self)
         )
+        options = args.cloud_options
         login = getattr(options, "kubelogin", None) or "azurecli"
         login_tenant, login_client = getattr(options, "tenant_id", None), getattr(options, "kubelogin_client_id", None)
         self.kubeconfig = pulumi.Output.secret(
