@@ -13,7 +13,8 @@ import pytest
 from mlops_stack.args import BucketGrant, Env, WorkloadIdentityArgs
 from mlops_stack.aws.workload_identity import ResolvedGrant, workload_policy
 from mlops_stack.errors import ConfigError
-from mlops_stack.offline.engine import ACCOUNT_ID, Plan, run_program
+from mlops_stack.aws.mocks import ACCOUNT_ID
+from mlops_stack.offline.engine import Plan, run_program
 
 ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
 HOST = ISSUER.removeprefix("https://")

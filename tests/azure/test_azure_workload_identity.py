@@ -13,7 +13,8 @@ from mlops_stack.args import BucketGrant, Env, WorkloadIdentityArgs
 from mlops_stack.azure._naming import ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR, ROLE_STORAGE_BLOB_DATA_READER
 from mlops_stack.azure.workload_identity import prefix_condition
 from mlops_stack.errors import ConfigError
-from mlops_stack.offline.engine import AZURE_SUBSCRIPTION, Plan, run_program
+from mlops_stack.azure.mocks import AZURE_SUBSCRIPTION
+from mlops_stack.offline.engine import Plan, run_program
 
 ISSUER = "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000001/22222222-3333-4444-5555-666666666666/"
 ACCOUNT = f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/mlops-dev-rg/providers/Microsoft.Storage/storageAccounts/mlopsdevst1234"
