@@ -102,7 +102,7 @@ def bad_stacks(draw: st.DrawFn) -> tuple[str, dict[str, Any], str]:
             [
                 "wrong-type", "out-of-range", "unknown-key", "namespace", "network-cidr", "public-cidrs", "unquoted",
                 "reserved-bucket", "tags", "zones", "cloud-ids", "image", "artifact-key", "description", "missing",
-                "namespaces-without-cluster",
+                "namespaces-without-cluster", "cluster-endpoint",
             ]
         )
     )
@@ -233,6 +233,36 @@ def bad_stacks(draw: st.DrawFn) -> tuple[str, dict[str, Any], str]:
         else:
             del _get(cfg, path[:-1])[path[-1]]
         return stack, cfg, _fmt(path)
+    if kind == "cluster-endpoint":
+        # One more endpoint, runsOn: cluster, with one mistake (docs/serving.md "Limits and rules").
+        eps = list(cfg.get(PREFIX + "endpoints", []))
+        i = len(eps)
+        pool = cfg[PREFIX + "cluster"]["gpuPools"][0]
+        room = pool["maxNodes"] * pool.get("gpusPerNode", 1)
+        bucket = cfg[PREFIX + "storage"]["buckets"][0]["name"]
+        ep: dict[str, Any] = {
+            "name": "oss-extra", "runsOn": "cluster", "gpu": pool["gpu"], "gpuPool": pool["name"],
+            "model": {"artifact": {"bucket": bucket, "key": "m/v1"}, "framework": {"name": "sklearn", "version": "1"}},
+            "minInstances": 2, "maxInstances": 2,
+        }  # fmt: skip
+        mistakes = ["pool", "gpus", "framework", "capture", "public", *(["replicas"] if room < 100 else [])]
+        mistake = draw(st.sampled_from(mistakes))
+        if mistake == "pool":
+            ep["gpuPool"], key = "no-such-pool", "gpuPool"
+        elif mistake == "gpus":
+            ep["gpusPerInstance"], key = min(16, pool.get("gpusPerNode", 1) + 1), "gpusPerInstance"
+            if pool.get("gpusPerNode", 1) >= 16:
+                ep["gpusPerInstance"] = 17  # above the key's own bound
+        elif mistake == "replicas":
+            ep["maxInstances"], key = room + 1, "maxInstances"
+        elif mistake == "framework":
+            ep["model"]["framework"]["name"], key = draw(st.sampled_from(["vllm", "sklearnn", "caffe"])), "model.framework.name"
+        elif mistake == "capture":
+            ep["dataCapture"], key = {"enabled": True}, "dataCapture.enabled"
+        else:
+            ep["private"], key = False, "private"
+        cfg[PREFIX + "endpoints"] = [*eps, ep]
+        return stack, cfg, f"endpoints[{i}].{key}"
     # namespaces-without-cluster
     cfg[PREFIX + "cluster"] = {"enabled": False}
     cfg[PREFIX + "monitoring"] = {"enabled": False}
