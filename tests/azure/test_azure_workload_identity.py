@@ -86,7 +86,7 @@ def test_roles_are_scoped_to_the_container_and_conditioned_on_the_prefix(trackin
         f"((!(ActionMatches{{'{BLOBS}/read'}} AND NOT SubOperationMatches{{'Blob.List'}}))"
         f" OR ({container} AND (@Resource[{BLOBS}:path] StringStartsWith 'registry/')))"
         f" AND ((!(ActionMatches{{'{BLOBS}/read'}} AND SubOperationMatches{{'Blob.List'}}))"
-        f" OR ({container} AND (@Request[{BLOBS}:prefix] StringStartsWith 'registry/')))"
+        f" OR ({container} AND (@Request[{BLOBS}:prefix] StringStartsWith 'registry/' OR @Request[{BLOBS}:prefix] StringEquals 'registry')))"
     )
     # The writer's condition adds the blob write actions, limited to the same prefix.
     container = container.replace("'models'", "'artifacts'")
@@ -102,7 +102,21 @@ def test_prefixes_on_one_container_share_an_assignment() -> None:
     p = plan(grants=(BucketGrant(bucket="models", prefix="a/"), BucketGrant(bucket="models", prefix="b/")))
     (ra,) = p.of_type(RA)
     assert f"@Resource[{BLOBS}:path] StringStartsWith 'a/' OR @Resource[{BLOBS}:path] StringStartsWith 'b/'" in ra.inputs["condition"]
-    assert f"@Request[{BLOBS}:prefix] StringStartsWith 'a/' OR @Request[{BLOBS}:prefix] StringStartsWith 'b/'" in ra.inputs["condition"]
+    assert (
+        f"@Request[{BLOBS}:prefix] StringStartsWith 'a/' OR @Request[{BLOBS}:prefix] StringEquals 'a'"
+        f" OR @Request[{BLOBS}:prefix] StringStartsWith 'b/' OR @Request[{BLOBS}:prefix] StringEquals 'b'"
+    ) in ra.inputs["condition"]
+
+
+def test_a_listing_of_the_folder_name_without_its_slash_is_admitted_for_kserve() -> None:
+    """KServe v0.20.0's storage initializer strips the folder's slashes before listing
+    (``list_blobs(name_starts_with="models-dir/v1")``): the list clause admits exactly that
+    name too, and nothing shorter; reads still need the path under the prefix."""
+    condition = prefix_condition("models", ["distilbert/v1/"], False)
+    read, listing = condition.split(" AND ((!(ActionMatches")
+    assert f"@Request[{BLOBS}:prefix] StringEquals 'distilbert/v1'" in listing
+    assert "StringEquals 'distilbert/v1'" not in read and f"@Resource[{BLOBS}:path] StringStartsWith 'distilbert/v1/'" in read
+    assert "StringEquals 'distilbert'" not in condition
 
 
 def test_annotation_is_the_client_id_and_pods_carry_the_use_label(tracking: Plan) -> None:

@@ -14,7 +14,8 @@ prefixes.
   Blob Data Contributor*, with an ABAC condition (``conditionVersion`` "2.0") that lets
   the blob data actions through only under the granted prefixes: reading a blob needs
   ``blobs:path`` to start with a prefix, listing needs the request's ``blobs:prefix`` to
-  (a listing must name the prefix with its trailing ``/``), and for read-write also
+  (or to be exactly the prefix without its trailing ``/``: KServe's storage initializer
+  lists so), and for read-write also
   writing, creating, deleting and renaming blobs (Azure Storage docs, "Example Azure role
   assignment conditions for Blob Storage" and "Actions and attributes for Azure role
   assignment conditions"). Grants on one container with the same access share one
@@ -65,12 +66,21 @@ def _starts_with(attribute: str, prefixes: Sequence[str]) -> str:
     return " OR ".join(f"{attribute} StringStartsWith '{p}'" for p in prefixes)
 
 
+def _lists(prefixes: Sequence[str]) -> str:
+    """A listing under a prefix: the request's prefix starts with it, or is exactly the folder
+    name without its trailing ``/``. KServe's storage initializer lists Azure blobs so (v0.20.0
+    ``_parse_azure_uri`` strips the slashes of the folder, then ``list_blobs(name_starts_with=...)``);
+    such a listing may also return the names of sibling folders that start the same way
+    (``v1`` lists ``v10/``'s names), never their content: reads stay on ``blobs:path``."""
+    return " OR ".join(f"{_LIST_PREFIX} StringStartsWith '{p}' OR {_LIST_PREFIX} StringEquals '{p[:-1]}'" for p in prefixes)
+
+
 def prefix_condition(container: str, prefixes: Sequence[str], write: bool) -> str:
     """The ABAC condition that limits Reader/Contributor on ``container`` to ``prefixes``."""
     where = f"{_CONTAINER_NAME} StringEquals '{container}'"
     blocks = [
         f"(!(ActionMatches{{'{_BLOBS}/read'}} AND NOT SubOperationMatches{{'Blob.List'}})) OR ({where} AND ({_starts_with(_PATH, prefixes)}))",
-        f"(!(ActionMatches{{'{_BLOBS}/read'}} AND SubOperationMatches{{'Blob.List'}})) OR ({where} AND ({_starts_with(_LIST_PREFIX, prefixes)}))",
+        f"(!(ActionMatches{{'{_BLOBS}/read'}} AND SubOperationMatches{{'Blob.List'}})) OR ({where} AND ({_lists(prefixes)}))",
     ]
     if write:
         others = " AND ".join(f"!(ActionMatches{{'{a}'}})" for a in WRITE_DATA_ACTIONS)
