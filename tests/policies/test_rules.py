@@ -115,6 +115,75 @@ CPU_RES = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "me
 
 
 # rule name -> (ctx, passing cases, failing cases); a case is a Res (resource rule) or list[Res] (stack rule)
+
+# ---- workload identity
+EKS_ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+OIDC_ARN = f"arn:aws:iam::1:oidc-provider/{EKS_ISSUER}"
+
+
+def irsa_trust(condition: Any) -> str:
+    stmt: dict[str, Any] = {"Effect": "Allow", "Principal": {"Federated": OIDC_ARN}, "Action": "sts:AssumeRoleWithWebIdentity"}
+    if condition is not None:
+        stmt["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [stmt]})
+
+
+IRSA_ONE = irsa_trust({"StringEquals": {f"{EKS_ISSUER}:sub": "system:serviceaccount:mlflow:mlflow", f"{EKS_ISSUER}:aud": "sts.amazonaws.com"}})
+GITHUB_TRUST = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+                                          "Action": "sts:AssumeRoleWithWebIdentity",
+                                          "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:o/r:*"}}}]})
+ROLE_URN = "urn:pulumi:test::mlops-stack::aws:iam/role:Role::wi-role"
+SCOPED_S3 = json.dumps({"Statement": [
+    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::art/mlflow/*"},
+    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::art", "Condition": {"StringLike": {"s3:prefix": ["mlflow/*"]}}},
+    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:1:key/k"}]})
+
+
+def wi_role(trust: str = IRSA_ONE) -> Res:
+    return res("aws:iam/role:Role", "wi-role", assumeRolePolicy=trust)
+
+
+def wi_policy(document: str, **kw: Any) -> Res:
+    return res("aws:iam/rolePolicy:RolePolicy", "wi-policy", policy=document, property_dependencies={"role": [ROLE_URN]}, **kw)
+
+
+GSA = "gcp:serviceaccount/account:Account"
+GSA_URN = f"urn:pulumi:test::mlops-stack::{GSA}::wi-sa"
+WIU = "roles/iam.workloadIdentityUser"
+GKE_WI_MEMBER = "serviceAccount:p.svc.id.goog[mlflow/mlflow]"
+GCS_PREFIX_CONDITION = {"title": "t", "expression": 'resource.name.startsWith("projects/_/buckets/art/objects/mlflow/")'
+                        ' || api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("mlflow/")'}
+
+
+def gcp_wi(binding: Res) -> list[Res]:
+    return [res(GSA, "wi-sa", accountId="mlops-dev-mlflow-abc123"),
+            res("gcp:serviceaccount/iAMMember:IAMMember", "wi-trust", role=WIU, member=GKE_WI_MEMBER, serviceAccountId="projects/p/serviceAccounts/x",
+                property_dependencies={"serviceAccountId": [GSA_URN]}),
+            binding]
+
+
+def gcs_grant(**kw: Any) -> Res:
+    return res("gcp:storage/bucketIAMMember:BucketIAMMember", "wi-grant", bucket="art", role="roles/storage.objectViewer",
+               member="serviceAccount:mlops-dev-mlflow-abc123@p.iam.gserviceaccount.com", property_dependencies={"member": [GSA_URN]}, **kw)
+
+
+UAI = "azure-native:managedidentity:UserAssignedIdentity"
+UAI_URN = f"urn:pulumi:test::mlops-stack::{UAI}::wi-identity"
+FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+BLOB_READER = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+_BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+AZ_PREFIX_CONDITION = (f"((!(ActionMatches{{'{_BLOBS}/read'}} AND NOT SubOperationMatches{{'Blob.List'}})) OR (@Resource[{_BLOBS}:path] StringStartsWith 'm/'))"
+                       f" AND ((!(ActionMatches{{'{_BLOBS}/read'}} AND SubOperationMatches{{'Blob.List'}})) OR (@Request[{_BLOBS}:prefix] StringStartsWith 'm/'))")
+
+
+def az_wi(**assignment: Any) -> list[Res]:
+    return [res(UAI, "wi-identity", resourceGroupName="rg"),
+            res(FIC, "wi-federation", subject="system:serviceaccount:mlflow:mlflow", audiences=["api://AzureADTokenExchange"],
+                property_dependencies={"resourceName": [UAI_URN]}),
+            res("azure-native:authorization:RoleAssignment", "wi-read", principalType="ServicePrincipal", roleDefinitionId=BLOB_READER,
+                scope="/subscriptions/s/containers/models", property_dependencies={"principalId": [UAI_URN]}, **assignment)]
+
+
 CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
     # ---- AWS
     "aws-s3-no-public-acl": (DEV, [bucket(), res("aws:s3/bucketAcl:BucketAcl", acl="private")],
@@ -414,6 +483,48 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
                                       res("kubernetes:helm.sh/v3:Release", values={"image": {"repository": "r", "tag": "v1.2"}})],
                                 [deployment(container(image="nginx")), deployment(container(image="reg:5000/nginx:latest")),
                                  res("kubernetes:helm.sh/v3:Release", values={"image": {"repository": "r", "tag": "latest"}})]),
+    # ---- workload identity
+    "workload-identity-one-service-account": (
+        DEV,
+        [wi_role(), res("aws:iam/role:Role", assumeRolePolicy=GITHUB_TRUST),
+         res("gcp:serviceaccount/iAMMember:IAMMember", role=WIU, member=GKE_WI_MEMBER),
+         res("gcp:serviceaccount/iAMMember:IAMMember", role="roles/iam.serviceAccountUser", member="user:a@example.com"),
+         res(FIC, subject="system:serviceaccount:kserve:scorer", audiences=["api://AzureADTokenExchange"])],
+        [wi_role(irsa_trust(None)),
+         wi_role(irsa_trust({"StringLike": {f"{EKS_ISSUER}:sub": "system:serviceaccount:mlflow:*", f"{EKS_ISSUER}:aud": "sts.amazonaws.com"}})),
+         wi_role(irsa_trust({"StringEquals": {f"{EKS_ISSUER}:sub": "system:serviceaccount:mlflow:*", f"{EKS_ISSUER}:aud": "sts.amazonaws.com"}})),
+         wi_role(irsa_trust({"StringEquals": {f"{EKS_ISSUER}:sub": ["system:serviceaccount:a:x", "system:serviceaccount:b:y"],
+                                              f"{EKS_ISSUER}:aud": "sts.amazonaws.com"}})),
+         wi_role(irsa_trust({"StringEquals": {f"{EKS_ISSUER}:sub": "system:serviceaccount:mlflow:mlflow"}})),
+         res("gcp:serviceaccount/iAMMember:IAMMember", role=WIU,
+             member="principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p.svc.id.goog/namespace/mlflow"),
+         res("gcp:serviceaccount/iAMBinding:IAMBinding", role=WIU, members=[GKE_WI_MEMBER, "serviceAccount:p.svc.id.goog[other/sa]"]),
+         res("gcp:projects/iAMMember:IAMMember", role=WIU, member=GKE_WI_MEMBER),
+         res(FIC, subject="system:serviceaccount:kserve:*", audiences=["api://AzureADTokenExchange"]),
+         res(FIC, subject="system:serviceaccount:kserve:scorer", audiences=["api://AzureADTokenExchange", "api://other"]),
+         res(FIC, subject="system:serviceaccount:kserve:scorer", audiences=["api://AzureADTokenExchange"], claimsMatchingExpression={"value": "x"})],
+    ),
+    "workload-identity-storage-prefix-scoped": (
+        DEV,
+        [[wi_role(), wi_policy(SCOPED_S3)],
+         # A role nobody in the cluster can assume is not this rule's business.
+         [res("aws:iam/role:Role", "wi-role", assumeRolePolicy=GITHUB_TRUST), wi_policy(ADMIN)],
+         gcp_wi(gcs_grant(condition=GCS_PREFIX_CONDITION)),
+         az_wi(condition=AZ_PREFIX_CONDITION, conditionVersion="2.0")],
+        [[wi_role(), wi_policy(json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::art/*"}]}))],
+         [wi_role(), wi_policy(json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))],
+         [wi_role(), wi_policy(json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::art"}]}))],
+         [wi_role(), res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "wi-s3", policyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+                         property_dependencies={"role": [ROLE_URN]})],
+         gcp_wi(gcs_grant()),
+         gcp_wi(gcs_grant(condition={"title": "t", "expression": 'resource.type == "storage.googleapis.com/Bucket"'
+                                     ' || resource.name.startsWith("projects/_/buckets/art/objects/mlflow/")'})),
+         gcp_wi(res("gcp:projects/iAMMember:IAMMember", "wi-project", role="roles/storage.objectViewer",
+                    member="serviceAccount:mlops-dev-mlflow-abc123@p.iam.gserviceaccount.com", property_dependencies={"member": [GSA_URN]})),
+         az_wi(),
+         az_wi(condition=AZ_PREFIX_CONDITION.split(" AND ((!")[0], conditionVersion="2.0"),
+         az_wi(condition=AZ_PREFIX_CONDITION, conditionVersion="1.0")],
+    ),
 }
 
 
