@@ -175,6 +175,9 @@ EXPOSED: dict[tuple[str, str], dict[str, str]] = {
     ("azure", "Keys"): {"key_vault": "azure-native:keyvault:Vault", "key": "azure-native:keyvault:Key", "etcd_key": "azure-native:keyvault:Key"},
     ("azure", "ArtifactStore"): {"storage_account": "azure-native:storage:StorageAccount", "containers": "azure-native:storage:BlobContainer"},
     ("azure", "KubernetesCluster"): {"managed_cluster": "azure-native:containerservice:ManagedCluster"},
+    ("aws", "GpuNodePool"): {"node_group": "aws:eks/nodeGroup:NodeGroup"},
+    ("gcp", "GpuNodePool"): {"node_pool": "gcp:container/nodePool:NodePool"},
+    ("azure", "GpuNodePool"): {"agent_pool": "azure-native:containerservice:AgentPool"},
 }
 
 

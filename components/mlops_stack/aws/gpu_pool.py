@@ -69,6 +69,9 @@ class GpuNodePool(pulumi.ComponentResource):
     gpus_per_node: int
     min_nodes: int
     max_nodes: int
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('node_group',)
+    node_group: aws.eks.NodeGroup
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:GpuNodePool", name, None, merge_opts(opts))
@@ -113,6 +116,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 opts=child_opts(self),
             )
         self.pool_name = group.node_group_name
+        self.node_group = group
         self.instance_type = offer.instance_type
         self.gpu = pool.gpu
         self.gpus_per_node = pool.gpus_per_node

@@ -83,6 +83,9 @@ class GpuNodePool(pulumi.ComponentResource):
     min_nodes: int
     max_nodes: int
     driver: str
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('agent_pool',)
+    agent_pool: containerservice.AgentPool
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:GpuNodePool", name, None, component_opts(opts))
@@ -123,6 +126,7 @@ class GpuNodePool(pulumi.ComponentResource):
             opts=child_opts(self, ignore_changes=["count"]),
         )
         self.pool_name = agent_pool.name
+        self.agent_pool = agent_pool
         self.instance_type = offer.instance_type
         self.gpu = pool.gpu
         self.gpus_per_node = pool.gpus_per_node

@@ -83,6 +83,9 @@ class GpuNodePool(pulumi.ComponentResource):
     gpus_per_node: int
     min_nodes: int
     max_nodes: int
+    #: Key child resources, exposed for wiring what the stack does not (docs/components.md).
+    CHILDREN = ('node_pool',)
+    node_pool: gcp.container.NodePool
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if node_pool_name_length(f"{name}-nodes") > MAX_NODE_POOL_NAME:
@@ -144,6 +147,7 @@ class GpuNodePool(pulumi.ComponentResource):
             opts=child_opts(self, ignore_changes=["initialNodeCount", "nodeCount"]),
         )
         self.pool_name = nodes.name
+        self.node_pool = nodes
         self.instance_type = offer.instance_type
         self.accelerator = offer.accelerator or ""
         self.gpu = pool.gpu
