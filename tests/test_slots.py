@@ -175,3 +175,19 @@ def test_slot_keys_are_unique_and_do_not_shadow_the_component() -> None:
     assert [n.kind for n in contracts.NEEDS] == [
         "ArtifactStore", "ContainerRegistry", "ModelRegistry", "KubernetesCluster", "GpuNodePool", "ModelEndpoint", "WorkloadIdentity",
     ]  # fmt: skip
+
+
+def test_the_stack_attributes_users_rely_on_are_kept(toy_target: Any) -> None:  # noqa: F811
+    # Every slot is an attribute: None / [] when not built (the toy offers a network and a store).
+    built: dict[str, Any] = {}
+
+    def program() -> None:
+        built["stack"] = stack_program()
+
+    run_program(program, stack="lab", config=toy_target.SAMPLE_CONFIG)
+    s = built["stack"]
+    assert type(s.network).__name__ == "Network" and type(s.store).__name__ == "ArtifactStore"
+    assert (s.keys, s.registry, s.model_registry, s.cluster, s.k8s) == (None, None, None, None, None)
+    assert (s.gpu_pools, s.endpoints) == ([], [])
+    assert s.components == {"Network": [s.network], "ArtifactStore": [s.store]}
+    assert list(s.outputs) == ["cloud", "region", "environment", "bucket_uris"]
