@@ -91,8 +91,8 @@ PREFIX = "distilbert-sst2/v1/"
 
 
 def _identity_children(plan):  # type: ignore[no-untyped-def]
-    (comp,) = [r for r in plan.resources if r.type.endswith(":WorkloadIdentity")]
-    assert comp.name == "mlops-endpoint-sentiment-oss-identity"
+    # The endpoint's identity (dev-gcp also runs self-hosted MLflow, with an identity of its own).
+    (comp,) = [r for r in plan.resources if r.type.endswith(":WorkloadIdentity") and r.name == "mlops-endpoint-sentiment-oss-identity"]
     todo, out = [comp.urn], []
     while todo:
         urn = todo.pop()
@@ -103,7 +103,8 @@ def _identity_children(plan):  # type: ignore[no-untyped-def]
 
 
 def _service_account(plan):  # type: ignore[no-untyped-def]
-    (sa,) = plan.of_type("kubernetes:core/v1:ServiceAccount")
+    # The endpoint's (self-hosted MLflow's ServiceAccount lives in the mlflow namespace).
+    (sa,) = [r for r in plan.of_type("kubernetes:core/v1:ServiceAccount") if r.inputs["metadata"]["namespace"] != "mlflow"]
     assert (sa.inputs["metadata"]["name"], sa.inputs["metadata"]["namespace"]) == ("sentiment-oss-model", "serving")
     return sa.inputs["metadata"]["annotations"]
 

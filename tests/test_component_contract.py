@@ -16,7 +16,7 @@ from planning import STACKS
 from test_toy_target import toy_target  # noqa: F401 - the fixture
 
 from mlops_stack import contracts, targets
-from mlops_stack.args import BucketGrant, Env, WorkloadIdentityArgs
+from mlops_stack.args import BucketGrant, Env, PostgresDatabaseArgs, WorkloadIdentityArgs
 from mlops_stack.offline.engine import SECRET, Plan, run_program
 from mlops_stack.offline.stackfile import read_stack_file
 from mlops_stack.program import main as stack_program
@@ -49,6 +49,10 @@ def _components(stack: Any) -> dict[str, list[Any]]:
     found = {kind: list(stack.components.get(kind, ())) for kind in contracts.PROTOCOLS}
     if "WorkloadIdentity" in found and not found["WorkloadIdentity"]:
         found["WorkloadIdentity"] = _workload_identity(stack)
+    if not found.get("PostgresDatabase") and stack.network is not None and stack.target.offers("PostgresDatabase"):
+        # Built by self-hosted tracking only: build one here on the stack's network and key.
+        cls = stack.target.component("PostgresDatabase")
+        found["PostgresDatabase"] = [cls("contract-db", PostgresDatabaseArgs(env=Env.from_spec(stack.spec), network=stack.network, keys=stack.keys))]
     return found
 
 
@@ -122,6 +126,12 @@ CHECKS: dict[str, Callable[[Any, targets.Target], bool]] = {
     "service_account_annotations": lambda v, t: isinstance(v, dict) and len(v) == 1 and all(_nonempty_text(x) for x in v.values()),
     "pod_labels": lambda v, t: isinstance(v, dict) and all(_nonempty_text(k) and _nonempty_text(x) for k, x in v.items()),
     "identity": lambda v, t: _nonempty_text(v),
+    "host": lambda v, t: _nonempty_text(v),
+    "port": lambda v, t: v == 5432,
+    # Each connection URI holds the generated password: secret.
+    "connection_uris": lambda v, t: v == SECRET or (isinstance(v, dict) and bool(v) and all(x == SECRET for x in v.values())),
+    # SageMaker: the server's ARN (sagemaker-mlflow plugin); Azure ML: azureml://; self-hosted: the in-cluster URL.
+    "mlflow_tracking_uri": lambda v, t: isinstance(v, str) and v.startswith(("arn:aws:sagemaker:", "azureml://", "http://mlflow.mlflow.svc.cluster.local:")),
 }
 
 
@@ -232,6 +242,8 @@ def test_workload_identity_scopes_the_stacks_own_bucket_to_the_prefix(target: st
         "contract-identity": (next(iter(names.values())), "contract/"),
         # the stack's own: the example's cluster endpoint (runsOn: cluster) reads its model folder
         "mlops-endpoint-sentiment-oss-identity": (names.get("models"), "distilbert-sst2/v1/"),
+        # self-hosted MLflow: read-write on mlflow/ of its bucket
+        "mlops-tracking-identity": (names.get("artifacts"), "mlflow/"),
     }
     for wi in identities:
         children = json.dumps([c.inputs for c in plan.children(wi.urn)])

@@ -113,8 +113,17 @@ def test_phase_one_has_no_in_cluster_resource_and_phase_two_only_adds(stack: str
     # password (random) and (EKS) the
     # Cluster Autoscaler's IRSA role, which comes with its Helm release.
     cloud_side = sorted((r.type, r.name) for r in added if not r.type.startswith(("kubernetes:", "mlops:", "random:")))
-    assert cloud_side == ([("aws:iam/role:Role", "mlops-cluster-autoscaler-role"), ("aws:iam/rolePolicy:RolePolicy", "mlops-cluster-autoscaler-policy")]
-                          if stack == "prod-aws" else [])
+    # Self-hosted MLflow (prod-gcp): phase 1 creates its database with the cloud layer;
+    # phase 2 adds the server's workload identity with the server.
+    identity = plan_example(stack).of_type(f"mlops:{stack.split('-')[1]}:WorkloadIdentity")
+    from_identity = sorted((r.type, r.name) for r in added if identity and r.parent == identity[0].urn)
+    assert cloud_side == sorted(
+        ([("aws:iam/role:Role", "mlops-cluster-autoscaler-role"), ("aws:iam/rolePolicy:RolePolicy", "mlops-cluster-autoscaler-policy")] if stack == "prod-aws" else [])
+        + from_identity
+    )
+    assert bool(from_identity) == (stack == "prod-gcp")
+    if stack == "prod-gcp":
+        assert phase1.of_type("gcp:sql/databaseInstance:DatabaseInstance") and "mlflow_tracking_uri" not in phase1.outputs
     # The cluster and its pools are all there in phase 1.
     assert "grafana_url" not in phase1.outputs and phase1.outputs["cluster_name"]
 

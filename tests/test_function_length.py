@@ -19,7 +19,8 @@ PACKAGE = Path(mlops_stack.__file__).parent
 #: "<path in the package>:<qualified name>" -> the most lines it may have.
 ALLOWED = {
     # The region, catalog and target rules of the whole spec; shrinks as rules move onto the models.
-    "spec.py:validate": 124,
+    # (+1: the call of the tracking rules, which live in their own step, _validate_tracking.)
+    "spec.py:validate": 125,
     # The neutral Kubernetes layer (outside the target folders; written by other work this session).
     "k8s/monitoring.py:Monitoring.__init__": 97,
     "k8s/serving.py:Serving.__init__": 85,

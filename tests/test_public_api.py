@@ -11,10 +11,11 @@ EXPECTED = {
     "__version__", "MlopsStack", "ConfigError", "load_spec", "Target", "ProviderRequest",
     "Env", "NetworkArgs", "KeysArgs", "ArtifactStoreArgs", "ContainerRegistryArgs", "ModelRegistryArgs",
     "KubernetesClusterArgs", "GpuNodePoolArgs", "ModelEndpointArgs", "MonitoringArgs",
-    "BucketGrant", "WorkloadIdentityArgs",
+    "BucketGrant", "WorkloadIdentityArgs", "TrackingServerArgs", "PostgresDatabaseArgs",
     "MlopsSpec", "NetworkSpec", "KeysSpec", "BucketSpec", "StorageSpec", "ContainerRegistrySpec", "ModelRegistrySpec",
     "SystemPoolSpec", "GpuPoolSpec", "ClusterSpec", "ArtifactRef", "FrameworkSpec", "ModelSpec", "DataCaptureSpec",
     "AutoscalingSpec", "SampleRequestSpec", "EndpointSpec", "MonitoringSpec", "GpuSharingSpec", "GpuPlatformSpec", "NamespaceSpec",
+    "TrackingSpec", "TrackingDatabaseSpec",
 }
 
 

@@ -171,9 +171,11 @@ def test_slot_keys_are_unique_and_do_not_shadow_the_component() -> None:
         assert not hasattr(pulumi.ComponentResource, key), key
     assert [s.key for s in contracts.SLOTS] == [
         "network", "keys", "store", "registry", "model_registry", "cluster", "gpu_pools", "k8s", "endpoints", "serving",
+        "tracking_server", "tracking_database", "tracking",
     ]  # fmt: skip
     assert [n.kind for n in contracts.NEEDS] == [
         "ArtifactStore", "ContainerRegistry", "ModelRegistry", "KubernetesCluster", "GpuNodePool", "ModelEndpoint", "WorkloadIdentity",
+        "TrackingServer", "PostgresDatabase",
     ]  # fmt: skip
 
 

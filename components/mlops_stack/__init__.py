@@ -21,11 +21,11 @@ __version__ = "0.2.0"
 _SPECS = (
     "MlopsSpec NetworkSpec KeysSpec BucketSpec StorageSpec ContainerRegistrySpec ModelRegistrySpec SystemPoolSpec GpuPoolSpec "
     "ClusterSpec ArtifactRef FrameworkSpec ModelSpec DataCaptureSpec AutoscalingSpec SampleRequestSpec EndpointSpec MonitoringSpec "
-    "GpuSharingSpec GpuPlatformSpec NamespaceSpec"
+    "GpuSharingSpec GpuPlatformSpec NamespaceSpec TrackingSpec TrackingDatabaseSpec"
 ).split()
 _ARGS = (
     "Env NetworkArgs KeysArgs ArtifactStoreArgs ContainerRegistryArgs ModelRegistryArgs KubernetesClusterArgs GpuNodePoolArgs "
-    "ModelEndpointArgs MonitoringArgs BucketGrant WorkloadIdentityArgs"
+    "ModelEndpointArgs MonitoringArgs BucketGrant WorkloadIdentityArgs TrackingServerArgs PostgresDatabaseArgs"
 ).split()
 
 __getattr__, __dir__, _names = lazy_exports(
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
         ModelRegistryArgs as ModelRegistryArgs,
         MonitoringArgs as MonitoringArgs,
         NetworkArgs as NetworkArgs,
+        PostgresDatabaseArgs as PostgresDatabaseArgs,
+        TrackingServerArgs as TrackingServerArgs,
         WorkloadIdentityArgs as WorkloadIdentityArgs,
     )
     from mlops_stack.errors import ConfigError as ConfigError
@@ -80,6 +82,8 @@ if TYPE_CHECKING:
         SampleRequestSpec as SampleRequestSpec,
         StorageSpec as StorageSpec,
         SystemPoolSpec as SystemPoolSpec,
+        TrackingDatabaseSpec as TrackingDatabaseSpec,
+        TrackingSpec as TrackingSpec,
         load_spec as load_spec,
     )
     from mlops_stack.stack import MlopsStack as MlopsStack

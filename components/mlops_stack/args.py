@@ -31,6 +31,7 @@ from mlops_stack.spec import (
     MonitoringSpec,
     NamespaceSpec,
     StorageSpec,
+    TrackingSpec,
 )
 
 from pydantic import BaseModel
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
         KubernetesCluster,
         ModelRegistry,
         Network,
+        PostgresDatabase,
     )
     from mlops_stack.spec import MlopsSpec
 
@@ -373,3 +375,76 @@ class WorkloadIdentityArgs:
         seen = {(g.bucket, g.prefix) for g in self.grants}
         if len(seen) != len(self.grants):
             raise ConfigError("WorkloadIdentityArgs.grants", "lists the same bucket and prefix twice", "merge them into one grant, write=True if either writes")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackingServerArgs:
+    """A managed MLflow tracking server (``tracking.mode: managed``)."""
+
+    env: Env
+    tracking: TrackingSpec
+    #: The ArtifactStore holding ``tracking.bucket``; artifacts go under ``spec.TRACKING_PREFIX``.
+    store: ArtifactStore
+    keys: Keys | None = None
+    network: Network | None = None
+    #: The ModelRegistry component of the same cloud (Azure: its workspace is the tracking server).
+    model_registry: ModelRegistry | None = None
+    #: The target's own spec section (``spec.<cloud>``), read by that target only (Azure:
+    #: ``trackingGroupObjectIds``).
+    cloud_options: BaseModel | None = None
+
+    def __post_init__(self) -> None:
+        tracking_bucket_in_store(self.tracking, self.store, "TrackingServerArgs.tracking.bucket")
+
+
+def tracking_bucket_in_store(tracking: TrackingSpec, store: Any, path: str) -> None:
+    """``ConfigError`` on ``path`` when the store has no bucket ``tracking.bucket``."""
+    from mlops_stack.errors import ConfigError, did_you_mean, one_of
+
+    names = list(getattr(store, "bucket_names", None) or {})
+    if names and tracking.bucket not in names:
+        raise ConfigError(path, "is not a bucket of the store", did_you_mean(tracking.bucket, names) or f"buckets: {one_of(names)}", value=tracking.bucket)
+
+
+#: Database tiers per tracking size: CPU, memory GiB and storage GiB the targets map to
+#: their own instance classes (``<target>/database.py``).
+DATABASE_STORAGE_GB = {"small": 32, "medium": 64, "large": 128}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostgresDatabaseArgs:
+    """A managed PostgreSQL server on the stack's private network (the self-hosted tracking
+    server's backend store): private only, encrypted with the stack key, automated backups,
+    deletion protection in prod, a generated password that stays secret."""
+
+    env: Env
+    network: Network
+    keys: Keys | None = None
+    #: small, medium or large (``tracking.size``).
+    size: str = "small"
+    #: Databases to create on the server; the first is the main one.
+    databases: tuple[str, ...] = ("mlflow",)
+    username: str = "mlflow"
+    backup_retention_days: int = 7
+    #: A standby in a second zone (None: prod only).
+    high_availability: bool | None = None
+    #: Weekly maintenance window start, ``Sun:03:00`` (UTC).
+    maintenance_window: str = "Sun:03:00"
+    #: The cluster whose nodes connect (AWS admits the VPC range; the others are private by network).
+    cluster: KubernetesCluster | None = None
+
+    def __post_init__(self) -> None:
+        from mlops_stack.errors import ConfigError
+
+        if self.size not in DATABASE_STORAGE_GB:
+            raise ConfigError("PostgresDatabaseArgs.size", f"must be one of {', '.join(DATABASE_STORAGE_GB)}", value=self.size)
+        if not self.databases:
+            raise ConfigError("PostgresDatabaseArgs.databases", "needs at least one database")
+
+    @property
+    def ha(self) -> bool:
+        return self.env.is_prod if self.high_availability is None else self.high_availability
+
+    @property
+    def storage_gb(self) -> int:
+        return DATABASE_STORAGE_GB[self.size]

@@ -22,6 +22,8 @@ GPU_OPERATOR_NAMESPACE = "gpu-operator"
 KSERVE_NAMESPACE = "kserve"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 SERVING_NAMESPACE = "serving"
+#: The self-hosted MLflow server's namespace (``k8s/tracking.py``).
+TRACKING_NAMESPACE = "mlflow"
 RESERVED_NAMESPACES = frozenset(
     {
         MONITORING_NAMESPACE,
@@ -30,6 +32,7 @@ RESERVED_NAMESPACES = frozenset(
         KSERVE_NAMESPACE,
         CERT_MANAGER_NAMESPACE,
         SERVING_NAMESPACE,
+        TRACKING_NAMESPACE,
         "default",
         "kube-system",
         "kube-public",

@@ -71,6 +71,8 @@ KIND_MODULES: dict[str, str] = {
     # Built by the capabilities that run workloads on the cluster (tracking, cluster
     # serving), never asked for by a spec directly: not in NEEDS.
     "WorkloadIdentity": "workload_identity",
+    "PostgresDatabase": "database",
+    "TrackingServer": "tracking",
 }
 
 
@@ -148,6 +150,23 @@ class WorkloadIdentity(Protocol):
 
 
 @runtime_checkable
+class PostgresDatabase(Protocol):
+    """A managed PostgreSQL server on the private network. ``connection_uris``: database
+    name -> ``postgresql://user:password@host:port/db?sslmode=require``, each secret."""
+
+    host: pulumi.Output[str]
+    port: int
+    connection_uris: Mapping[str, pulumi.Output[str]]
+
+
+@runtime_checkable
+class TrackingServer(Protocol):
+    """An MLflow tracking server: ``mlflow.set_tracking_uri(mlflow_tracking_uri)``."""
+
+    mlflow_tracking_uri: pulumi.Output[str]
+
+
+@runtime_checkable
 class Monitoring(Protocol):
     grafana_url: pulumi.Output[str]
     prometheus_url: pulumi.Output[str]
@@ -164,6 +183,8 @@ PROTOCOLS: dict[str, type] = {
     "GpuNodePool": GpuNodePool,
     "ModelEndpoint": ModelEndpoint,
     "WorkloadIdentity": WorkloadIdentity,
+    "PostgresDatabase": PostgresDatabase,
+    "TrackingServer": TrackingServer,
 }
 
 #: The outputs every target's class for a kind exposes (the common contract of
@@ -400,6 +421,83 @@ def _serving_outputs(b: Build, made: list[Made]) -> Mapping[str, Any]:
     return {"endpoints": made[0].value.endpoints}
 
 
+def _tracking_wanted(mode: str) -> Callable[[MlopsSpec], bool]:
+    return lambda s: s.tracking.enabled and s.tracking.mode == mode
+
+
+def _tracking_server(b: Build) -> Any:
+    from mlops_stack.args import TrackingServerArgs
+
+    s = b.spec
+    return TrackingServerArgs(
+        env=b.env,
+        tracking=s.tracking,
+        store=b.get("store"),
+        keys=b.get("keys"),
+        network=b.get("network"),
+        model_registry=b.get("model_registry"),
+        cloud_options=s.options,
+    )
+
+
+def _tracking_database(b: Build) -> Any:
+    from mlops_stack.args import PostgresDatabaseArgs
+
+    t = b.spec.tracking
+    return PostgresDatabaseArgs(
+        env=b.env,
+        network=b.get("network"),
+        keys=b.get("keys"),
+        size=t.size,
+        backup_retention_days=t.database.backup_retention_days,
+        high_availability=t.database.high_availability,
+        maintenance_window=t.maintenance_window,
+        cluster=b.get("cluster"),
+    )
+
+
+def _tracking_identity(b: Build) -> Any:
+    # The self-hosted server's cloud identity: read-write on mlflow/ of the tracking bucket.
+    from mlops_stack.args import BucketGrant, WorkloadIdentityArgs
+    from mlops_stack.constants import TRACKING_NAMESPACE
+    from mlops_stack.k8s.tracking import SERVICE_ACCOUNT
+    from mlops_stack.spec import TRACKING_PREFIX
+
+    return WorkloadIdentityArgs(
+        env=b.env,
+        name="mlflow",
+        cluster=b.get("cluster"),
+        namespace=TRACKING_NAMESPACE,
+        service_account=SERVICE_ACCOUNT,
+        store=b.get("store"),
+        grants=(BucketGrant(bucket=b.spec.tracking.bucket, prefix=TRACKING_PREFIX, write=True),),
+        keys=b.get("keys"),
+    )
+
+
+def _tracking_create(b: Build, role: str, args: Any) -> Any:
+    # The workload identity (cloud), then the MLflow server on the cluster using it and the
+    # database; after the monitoring layer (its ServiceMonitor needs the operator's CRDs).
+    from mlops_stack.k8s.tracking import Tracking, TrackingArgs, artifacts_destination
+    from mlops_stack.spec import TRACKING_PREFIX
+
+    identity = b.component("WorkloadIdentity", f"{role}-identity", args)
+    spec = b.spec
+    k8s = b.get("k8s")
+    monitoring = getattr(k8s, "monitoring", None)
+    tracking_args = TrackingArgs(
+        env=b.env,
+        tracking=spec.tracking,
+        database=b.get("tracking_database"),
+        artifacts_destination=artifacts_destination(b.get("store"), spec.tracking.bucket, TRACKING_PREFIX),
+        service_account_annotations=identity.service_account_annotations,
+        pod_labels=identity.pod_labels,
+        service_monitor=monitoring is not None,
+    )
+    return Tracking(f"{b.name}-{role}", tracking_args, b.k8s_opts(depends_on=[identity, *([monitoring] if monitoring is not None else [])]))
+
+
+
 #: What ``MlopsStack`` builds, in dependency order (also the order of the stack outputs).
 #: Network and Keys are never asked for: a target without them simply has none (its other
 #: components run without a private network or a customer key).
@@ -495,6 +593,47 @@ SLOTS: tuple[Slot, ...] = (
             lambda s: [e.name for e in s.cluster_endpoints],
             "set runsOn: managed on them",
         ),
+    ),
+    # MLflow (docs/tracking.md): the cloud's managed server, or the open-source one on the
+    # cluster with its database (cloud layer, also in the first phase of a two-phase apply)
+    # and its workload identity (with the in-cluster layer).
+    Slot(
+        key="tracking_server",
+        kind="TrackingServer",
+        role="tracking",
+        wanted=_tracking_wanted("managed"),
+        args=_tracking_server,
+        outputs=_one("mlflow_tracking_uri"),
+        need=Need(
+            "TrackingServer",
+            _tracking_wanted("managed"),
+            "tracking.mode",
+            lambda s: s.tracking.mode,
+            "set tracking.mode: self-hosted (the MLflow server in the cluster)",
+        ),
+    ),
+    Slot(
+        key="tracking_database",
+        kind="PostgresDatabase",
+        role="tracking-db",
+        wanted=_tracking_wanted("self-hosted"),
+        args=_tracking_database,
+        need=Need(
+            "PostgresDatabase",
+            _tracking_wanted("self-hosted"),
+            "tracking.mode",
+            lambda s: s.tracking.mode,
+            "set tracking.mode: managed where the target offers it, or tracking.enabled: false",
+        ),
+    ),
+    Slot(
+        key="tracking",
+        kind="WorkloadIdentity",
+        role="tracking",
+        wanted=lambda s: _tracking_wanted("self-hosted")(s) and s.cluster.enabled and s.cluster.in_cluster,
+        args=_tracking_identity,
+        create=_tracking_create,
+        outputs=_one("mlflow_tracking_uri"),
     ),
 )
 

@@ -618,6 +618,45 @@ class MonitoringSpec(_Model):
     grafana_public: bool = Field(default=False, description="Expose Grafana through a public load balancer.")
 
 
+#: The prefix of the tracking bucket every MLflow artifact goes under (the only part of the
+#: bucket the tracking server's role or identity may use).
+TRACKING_PREFIX = "mlflow/"
+#: SageMaker's pattern for a weekly maintenance window start (botocore sagemaker
+#: 2017-07-24 service-2.json, shape WeeklyMaintenanceWindowStart), applied on every cloud.
+MAINTENANCE_WINDOW = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$"
+
+
+class TrackingDatabaseSpec(_Model):
+    """The managed PostgreSQL backend store of a self-hosted tracking server."""
+
+    backup_retention_days: int = Field(
+        default=7, ge=7, le=35, description="Days automated backups (and point-in-time recovery) are kept; 7-35, the range every cloud accepts."
+    )
+    high_availability: bool | None = Field(default=None, description="A standby in a second zone; default: true in prod.")
+
+
+class TrackingSpec(_Model):
+    """MLflow experiment tracking and model registry (docs/tracking.md)."""
+
+    enabled: bool = Field(default=False, description="Create an MLflow tracking server; its URI is the stack output mlflow_tracking_uri.")
+    mode: Literal["managed", "self-hosted"] = Field(
+        default="managed",
+        description="managed: the cloud's MLflow (SageMaker managed MLflow, the Azure ML workspace); self-hosted: the open-source server in the cluster with a managed PostgreSQL backend store (the only mode on GCP).",
+    )
+    size: Size = Field(
+        default="small",
+        description="small, medium or large: the SageMaker tracking server size (Small/Medium/Large), or the self-hosted server's replicas and database tier.",
+    )
+    bucket: Name = Field(default="artifacts", description="Bucket (from storage.buckets) holding the artifacts, under the prefix mlflow/.")
+    automatic_model_registration: bool = Field(
+        default=True, description="Managed on AWS: register every MLflow model version in the SageMaker Model Registry too."
+    )
+    maintenance_window: Annotated[
+        str, _pattern(MAINTENANCE_WINDOW, "is not a weekly window start such as Sun:03:00 (day Mon-Sun, UTC hour and minute)")
+    ] = Field(default="Sun:03:00", description="Weekly maintenance window start (UTC), e.g. Sun:03:00: the managed server's and the database's.")
+    database: TrackingDatabaseSpec = Field(default_factory=TrackingDatabaseSpec, description="Self-hosted: the PostgreSQL backend store.")
+
+
 class GpuSharingSpec(_Model):
     """Sharing one physical GPU between pods."""
 
@@ -699,6 +738,7 @@ class MlopsSpec(_Model, EnvironmentDefaults):
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus, Grafana and GPU metrics in the cluster.")
     gpu: GpuPlatformSpec = Field(default_factory=GpuPlatformSpec, description="How GPUs are enabled and shared in the cluster.")
     namespaces: list[NamespaceSpec] = Field(default_factory=list, description="Namespaces for ML teams, with GPU quotas and default-deny networking.")
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec, description="MLflow tracking server and model registry (managed or self-hosted).")
 
     @property
     def options(self) -> BaseModel | None:
@@ -1161,6 +1201,28 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
         if ns.name in RESERVED_NAMESPACES:
             raise ConfigError(
                 f"namespaces[{i}].name", "is reserved for the platform", f"reserved: {', '.join(sorted(RESERVED_NAMESPACES))}", value=ns.name
+            )
+    _validate_tracking(spec, bucket_names)  # last: a bad bucket, cluster or namespace is reported first
+
+def _validate_tracking(spec: MlopsSpec, bucket_names: list[str]) -> None:
+    """The tracking rules that span sections (``validate``'s last step)."""
+    tracking = spec.tracking
+    if tracking.enabled:
+        if tracking.bucket not in bucket_names:
+            raise ConfigError(
+                "tracking.bucket",
+                "is not one of storage.buckets",
+                did_you_mean(tracking.bucket, bucket_names) or f"buckets: {one_of(bucket_names)}",
+                value=tracking.bucket,
+            )
+        if tracking.mode == "self-hosted" and not spec.cluster.enabled:
+            # cluster.inCluster: false is fine: the first phase of a two-phase first apply
+            # creates the database, the second the server (docs/first-apply.md).
+            raise ConfigError(
+                "tracking.mode",
+                "runs in the cluster, but cluster.enabled is false",
+                "enable the cluster, or use mode: managed where the target offers it",
+                value=tracking.mode,
             )
 
 

@@ -81,10 +81,11 @@ EXPECTED_DEV = {
     "aws:appautoscaling/target:Target": 1,
     "aws:appautoscaling/policy:Policy": 1,
     # cluster, nodes, EBS CSI (IRSA), Cluster Autoscaler (IRSA), endpoint execution, flow logs,
-    # the cluster endpoint's model reader (IRSA)
-    "aws:iam/role:Role": 7,
-    # EBS CSI use of the key, autoscaler, endpoint, flow-log delivery, cluster endpoint's model prefix
-    "aws:iam/rolePolicy:RolePolicy": 5,
+    # the cluster endpoint's model reader (IRSA), the MLflow tracking server's execution role
+    "aws:iam/role:Role": 8,
+    # EBS CSI use of the key, autoscaler, endpoint, flow-log delivery, cluster endpoint's model prefix, MLflow server
+    "aws:iam/rolePolicy:RolePolicy": 6,
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": 1,
     "mlops:aws:Network": 1,
     "mlops:aws:Keys": 1,
     "mlops:aws:ArtifactStore": 1,

@@ -110,7 +110,34 @@ def with_cluster_endpoint(counts: dict[str, int]) -> dict[str, int]:
     return {k: counts.get(k, 0) + CLUSTER_ENDPOINT.get(k, 0) for k in {*counts, *CLUSTER_ENDPOINT}}
 
 
-@pytest.mark.parametrize(("stack", "expected"), [("dev-gcp", with_cluster_endpoint(COMMON)), ("prod-gcp", with_capture(COMMON))])
+#: Both examples run self-hosted MLflow (tracking.mode: self-hosted): the Cloud SQL instance
+#: with its database, user, own key (+ the Cloud SQL agent and its grant), private services
+#: access (range + peering), the sqladmin and servicenetworking APIs; and the server's
+#: workload identity (service account, its workloadIdentityUser binding, the bucket grant,
+#: and the two APIs it enables).
+TRACKING = {
+    "mlops:gcp:PostgresDatabase": 1,
+    "gcp:sql/databaseInstance:DatabaseInstance": 1,
+    "gcp:sql/database:Database": 1,
+    "gcp:sql/user:User": 1,
+    KEY: 1,
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 1,
+    "gcp:projects/serviceIdentity:ServiceIdentity": 1,
+    "gcp:compute/globalAddress:GlobalAddress": 1,
+    "gcp:servicenetworking/connection:Connection": 1,
+    "gcp:projects/service:Service": 4,
+    "mlops:gcp:WorkloadIdentity": 1,
+    "gcp:serviceaccount/account:Account": 1,
+    "gcp:serviceaccount/iAMMember:IAMMember": 1,
+    "gcp:storage/bucketIAMMember:BucketIAMMember": 1,
+}
+
+
+def with_tracking(counts: dict[str, int]) -> dict[str, int]:
+    return {t: counts.get(t, 0) + TRACKING.get(t, 0) for t in {*counts, *TRACKING}}
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("dev-gcp", with_tracking(with_cluster_endpoint(COMMON))), ("prod-gcp", with_tracking(with_capture(COMMON)))])
 def test_exact_types_and_counts(stack: str, expected: dict[str, int]) -> None:
     assert ours(plan_example(stack)) == expected
 
@@ -153,7 +180,8 @@ def keys_by_purpose(plan: Plan) -> dict[str, Registration]:
 def test_keys_rotate_within_90_days(stack: str) -> None:
     # dev-gcp leaves rotationDays at the spec default (365): GCP clamps it to 90.
     keys = keys_by_purpose(plan_example(stack))
-    expected = {"storage", "registry", "cluster", "disks", "vertex", "bigquery"}
+    # "sql": self-hosted tracking's Cloud SQL key (both examples turn tracking on).
+    expected = {"storage", "registry", "cluster", "disks", "vertex", "bigquery", "sql"}
     assert set(keys) == (expected | {"storage-dual-region"} if stack == "prod-gcp" else expected)
     for purpose, key in keys.items():
         assert key.inputs["rotationPeriod"] == "7776000s"
@@ -391,6 +419,9 @@ def test_vertex_api_is_enabled_and_never_disabled_on_destroy() -> None:
         "binaryauthorization.googleapis.com",
         "aiplatform.googleapis.com",
         "bigquery.googleapis.com",
+        # Self-hosted tracking's Cloud SQL instance and its private services access.
+        "sqladmin.googleapis.com",
+        "servicenetworking.googleapis.com",
         # A fresh project has none of these: service accounts, project IAM, Workload Identity tokens.
         "iam.googleapis.com",
         "cloudresourcemanager.googleapis.com",

@@ -122,12 +122,11 @@ def test_grafana_private_with_secret_password(stack: str) -> None:
     assert grafana["service"]["type"] == "ClusterIP"
     assert "adminPassword" not in grafana
     assert grafana["admin"] == {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"}
-    secret = plan.one("kubernetes:core/v1:Secret")
-    assert secret.inputs["metadata"]["name"] == GRAFANA_ADMIN_SECRET
+    (secret,) = [r for r in plan.of_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == GRAFANA_ADMIN_SECRET]
     assert secret.inputs["metadata"]["namespace"] == "monitoring"
     assert secret.inputs["stringData"] == "[secret]"
     assert grafana["sidecar"]["dashboards"]["enabled"] is True
-    assert plan.one("random:index/randomPassword:RandomPassword").inputs["length"] >= 24
+    assert plan.one("random:index/randomPassword:RandomPassword", "mlops-k8s-monitoring-grafana-admin-password").inputs["length"] >= 24
 
 
 def test_kube_state_metrics_exports_pool_labels(stack: str) -> None:
@@ -135,12 +134,17 @@ def test_kube_state_metrics_exports_pool_labels(stack: str) -> None:
     assert allow == ["nodes=[mlops-stack/pool,mlops-stack/gpu,mlops-stack/accelerator]"]
 
 
+def tracking_namespace(plan: Plan) -> set[str]:
+    """The self-hosted MLflow server's namespace, when the stack runs one (docs/tracking.md)."""
+    return {"mlflow"} if plan.of_type("mlops:k8s:Tracking") else set()
+
+
 def device_plugin_or_skip(plan: Plan):
     found = releases(plan).get(charts.NVIDIA_DEVICE_PLUGIN.name)
     if found is None:
         # The cloud runs the plugin: then the layer installs no GPU namespace at all.
         serving = SERVING_NAMESPACES if serves_on_cluster(plan) else set()
-        assert {r.inputs["metadata"]["name"] for r in plan.of_type("kubernetes:core/v1:Namespace")} == {"monitoring"} | serving
+        assert {r.inputs["metadata"]["name"] for r in plan.of_type("kubernetes:core/v1:Namespace")} == {"monitoring"} | serving | tracking_namespace(plan)
         pytest.skip("this cluster's cloud runs the NVIDIA device plugin (needs_device_plugin=False)")
     return found
 
@@ -172,7 +176,7 @@ def test_namespaces(stack: str) -> None:
     names = {r.inputs["metadata"]["name"]: r for r in plan.of_type("kubernetes:core/v1:Namespace")}
     teams = {n["name"] for n in json.loads(plan.config.get("mlops-stack:namespaces", "[]"))}
     serving = SERVING_NAMESPACES if serves_on_cluster(plan) else set()
-    assert set(names) == {"monitoring", "nvidia-device-plugin"} | teams | serving
+    assert set(names) == {"monitoring", "nvidia-device-plugin"} | teams | serving | tracking_namespace(plan)
     assert names["monitoring"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     quota = next(q for q in plan.of_type("kubernetes:core/v1:ResourceQuota") if q.inputs["metadata"]["namespace"] == "nvidia-device-plugin")
     scope = quota.inputs["spec"]["scopeSelector"]["matchExpressions"][0]

@@ -13,6 +13,10 @@ from mlops_policies.config import with_defaults
 from mlops_policies.model import Ctx, Res, Rule
 
 B = "aws:s3/bucket:Bucket"
+RDS = "aws:rds/instance:Instance"
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+AZPG = "azure-native:dbforpostgresql:Server"
+SVC = "kubernetes:core/v1:Service"
 BURN = f"urn:pulumi:test::mlops-stack::{B}::art"
 
 
@@ -525,6 +529,46 @@ CASES: dict[str, tuple[Ctx, list[Any], list[Any]]] = {
          az_wi(condition=AZ_PREFIX_CONDITION.split(" AND ((!")[0], conditionVersion="2.0"),
          az_wi(condition=AZ_PREFIX_CONDITION, conditionVersion="1.0")],
     ),
+    # ---- Tracking (managed PostgreSQL, the MLflow server)
+    "database-not-public": (DEV, [res(RDS, engine="postgres", publiclyAccessible=False),
+                                  res(SQL, databaseVersion="POSTGRES_17", settings={"ipConfiguration": {"ipv4Enabled": False, "privateNetwork": "n"}}),
+                                  res(AZPG, network={"publicNetworkAccess": "Disabled"})],
+                            [res(RDS, engine="postgres", publiclyAccessible=True),
+                             res(SQL, databaseVersion="POSTGRES_17", settings={"ipConfiguration": {"privateNetwork": "n"}}),
+                             res(SQL, databaseVersion="POSTGRES_17", settings={"ipConfiguration": {"ipv4Enabled": False, "authorizedNetworks": [{"value": "0.0.0.0/0"}]}}),
+                             res(AZPG, network={"publicNetworkAccess": "Enabled"}), res(AZPG)]),
+    "database-encrypted": (DEV, [res(RDS, engine="postgres", storageEncrypted=True, kmsKeyId="arn:aws:kms:us-east-1:1:key/k"),
+                                 res(SQL, databaseVersion="POSTGRES_17", encryptionKeyName="projects/p/locations/r/keyRings/k/cryptoKeys/sql",
+                                     settings={"ipConfiguration": {"sslMode": "ENCRYPTED_ONLY"}}),
+                                 res(AZPG, dataEncryption={"type": "AzureKeyVault", "primaryKeyURI": "https://v.vault.azure.net/keys/k/1"})],
+                           [res(RDS, engine="postgres", storageEncrypted=True), res(RDS, engine="postgres", kmsKeyId="k"),
+                            res(SQL, databaseVersion="POSTGRES_17", settings={"ipConfiguration": {"sslMode": "ENCRYPTED_ONLY"}}),
+                            res(SQL, databaseVersion="POSTGRES_17", encryptionKeyName="k", settings={"ipConfiguration": {"sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED"}}),
+                            res(AZPG, dataEncryption={"type": "SystemAssigned"})]),
+    "database-backups": (DEV, [res(RDS, engine="postgres", backupRetentionPeriod=7),
+                               res(SQL, databaseVersion="POSTGRES_17", settings={"backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True,
+                                                                                                         "backupRetentionSettings": {"retainedBackups": 14}}}),
+                               res(AZPG, backup={"backupRetentionDays": 35})],
+                         [res(RDS, engine="postgres", backupRetentionPeriod=0), res(RDS, engine="postgres"),
+                          res(SQL, databaseVersion="POSTGRES_17", settings={"backupConfiguration": {"enabled": True}}),
+                          res(SQL, databaseVersion="POSTGRES_17", settings={"backupConfiguration": {"enabled": False, "pointInTimeRecoveryEnabled": True}}),
+                          res(AZPG, backup={"backupRetentionDays": 3})]),
+    "database-deletion-protection": (PROD, [res(RDS, engine="postgres", deletionProtection=True, skipFinalSnapshot=False, protect=True),
+                                            res(SQL, databaseVersion="POSTGRES_17", settings={"deletionProtectionEnabled": True}, protect=True),
+                                            res(AZPG, protect=True)],
+                                     [res(RDS, engine="postgres", deletionProtection=True, skipFinalSnapshot=False),
+                                      res(RDS, engine="postgres", deletionProtection=False, protect=True),
+                                      res(RDS, engine="postgres", deletionProtection=True, skipFinalSnapshot=True, protect=True),
+                                      res(SQL, databaseVersion="POSTGRES_17", settings={"deletionProtectionEnabled": False}, protect=True),
+                                      res(AZPG)]),
+    "tracking-server-authenticated": (DEV, [deployment(container(image="ghcr.io/mlflow/mlflow:v3.17.2-full", command=["mlflow"],
+                                                                 args=["server", "--app-name=basic-auth"])),
+                                            deployment(container()),
+                                            res(SVC, spec={"type": "ClusterIP", "selector": {"app.kubernetes.io/name": "mlflow"}}),
+                                            res(SVC, spec={"type": "LoadBalancer", "selector": {"app": "web"}})],
+                                      [deployment(container(image="ghcr.io/mlflow/mlflow:v3.17.2-full", command=["mlflow"], args=["server", "--port=5000"])),
+                                       res(SVC, spec={"type": "LoadBalancer", "selector": {"app.kubernetes.io/name": "mlflow"}}),
+                                       res(SVC, spec={"type": "NodePort", "selector": {"app.kubernetes.io/name": "mlflow"}})]),
 }
 
 

@@ -193,6 +193,46 @@ def _bucket_child(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[s
     return str(state.get("bucket", args.name)), state
 
 
+def _rds_instance(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    """An RDS instance: identifier, ``address`` (the private DNS name RDS gives a private
+    instance), ``endpoint`` (address:port), ARN, resource ID; the password stays as sent."""
+    state, region = _base(ctx, args)
+    ident = state.get("identifier") or auto_name(args.name, lower=True)
+    host = f"{ident}.c{short_hash(ACCOUNT_ID + region, length=12)}.{region}.rds.amazonaws.com"
+    port = int(state.get("port") or 5432)
+    state.update(
+        identifier=ident,
+        address=host,
+        endpoint=f"{host}:{port}",
+        port=port,
+        arn=_arn("rds", region, f"db:{ident}"),
+        resourceId="db-" + short_hash(ident, length=26).upper(),
+        hostedZoneId="Z2R2ITUGPM61AM",
+        status="available",
+    )
+    return ident, state
+
+
+def _rds_subnet_group(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, region = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name, lower=True)
+    state.update(name=name, arn=_arn("rds", region, f"subgrp:{name}"))
+    return name, state
+
+
+def _mlflow_tracking_server(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    """A SageMaker MLflow tracking server: its ARN (the tracking URI clients use with the
+    sagemaker-mlflow plugin) and its UI URL (``https://t-<id>.<region>.experiments.sagemaker.aws``)."""
+    state, region = _base(ctx, args)
+    name = state.get("trackingServerName") or auto_name(args.name)
+    state.update(
+        trackingServerName=name,
+        arn=_arn("sagemaker", region, f"mlflow-tracking-server/{name}"),
+        trackingServerUrl=f"https://t-{short_hash(name, length=12)}.{region}.experiments.sagemaker.aws",
+    )
+    return name, state
+
+
 def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, region = _base(ctx, args)
     id_ = auto_name(args.name)
@@ -238,6 +278,9 @@ RESOURCES: dict[str, Rule] = {
     "aws:sagemaker/endpoint:Endpoint": _named("sagemaker", "endpoint"),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _named("sagemaker", "model-package-group", "modelPackageGroupName"),
     "aws:appautoscaling/target:Target": _scaling_target,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:rds/subnetGroup:SubnetGroup": _rds_subnet_group,
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": _mlflow_tracking_server,
     "aws:appautoscaling/policy:Policy": _scaling_policy,
 }
 

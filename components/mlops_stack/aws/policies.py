@@ -458,3 +458,77 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
 
 def cidrs(values: Sequence[Any]) -> list[str]:
     return [str(v) for v in values]
+
+
+#: What automatic model registration does with the tracking server's role: create a model
+#: package group per registered MLflow model and a package per version (SageMaker developer
+#: guide, "Set up IAM permissions for MLflow", automatic model registration).
+MLFLOW_MODEL_REGISTRATION_ACTIONS = (
+    "sagemaker:AddTags",
+    "sagemaker:CreateModelPackageGroup",
+    "sagemaker:CreateModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:UpdateModelPackage",
+)
+
+
+def tracking_server_policy(
+    *, partition: str, region: str, account_id: str, bucket_arn: str, prefix: str, key_arn: str | None, model_registration: bool
+) -> str:
+    """What a SageMaker MLflow tracking server's role may do, and nothing more: read,
+    write and delete objects under ``prefix`` of one bucket (list only that prefix), use
+    the stack key, and (with automatic model registration) create model package groups
+    and versions in this account and region."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ArtifactsUnderPrefix",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            "Resource": f"{bucket_arn}/{prefix}*",
+        },
+        {
+            "Sid": "ListArtifactsPrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        },
+        # The service checks the bucket's region before it starts (bucket metadata only).
+        {"Sid": "BucketLocation", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket_arn},
+    ]
+    if key_arn:
+        statements.append(
+            {"Sid": "UseStackKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "Resource": key_arn}
+        )
+    if model_registration:
+        statements.append(
+            {
+                "Sid": "AutomaticModelRegistration",
+                "Effect": "Allow",
+                "Action": list(MLFLOW_MODEL_REGISTRATION_ACTIONS),
+                "Resource": [
+                    f"arn:{partition}:sagemaker:{region}:{account_id}:model-package-group/*",
+                    f"arn:{partition}:sagemaker:{region}:{account_id}:model-package/*",
+                ],
+            }
+        )
+    return dumps({"Version": VERSION, "Statement": statements})
+
+
+def rds_windows(weekly_start: str) -> tuple[str, str]:
+    """``(maintenance window, backup window)`` in RDS's formats for a weekly start such as
+    ``Sun:03:00``: maintenance ``sun:03:00-sun:03:30``; the daily backup window is the
+    half hour ending one hour before it (``01:30-02:00``), so the two never overlap."""
+    day, hour, minute = weekly_start.split(":")
+    start = int(hour) * 60 + int(minute)
+    end = start + 30
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    d = days.index(day.lower())
+    end_day = days[(d + end // 1440) % 7]
+    maintenance = f"{days[d]}:{start // 60:02d}:{start % 60:02d}-{end_day}:{(end % 1440) // 60:02d}:{end % 60:02d}"
+    b_end = (start - 60) % 1440
+    b_start = (b_end - 30) % 1440
+    if b_start > b_end:  # would cross midnight: the half hour before 23:30 instead
+        b_start, b_end = 23 * 60, 23 * 60 + 30
+    backup = f"{b_start // 60:02d}:{b_start % 60:02d}-{b_end // 60:02d}:{b_end % 60:02d}"
+    return maintenance, backup

@@ -93,6 +93,25 @@ def endpoint_config(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
 #: IAM roles and inline policies (WorkloadIdentity's IRSA role) have no charge (AWS IAM pricing: IAM is offered at no additional charge).
 FREE = ("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy")
 
+
+def mlflow_server(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
+    size = str(_inputs(r).get("trackingServerSize") or "Small")
+    return [Usage("tracking", "TrackingServer", f"SageMaker MLflow tracking server ({size})", FeeRef("tracking", f"sagemaker_mlflow_{size.lower()}"), hourly=True)]
+
+
+def rds_instance(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
+    i = _inputs(r)
+    klass = str(i.get("instanceClass") or "?")
+    copies = 2 if i.get("multiAz") else 1
+    gb = float(i.get("allocatedStorage") or 0) * copies
+    ha = " Multi-AZ (x2)" if copies == 2 else ""
+    return [
+        Usage("tracking", "PostgresDatabase", f"RDS PostgreSQL {klass}{ha}", FeeRef("database", "rds_postgres_" + klass.replace(".", "_").replace("-", "_")), copies, copies, hourly=True),
+        Usage("tracking", "PostgresDatabase", "RDS gp3 storage {n:g} GB", FeeRef("database storage", "rds_gp3_storage"), gb, gb, rank=1,
+              note=("backup storage beyond the database size", "depends on the change rate, which the spec does not state")),
+    ]
+
+
 RULES = {
     "aws:kms/key:Key": key,
     "aws:ec2/natGateway:NatGateway": nat,
@@ -102,4 +121,6 @@ RULES = {
     "aws:eks/cluster:Cluster": cluster,
     "aws:eks/nodeGroup:NodeGroup": node_group,
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": endpoint_config,
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": mlflow_server,
+    "aws:rds/instance:Instance": rds_instance,
 }

@@ -42,6 +42,10 @@ ROLE_KV_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 ROLE_KV_CONTRIBUTOR = "f25e0fa2-a7c8-4377-a976-54943a77a395"
 #: Read a resource: the AKS identity references the disk encryption set when it creates disks.
 ROLE_READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+#: AzureML Data Scientist: every action inside a workspace (runs, metrics, artifacts, model
+#: registration) except creating or deleting compute and changing the workspace itself.
+#: GUID as used across Azure's own Bicep samples (f6c7c914-...-694a8f32e121).
+ROLE_AZUREML_DATA_SCIENTIST = "f6c7c914-8db3-469d-8ca1-694a8f32e121"
 
 ROLE_NAMES = {
     ROLE_ACR_PULL: "AcrPull",
@@ -55,6 +59,7 @@ ROLE_NAMES = {
     ROLE_KV_CRYPTO_USER: "Key Vault Crypto User",
     ROLE_KV_CONTRIBUTOR: "Key Vault Contributor",
     ROLE_READER: "Reader",
+    ROLE_AZUREML_DATA_SCIENTIST: "AzureML Data Scientist",
 }
 
 

@@ -35,6 +35,14 @@ def check(spec: Any) -> None:
             "Azure ML endpoints live in the workspace the model registry creates",
             value=False,
         )
+    tracking = spec.tracking
+    if tracking.enabled and tracking.mode == "managed" and not spec.model_registry.enabled:
+        raise ConfigError(
+            "tracking.mode",
+            "is the Azure ML workspace on Azure, which needs a model registry",
+            "set modelRegistry.enabled: true, or tracking.mode: self-hosted",
+            value="managed",
+        )
     for i, bucket in enumerate(spec.storage.buckets):
         if len(bucket.name) < 3 or "--" in bucket.name:
             raise ConfigError(

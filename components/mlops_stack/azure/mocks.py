@@ -96,6 +96,8 @@ ARM_PATHS: dict[str, tuple[str, str]] = {
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints/{endpointName}/deployments/{name}",
     ),
     "resources:Deployment": ("deploymentName", "Microsoft.Resources/deployments/{name}"),
+    "dbforpostgresql:Server": ("serverName", "Microsoft.DBforPostgreSQL/flexibleServers/{name}"),
+    "dbforpostgresql:Database": ("databaseName", "Microsoft.DBforPostgreSQL/flexibleServers/{serverName}/databases/{name}"),
 }
 
 
@@ -276,6 +278,11 @@ def _app_insights(ctx: MockContext, args: MockResourceArgs, id_: str, name: str,
     )
 
 
+def _pg_server(ctx: MockContext, args: MockResourceArgs, id_: str, name: str, state: dict[str, Any]) -> None:
+    """A flexible server: its FQDN (resolved to the private endpoint inside the VNet), state."""
+    state.update(fullyQualifiedDomainName=f"{name}.postgres.database.azure.com", state="Ready", minorVersion="4")
+
+
 def _ml_workspace(ctx: MockContext, args: MockResourceArgs, id_: str, name: str, state: dict[str, Any]) -> None:
     loc = state["location"]
     state.update(
@@ -323,6 +330,8 @@ RESOURCES: dict[str, Rule] = {
     "azure-native:operationalinsights:Workspace": _with(_log_analytics),
     "azure-native:applicationinsights:Component": _with(_app_insights),
     "azure-native:machinelearningservices:Workspace": _with(_ml_workspace),
+    "azure-native:dbforpostgresql:Server": _with(_pg_server),
+    "azure-native:dbforpostgresql:Database": _with(lambda *a: None),
     "azure-native:machinelearningservices:Registry": _with(_ml_registry),
     "azure-native:machinelearningservices:OnlineEndpoint": _with(_online_endpoint),
     "azure-native:machinelearningservices:OnlineDeployment": _with(_succeeded),

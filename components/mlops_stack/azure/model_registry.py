@@ -105,6 +105,7 @@ class ModelRegistry(pulumi.ComponentResource):
     location: str
     container_registry_id: pulumi.Output[str] | None
     private: bool
+    mlflow_tracking_uri: pulumi.Output[str]
 
     def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:azure:ModelRegistry", name, None, component_opts(opts))
@@ -131,6 +132,8 @@ class ModelRegistry(pulumi.ComponentResource):
         self.location = net.location
         self.container_registry_id = acr.registry_id if acr is not None else None
         self.private = private
+        #: The workspace's MLflow tracking URI (``azureml://<region>.api.azureml.ms/mlflow/v1.0/...``).
+        self.mlflow_tracking_uri = workspace.ml_flow_tracking_uri
         self.network: Any = net
         self.register_outputs(
             {

@@ -49,6 +49,10 @@ class AzureSpec(_Model):
         "ARM_CLIENT_ID/AZURE_CLIENT_ID/ARM_USE_MSI/ARM_USE_OIDC or the azure-native clientId/useMsi/useOidc config is set, else User; "
         "set it when that guess is wrong (a service principal signed in through `az login`).",
     )
+    tracking_group_object_ids: list[Guid] = Field(
+        default_factory=list,
+        description="Entra group object IDs whose members log runs and register models in the workspace's MLflow (tracking.mode: managed): granted AzureML Data Scientist on the workspace.",
+    )
     defender_for_containers: bool = Field(
         default=False,
         description="Turn on Microsoft Defender for Containers for the whole subscription (ACR image scanning, AKS runtime "

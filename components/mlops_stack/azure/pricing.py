@@ -72,6 +72,19 @@ def online_deployment(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
 #: managed identities, their federated credentials and role assignments (WorkloadIdentity's pieces) have no charge (Azure managed identities: no additional cost).
 FREE = ("azure-native:managedidentity:UserAssignedIdentity", "azure-native:managedidentity:FederatedIdentityCredential", "azure-native:authorization:RoleAssignment")
 
+
+def postgres_server(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
+    i = _inputs(r)
+    sku = str((i.get("sku") or {}).get("name") or "?")
+    copies = 2 if (i.get("highAvailability") or {}).get("mode") in ("ZoneRedundant", "SameZone") else 1
+    gb = float((i.get("storage") or {}).get("storageSizeGB") or 0) * copies
+    ha = " zone-redundant HA (x2)" if copies == 2 else ""
+    return [
+        Usage("tracking", "PostgresDatabase", f"PostgreSQL flexible server {sku}{ha}", FeeRef("database", "postgres_flexible_" + sku.lower()), copies, copies, hourly=True),
+        Usage("tracking", "PostgresDatabase", "PostgreSQL flexible server storage {n:g} GB", FeeRef("database storage", "postgres_flexible_storage"), gb, gb, rank=1),
+    ]
+
+
 RULES = {
     "azure-native:keyvault:Key": key,
     "azure-native:network:NatGateway": nat,
@@ -80,4 +93,5 @@ RULES = {
     "azure-native:containerservice:ManagedCluster": managed_cluster,
     "azure-native:containerservice:AgentPool": agent_pool,
     "azure-native:machinelearningservices:OnlineDeployment": online_deployment,
+    "azure-native:dbforpostgresql:Server": postgres_server,
 }

@@ -238,3 +238,10 @@ class ArtifactStore(pulumi.ComponentResource):
             self.container_ids[b.name] = container.id
             self.containers[b.name] = container
             self.bucket_uris[b.name] = pulumi.Output.concat(blob, container.name)
+
+    def mlflow_artifact_uri(self, bucket: str, prefix: str) -> pulumi.Output[str]:
+        """Where MLflow writes artifacts in container ``bucket`` under ``prefix``: MLflow's
+        Azure Blob scheme (``wasbs://<container>@<account>.blob.core.windows.net/<prefix>``);
+        it authenticates with ``DefaultAzureCredential`` (the workload identity) when no
+        connection string or key is set."""
+        return pulumi.Output.concat("wasbs://", self.bucket_names[bucket], "@", self.account_name, ".blob.core.windows.net/", prefix)

@@ -119,6 +119,8 @@ _AGENT_DOMAINS = {
     "artifactregistry.googleapis.com": "gcp-sa-artifactregistry",
     "aiplatform.googleapis.com": "gcp-sa-aiplatform",
     "container.googleapis.com": "container-engine-robot",
+    # Cloud SQL's service agent (Cloud SQL docs, "Use customer-managed encryption keys").
+    "sqladmin.googleapis.com": "gcp-sa-cloud-sql",
 }
 
 
@@ -254,6 +256,46 @@ def _record_set(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str
     return f"projects/{project}/managedZones/{state.get('managedZone', '')}/rrsets/{state.get('name', '')}/{state.get('type', '')}", state
 
 
+def _sql_instance(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    """A Cloud SQL instance with a private IP only (in the private services access range),
+    its connection name and self link; no public address."""
+    state, project, region = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name, lower=True)
+    h = int(short_hash(name, length=4), 16)
+    state.update(
+        name=name,
+        region=state.get("region") or region,
+        connectionName=f"{project}:{region}:{name}",
+        privateIpAddress=f"10.{100 + h % 50}.{h % 256}.3",
+        publicIpAddress="",
+        ipAddresses=[{"ipAddress": f"10.{100 + h % 50}.{h % 256}.3", "type": "PRIVATE"}],
+        selfLink=f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/instances/{name}",
+        serviceAccountEmailAddress=f"p{project_number(project)}-{short_hash(name, length=6)}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        dnsName=f"{short_hash(name, length=12)}.{region}.sql.goog.",
+    )
+    return name, state
+
+
+def _sql_child(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name, lower=True)
+    state["name"] = name
+    return f"projects/{project}/instances/{state.get('instance', '')}/{name}", state
+
+
+def _global_address(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, project, _ = _base(ctx, args)
+    name = state.get("name") or auto_name(args.name, lower=True)
+    state.update(name=name, address=state.get("address") or "10.200.0.0", selfLink=f"https://www.googleapis.com/compute/v1/projects/{project}/global/addresses/{name}")
+    return f"projects/{project}/global/addresses/{name}", state
+
+
+def _psa_connection(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    state, _, _ = _base(ctx, args)
+    state["peering"] = "servicenetworking-googleapis-com"
+    return f"{state.get('network', '')}:{state.get('service', '')}", state
+
+
 def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, _, _ = _base(ctx, args)
     return auto_name(args.name, lower=True), state
@@ -285,6 +327,11 @@ RESOURCES: dict[str, Rule] = {
     "gcp:compute/forwardingRule:ForwardingRule": _forwarding_rule,
     "gcp:dns/managedZone:ManagedZone": _managed_zone,
     "gcp:dns/recordSet:RecordSet": _record_set,
+    "gcp:sql/databaseInstance:DatabaseInstance": _sql_instance,
+    "gcp:sql/database:Database": _sql_child,
+    "gcp:sql/user:User": _sql_child,
+    "gcp:compute/globalAddress:GlobalAddress": _global_address,
+    "gcp:servicenetworking/connection:Connection": _psa_connection,
 }
 
 

@@ -26,6 +26,8 @@ def crypto_key(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
             Usage("replica", component, "inter-region replication transfer",
                   reason="depends on the volume of new data, which the spec does not state", rank=2),
         ]
+    if plan.component(r) == "PostgresDatabase":  # Cloud SQL's own key (self-hosted tracking)
+        return [Usage("tracking", "PostgresDatabase", "Cloud SQL customer-managed key", KEY, rank=3)]
     return [Usage("keys", "Keys", "customer-managed key", KEY)]
 
 
@@ -87,6 +89,25 @@ def psc_forwarding_rule(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
                   reason="no PSC endpoint or Cloud DNS rate in the catalog", rank=1)]
 
 
+def sql_instance(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
+    """Cloud SQL Enterprise: vCPU-hours and memory GB-hours of a ``db-custom-<vCPU>-<MB>``
+    tier (regional HA bills the standby too), and its SSD storage."""
+    settings = _inputs(r).get("settings") or {}
+    tier = str(settings.get("tier") or "")
+    copies = 2 if settings.get("availabilityType") == "REGIONAL" else 1
+    ha = " regional HA (x2)" if copies == 2 else ""
+    parts = tier.split("-")
+    if len(parts) != 4 or parts[:2] != ["db", "custom"]:
+        return [Usage("tracking", "PostgresDatabase", f"Cloud SQL {tier}", reason="only db-custom tiers are priced here")]
+    vcpu, gb = int(parts[2]) * copies, int(parts[3]) / 1024 * copies
+    disk = float(settings.get("diskSize") or 0) * copies
+    return [
+        Usage("tracking", "PostgresDatabase", f"Cloud SQL {tier}{ha}: {{n:g}} vCPU", FeeRef("database vCPU", "cloud_sql_enterprise_vcpu"), vcpu, vcpu, hourly=True),
+        Usage("tracking", "PostgresDatabase", f"Cloud SQL {tier}{ha}: {{n:g}} GB memory", FeeRef("database memory", "cloud_sql_enterprise_memory"), gb, gb, hourly=True, rank=1),
+        Usage("tracking", "PostgresDatabase", "Cloud SQL SSD {n:g} GB", FeeRef("database storage", "cloud_sql_ssd_storage"), disk, disk, rank=2),
+    ]
+
+
 RULES = {
     "gcp:compute/forwardingRule:ForwardingRule": psc_forwarding_rule,
     "gcp:kms/cryptoKey:CryptoKey": crypto_key,
@@ -96,4 +117,5 @@ RULES = {
     "gcp:container/cluster:Cluster": cluster,
     "gcp:container/nodePool:NodePool": node_pool,
     "pulumi-python:dynamic/mlops:VertexModelDeployment": vertex_deployment,
+    "gcp:sql/databaseInstance:DatabaseInstance": sql_instance,
 }

@@ -23,7 +23,7 @@ from mlops_stack.spec import MlopsSpec
 
 HOURS_PER_MONTH = 730
 #: The order of the estimate's sections; a ``Usage`` names one.
-SECTIONS = ("keys", "network", "storage", "replica", "traffic", "cluster", "pool", "endpoint")
+SECTIONS = ("keys", "network", "storage", "replica", "traffic", "cluster", "pool", "endpoint", "tracking")
 TRAFFIC = "depends on traffic volume, which the spec does not state"
 #: The unpriced line that goes with every NAT gateway line (``Usage.note``).
 NAT_NOTE = ("NAT data processing", TRAFFIC)
