@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops_policies import RULES
 from mlops_stack import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +116,12 @@ def test_installed_wheel_outside_the_repository(cloud: str, wheel: Path, venvs: 
                                capture_output=True, text=True, env=env, check=True)
     sdk = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure": "pulumi_azure_native"}[cloud]
     assert installed.stdout.strip() == str([sdk])  # not the other clouds' SDKs, not boto3, no test tools
+    # The installed pack discovers every rule module (rules/__init__.py lists none): the
+    # repository's rules, in the same order.
+    pack_rules = subprocess.run([str(venv / "bin" / "python"), "-c",
+                                 "import json, mlops_policies as m; print(json.dumps([r.name for r in m.RULES]))"],
+                                capture_output=True, text=True, env=env, cwd=work, check=True)
+    assert json.loads(pack_rules.stdout) == [r.name for r in RULES]
 
     (work / "single-components.py").write_text(readme_block("python"), encoding="utf-8")
     cwd = work

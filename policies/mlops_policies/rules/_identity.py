@@ -18,6 +18,9 @@ from ..values import UNKNOWN, as_list, get
 from . import _iam
 from ._registry import resource_rule, stack_rule
 
+#: Position in the pack order (rules/__init__.py): workload identities, all clouds.
+PACK_ORDER = 2
+
 AWS_ROLE = "aws:iam/role:Role"
 AWS_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 AWS_ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"

@@ -13,6 +13,9 @@ from ..values import UNKNOWN, as_list, get
 from ._registry import resource_rule, stack_rule
 from .common import GPU_POOL_TYPES, _tainted, gpu_pools
 
+#: Position in the pack order (rules/__init__.py): cluster endpoints, after the per-cloud rules.
+PACK_ORDER = 1
+
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 SERVICE = "kubernetes:core/v1:Service"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -13,6 +13,9 @@ from ..values import UNKNOWN, as_list, get, to_int, truthy
 from ._registry import resource_rule
 from .k8s import containers
 
+#: Position in the pack order (rules/__init__.py): experiment tracking: last.
+PACK_ORDER = 3
+
 RDS = "aws:rds/instance:Instance"
 CLOUD_SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 AZURE_PG = "azure-native:dbforpostgresql:Server"
