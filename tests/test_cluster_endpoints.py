@@ -8,11 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from planning import example_stacks, plan_example
+from planning import example_stacks, plan_config, plan_example
 from mlops_stack.offline.compare import _instances
-from mlops_stack.offline.cost import estimate
+from mlops_stack.offline.cost import HOURS_PER_MONTH, estimate
 from mlops_stack.offline.stackfile import read_stack_file
-from mlops_stack.spec import load_spec, raw_from_config_values
+from mlops_stack.spec import load_spec, nodes_kept, raw_from_config_values
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 DEV = sorted(s for s in example_stacks() if s.startswith("dev-"))
@@ -74,6 +74,62 @@ def test_estimate_says_a_cluster_endpoint_costs_nothing_beyond_its_pool(stack: s
     assert (line.monthly_min, line.monthly_max) == (0, 0)
     # The pool it runs on is priced (at its min and max nodes).
     assert [i.item for i in cost.items if i.component == "GpuNodePool infer"]
+
+
+def _estimate_with(stack: str, min_nodes: int, min_instances: int | None):  # type: ignore[no-untyped-def]
+    """The dev example's estimate with pool ``infer`` at ``min_nodes`` and its cluster endpoint
+    at ``min_instances`` replicas (None: the cluster endpoint removed)."""
+    config = dict(read_stack_file(__import__("planning").STACKS / f"Pulumi.{stack}.yaml").config)
+    cluster = json.loads(config["mlops-stack:cluster"])
+    (pool,) = [p for p in cluster["gpuPools"] if p["name"] == "infer"]
+    assert pool["gpusPerNode"] == 1
+    pool["minNodes"] = min_nodes
+    config["mlops-stack:cluster"] = json.dumps(cluster)
+    endpoints = [e for e in json.loads(config["mlops-stack:endpoints"]) if min_instances is not None or e["name"] != "sentiment-oss"]
+    for e in endpoints:
+        if e["name"] == "sentiment-oss":
+            assert e.get("gpusPerInstance", 1) == 1
+            e["minInstances"] = min_instances
+    config["mlops-stack:endpoints"] = json.dumps(endpoints)
+    plan = plan_config(config, stack)
+    cost = estimate([r.to_dict() for r in plan.resources], load_spec(raw_from_config_values(config)))
+    (line,) = [i for i in cost.items if i.component == "GpuNodePool infer"]
+    return cost, line
+
+
+@pytest.mark.parametrize("stack", DEV)
+def test_pool_minimum_counts_the_nodes_cluster_endpoints_keep(stack: str) -> None:
+    # minNodes 0, but two 1-GPU replicas on 1-GPU nodes keep 2 nodes running.
+    cost, line = _estimate_with(stack, 0, 2)
+    base, base_line = _estimate_with(stack, 0, None)
+    assert (base_line.quantity_min, base_line.monthly_min) == (0, 0)
+    assert (line.quantity_min, line.quantity_max) == (2, 2)
+    assert line.monthly_min == pytest.approx(2 * line.unit_price * HOURS_PER_MONTH)
+    assert line.item.endswith("; at minimum 2 nodes: kept by cluster endpoints' minInstances")
+    assert cost.monthly_min == pytest.approx(base.monthly_min + 2 * line.unit_price * HOURS_PER_MONTH, abs=0.01)
+    assert cost.monthly_max == base.monthly_max
+    (serving,) = [i for i in cost.items if i.component == "Serving"]
+    assert serving.item.endswith("GPU pool infer, which it keeps at >= 2 nodes (minInstances 2)")
+
+
+@pytest.mark.parametrize("stack", DEV)
+def test_an_endpoint_within_the_pool_minimum_changes_nothing(stack: str) -> None:
+    cost, line = _estimate_with(stack, 2, 2)
+    base, base_line = _estimate_with(stack, 2, None)
+    assert line == base_line and line.quantity_min == 2
+    assert (cost.monthly_min, cost.monthly_max) == (base.monthly_min, base.monthly_max)
+
+
+def test_nodes_kept_packs_replicas_by_gpus() -> None:
+    spec = _spec("dev-aws")
+    (train,) = [p for p in spec.cluster.gpu_pools if p.name == "train"]  # 4 GPUs a node
+    (ep,) = [e for e in spec.cluster_endpoints]
+    assert nodes_kept(train, [ep.model_copy(update={"min_instances": 5})]) == 2
+    assert nodes_kept(train, [ep.model_copy(update={"min_instances": 3, "gpus_per_instance": 2})]) == 2
+    # 3 + 3 + 2 + 2 GPUs into 4-GPU nodes: 3 nodes (3, 3, 2+2), not one per replica.
+    three, two = ep.model_copy(update={"min_instances": 2, "gpus_per_instance": 3}), ep.model_copy(update={"min_instances": 2, "gpus_per_instance": 2})
+    assert nodes_kept(train, [two, three]) == 3
+    assert nodes_kept(train, []) == 0
 
 
 def test_compare_shows_the_same_endpoint_on_the_cluster_and_managed() -> None:

@@ -833,6 +833,22 @@ def endpoint_pool(cluster: ClusterSpec, ep: EndpointSpec, index: int = 0) -> Gpu
     return pool
 
 
+def nodes_kept(pool: GpuPoolSpec, endpoints: Iterable[EndpointSpec]) -> int:
+    """How many of ``pool``'s nodes the ``minInstances`` replicas of ``endpoints`` (cluster
+    endpoints on it) keep running: each replica's ``gpusPerInstance`` packed into nodes of
+    ``gpusPerNode`` GPUs, largest first, onto the first node with room (one endpoint:
+    minInstances over the replicas a node holds, rounded up). The one definition the
+    estimate's pool and endpoint lines use."""
+    free: list[int] = []
+    for gpus in sorted((ep.gpus_per_instance for ep in endpoints for _ in range(ep.min_instances)), reverse=True):
+        i = next((i for i, room in enumerate(free) if room >= gpus), None)
+        if i is None:
+            free.append(pool.gpus_per_node - gpus)
+        else:
+            free[i] -= gpus
+    return len(free)
+
+
 @functools.cache
 def _spec_model(names: tuple[str, ...]) -> type[MlopsSpec]:
     sections: dict[str, Any] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from mlops_stack import catalog, targets
@@ -216,7 +216,33 @@ def usage(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> list[Usage
         rule = module.RULES.get(r["type"])
         if rule is not None:
             lines.extend(rule(r, plan))
+    kept = pools_kept(resources, spec)
+    lines = [_at_kept(u, kept[u.position]) if u.section == "pool" and u.position in kept else u for u in lines]
     return sorted(lines, key=lambda u: _order(spec, u))
+
+
+def pools_kept(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> dict[str, int]:
+    """Per GPU pool, the nodes the planned cluster endpoints' ``minInstances`` keep running."""
+    from mlops_stack.spec import endpoint_pool, nodes_kept
+
+    planned = {_isvc_name(r) for r in resources if r["type"] == INFERENCE_SERVICE}
+    on: dict[str, list[Any]] = defaultdict(list)
+    pools = {}
+    for ep in spec.cluster_endpoints:
+        pool = endpoint_pool(spec.cluster, ep) if ep.name in planned else None
+        if pool is not None:
+            on[pool.name].append(ep)
+            pools[pool.name] = pool
+    return {name: nodes_kept(pools[name], eps) for name, eps in on.items()}
+
+
+def _at_kept(u: Usage, kept: int) -> Usage:
+    """A pool line priced at minimum at the nodes its cluster endpoints keep, when more than
+    its own minimum (never above its maximum: replicas beyond it would not be scheduled)."""
+    qmin = min(max(u.qmin, kept), u.qmax)
+    if qmin == u.qmin:
+        return u
+    return replace(u, qmin=qmin, item=f"{u.item}; at minimum {qmin:g} node{'s' if qmin != 1 else ''}: kept by cluster endpoints' minInstances")
 
 
 def estimate(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> CostEstimate:
@@ -255,11 +281,16 @@ def estimate(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> CostEst
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 
 
+def _isvc_name(r: Mapping[str, Any]) -> str:
+    return str(((r.get("inputs") or {}).get("metadata") or {}).get("name") or r["name"])
+
+
 def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> list[CostItem]:
     """One zero line per cluster endpoint, saying where its cost is: the GPU pool (or the
-    general nodes) it runs on, already priced in the pool lines at their min and max nodes,
-    and how many of the pool's nodes its ``minInstances`` keep running."""
-    from mlops_stack.spec import endpoint_pool
+    general nodes) it runs on, already priced in the pool lines, and how many of the pool's
+    nodes its ``minInstances`` keep running (the pool line prices at least those at its
+    minimum: ``pools_kept``)."""
+    from mlops_stack.spec import endpoint_pool, nodes_kept
 
     out: list[CostItem] = []
     specs = {e.name: e for e in spec.cluster_endpoints}
@@ -269,13 +300,12 @@ def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]], spec: MlopsSp
         inputs = r.get("inputs") or {}
         predictor = (inputs.get("spec") or {}).get("predictor") or {}
         pool = (predictor.get("nodeSelector") or {}).get(POOL_LABEL)
-        name = (inputs.get("metadata") or {}).get("name") or r["name"]
+        name = _isvc_name(r)
         where = f"GPU pool {pool}" if pool else "the cluster's general nodes"
         ep = specs.get(name)
         spec_pool = endpoint_pool(spec.cluster, ep) if ep is not None else None
         if ep is not None and spec_pool is not None:
-            per_node = spec_pool.gpus_per_node // ep.gpus_per_instance
-            nodes = -(-ep.min_instances // per_node)
+            nodes = nodes_kept(spec_pool, [ep])
             where += f", which it keeps at >= {nodes} node{'s' if nodes != 1 else ''} (minInstances {ep.min_instances})"
         out.append(
             CostItem(
