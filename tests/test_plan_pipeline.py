@@ -121,7 +121,7 @@ def test_cost_of_dev_aws_recomputed_by_hand() -> None:
     eks = 0.10 * h
     system = (0.1008 * h * 2, 0.1008 * h * 3)  # m7i.large x 2..3
     train = (0.0, 3.912 * h * 2)  # g4dn.12xlarge x 0..2 (spot priced at on-demand: an upper bound)
-    infer = (0.0, 0.526 * h * 2)  # g4dn.xlarge x 0..2
+    infer = (0.526 * h * 1, 0.526 * h * 2)  # g4dn.xlarge x 0..2; at minimum the 1 node sentiment-oss (runsOn: cluster, minInstances 1) keeps
     endpoint = (0.115 * h * 1, 0.115 * h * 2)  # ml.m5.large x 1..2
     fixed = kms + nat + endpoints + s3 + eks
     expected_min = fixed + system[0] + train[0] + infer[0] + endpoint[0]
@@ -129,7 +129,7 @@ def test_cost_of_dev_aws_recomputed_by_hand() -> None:
     cost = planned_estimate("dev-aws")
     assert cost.monthly_min == pytest.approx(expected_min, abs=0.01)
     assert cost.monthly_max == pytest.approx(expected_max, abs=0.01)
-    assert round(expected_min, 2) == 426.27 and round(expected_max, 2) == 7063.28
+    assert round(expected_min, 2) == 810.25 and round(expected_max, 2) == 7063.28
 
 
 def test_stacks_are_grouped_by_cloud_for_the_workers() -> None:
