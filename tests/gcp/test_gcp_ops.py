@@ -27,6 +27,7 @@ import functools
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -161,15 +162,16 @@ def healthy(api: FakeApi, *, region_quotas: dict[str, float] | None = None, gpus
     return api
 
 
-def factory(api: FakeApi) -> Any:
-    return preflight.rest_clients(requests.Session(), REGION, {s: f"{api.base}/{s}/" for s in SERVICES})
+def factory(api: FakeApi, session: requests.Session | None = None) -> Any:
+    return preflight.rest_clients(session or requests.Session(), REGION, {s: f"{api.base}/{s}/" for s in SERVICES})
 
 
-def run_cli(argv: list[str], api: FakeApi | None, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def run_cli(argv: list[str], api: FakeApi | None, capsys: pytest.CaptureFixture[str],
+            session: requests.Session | None = None) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser(prog="mlops-stack")
     cli_ops.add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    code = args.handler(args, client=factory(api) if api is not None else None)
+    code = args.handler(args, client=factory(api, session) if api is not None else None)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -323,17 +325,62 @@ def deployed(outputs: dict[str, Any], api: FakeApi, *, unversioned: str | None =
         }]
         api.json("GET", f"/aiplatform/{ep['endpoint_name']}", {"name": ep["endpoint_name"], "displayName": logical, "deployedModels": models,
                                                                "trafficSplit": {"7788": 100} if models else {}})
-        api.json("POST", f"/aiplatform/{ep['endpoint_name']}:predict", {"predictions": [{"text": "Hi"}], "deployedModelId": "7788"})
-        api.json("POST", f"/aiplatform/{ep['endpoint_name']}:rawPredict", {"predictions": [0.93]})
+        for root in (f"/aiplatform/{ep['endpoint_name']}", psc_path(ep["invoke_url"])):
+            api.json("POST", f"{root}:predict", {"predictions": [{"text": "Hi"}], "deployedModelId": "7788"})
+            api.json("POST", f"{root}:rawPredict", {"predictions": [0.93]})
     return api
 
 
+def psc_path(invoke_url: str) -> str:
+    """Where the fake serves a Private Service Connect URL: ``/psc/<host>/v1/<endpoint>``
+    (no method), so a request that went there did not go to the regional API."""
+    parts = urlsplit(invoke_url)
+    return f"/psc/{parts.netloc}{parts.path.rsplit(':', 1)[0]}"
+
+
+def inside_vpc(outputs: dict[str, Any], api: FakeApi) -> dict[str, Any]:
+    """``outputs`` as seen from inside the VPC: each PSC ``invoke_url`` answers (the fake)."""
+    out = json.loads(json.dumps(outputs))
+    for ep in out["endpoints"].values():
+        ep["invoke_url"] = f"{api.base}{psc_path(ep['invoke_url'])}:predict"
+    return out
+
+
+class NoRoute(requests.adapters.BaseAdapter):
+    """Outside the VPC: a ``*.prediction.p.vertexai.goog`` name does not resolve."""
+
+    error: type[Exception] = requests.ConnectionError
+
+    def send(self, request: Any, **_: Any) -> Any:
+        raise self.error(f"Failed to resolve '{urlsplit(request.url).netloc}'")
+
+    def close(self) -> None:
+        pass
+
+
+class UntrustedCertificate(NoRoute):
+    """Inside the VPC, without Vertex's self-signed PSC certificate in the trust store."""
+
+    error = requests.exceptions.SSLError
+
+
+def outside_vpc(adapter: type[NoRoute] = NoRoute) -> requests.Session:
+    session = requests.Session()
+    for ep in plan_outputs()["endpoints"].values():
+        session.mount(f"https://{urlsplit(ep['invoke_url']).netloc}/", adapter())
+    return session
+
+
 def test_smoke_passes_on_a_healthy_fake(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    outputs = plan_outputs()
-    with serve(deployed(outputs, FakeApi())) as api:
+    """Run from inside the VPC: the private endpoints' PSC ``invoke_url`` answers."""
+    with serve(deployed(plan_outputs(), FakeApi())) as api:
+        outputs = inside_vpc(plan_outputs(), api)
         code, out, err = run_cli(["smoke", "--config", str(FIXTURE), "--outputs", write_outputs(tmp_path, outputs)], api, capsys)
         report = smoke.run_smoke(spec(), outputs, factory(api))
         posts = [(c.path.rsplit(":", 1)[1], c.headers["Content-Type"], c.body) for c in api.calls if c.method == "POST"]
+        # The requests went to the exported invoke_url (PSC), not to the regional API.
+        assert sorted({c.path.rsplit(":", 1)[0] for c in api.calls if c.method == "POST"}) == sorted(
+            psc_path(ep["invoke_url"]) for ep in plan_outputs()["endpoints"].values())
     assert (code, err) == (0, ""), out
     assert "smoke: all 15 checks passed" in out
     assert [(r.check, r.resource.split(" ")[0], r.found, r.status) for r in report.results] == [
@@ -365,19 +412,71 @@ def test_smoke_fails_on_a_bucket_without_versioning(tmp_path: Path, capsys: pyte
 
 
 def test_smoke_fails_on_an_endpoint_that_is_not_serving() -> None:
-    outputs = plan_outputs()
-    with serve(deployed(outputs, FakeApi(), undeployed="chat")) as api:
-        # and the CPU endpoint's container answers 503
-        scorer = outputs["endpoints"]["scorer"]["endpoint_name"]
-        api.json("POST", f"/aiplatform/{scorer}:rawPredict", {"error": {"code": 503, "message": "upstream connect error", "status": "UNAVAILABLE"}}, status=503)
-        report = smoke.run_smoke(spec(), outputs, factory(api))
+    with serve(deployed(plan_outputs(), FakeApi(), undeployed="chat")) as api:
+        # and the CPU endpoint's container answers 503 (a response: judged, also when private)
+        scorer = psc_path(plan_outputs()["endpoints"]["scorer"]["invoke_url"])
+        api.json("POST", f"{scorer}:rawPredict", {"error": {"code": 503, "message": "upstream connect error", "status": "UNAVAILABLE"}}, status=503)
+        report = smoke.run_smoke(spec(), inside_vpc(plan_outputs(), api), factory(api))
         posts = [c.path for c in api.calls if c.method == "POST"]
     failed = [(r.check, r.resource.split(" ")[0], r.found, r.detail) for r in report.failed]
     assert failed[0] == ("endpoint deployed", "chat", "0 deployed models", "")
     assert failed[1] == ("endpoint request", "chat", "-", "not sent: no model is deployed")
     assert failed[2][:3] == ("endpoint request", "scorer", "503") and failed[2][3].startswith(":rawPredict {")
     assert len(failed) == 3
-    assert posts == [f"/aiplatform/{scorer}:rawPredict"]
+    assert posts == [f"{scorer}:rawPredict"]
+
+
+def test_smoke_outside_the_vpc_skips_private_endpoints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The stack's outputs as exported (PSC URLs), run where those names do not resolve:
+    each private endpoint's request is ``skip`` with the reason, and the run passes."""
+    outputs = plan_outputs()
+    with serve(deployed(outputs, FakeApi())) as api:
+        code, out, err = run_cli(["smoke", "--config", str(FIXTURE), "--outputs", write_outputs(tmp_path, outputs), "--format", "json"],
+                                 api, capsys, session=outside_vpc())
+        posts = [c.path for c in api.calls if c.method == "POST"]
+    assert (code, err) == (0, "")
+    assert posts == []  # not sent to the regional API, which does not serve PSC endpoints
+    requests_rows = [r for r in json.loads(out)["results"] if r["check"] == "endpoint request"]
+    assert [(r["resource"].split(" ")[0], r["found"], r["status"]) for r in requests_rows] == [("chat", "no response", SKIP), ("scorer", "no response", SKIP)]
+    chat = outputs["endpoints"]["chat"]["invoke_url"]
+    assert requests_rows[0]["detail"].startswith(f"private endpoint: run smoke from inside the VPC ({chat}; ConnectionError: Failed to resolve")
+    assert ".prediction.p.vertexai.goog/v1/" in chat and chat.endswith(":predict")
+    assert requests_rows[1]["detail"].startswith("private endpoint: run smoke from inside the VPC (https://")
+    assert ":rawPredict; " in requests_rows[1]["detail"]
+    # Inside the VPC but the certificate not trusted: skip, saying so.
+    with serve(deployed(outputs, FakeApi())) as api:
+        report = smoke.run_smoke(spec(), outputs, factory(api, outside_vpc(UntrustedCertificate)))
+    assert report.ok
+    details = [r.detail for r in report.results if r.check == "endpoint request"]
+    assert len(details) == 2 and all(d.startswith("private endpoint: TLS failed; trust Vertex's PSC certificate (REQUESTS_CA_BUNDLE) (https://")
+                                     for d in details), details
+
+
+def test_smoke_of_a_public_endpoint_posts_to_the_regional_api_and_fails_without_a_response() -> None:
+    """``private: false``: ``invoke_url`` is the regional API's, called through the API
+    client; no response there is a failure, not a skip."""
+    from mlops_stack.gcp.endpoint import invoke_url
+
+    s = spec()
+    s = s.model_copy(update={"endpoints": [ep.model_copy(update={"private": False}) for ep in s.endpoints]})
+    outputs = json.loads(json.dumps(plan_outputs()))
+    for ep in outputs["endpoints"].values():
+        ep["invoke_url"] = invoke_url(REGION, ep["endpoint_name"])
+    with serve(deployed(plan_outputs(), FakeApi())) as api:
+        report = smoke.run_smoke(s, outputs, factory(api))
+        posts = sorted(c.path for c in api.calls if c.method == "POST")
+    assert posts == sorted([f"/aiplatform/{outputs['endpoints']['chat']['endpoint_name']}:predict",
+                            f"/aiplatform/{outputs['endpoints']['scorer']['endpoint_name']}:rawPredict"])
+    assert [(r.resource.split(" ")[0], r.found, r.status) for r in report.results if r.check == "endpoint request"] == [
+        ("chat", "200", OK), ("scorer", "200", OK)]
+    # The API unreachable: FAIL (a public endpoint has no VPC excuse).
+    with serve(deployed(plan_outputs(), FakeApi())) as api:
+        session = requests.Session()
+        for ep in outputs["endpoints"].values():
+            session.mount(f"{api.base}/aiplatform/{ep['endpoint_name']}:", NoRoute())
+        report = smoke.run_smoke(s, outputs, factory(api, session))
+    assert [(r.resource.split(" ")[0], r.found, r.status) for r in report.results if r.check == "endpoint request"] == [
+        ("chat", "no response", FAIL), ("scorer", "no response", FAIL)]
 
 
 def test_smoke_missing_resources_fail_and_no_request_is_skipped() -> None:

@@ -10,10 +10,17 @@ From the stack outputs (``bucket_uris``, ``repository_urls``, ``cluster_name``,
 - every Artifact Registry repository exists;
 - the GKE cluster is ``RUNNING`` (its location from the ``oidc_issuer`` output);
 - every Vertex AI endpoint has a deployed model and answers the spec's
-  ``sampleRequest`` with a 2xx: a JSON body with ``instances`` goes to ``:predict``
-  (the exported ``invoke_url``), any other body to ``:rawPredict``. GCP endpoints serve
-  the user's own image, so there is no framework default: without a ``sampleRequest``
-  the request is ``skip``.
+  ``sampleRequest`` with a 2xx at its exported ``invoke_url``: a JSON body with
+  ``instances`` goes to ``:predict``, any other body to ``:rawPredict`` (same URL, the
+  other method). GCP endpoints serve the user's own image, so there is no framework
+  default: without a ``sampleRequest`` the request is ``skip``.
+
+A private endpoint's ``invoke_url`` is its Private Service Connect URL
+(``https://<id>-<region>-<project number>.prediction.p.vertexai.goog/v1/...``), which
+resolves and answers only inside the stack's VPC (or a network connected to it). From
+anywhere else the request gets no response; that is reported ``skip`` ("private endpoint:
+run smoke from inside the VPC"), not a failure. A response (any status) is judged as
+for a public endpoint.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlops_stack.gcp.preflight import ApiError, Rest
+from mlops_stack.gcp.preflight import BASE_URLS, ApiError, Rest
 from mlops_stack.ops_report import ClientFactory, SampleRequest, post_sample, smoke_buckets, smoke_endpoints
 from mlops_stack.ops_report import SmokeReport as Report
 
@@ -86,7 +93,34 @@ def check_cluster(container: Rest, path: str, name: str, report: Report) -> None
     report.add("cluster status", name, "RUNNING", status, status == "RUNNING")
 
 
-def check_endpoint(vertex: Rest, logical: str, endpoint_id: str, request: SampleRequest | None, report: Report) -> None:
+#: The skip detail of a private endpoint that gave no response from where smoke ran.
+PRIVATE_UNREACHABLE = "private endpoint: run smoke from inside the VPC"
+#: ... and the one of a TLS failure (reached, but Vertex's certificate is not trusted).
+PRIVATE_UNTRUSTED = "private endpoint: TLS failed; trust Vertex's PSC certificate (REQUESTS_CA_BUNDLE)"
+
+
+def request_url(vertex: Rest, endpoint_id: str, invoke_url: str | None, verb: str, region: str) -> str:
+    """Where the sample request goes: the exported ``invoke_url`` with the method ``verb``
+    (``predict`` / ``rawPredict``); without one, the regional API's. A URL on the regional
+    API goes through ``vertex`` (its root), a Private Service Connect URL as it is."""
+    if not invoke_url:
+        return vertex.url(f"{endpoint_id}:{verb}")
+    target = invoke_url.rsplit(":", 1)[0] + f":{verb}"
+    api = BASE_URLS["aiplatform"].format(region=region)
+    return vertex.url(target.removeprefix(api)) if target.startswith(api) else target
+
+
+def check_endpoint(
+    vertex: Rest,
+    logical: str,
+    endpoint_id: str,
+    request: SampleRequest | None,
+    report: Report,
+    *,
+    invoke_url: str | None = None,
+    private: bool = False,
+    region: str = "",
+) -> None:
     label = f"{logical} ({endpoint_id.rsplit('/', 1)[-1]})"
     try:
         endpoint = vertex.get(endpoint_id)
@@ -104,7 +138,14 @@ def check_endpoint(vertex: Rest, logical: str, endpoint_id: str, request: Sample
         return
     body = request.json
     verb = "predict" if isinstance(body, dict) and "instances" in body else "rawPredict"
-    code, detail = post_sample(vertex.session, vertex.url(f"{endpoint_id}:{verb}"), request)
+    url = request_url(vertex, endpoint_id, invoke_url, verb, region)
+    code, detail = post_sample(vertex.session, url, request)
+    if code == 0 and private:
+        # No response: a PSC URL does not resolve or connect outside the VPC; inside it, TLS
+        # fails until Vertex's self-signed certificate is trusted (docs/gcp.md).
+        why = PRIVATE_UNTRUSTED if detail.startswith("SSLError") else PRIVATE_UNREACHABLE
+        report.add("endpoint request", label, "2xx", "no response", None, f"{why} ({url}; {detail})")
+        return
     report.add("endpoint request", label, "2xx", str(code or "no response"), 200 <= code < 300, f":{verb}" + (f" {detail}" if detail else ""))
 
 
@@ -126,6 +167,10 @@ def run_smoke(spec: Any, outputs: Mapping[str, Any], client: ClientFactory, stac
     endpoints = smoke_endpoints(spec, outputs)
     if endpoints:
         vertex = client("aiplatform")
+        exported = outputs.get("endpoints") or {}
+        private = {ep.name for ep in spec.endpoints if ep.private}
         for logical, endpoint_name, request in endpoints:
-            check_endpoint(vertex, logical, endpoint_name, request, report)
+            url = (exported.get(logical) or {}).get("invoke_url")
+            check_endpoint(vertex, logical, endpoint_name, request, report, invoke_url=str(url) if url else None,
+                           private=logical in private, region=spec.region)
     return report
