@@ -29,7 +29,8 @@ def main(defaults: Mapping[str, Any] | None = None, namespace: str = "mlops-stac
     """Build the whole environment from the ``<namespace>:*`` config of the running stack.
 
     ``defaults`` are spec values (camelCase keys, as in a stack file) used where the stack
-    file has none, e.g. ``{"gcp": {"project": pulumi.Config("gcp").require("project")}}``.
+    file has none, e.g. ``{"region": pulumi.Config("mlops-defaults").require("region")}`` (a
+    platform repo's own default for a spec key).
     """
     if defaults:
         from pulumi.runtime import config as runtime_config
