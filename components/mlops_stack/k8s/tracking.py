@@ -36,6 +36,7 @@ import pulumi_random as random
 from mlops_stack.args import Env, child_opts, merge_opts
 from mlops_stack.constants import TRACKING_NAMESPACE
 from mlops_stack.k8s._common import k8s_labels, namespace
+from mlops_stack.postgres import PASSWORD_LENGTH, generated_password
 from mlops_stack.spec import TrackingSpec
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ SERVICE_ACCOUNT = "mlflow"
 SERVER_SECRET = "mlflow-server"
 ADMIN_SECRET = "mlflow-admin"
 ADMIN_USER = "admin"
-ADMIN_PASSWORD_LENGTH = 32
+ADMIN_PASSWORD_LENGTH = PASSWORD_LENGTH  # the same generated-password rule as the database's
 AUTH_CONFIG_DIR = "/etc/mlflow/auth"
 AUTH_CONFIG_FILE = "basic_auth.ini"
 #: prometheus_flask_exporter's multiprocess directory (``--expose-prometheus``).
@@ -231,9 +232,7 @@ class Tracking(pulumi.ComponentResource):
     def _secrets(self, name: str, ns_name: pulumi.Input[str], labels: Mapping[str, str], args: TrackingArgs) -> tuple[k8s.core.v1.Secret, k8s.core.v1.Secret]:
         """The admin's generated credentials (``mlflow-admin``) and the server's (``mlflow-server``:
         backend URI with the database password, CSRF key, auth file): secret end to end."""
-        password = random.RandomPassword(
-            f"{name}-admin-password", length=ADMIN_PASSWORD_LENGTH, special=False, min_upper=2, min_lower=2, min_numeric=2, opts=child_opts(self)
-        )
+        password = generated_password(self, f"{name}-admin-password")
         admin = k8s.core.v1.Secret(
             f"{name}-admin",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=ADMIN_SECRET, namespace=ns_name, labels=labels),
