@@ -131,7 +131,7 @@ def identity_args(env: Env, ep: EndpointSpec, cluster: KubernetesCluster, store:
         namespace=SERVING_NAMESPACE,
         service_account=service_account_name(ep),
         store=store,
-        grants=(BucketGrant(bucket=ep.model.artifact.bucket, prefix=model_prefix(ep), write=False),),
+        grants=(BucketGrant(bucket=ep.model.artifact.bucket, prefix=model_prefix(ep), write=False, bucket_check=True),),
         keys=keys,
     )
 
