@@ -1201,7 +1201,6 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
                 ) from None
         if ep.gpu is not None and not ep.on_cluster:
             catalog.resolve_gpu(cloud, ep.gpu, ep.gpus_per_instance, "endpoint", spec.region, f"{path}.gpu", check_region=strict)
-    _model_folders_apart(spec)
 
     if spec.monitoring.enabled and not cluster.enabled:
         raise ConfigError("monitoring.enabled", "needs a cluster, but cluster.enabled is false", "set monitoring.enabled: false")
@@ -1247,7 +1246,8 @@ def _model_folders_apart(spec: MlopsSpec) -> None:
 
 
 def _validate_tracking(spec: MlopsSpec, bucket_names: list[str]) -> None:
-    """The tracking rules that span sections (``validate``'s last step)."""
+    """The tracking rules that span sections (``validate``'s last step), and the model folders
+    of cluster endpoints against each other and the tracking artifacts."""
     tracking = spec.tracking
     if tracking.enabled:
         if tracking.bucket not in bucket_names:
@@ -1266,6 +1266,7 @@ def _validate_tracking(spec: MlopsSpec, bucket_names: list[str]) -> None:
                 "enable the cluster, or use mode: managed where the target offers it",
                 value=tracking.mode,
             )
+    _model_folders_apart(spec)
 
 
 # ---------------------------------------------------------------------------------
