@@ -174,10 +174,14 @@ def test_aws_identity_reads_exactly_the_model_prefix() -> None:
     (policy,) = [r for r in children if r.type == "aws:iam/rolePolicy:RolePolicy"]
     statements = json.loads(policy.inputs["policy"])["Statement"]
     bucket = plan.outputs["bucket_uris"]["models"].removeprefix("s3://")
-    actions = {s["Action"] if isinstance(s["Action"], str) else tuple(s["Action"]): s for s in statements}
-    assert set(actions) == {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"}  # read only: no Put, no Delete
-    assert actions["s3:GetObject"]["Resource"] == f"arn:aws:s3:::{bucket}/{PREFIX}*"
-    assert actions["s3:ListBucket"]["Condition"] == {"StringLike": {"s3:prefix": [f"{PREFIX}*"]}}
+    assert [s["Sid"] for s in statements] == ["Objects0", "List0", "BucketCheck0", "DecryptGrantedObjects"]  # read only: no Put, no Delete
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["Objects0"]["Action"] == "s3:GetObject" and by_sid["Objects0"]["Resource"] == f"arn:aws:s3:::{bucket}/{PREFIX}*"
+    assert by_sid["List0"]["Condition"] == {"StringLike": {"s3:prefix": [f"{PREFIX}*"]}}
+    # KServe's HeadBucket: s3:ListBucket on the bucket only when the request names no prefix.
+    assert by_sid["BucketCheck0"] == {
+        "Sid": "BucketCheck0", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}", "Condition": {"Null": {"s3:prefix": "true"}},
+    }
     assert _service_account(plan) == {"eks.amazonaws.com/role-arn": plan.by_urn()[role.urn].outputs["arn"]}
 
 

@@ -151,3 +151,32 @@ def test_smoke_skips_cluster_endpoints() -> None:
 def test_a_cluster_model_key_must_be_a_grantable_prefix(key: str) -> None:
     line = error(ep(model={"artifact": {"bucket": "models", "key": key}, "framework": {"name": "sklearn", "version": "1"}}))
     assert line.startswith(f"endpoints[0].model.artifact.key: {key!r} cannot be a cluster endpoint's model folder: its read access is granted on exactly this prefix (")
+
+
+def _model(key: str, bucket: str = "models") -> dict[str, Any]:
+    return {"artifact": {"bucket": bucket, "key": key}, "framework": {"name": "huggingface", "version": "1"}}
+
+
+@pytest.mark.parametrize(("first", "second"), [("m/v1", "m/v10"), ("m/v1", "m/v1/extra"), ("m/v1", "m/v1.old")])
+def test_a_model_folder_that_is_a_string_prefix_of_another_key_is_one_line(first: str, second: str) -> None:
+    """Issue 26 #13: KServe v0.20.0 lists an Azure Blob folder without its trailing '/', so the
+    listing of ``m/v1`` returns ``m/v10``'s blobs, which the exact grant refuses: the download
+    fails. Refused on every cloud, naming both keys, in either order."""
+    reason = "in bucket 'models': KServe lists a model folder on Azure Blob without its trailing '/' and would download the other folder's files too"
+    hint = "(rename one folder so that neither name starts with the other: v01 and v10, not v1 and v10)"
+    line = error(ep(model=_model(first)), ep(name="llm2", model=_model(second)))
+    assert line == f"endpoints[0].model.artifact.key: {first!r} is a string prefix of endpoints[1].model.artifact.key {second!r} {reason} {hint}"
+    line = error(ep(name="llm2", model=_model(second)), ep(model=_model(first)))
+    assert line.startswith(f"endpoints[1].model.artifact.key: {first!r} is a string prefix of endpoints[0].model.artifact.key {second!r} ")
+
+
+def test_model_folders_apart_or_in_other_buckets_are_fine() -> None:
+    spec = spec_with(ep(model=_model("m/v1")), ep(name="llm2", model=_model("m/v2")), ep(name="llm3", model=_model("m/v10", bucket="artifacts")))
+    assert [e.model.artifact.key for e in spec.endpoints] == ["m/v1", "m/v2", "m/v10"]
+    # Two endpoints may serve the very same folder.
+    assert len(spec_with(ep(model=_model("m/v1")), ep(name="llm2", model=_model("m/v1"))).endpoints) == 2
+
+
+def test_a_model_folder_that_is_a_prefix_of_the_mlflow_artifacts_is_refused() -> None:
+    line = error(ep(model=_model("ml", bucket="artifacts")))  # dev-aws: tracking on, default bucket artifacts
+    assert line.startswith("endpoints[0].model.artifact.key: 'ml' is a string prefix of tracking (MLflow artifacts) 'mlflow' in bucket 'artifacts': ")

@@ -38,6 +38,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         "WorkloadIdentityArgs.grants[0].bucket: 'model' is not a bucket of the store (artifacts, models) (did you mean 'models'?)",
     ),
     ("leading slash", lambda: BucketGrant(bucket="models", prefix="/scorer/"), "BucketGrant.prefix: '/scorer/' must not start with '/' (use 'scorer/')"),
+    ("bucket check not a boolean", lambda: BucketGrant(bucket="models", prefix="scorer/", bucket_check="yes"), "BucketGrant.bucket_check: 'yes' must be a boolean"),
     (
         "no trailing slash",
         lambda: BucketGrant(bucket="models", prefix="scorer"),

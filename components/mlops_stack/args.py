@@ -314,9 +314,19 @@ class BucketGrant:
     #: An object-name prefix: no leading '/', ends with '/' (``runs/``, ``models/scorer/``).
     prefix: str
     write: bool = False
+    #: The workload checks that the bucket exists before it lists the prefix (KServe's
+    #: storage initializer does). Where the cloud authorises that check as a listing that
+    #: names no prefix (S3 HeadBucket is ``s3:ListBucket`` without ``s3:prefix``), the
+    #: identity may then also list the bucket's object names outside the prefix (names,
+    #: never content); GCS and Blob need nothing more. Off: the check is refused.
+    bucket_check: bool = False
 
     def __post_init__(self) -> None:
         check_prefix(self.prefix, "BucketGrant.prefix")
+        if not isinstance(self.bucket_check, bool):
+            from mlops_stack.errors import ConfigError
+
+            raise ConfigError("BucketGrant.bucket_check", "must be a boolean", value=self.bucket_check)
 
 
 def check_prefix(prefix: object, path: str) -> None:

@@ -1220,8 +1220,34 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
             )
     _validate_tracking(spec, bucket_names)  # last: a bad bucket, cluster or namespace is reported first
 
+def _model_folders_apart(spec: MlopsSpec) -> None:
+    """No cluster endpoint's model folder is a string prefix of another artifact key in its
+    bucket (``v1`` and ``v10``, or ``v1`` and ``v1/extra``). KServe v0.20.0 lists an Azure Blob
+    folder without its trailing '/' and downloads every blob the listing returns: with the
+    folder's exact grant the other model's blobs are refused and the download fails; without it
+    they would land in this model's directory. S3 and GCS list with the '/', but the spec
+    stays valid on every cloud or on none."""
+    keys = [(f"endpoints[{j}].model.artifact.key", e.model.artifact.bucket, e.model.artifact.key.strip("/")) for j, e in enumerate(spec.endpoints)]
+    if spec.tracking.enabled:
+        keys.append(("tracking (MLflow artifacts)", spec.tracking.bucket, TRACKING_PREFIX.strip("/")))
+    for i, ep in enumerate(spec.endpoints):
+        folder = ep.model.artifact.key.strip("/")
+        if not ep.on_cluster:
+            continue
+        for where, bucket, key in keys:
+            if bucket == ep.model.artifact.bucket and key != folder and key.startswith(folder):
+                raise ConfigError(
+                    f"endpoints[{i}].model.artifact.key",
+                    f"is a string prefix of {where} {key!r} in bucket {bucket!r}: KServe lists a model folder on Azure Blob without its "
+                    "trailing '/' and would download the other folder's files too",
+                    "rename one folder so that neither name starts with the other: v01 and v10, not v1 and v10",
+                    value=ep.model.artifact.key,
+                )
+
+
 def _validate_tracking(spec: MlopsSpec, bucket_names: list[str]) -> None:
-    """The tracking rules that span sections (``validate``'s last step)."""
+    """The tracking rules that span sections (``validate``'s last step), and the model folders
+    of cluster endpoints against each other and the tracking artifacts."""
     tracking = spec.tracking
     if tracking.enabled:
         if tracking.bucket not in bucket_names:
@@ -1240,6 +1266,7 @@ def _validate_tracking(spec: MlopsSpec, bucket_names: list[str]) -> None:
                 "enable the cluster, or use mode: managed where the target offers it",
                 value=tracking.mode,
             )
+    _model_folders_apart(spec)
 
 
 # ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from mlops_stack.offline.engine import Plan, run_program
 
 ONE = next(r for r in RULES if r.name == "workload-identity-one-service-account")
 PREFIX = next(r for r in RULES if r.name == "workload-identity-storage-prefix-scoped")
-GRANTS = (BucketGrant(bucket="artifacts", prefix="mlflow/", write=True), BucketGrant(bucket="models", prefix="scorer/"))
+GRANTS = (BucketGrant(bucket="artifacts", prefix="mlflow/", write=True), BucketGrant(bucket="models", prefix="scorer/", bucket_check=True))
 NAMES = {"artifacts": "mlops-dev-artifacts-1", "models": "mlops-dev-models-1"}
 
 
@@ -83,11 +83,26 @@ def _aws_list_anything(p: dict[str, Any]) -> dict[str, Any]:
     return {**p, "policy": json.dumps(doc)}
 
 
+def _aws_bucket_check(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def edit(p: dict[str, Any]) -> dict[str, Any]:
+        doc = json.loads(p["policy"])
+        checks = [s for s in doc["Statement"] if s["Sid"].startswith("BucketCheck")]
+        assert len(checks) == 1
+        change(checks[0])
+        return {**p, "policy": json.dumps(doc)}
+
+    return edit
+
+
 WIDENED: dict[str, list[tuple[str, str, Callable[[dict[str, Any]], dict[str, Any]], str]]] = {
     "aws": [
         ("trust any ServiceAccount of the namespace", "aws:iam/role:Role", _aws_trust_wildcard, "is not one ServiceAccount"),
         ("every object of the bucket", "aws:iam/rolePolicy:RolePolicy", _aws_whole_bucket, "(not one object prefix)"),
         ("list the whole bucket", "aws:iam/rolePolicy:RolePolicy", _aws_list_anything, "without an s3:prefix condition"),
+        ("bucket check with more than ListBucket", "aws:iam/rolePolicy:RolePolicy",
+         _aws_bucket_check(lambda st: st.update(Action=["s3:ListBucket", "s3:GetObject"])), "without an s3:prefix condition"),
+        ("bucket check that also admits a prefix", "aws:iam/rolePolicy:RolePolicy",
+         _aws_bucket_check(lambda st: st.update(Condition={"Null": {"s3:prefix": "false"}})), "without an s3:prefix condition"),
     ],
     "gcp": [
         ("namespace-wide principal set", "gcp:serviceaccount/iAMMember:IAMMember",

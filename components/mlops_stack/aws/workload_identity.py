@@ -15,6 +15,16 @@ Per grant the policy allows, and nothing else:
 - ``s3:ListBucket`` on the bucket only where the request's ``s3:prefix`` starts with the
   prefix: a listing must name the prefix with its trailing ``/`` (MLflow does; a KServe
   storage URI must end in ``/``);
+- for a grant with ``bucket_check`` (cluster endpoints: KServe v0.20.0's storage
+  initializer calls ``HeadBucket`` before it lists) also ``s3:ListBucket`` on the bucket
+  where the request carries no ``s3:prefix`` at all (``Null``): HeadBucket is authorised as
+  ``s3:ListBucket`` and has no ``s3:prefix`` key (S3 API reference, HeadBucket,
+  "Permissions"), so a prefix condition alone refuses it (403, Init:CrashLoopBackOff). No
+  condition key tells HeadBucket from a ListObjects that names no prefix, so such an
+  identity can also list every object *name* of that bucket (never read an object outside
+  its prefix); a listing that names another prefix, or an empty one, stays refused. One
+  statement per bucket. Kubeflow Pipelines fixed the same for the storage initializer with a
+  bucket-level ``s3:ListBucket`` (kubeflow/pipelines#13469);
 - for a write grant also ``s3:PutObject`` (covers ``CreateMultipartUpload``, ``UploadPart``
   and ``CompleteMultipartUpload``), ``s3:AbortMultipartUpload`` and
   ``s3:ListMultipartUploadParts`` (boto3's transfer manager and MLflow's multipart artifact
@@ -58,11 +68,13 @@ class ResolvedGrant:
     bucket: str
     prefix: str
     write: bool
+    bucket_check: bool = False
 
 
 def workload_policy(*, partition: str, region: str, grants: Sequence[ResolvedGrant], key: str | None) -> str:
     """The role's inline policy for ``grants`` (see the module docstring for why each action)."""
     statements: list[dict[str, Any]] = []
+    checked: set[str] = set()
     for i, g in enumerate(grants):
         bucket_arn = f"arn:{partition}:s3:::{g.bucket}"
         actions = [*READ_ACTIONS, *(WRITE_ACTIONS if g.write else ())]
@@ -78,6 +90,11 @@ def workload_policy(*, partition: str, region: str, grants: Sequence[ResolvedGra
                 "Condition": {"StringLike": {"s3:prefix": [f"{g.prefix}*"]}},
             }
         )
+        if g.bucket_check and bucket_arn not in checked:
+            checked.add(bucket_arn)
+            statements.append(
+                {"Sid": f"BucketCheck{i}", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn, "Condition": {"Null": {"s3:prefix": "true"}}}
+            )
     if key:
         via = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
 
@@ -167,7 +184,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 partition=v[0],
                 region=env.region,
                 key=v[1],
-                grants=[ResolvedGrant(bucket=b, prefix=g.prefix, write=g.write) for g, b in zip(grants, v[2:], strict=True)],
+                grants=[ResolvedGrant(bucket=b, prefix=g.prefix, write=g.write, bucket_check=g.bucket_check) for g, b in zip(grants, v[2:], strict=True)],
             )
         )
         attached = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=child_opts(self))

@@ -20,7 +20,10 @@ prefixes.
   assignment conditions for Blob Storage" and "Actions and attributes for Azure role
   assignment conditions"). Grants on one container with the same access share one
   assignment (ARM refuses a second assignment of a role to a principal at one scope), the
-  prefixes OR-ed in its condition.
+  prefixes OR-ed in its condition. Because of that listing, the spec refuses model folders
+  that are string prefixes of each other (``v1`` lists ``v10``'s blobs, whose reads the
+  exact grant refuses). A grant's ``bucket_check`` adds nothing here: KServe's Blob download
+  sends no container request before List Blobs.
 - No Key Vault grant: the account's customer-managed key is used by the storage account's
   own identity; a principal with blob data rights reads and writes without key access.
 

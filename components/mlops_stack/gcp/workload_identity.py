@@ -17,7 +17,9 @@ exactly one Kubernetes ServiceAccount may impersonate, allowed the granted GCS p
   never matches the object half; this keeps listing to the prefix instead of allowing the
   whole bucket's listing). IAM conditions on a bucket need uniform bucket-level access,
   which every bucket of the store has. A listing must name the prefix with its trailing
-  ``/``.
+  ``/`` (KServe v0.20.0 appends one to a GCS folder anyway, so ``v1`` and ``v10`` stay apart).
+- A grant's ``bucket_check`` adds nothing here: KServe's GCS download sends no bucket request
+  (``storage.Client().bucket()`` is local), and neither does MLflow's.
 - No Cloud KMS grant: the buckets' CMEK is used by the Cloud Storage service agent, which
   the store already granted the key; a caller reading or writing objects needs no
   ``cloudkms`` permission (GCS docs, "Customer-managed encryption keys").

@@ -123,7 +123,9 @@ def model_prefix(ep: EndpointSpec) -> str:
 
 def identity_args(env: Env, ep: EndpointSpec, cluster: KubernetesCluster, store: ArtifactStore, keys: Keys | None) -> WorkloadIdentityArgs:
     """The args of an endpoint's WorkloadIdentity: bound to its ServiceAccount in ``serving``,
-    allowed to read exactly the model's prefix (and nothing else: no write, no other prefix)."""
+    allowed to read exactly the model's prefix (and nothing else: no write, no other prefix),
+    with the bucket check KServe's storage initializer makes first (``bucket_check``: S3
+    HeadBucket)."""
     return WorkloadIdentityArgs(
         env=env,
         name=f"endpoint-{ep.name}",
@@ -131,7 +133,7 @@ def identity_args(env: Env, ep: EndpointSpec, cluster: KubernetesCluster, store:
         namespace=SERVING_NAMESPACE,
         service_account=service_account_name(ep),
         store=store,
-        grants=(BucketGrant(bucket=ep.model.artifact.bucket, prefix=model_prefix(ep), write=False),),
+        grants=(BucketGrant(bucket=ep.model.artifact.bucket, prefix=model_prefix(ep), write=False, bucket_check=True),),
         keys=keys,
     )
 

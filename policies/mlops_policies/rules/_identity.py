@@ -178,7 +178,16 @@ def _deps(r: Res, field: str) -> list[str]:
     return list(r.property_dependencies.get(field, []))
 
 
-def _s3_resource_problem(resource: Any, condition: Any) -> str | None:
+def _bucket_check_only(actions: list[Any], condition: Any) -> bool:
+    """The one bucket-level statement allowed without a prefix: ``s3:ListBucket`` alone, only
+    when the request carries no ``s3:prefix`` (``Null``), for a workload that checks the bucket
+    with HeadBucket (authorised as ``s3:ListBucket``, which has no ``s3:prefix`` key). It lets
+    the identity list object names, never read them; any other action or condition is a
+    whole-bucket grant."""
+    return actions == ["s3:ListBucket"] and condition == {"Null": {"s3:prefix": "true"}}
+
+
+def _s3_resource_problem(resource: Any, condition: Any, actions: list[Any] | None = None) -> str | None:
     if not isinstance(resource, str):
         return None
     if resource == "*":
@@ -190,6 +199,8 @@ def _s3_resource_problem(resource: Any, condition: Any) -> str | None:
     if "*" in bucket or "?" in bucket or not bucket:
         return f"on {resource!r} (a bucket pattern)"
     if key is None:
+        if _bucket_check_only(actions or [], condition):
+            return None
         prefixes = as_list(get(condition, "StringLike", "s3:prefix"))
         if prefixes is UNKNOWN or condition is UNKNOWN:
             return None
@@ -231,7 +242,7 @@ def _s3_problems(document: Any) -> Iterable[str]:
         if resources is UNKNOWN:
             continue
         for res in resources:
-            problem = _s3_resource_problem(res, s.get("Condition"))
+            problem = _s3_resource_problem(res, s.get("Condition"), actions)
             if problem:
                 yield f"statement {label} allows {', '.join(s3)} {problem}."
 
@@ -346,7 +357,8 @@ def _azure_storage(resources: list[Res]) -> Iterable[tuple[str, str]]:
 @stack_rule(
     "workload-identity-storage-prefix-scoped",
     description="A workload identity's storage access is limited to object prefixes: an IRSA role's S3 statements name "
-    "'arn:aws:s3:::<bucket>/<prefix>*' (and the bucket only with an s3:prefix condition), never '*' or a whole bucket; a "
+    "'arn:aws:s3:::<bucket>/<prefix>*' (and the bucket only with an s3:prefix condition, or s3:ListBucket alone with "
+    "{\"Null\": {\"s3:prefix\": \"true\"}} for a workload's HeadBucket check), never '*' or a whole bucket; a "
     "GCS grant to a Workload Identity service account carries an IAM condition on "
     "resource.name.startsWith(\"projects/_/buckets/<bucket>/objects/<prefix>\") (plus, for listing, the objectListPrefix "
     "attribute) and is never project-wide; an Azure blob data role for a federated identity carries a version 2.0 "
