@@ -35,9 +35,16 @@ GROUP_ID = "postgresqlServer"
 #: redundant HA is not offered on Burstable, so prod small uses the smallest D SKU).
 SKUS = {"small": ("Standard_B1ms", "Burstable"), "medium": ("Standard_D2ds_v5", "GeneralPurpose"), "large": ("Standard_D4ds_v5", "GeneralPurpose")}
 HA_SMALL_SKU = ("Standard_D2ds_v5", "GeneralPurpose")
-#: Flexible server names: 3-63 lower-case letters, digits and hyphens.
+#: Flexible server names: 3-63 lower-case letters, digits and hyphens, globally unique (DNS).
 SERVER_NAME_MAX = 63
 DAYS = {"Sun": 0, "Mon": 1, "Tue": 2, "Wed": 3, "Thu": 4, "Fri": 5, "Sat": 6}
+
+
+def server_name(prefix: str, seed: str) -> str:
+    """``<prefix>-mlflow-pg-<hash6>``: the name is the server's public DNS label
+    (``<name>.postgres.database.azure.com``), unique across Azure; the hash of ``seed``
+    (the resource group's ARM ID) keeps two subscriptions apart."""
+    return bounded_name(f"{prefix}-mlflow-pg", SERVER_NAME_MAX, seed=seed)
 
 
 def sku_for(size: str, ha: bool) -> tuple[str, str]:
@@ -76,7 +83,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         day, hour, minute = args.maintenance_window.split(":")
         server = pg.Server(
             f"{name}-server",
-            server_name=bounded_name(f"{env.prefix}-mlflow-pg", SERVER_NAME_MAX),
+            server_name=net.resource_group_id.apply(lambda rg_id: server_name(env.prefix, rg_id)),
             resource_group_name=rg,
             location=net.location,
             version=POSTGRES_MAJOR,

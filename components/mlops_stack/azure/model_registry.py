@@ -41,7 +41,9 @@ from mlops_stack.azure._shared import private_endpoint, sibling, component_opts
 LOG_RETENTION_DAYS = {"prod": 90, "staging": 60, "dev": 30}
 #: Azure ML workspace names: 3-33 characters.
 ML_NAME_MAX = 33
-#: Azure ML registry names: 3-32 characters (Registries - Create Or Update, registryName).
+#: Azure ML registry names: at most 32 characters, starting with a letter or digit, then
+#: letters, digits, '-' and '_' (Registries - Create Or Update, registryName). Globally
+#: unique and immutable, so the name carries a hash of the resource group's ARM ID.
 REGISTRY_NAME_MAX = 32
 #: The managed network of a private (prod) workspace: only approved outbound traffic.
 #: Azure ML adds the required rules itself (private endpoints to the workspace's storage,
@@ -60,8 +62,11 @@ def workspace_name(env: Env) -> str:
     return bounded_name(f"{env.prefix}-mlw", ML_NAME_MAX)
 
 
-def registry_name(env: Env, name: str) -> str:
-    return bounded_name(f"{env.prefix}-{name}", REGISTRY_NAME_MAX)
+def registry_name(env: Env, name: str, seed: str) -> str:
+    """``<prefix>-<name>-<hash6>``: Azure ML registry names are global and immutable; the
+    hash of ``seed`` (the resource group's ARM ID, subscription included) keeps two
+    subscriptions deploying the same spec from colliding."""
+    return bounded_name(f"{env.prefix}-{name}", REGISTRY_NAME_MAX, seed=seed)
 
 
 def workspace_encryption(keys: Any) -> tuple[ml.EncryptionPropertyArgs | None, ml.ManagedServiceIdentityArgs, list[pulumi.Resource]]:
@@ -120,7 +125,7 @@ class ModelRegistry(pulumi.ComponentResource):
         logs, insights = self._monitoring(name, env, rg, net.location, tags)
         workspace = self._workspace(name, args, net, store, acr, insights, private, tags)
         self.datastore_names = self._datastores(name, rg, workspace, store)
-        registry = self._registry(name, args, rg, net.location, workspace, private, tags)
+        registry = self._registry(name, args, net, workspace, private, tags)
 
         self.model_registry_id = registry.id
         self.registry_name = registry.name
@@ -247,8 +252,7 @@ class ModelRegistry(pulumi.ComponentResource):
         self,
         name: str,
         args: ModelRegistryArgs,
-        rg: pulumi.Input[str],
-        location: str,
+        net: Any,
         workspace: ml.Workspace,
         private: bool,
         tags: dict[str, str],
@@ -256,9 +260,10 @@ class ModelRegistry(pulumi.ComponentResource):
         """The Azure ML registry (the model registry proper) and, when private, the
         workspace's outbound rule to it."""
         env, spec = args.env, args.registry
+        rg, location = net.resource_group_name, net.location
         registry = ml.Registry(
             f"{name}-registry",
-            registry_name=registry_name(env, spec.name),
+            registry_name=net.resource_group_id.apply(lambda rg_id: registry_name(env, spec.name, rg_id)),
             resource_group_name=rg,
             location=location,
             identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
