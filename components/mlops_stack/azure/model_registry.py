@@ -34,8 +34,8 @@ import pulumi
 from pulumi_azure_native import applicationinsights, machinelearningservices as ml, operationalinsights
 
 from mlops_stack.args import Env, ModelRegistryArgs, child_opts, resource_tags, stateful_opts
-from mlops_stack.azure._naming import bounded_name
-from mlops_stack.azure._shared import private_endpoint, sibling, component_opts
+from mlops_stack.azure._naming import ROLE_READER, bounded_name
+from mlops_stack.azure._shared import private_endpoint, role_assignment, sibling, component_opts
 
 #: Log Analytics retention (days) per environment (30 is the included retention).
 LOG_RETENTION_DAYS = {"prod": 90, "staging": 60, "dev": 30}
@@ -136,6 +136,8 @@ class ModelRegistry(pulumi.ComponentResource):
         self.resource_group_name = rg
         self.location = net.location
         self.container_registry_id = acr.registry_id if acr is not None else None
+        #: The workspace's storage account (its default datastore holds MLflow artifacts).
+        self.storage_account_id = store.account_id
         self.private = private
         #: The workspace's MLflow tracking URI (``azureml://<region>.api.azureml.ms/mlflow/v1.0/...``).
         self.mlflow_tracking_uri = workspace.ml_flow_tracking_uri
@@ -222,6 +224,20 @@ class ModelRegistry(pulumi.ComponentResource):
         )
         if private:
             private_endpoint(self, f"{name}-workspace-pe", net=net, target_id=workspace.id, group_id="amlworkspace", tags=tags)
+        pe_id = getattr(store, "blob_private_endpoint_id", None)
+        if pe_id is not None:
+            # Azure ML ("Network traffic flow when using a secured workspace", studio data
+            # access): with public access off, the workspace identity needs Reader on the
+            # storage account's private endpoint to check the workspace and storage subnets.
+            role_assignment(
+                self,
+                f"{name}-workspace-storage-pe-reader",
+                subscription_id=net.resource_group_id.apply(lambda rg_id: rg_id.split("/")[2]),
+                role=ROLE_READER,
+                scope=pe_id,
+                principal_id=workspace.identity.apply(lambda i: i.principal_id if i else ""),
+                description=f"mlops-stack {env.prefix}: the workspace checks the storage private endpoint",
+            )
         return workspace
 
     def _datastores(self, name: str, rg: pulumi.Input[str], workspace: ml.Workspace, store: Any) -> dict[str, pulumi.Output[str]]:
