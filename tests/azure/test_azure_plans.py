@@ -312,7 +312,6 @@ def test_bucket_uris_are_blob_container_urls() -> None:
 STATEFUL = [
     "resources:ResourceGroup",
     "keyvault:Vault",
-    "keyvault:Key",
     "storage:StorageAccount",
     "storage:BlobServiceProperties",
     "storage:ManagementPolicy",
@@ -331,8 +330,17 @@ def test_stateful_resources_protected_and_retained_in_prod_only(type_: str) -> N
         assert (r.protect, r.retain_on_delete) == (False, False), r.name
 
 
+def test_keys_are_always_retained_and_protected_in_prod_only() -> None:
+    # dev destroy (issue 26): deleting a key goes through the vault's data plane, which the
+    # vault firewall denies; retained keys leave the state and go with the vault.
+    for plan, protect in ((prod(), True), (dev(), False)):
+        keys = all_of(plan, "keyvault:Key")
+        assert len(keys) == 2
+        assert {(k.protect, k.retain_on_delete) for k in keys} == {(protect, True)}
+
+
 def test_nothing_else_is_protected() -> None:
-    stateful = {AZ + t for t in STATEFUL}
+    stateful = {AZ + t for t in STATEFUL} | {AZ + "keyvault:Key"}
     assert not [r.name for r in prod().resources if r.protect and r.type not in stateful]
 
 

@@ -209,5 +209,9 @@ class Keys(pulumi.ComponentResource):
                 rotation_policy=rotation_policy(args.rotation_days),
             ),
             tags=tags,
-            opts=stateful_opts(self, env),
+            # Always retained on delete: azure-native deletes a key through the vault's data
+            # plane, which the vault firewall (default deny) and the deployer's missing key
+            # role refuse, so `pulumi destroy` of dev would stop at the keys. Retained, they
+            # leave the state and go with the vault (ARM delete: soft-deleted, purge-protected).
+            opts=pulumi.ResourceOptions(parent=self, protect=env.protect_stateful, retain_on_delete=True),
         )
