@@ -595,3 +595,12 @@ def test_keys_changed_after_creation_fail_with_the_command() -> None:
     (failed,) = report.failed
     assert failed.detail == (f"keys are created once (ARM never updates them): apply the rotation policy with az keyvault key rotation-policy "
                              f"update --vault-name {VAULT} --name ops-dev-etcd --value <policy.json> (docs/azure.md, keys after the first apply)")
+
+
+def test_a_missing_tag_only_warns_in_phase_1() -> None:
+    # deployEndpoints: false (phase 1 of the first apply) creates no endpoint: a missing
+    # image is a warning then, a failure once the endpoints are deployed.
+    phase1 = spec().model_copy(update={"deploy_endpoints": False})
+    with serve(healthy(FakeApi(), pushed=("chat-1.0.0",))) as api:
+        report = preflight.run_preflight(phase1, factory(api))
+    assert image_rows(report) == [("endpoint chat", "pushed", OK), ("endpoint scorer", "not found", "warn")]
