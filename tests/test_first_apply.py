@@ -77,9 +77,16 @@ def test_gke_runner_cidrs_join_the_authorized_networks() -> None:
     assert gke.inputs["privateClusterConfig"]["enablePrivateEndpoint"] is True
 
 
-def test_aks_rejects_runner_cidrs_with_the_reason() -> None:
-    with pytest.raises(ConfigError, match=r"^cluster.runnerCidrs: \['10.50.0.0/24'\] has no effect on azure: a private AKS API server has no IP allow-list"):
-        plan_with("prod-azure", {"runnerCidrs": [RUNNER]})
+def test_aks_runner_cidrs_reach_the_private_endpoints() -> None:
+    # A runner in a peered VNet (issue 26): the private-endpoint NSG admits its range on 443.
+    nsg = "azure-native:network:NetworkSecurityGroup"
+    rules = {r["name"]: r for r in plan_with("prod-azure", {"runnerCidrs": [RUNNER]}).one(nsg, "mlops-network-endpoints-nsg").inputs["securityRules"]}
+    runner = rules["allow-https-from-runners"]
+    assert (runner["sourceAddressPrefixes"], runner["destinationPortRange"], runner["priority"], runner["access"]) == ([RUNNER], "443", 110, "Allow")
+    assert rules["allow-https-from-vnet"]["destinationPortRanges"] == ["443", "5432"]
+    # Without runner ranges, the VNet only.
+    plain = plan_example("prod-azure").one(nsg, "mlops-network-endpoints-nsg").inputs["securityRules"]
+    assert [r["name"] for r in plain] == ["allow-https-from-vnet", "deny-all-inbound"]
 
 
 def test_a_public_runner_cidr_is_rejected() -> None:

@@ -229,7 +229,13 @@ def test_database_protected_and_highly_available_in_prod(cloud: str) -> None:
         assert (dev.inputs["settings"]["availabilityType"], prod.inputs["settings"]["availabilityType"]) == ("ZONAL", "REGIONAL")
     else:
         assert prod.inputs["highAvailability"]["mode"] == "ZoneRedundant" and dev.inputs["highAvailability"]["mode"] == "Disabled"
-        assert prod.inputs["backup"]["geoRedundantBackup"] == "Enabled"
+        # Encrypted with the stack key: Azure refuses a geo-redundant backup without a second
+        # key and identity in the backup region (issue 26), so prod keeps it off with a CMK.
+        assert prod.inputs["dataEncryption"]["type"] == "AzureKeyVault"
+        assert prod.inputs["backup"]["geoRedundantBackup"] == "Disabled"
+        from mlops_stack.azure.database import geo_redundant_backup
+
+        assert [geo_redundant_backup(p, k) for p, k in ((True, False), (True, True), (False, False))] == ["Enabled", "Disabled", "Disabled"]
         assert prod.inputs["sku"]["tier"] == "GeneralPurpose"  # zone-redundant HA is not offered on Burstable
 
 
@@ -381,8 +387,24 @@ def plan_azure_managed(groups: list[str]) -> Plan:
 def test_azure_managed_is_the_workspace_with_data_scientist_for_the_groups() -> None:
     plan = plan_azure_managed([GROUP])
     comp = plan.one("mlops:azure:TrackingServer")
-    (assignment,) = [r for r in plan.children(comp.urn)]
-    assert assignment.type == "azure-native:authorization:RoleAssignment"
+    children = {r.name: r for r in plan.children(comp.urn)}
+    assert sorted(children) == [f"tracking-artifacts-{GROUP[:8]}", f"tracking-data-scientist-{GROUP[:8]}"]
+    assignment, artifacts = children[f"tracking-data-scientist-{GROUP[:8]}"], children[f"tracking-artifacts-{GROUP[:8]}"]
+    assert assignment.type == artifacts.type == "azure-native:authorization:RoleAssignment"
+    # Identity-based datastores: Azure ML writes artifacts/models with the caller's identity
+    # (issue 26): Storage Blob Data Contributor, only in the workspace's azureml* containers.
+    assert artifacts.inputs["scope"] == plan.one("azure-native:storage:StorageAccount").id
+    assert artifacts.inputs["principalId"] == GROUP and artifacts.inputs["principalType"] == "Group"
+    assert artifacts.inputs["roleDefinitionId"].endswith("/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe")
+    assert artifacts.inputs["conditionVersion"] == "2.0"
+    assert artifacts.inputs["condition"] == (
+        "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'}) AND "
+        "!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'}) AND "
+        "!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'}) AND "
+        "!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND "
+        "!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action'})) OR "
+        "(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith 'azureml'))"
+    )
     workspace = plan.one("azure-native:machinelearningservices:Workspace")
     assert assignment.inputs["scope"] == workspace.id
     assert assignment.inputs["principalId"] == GROUP and assignment.inputs["principalType"] == "Group"

@@ -454,7 +454,7 @@ class ClusterSpec(_Model):
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list, description="GPU node pools (tainted nvidia.com/gpu=true:NoSchedule).")
     runner_cidrs: list[Cidr] = Field(
         default_factory=list,
-        description="Private CIDRs of the runner that applies the stack (self-hosted, in a network peered or connected to the VPC): admitted to the private API endpoint (EKS cluster security group on 443, GKE authorized networks). See docs/first-apply.md.",
+        description="Private CIDRs of the runner that applies the stack (self-hosted, in a network peered or connected to the VPC): admitted to the private API endpoint (EKS cluster security group on 443, GKE authorized networks) and, on Azure, to the private endpoints (their NSG, 443). See docs/first-apply.md.",
     )
     in_cluster: bool = Field(
         default=True,

@@ -56,5 +56,18 @@ def test_endpoint_name_hash_is_seeded_with_the_resource_group_id() -> None:
 
 def test_registry_names_fit_32_characters() -> None:
     env = Env(region="eastus", environment="staging", name="abcdefghijklmnop")
-    name = registry_name(env, "a-registry-name-of-31-characters"[:31])
+    name = registry_name(env, "a-registry-name-of-31-characters"[:31], "/subscriptions/s/resourcegroups/rg")
     assert len(name) <= 32
+
+
+def test_registry_name_is_hashed_with_the_resource_group_id() -> None:
+    # Azure ML registry names are global and immutable (issue 26): the same spec in two
+    # subscriptions gets two names, and the plan's name is the hash of its resource group ID.
+    env = Env(region="eastus", environment="prod", name="mlops")
+    a = registry_name(env, "models", "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/mlops-prod-rg")
+    b = registry_name(env, "models", "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/mlops-prod-rg")
+    assert a != b and a.startswith("mlops-prod-models-") and len(a) == len("mlops-prod-models-") + 6
+    plan = plan_example("prod-azure")
+    rg_id = plan.one(AZ + "resources:ResourceGroup").id
+    spec_name = plan.one(AZ + "machinelearningservices:Registry").inputs["registryName"]
+    assert spec_name == bounded_name("mlops-prod-models", 32, seed=rg_id)

@@ -106,10 +106,12 @@ def test_role_definition_id_and_auth_modes() -> None:
 
 def test_traffic_template_restates_the_endpoint() -> None:
     t = traffic_template(
-        workspace="ws", endpoint="ep", location="eastus", identity_id="/id", auth="Key", public_access="Enabled", deployment="primary", tags={"a": "b"}
+        workspace="ws", endpoint="ep", location="eastus", identity_id="/id", auth="Key", public_access="Enabled", deployment="primary", tags={"a": "b"},
+        description="mlops-stack ep",
     )
     (res,) = t["resources"]
     assert res["name"] == "ws/ep" and res["properties"]["traffic"] == {"primary": 100}
+    assert res["properties"]["description"] == "mlops-stack ep"
     assert res["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {"/id": {}}}
 
 

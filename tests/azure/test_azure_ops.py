@@ -209,10 +209,11 @@ def test_preflight_passes_on_a_healthy_subscription(capsys: pytest.CaptureFixtur
         ("vCPU quota", "Standard NCADS_A100_v4 Family vCPUs (standardNCADSA100v4Family)", "48 vCPU", "96 vCPU", OK),
         ("vCPU quota", "Total Regional vCPUs (cores)", "60 vCPU", "200 vCPU", OK),
         ("vCPU quota", "Total Regional Low-priority vCPUs (lowPriorityCores)", "16 vCPU", "100 vCPU", OK),
-        # endpoints: scorer 2 x DS2_v2 (2 vCPU), chat 3 x NC4as_T4_v3 (4 vCPU).
-        ("Azure ML quota", "Standard DSv2 Family Cluster Dedicated vCPUs", "4 vCPU", "24 vCPU", OK),
-        ("Azure ML quota", "Standard NCASv3_T4 Family Cluster Dedicated vCPUs", "12 vCPU", "24 vCPU", OK),
-        ("Azure ML quota", "Total Cluster Dedicated Regional vCPUs", "16 vCPU", "100 vCPU", OK),
+        # endpoints, with Azure ML's 20% reserve (ceil(1.2 x instances)): scorer 2 -> 3 x DS2_v2
+        # (2 vCPU), chat 3 -> 4 x NC4as_T4_v3 (4 vCPU).
+        ("Azure ML quota", "Standard DSv2 Family Cluster Dedicated vCPUs", "6 vCPU", "24 vCPU", OK),
+        ("Azure ML quota", "Standard NCASv3_T4 Family Cluster Dedicated vCPUs", "16 vCPU", "24 vCPU", OK),
+        ("Azure ML quota", "Total Cluster Dedicated Regional vCPUs", "22 vCPU", "100 vCPU", OK),
     ]
     by = {(f.check, f.subject): (f.allowed, f.status) for f in report.findings}
     assert by[("AKS version", "Kubernetes 1.35")] == ("1.35.1", OK)
@@ -257,11 +258,25 @@ def test_a_zone_without_the_gpu_fails_in_prod() -> None:
 
 
 def test_a_too_small_endpoint_quota_fails_with_the_numbers() -> None:
-    with serve(healthy(FakeApi(), t4_ml=8)) as api:
+    # 12 vCPU would hold the 3 instances, not Azure ML's 20% reserve on top (ceil(3.6) = 4).
+    with serve(healthy(FakeApi(), t4_ml=12)) as api:
         report = preflight.run_preflight(spec(), factory(api))
     assert [(f.check, f.subject, f.needed, f.allowed, f.detail) for f in report.failed] == [
-        ("Azure ML quota", "Standard NCASv3_T4 Family Cluster Dedicated vCPUs", "12 vCPU", "8 vCPU", "chat: 3 x Standard_NC4as_T4_v3 (4 vCPU)"),
+        ("Azure ML quota", "Standard NCASv3_T4 Family Cluster Dedicated vCPUs", "16 vCPU", "12 vCPU",
+         "chat: 3 + 20% reserve = 4 x Standard_NC4as_T4_v3 (4 vCPU)"),
     ]
+
+
+def test_the_ml_reserve_rule_and_its_exempt_skus() -> None:
+    # MicrosoftDocs/azure-ai-docs quota-allocation-online-deployment.md: 10 x DS3_v2 needs 12 instances of quota.
+    assert preflight.ml_quota_instances("Standard_DS3_v2", 10) == 12
+    # prod-azure's endpoint: 6 x NC4as_T4_v3 (4 vCPU) holds ceil(7.2) = 8 instances = 32 vCPU.
+    assert preflight.ml_quota_instances("Standard_NC4as_T4_v3", 6) * 4 == 32
+    assert [preflight.ml_quota_instances("Standard_DS2_v2", n) for n in (1, 2, 5, 6)] == [2, 3, 6, 8]
+    # "Skip 20% Reservation: Yes" in the managed online endpoints SKU list.
+    assert preflight.ml_quota_instances("Standard_NC24ads_A100_v4", 3) == 3
+    assert preflight.ml_quota_instances("Standard_ND96isr_H100_v5", 2) == 2
+    assert len(preflight.ML_RESERVE_EXEMPT) == 10
 
 
 def test_unregistered_feature_and_provider_fail_and_a_preview_version_fails() -> None:
@@ -495,22 +510,28 @@ def test_images_pushed_to_the_stack_registry_pass() -> None:
     assert manifest.headers["Authorization"] == "Bearer acr-access"
 
 
-def test_an_unpushed_tag_and_a_missing_registry_fail() -> None:
+def test_an_unpushed_tag_fails_and_a_missing_registry_warns() -> None:
     with serve(healthy(FakeApi(), pushed=("chat-1.0.0",))) as api:
         report = preflight.run_preflight(spec(), factory(api))
     assert image_rows(report) == [("endpoint chat", "pushed", OK), ("endpoint scorer", "not found", FAIL)]
+    # Before phase 1 the stack's registry does not exist: one warn line per image, the run passes.
     with serve(healthy(FakeApi(), registry=False)) as api:
         report = preflight.run_preflight(spec(), factory(api))
-    assert image_rows(report) == [("endpoint chat", "no registry yet", FAIL), ("endpoint scorer", "no registry yet", FAIL)]
+    assert image_rows(report) == [("endpoint chat", "no registry yet", "warn"), ("endpoint scorer", "no registry yet", "warn")]
+    assert report.ok
+    row = next(f for f in report.findings if f.check == "endpoint image")
+    assert row.detail == ("opsdevacrac5212e0.azurecr.io does not exist yet: phase 1 (deployEndpoints: false) creates it; push the image, "
+                          "then run preflight again before phase 2 (docs/first-apply.md)")
 
 
-def test_an_image_in_another_registry_fails_and_a_public_one_warns() -> None:
+def test_an_image_in_another_registry_and_a_public_one_warn() -> None:
     doc = json.loads(json.dumps(read_stack_file(FIXTURE).raw_spec))
     doc["endpoints"][0]["model"]["image"] = "mlopsdevacr0123abcd.azurecr.io/mlops-dev/serving:sentiment-1.0.0"
     doc["endpoints"][1]["model"]["image"] = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest"
     with serve(healthy(FakeApi())) as api:
         report = preflight.run_preflight(load_spec(doc), factory(api))
-    assert image_rows(report) == [("endpoint chat", "mlopsdevacr0123abcd.azurecr.io", FAIL), ("endpoint scorer", "mcr.microsoft.com", "warn")]
+    assert image_rows(report) == [("endpoint chat", "mlopsdevacr0123abcd.azurecr.io", "warn"), ("endpoint scorer", "mcr.microsoft.com", "warn")]
+    assert report.ok
 
 
 def test_the_dev_example_image_is_outside_its_stack_registry() -> None:
@@ -520,3 +541,66 @@ def test_the_dev_example_image_is_outside_its_stack_registry() -> None:
     example = load_spec(read_stack_file(ROOT / "stacks" / "Pulumi.dev-azure.yaml").raw_spec)
     assert split_image(example.endpoints[0].model.image) == ("mlopsdevacr0123abcd.azurecr.io", "mlops-dev/serving", "sentiment-1.0.0")
     assert split_image("r.azurecr.io/a/b@sha256:" + "0" * 64)[2] == "sha256:" + "0" * 64
+
+
+# --- issue 26: providers, keys after the first apply -----------------------------------
+
+
+def test_a_fresh_subscription_needs_every_provider_the_stack_reaches() -> None:
+    # The ops fixture: AKS (Azure Policy add-on), a CMK workspace (Cosmos DB + AI Search in
+    # Azure ML's managed resource group), no Defender, no self-hosted tracking.
+    assert preflight.required_providers(spec()) == [
+        "Microsoft.Authorization", "Microsoft.Compute", "Microsoft.ContainerRegistry", "Microsoft.ContainerService", "Microsoft.DocumentDB",
+        "Microsoft.Insights", "Microsoft.KeyVault", "Microsoft.MachineLearningServices", "Microsoft.ManagedIdentity", "Microsoft.Network",
+        "Microsoft.OperationalInsights", "Microsoft.PolicyInsights", "Microsoft.Search", "Microsoft.Storage",
+    ]
+    doc = json.loads(json.dumps(read_stack_file(FIXTURE).raw_spec))
+    doc["azure"]["defenderForContainers"] = True
+    doc["tracking"] = {"enabled": True, "mode": "self-hosted"}
+    extra = set(preflight.required_providers(load_spec(doc))) - set(preflight.required_providers(spec()))
+    assert extra == {"Microsoft.Security", "Microsoft.DBforPostgreSQL"}
+
+
+VAULT = "opsdevkvac5212e0"
+
+
+def arm_key(name: str, kty: str = "RSA", size: int = 3072, ops: tuple[str, ...] = ("wrapKey", "unwrapKey"), days: int = 365) -> dict[str, Any]:
+    """Keys - Get (Microsoft.KeyVault 2024-11-01) response."""
+    return {"id": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{VAULT}/keys/{name}", "name": name,
+            "type": "Microsoft.KeyVault/vaults/keys", "properties": {
+                "kty": kty, "keySize": size, "keyOps": list(ops), "attributes": {"enabled": True},
+                "keyUri": f"https://{VAULT}.vault.azure.net/keys/{name}",
+                "rotationPolicy": {"attributes": {"expiryTime": f"P{days + 90}D"}, "lifetimeActions": [
+                    {"trigger": {"timeAfterCreate": f"P{days}D"}, "action": {"type": "rotate"}},
+                    {"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "notify"}}]}}}
+
+
+def key_rows(report: Any) -> list[tuple[str, str, str]]:
+    return [(f.subject, f.allowed, f.status) for f in report.findings if f.check == "key properties"]
+
+
+def test_keys_changed_after_creation_fail_with_the_command() -> None:
+    from mlops_stack.azure._naming import key_vault_name, resource_group_id
+
+    assert key_vault_name("ops-dev", resource_group_id(SUB, RG)) == VAULT
+    keys = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{VAULT}/keys"
+    with serve(healthy(FakeApi())) as api:
+        assert key_rows(preflight.run_preflight(spec(), factory(api))) == []  # no vault yet: nothing to compare
+        api.json("GET", f"{keys}/ops-dev-cmk", arm_key("ops-dev-cmk"))
+        api.json("GET", f"{keys}/ops-dev-etcd", arm_key("ops-dev-etcd", ops=("encrypt", "decrypt"), days=180))
+        report = preflight.run_preflight(spec(), factory(api))
+        call = next(c for c in api.calls if c.path.endswith("/keys/ops-dev-cmk"))
+    assert call.query["api-version"] == ["2024-11-01"]
+    assert key_rows(report) == [("key ops-dev-cmk", "as in the spec", OK), ("key ops-dev-etcd", "rotate: P180D -> P365D; expiry: P270D -> P455D", FAIL)]
+    (failed,) = report.failed
+    assert failed.detail == (f"keys are created once (ARM never updates them): apply the rotation policy with az keyvault key rotation-policy "
+                             f"update --vault-name {VAULT} --name ops-dev-etcd --value <policy.json> (docs/azure.md, keys after the first apply)")
+
+
+def test_a_missing_tag_only_warns_in_phase_1() -> None:
+    # deployEndpoints: false (phase 1 of the first apply) creates no endpoint: a missing
+    # image is a warning then, a failure once the endpoints are deployed.
+    phase1 = spec().model_copy(update={"deploy_endpoints": False})
+    with serve(healthy(FakeApi(), pushed=("chat-1.0.0",))) as api:
+        report = preflight.run_preflight(phase1, factory(api))
+    assert image_rows(report) == [("endpoint chat", "pushed", OK), ("endpoint scorer", "not found", "warn")]

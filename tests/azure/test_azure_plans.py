@@ -126,10 +126,24 @@ def test_dev_counts_exactly() -> None:
 
 
 def test_prod_counts_exactly() -> None:
-    # prod's endpoint captures data: its identity also writes blobs (Storage Blob Data Contributor).
+    # prod's endpoint captures data: its identity also writes blobs (Storage Blob Data Contributor);
+    # the workspace identity reads the storage private endpoint (Reader, issue 26).
     expected = {**COMMON, **PRIVATE_ONLY}
-    expected["authorization:RoleAssignment"] += 1
+    expected["authorization:RoleAssignment"] += 2
     assert azure_counts(prod()) == expected
+
+
+def test_workspace_identity_reads_the_storage_private_endpoint_in_prod() -> None:
+    # Azure ML, "Network traffic flow when using a secured workspace": Reader on the storage
+    # account's private endpoint for the workspace identity (studio data access).
+    plan = prod()
+    (pe,) = [p for p in all_of(plan, "network:PrivateEndpoint") if p.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["blob"]]
+    ws = one(plan, "machinelearningservices:Workspace")
+    ra = by_name(plan, "authorization:RoleAssignment", "mlops-models-workspace-storage-pe-reader").inputs
+    assert ra["scope"] == pe.id and ra["principalId"] == ws.outputs["identity"]["principalId"]
+    assert ra["roleDefinitionId"].endswith("/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7")
+    assert ra["principalType"] == "ServicePrincipal"
+    assert not [r for r in all_of(dev(), "authorization:RoleAssignment") if r.name.endswith("-storage-pe-reader")]
 
 
 @pytest.mark.parametrize("stack", ["dev-azure", "prod-azure"])
@@ -163,8 +177,9 @@ def test_resource_group_and_vnet_layout() -> None:
 
 def test_endpoint_nsg_allows_only_https_from_the_vnet() -> None:
     rules = by_name(dev(), "network:NetworkSecurityGroup", "mlops-network-endpoints-nsg").inputs["securityRules"]
-    assert [(r["access"], r["direction"], r["destinationPortRange"], r["sourceAddressPrefix"], r["priority"]) for r in rules] == [
-        ("Allow", "Inbound", "443", "10.20.0.0/16", 100),
+    assert [(r["access"], r["direction"], r.get("destinationPortRanges") or r["destinationPortRange"], r["sourceAddressPrefix"], r["priority"])
+            for r in rules] == [
+        ("Allow", "Inbound", ["443", "5432"], "10.20.0.0/16", 100),  # HTTPS, and the self-hosted tracking's PostgreSQL
         ("Deny", "Inbound", "*", "*", 4000),
     ]
     assert by_name(dev(), "network:NetworkSecurityGroup", "mlops-network-nodes-nsg").inputs["securityRules"] == []
@@ -297,7 +312,6 @@ def test_bucket_uris_are_blob_container_urls() -> None:
 STATEFUL = [
     "resources:ResourceGroup",
     "keyvault:Vault",
-    "keyvault:Key",
     "storage:StorageAccount",
     "storage:BlobServiceProperties",
     "storage:ManagementPolicy",
@@ -316,8 +330,17 @@ def test_stateful_resources_protected_and_retained_in_prod_only(type_: str) -> N
         assert (r.protect, r.retain_on_delete) == (False, False), r.name
 
 
+def test_keys_are_always_retained_and_protected_in_prod_only() -> None:
+    # dev destroy (issue 26): deleting a key goes through the vault's data plane, which the
+    # vault firewall denies; retained keys leave the state and go with the vault.
+    for plan, protect in ((prod(), True), (dev(), False)):
+        keys = all_of(plan, "keyvault:Key")
+        assert len(keys) == 2
+        assert {(k.protect, k.retain_on_delete) for k in keys} == {(protect, True)}
+
+
 def test_nothing_else_is_protected() -> None:
-    stateful = {AZ + t for t in STATEFUL}
+    stateful = {AZ + t for t in STATEFUL} | {AZ + "keyvault:Key"}
     assert not [r.name for r in prod().resources if r.protect and r.type not in stateful]
 
 
@@ -560,9 +583,10 @@ def test_online_endpoint_and_deployment(stack: str, instance: str, lo: int, hi: 
     assert props["model"] == one(plan, "machinelearningservices:ModelVersion").id
     assert props["environmentId"] == one(plan, "machinelearningservices:EnvironmentVersion").id
     assert props["scaleSettings"] == {"scaleType": "Default"}
-    # Never "Disabled" (the legacy isolation flag, refused with a managed network); the SDK
-    # sends its default "Enabled", and egress follows the workspace's managed network.
-    assert props["egressPublicNetworkAccess"] == "Enabled"
+    # Not sent at all (issue 26): the flag does not apply with a workspace managed network
+    # (Azure ML, "Network traffic flow when using a secured workspace"); the SDK's default
+    # "Enabled" is removed.
+    assert "egressPublicNetworkAccess" not in props
     assert dep["sku"] == {"name": "Default", "capacity": lo}
     scale = one(plan, "monitor:AutoscaleSetting").inputs
     (profile,) = scale["profiles"]
@@ -580,9 +604,18 @@ def test_traffic_goes_100_percent_to_the_deployment_after_it_exists() -> None:
     (res,) = traffic.inputs["properties"]["template"]["resources"]
     ep = one(plan, "machinelearningservices:OnlineEndpoint")
     assert res["name"] == f"{one(plan, 'machinelearningservices:Workspace').outputs['name']}/{ep.outputs['name']}"
-    assert res["properties"] == {"authMode": "AADToken", "publicNetworkAccess": "Enabled", "traffic": {"primary": 100}}
+    assert res["properties"] == {"authMode": "AADToken", "publicNetworkAccess": "Enabled", "description": "mlops-stack sentiment",
+                                 "traffic": {"primary": 100}}
     assert traffic.inputs["properties"]["mode"] == "Incremental"
+    # The template re-states every input of the endpoint (a PUT replaces the whole endpoint:
+    # a field left out is cleared, the next up writes the endpoint back without traffic).
     assert one(plan, "machinelearningservices:OnlineDeployment").urn in traffic.dependencies
+    for each in (dev(), prod()):
+        ep_in = one(each, "machinelearningservices:OnlineEndpoint").inputs
+        (stated,) = one(each, "resources:Deployment").inputs["properties"]["template"]["resources"]
+        assert {k: v for k, v in stated["properties"].items() if k != "traffic"} == ep_in["properties"]
+        assert (stated["location"], stated["kind"], stated["tags"]) == (ep_in["location"], ep_in["kind"], ep_in["tags"])
+        assert list(stated["identity"]["userAssignedIdentities"]) == ep_in["identity"]["userAssignedIdentities"]
 
 
 def test_model_and_environment_come_from_the_spec() -> None:

@@ -48,13 +48,6 @@ def check(spec: Any) -> None:
             raise ConfigError(
                 f"storage.buckets[{i}].name", "is not a valid Azure blob container name", "3-63 characters, no '--'", value=bucket.name
             )
-    if spec.cluster.runner_cidrs:
-        raise ConfigError(
-            "cluster.runnerCidrs",
-            "has no effect on azure: a private AKS API server has no IP allow-list, a runner reaches it through a VNet linked to the cluster's private DNS zone",
-            "run the in-cluster layer from such a runner, or use the two-phase apply (cluster.inCluster: false), docs/first-apply.md",
-            value=[str(c) for c in spec.cluster.runner_cidrs],
-        )
     if spec.storage.replica_region is not None:
         raise ConfigError(
             "storage.replicaRegion",

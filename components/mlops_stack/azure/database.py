@@ -7,7 +7,8 @@ private DNS zone linked to the VNet (the network's zone in prod, else one of its
 Encrypted with the stack's customer-managed key through the ``Keys`` CMK identity
 (user-assigned, already holding *Key Vault Crypto Service Encryption User*). Automated
 backups kept ``backup_retention_days`` days (point-in-time restore within them),
-geo-redundant backups and zone-redundant high availability in prod, ``protect`` + retain
+zone-redundant high availability in prod, geo-redundant backups in prod only without the
+stack key (``geo_redundant_backup``), ``protect`` + retain
 on delete in prod (a flexible server has no API-level deletion lock; a management lock is
 the subscription owner's call, docs/tracking.md). Password authentication for the
 generated ``mlflow`` login only; TLS is required by the service's default
@@ -35,9 +36,26 @@ GROUP_ID = "postgresqlServer"
 #: redundant HA is not offered on Burstable, so prod small uses the smallest D SKU).
 SKUS = {"small": ("Standard_B1ms", "Burstable"), "medium": ("Standard_D2ds_v5", "GeneralPurpose"), "large": ("Standard_D4ds_v5", "GeneralPurpose")}
 HA_SMALL_SKU = ("Standard_D2ds_v5", "GeneralPurpose")
-#: Flexible server names: 3-63 lower-case letters, digits and hyphens.
+#: Flexible server names: 3-63 lower-case letters, digits and hyphens, globally unique (DNS).
 SERVER_NAME_MAX = 63
 DAYS = {"Sun": 0, "Mon": 1, "Tue": 2, "Wed": 3, "Thu": 4, "Fri": 5, "Sat": 6}
+
+
+def server_name(prefix: str, seed: str) -> str:
+    """``<prefix>-mlflow-pg-<hash6>``: the name is the server's public DNS label
+    (``<name>.postgres.database.azure.com``), unique across Azure; the hash of ``seed``
+    (the resource group's ARM ID) keeps two subscriptions apart."""
+    return bounded_name(f"{prefix}-mlflow-pg", SERVER_NAME_MAX, seed=seed)
+
+
+def geo_redundant_backup(prod: bool, customer_key: bool) -> str:
+    """``Enabled`` in prod, except with the stack's customer-managed key: a geo-redundant
+    backup of a CMK server needs a second key (``dataEncryption.geoBackupKeyURI``) in a
+    vault of the backup (paired) region and a user-assigned identity there
+    (``geoBackupUserAssignedIdentityId``), which the stack's single-region vault cannot
+    give, and Azure refuses the server otherwise. Such a server keeps zone-redundant HA and
+    its backups in the primary region (docs/azure.md, docs/tracking.md)."""
+    return "Enabled" if prod and not customer_key else "Disabled"
 
 
 def sku_for(size: str, ha: bool) -> tuple[str, str]:
@@ -76,7 +94,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         day, hour, minute = args.maintenance_window.split(":")
         server = pg.Server(
             f"{name}-server",
-            server_name=bounded_name(f"{env.prefix}-mlflow-pg", SERVER_NAME_MAX),
+            server_name=net.resource_group_id.apply(lambda rg_id: server_name(env.prefix, rg_id)),
             resource_group_name=rg,
             location=net.location,
             version=POSTGRES_MAJOR,
@@ -85,7 +103,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             administrator_login=args.username,
             administrator_login_password=password.result,
             auth_config=pg.AuthConfigArgs(password_auth="Enabled", active_directory_auth="Disabled"),
-            backup=pg.BackupArgs(backup_retention_days=args.backup_retention_days, geo_redundant_backup="Enabled" if prod else "Disabled"),
+            backup=pg.BackupArgs(backup_retention_days=args.backup_retention_days, geo_redundant_backup=geo_redundant_backup(prod, keys is not None)),
             high_availability=pg.HighAvailabilityArgs(mode="ZoneRedundant" if ha else "Disabled"),
             network=pg.NetworkArgs(public_network_access="Disabled"),
             maintenance_window=pg.MaintenanceWindowArgs(custom_window="Enabled", day_of_week=DAYS[day], start_hour=int(hour), start_minute=int(minute)),

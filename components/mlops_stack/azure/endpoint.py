@@ -85,10 +85,43 @@ def version_of(*parts: str) -> str:
     return unique_suffix("/".join(parts), 10)
 
 
+def without_egress_flag(props: ml.ManagedOnlineDeploymentArgs) -> ml.ManagedOnlineDeploymentArgs:
+    """The deployment's properties without ``egressPublicNetworkAccess``.
+
+    azure-native 3.29.0's ``ManagedOnlineDeploymentArgs`` fills it with ``"Enabled"`` when
+    it is not given. Azure ML's docs ("Network traffic flow when using a secured
+    workspace", online endpoints, outbound) say the flag no longer applies with a
+    workspace managed virtual network, whose outbound rules control egress; ``Disabled``
+    is the legacy isolation. It is sent in no environment: egress follows the
+    workspace's outbound rules in prod and is open in dev (no managed network)."""
+    pulumi.set(props, "egress_public_network_access", None)
+    return props
+
+
+def endpoint_description(endpoint: str) -> str:
+    """The endpoint's description (the spec's endpoint name)."""
+    return f"mlops-stack {endpoint}"
+
+
 def traffic_template(
-    *, workspace: str, endpoint: str, location: str, identity_id: str, auth: str, public_access: str, deployment: str, tags: dict[str, str]
+    *,
+    workspace: str,
+    endpoint: str,
+    location: str,
+    identity_id: str,
+    auth: str,
+    public_access: str,
+    deployment: str,
+    tags: dict[str, str],
+    description: str,
 ) -> dict[str, Any]:
-    """An ARM template that re-states the endpoint with 100% traffic to ``deployment``."""
+    """An ARM template that re-states the endpoint with 100% traffic to ``deployment``.
+
+    It carries every input the ``OnlineEndpoint`` resource sets (a PUT replaces the whole
+    endpoint: a field left out here is cleared, the next ``pulumi up`` writes it back
+    without ``traffic``, and the traffic drops to 0%). Being built from the same values,
+    the template changes whenever the endpoint's inputs do, so every endpoint write is
+    followed by this deployment again."""
     return {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
@@ -101,7 +134,12 @@ def traffic_template(
                 "kind": "Managed",
                 "tags": tags,
                 "identity": {"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}},
-                "properties": {"authMode": auth, "publicNetworkAccess": public_access, "traffic": {deployment: 100}},
+                "properties": {
+                    "authMode": auth,
+                    "publicNetworkAccess": public_access,
+                    "description": description,
+                    "traffic": {deployment: 100},
+                },
             }
         ],
     }
@@ -162,7 +200,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         model, environment = self._model(name, args, hub, cfg)
         endpoint = self._endpoint(name, args, hub, cfg, identity, auth, public_access, tags)
         deployment = self._deployment(name, args, hub, endpoint, model, environment, instance_type, grants, tags)
-        self._traffic(name, hub, endpoint, deployment, identity, auth, public_access, tags)
+        self._traffic(name, hub, endpoint, deployment, identity, auth, public_access, tags, endpoint_description(args.endpoint.name))
         if ep.max_instances > ep.min_instances:
             self._autoscaling(name, args, hub, deployment, tags)
 
@@ -321,7 +359,9 @@ class ModelEndpoint(pulumi.ComponentResource):
             location=location,
             kind="Managed",
             identity=ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[identity.id]),
-            properties=ml.OnlineEndpointPropertiesArgs(auth_mode=auth, public_network_access=public_access, description=f"mlops-stack {ep.name}"),
+            properties=ml.OnlineEndpointPropertiesArgs(
+                auth_mode=auth, public_network_access=public_access, description=endpoint_description(ep.name)
+            ),
             tags=tags,
             # Traffic is set by the traffic deployment below, after the deployment exists.
             opts=child_opts(self, ignore_changes=["properties.traffic"]),
@@ -362,19 +402,18 @@ class ModelEndpoint(pulumi.ComponentResource):
             location=location,
             kind="Managed",
             sku=ml.SkuArgs(name="Default", capacity=ep.min_instances),
-            properties=ml.ManagedOnlineDeploymentArgs(
-                endpoint_compute_type="Managed",
-                instance_type=instance_type,
-                model=model.id,
-                environment_id=environment.id,
-                environment_variables=dict(ep.model.environment),
-                scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
-                app_insights_enabled=True,
-                # egressPublicNetworkAccess is left to its default ("Enabled"): "Disabled" is
-                # the legacy network isolation, refused for a workspace with a managed
-                # network, where egress follows the workspace's outbound rules.
-                data_collector=data_collector,
-                description=f"mlops-stack {ep.name}",
+            properties=without_egress_flag(
+                ml.ManagedOnlineDeploymentArgs(
+                    endpoint_compute_type="Managed",
+                    instance_type=instance_type,
+                    model=model.id,
+                    environment_id=environment.id,
+                    environment_variables=dict(ep.model.environment),
+                    scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
+                    app_insights_enabled=True,
+                    data_collector=data_collector,
+                    description=f"mlops-stack {ep.name}",
+                )
             ),
             tags=tags,
             # The autoscale setting owns the instance count after creation.
@@ -392,6 +431,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         auth: str,
         public_access: str,
         tags: dict[str, str],
+        description: str,
     ) -> None:
         """All traffic to the deployment, set once it exists (an ARM deployment)."""
         rg, ws, location = hub.resource_group_name, hub.workspace_name, hub.location
@@ -410,6 +450,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                         public_access=public_access,
                         deployment=DEPLOYMENT,
                         tags=tags,
+                        description=description,
                     )
                 ),
             ),

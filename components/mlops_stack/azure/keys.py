@@ -12,6 +12,14 @@ identity cannot touch the etcd key. Both rotate on the same policy.
 
 Keys are created through ARM (the control plane), which the vault firewall does not
 filter, so the firewall can deny by default in every environment.
+
+Create-only: ARM's ``vaults/keys`` PUT (azure-native ``keyvault.Key``, REST "Keys -
+Create If Not Exist") creates the key's first version when the key is absent and
+otherwise returns the existing key without writing anything. A later change of
+``keys.rotationDays`` (the rotation policy), of the key type (``environment``: HSM keys in
+prod) or of size and operations is therefore not applied by ``pulumi up``.
+``mlops-stack preflight`` compares the existing keys with the spec and fails with the
+command that applies the change (docs/azure.md, "Keys after the first apply").
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from mlops_stack.azure._shared import client_config, private_endpoint, role_assi
 
 #: RSA key size of the customer-managed key (storage, ACR and disk encryption accept 2048-4096).
 KEY_SIZE = 3072
+#: Key operations per key (logical role -> (key name suffix, operations)).
+KEY_ROLES = {"cmk": ("cmk", ("wrapKey", "unwrapKey")), "etcd-key": ("etcd", ("encrypt", "decrypt"))}
 #: Warn this long before a key version expires (Event Grid ``KeyNearExpiry``).
 NOTIFY_BEFORE_EXPIRY = "P30D"
 #: A key version expires this many days after the rotation that replaces it is due.
@@ -93,8 +103,10 @@ class Keys(pulumi.ComponentResource):
 
         vault = self._vault(name, args, net, cfg, sku, tags)
         # The services' CMK wraps data keys; the AKS KMS plugin encrypts etcd secrets itself.
-        key = self._key(name, args, net, vault, kty, "cmk", f"{env.prefix}-cmk", ["wrapKey", "unwrapKey"], tags)
-        etcd_key = self._key(name, args, net, vault, kty, "etcd-key", f"{env.prefix}-etcd", ["encrypt", "decrypt"], tags)
+        key = self._key(name, args, net, vault, kty, "cmk", f"{env.prefix}-{KEY_ROLES['cmk'][0]}", list(KEY_ROLES["cmk"][1]), tags)
+        etcd_key = self._key(
+            name, args, net, vault, kty, "etcd-key", f"{env.prefix}-{KEY_ROLES['etcd-key'][0]}", list(KEY_ROLES["etcd-key"][1]), tags
+        )
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-cmk-identity", resource_group_name=net.resource_group_name, location=net.location, tags=tags, opts=child_opts(self)
         )
@@ -197,5 +209,9 @@ class Keys(pulumi.ComponentResource):
                 rotation_policy=rotation_policy(args.rotation_days),
             ),
             tags=tags,
-            opts=stateful_opts(self, env),
+            # Always retained on delete: azure-native deletes a key through the vault's data
+            # plane, which the vault firewall (default deny) and the deployer's missing key
+            # role refuse, so `pulumi destroy` of dev would stop at the keys. Retained, they
+            # leave the state and go with the vault (ARM delete: soft-deleted, purge-protected).
+            opts=pulumi.ResourceOptions(parent=self, protect=env.protect_stateful, retain_on_delete=True),
         )

@@ -34,14 +34,16 @@ import pulumi
 from pulumi_azure_native import applicationinsights, machinelearningservices as ml, operationalinsights
 
 from mlops_stack.args import Env, ModelRegistryArgs, child_opts, resource_tags, stateful_opts
-from mlops_stack.azure._naming import bounded_name
-from mlops_stack.azure._shared import private_endpoint, sibling, component_opts
+from mlops_stack.azure._naming import ROLE_READER, bounded_name
+from mlops_stack.azure._shared import private_endpoint, role_assignment, sibling, component_opts
 
 #: Log Analytics retention (days) per environment (30 is the included retention).
 LOG_RETENTION_DAYS = {"prod": 90, "staging": 60, "dev": 30}
 #: Azure ML workspace names: 3-33 characters.
 ML_NAME_MAX = 33
-#: Azure ML registry names: 3-32 characters (Registries - Create Or Update, registryName).
+#: Azure ML registry names: at most 32 characters, starting with a letter or digit, then
+#: letters, digits, '-' and '_' (Registries - Create Or Update, registryName). Globally
+#: unique and immutable, so the name carries a hash of the resource group's ARM ID.
 REGISTRY_NAME_MAX = 32
 #: The managed network of a private (prod) workspace: only approved outbound traffic.
 #: Azure ML adds the required rules itself (private endpoints to the workspace's storage,
@@ -60,8 +62,11 @@ def workspace_name(env: Env) -> str:
     return bounded_name(f"{env.prefix}-mlw", ML_NAME_MAX)
 
 
-def registry_name(env: Env, name: str) -> str:
-    return bounded_name(f"{env.prefix}-{name}", REGISTRY_NAME_MAX)
+def registry_name(env: Env, name: str, seed: str) -> str:
+    """``<prefix>-<name>-<hash6>``: Azure ML registry names are global and immutable; the
+    hash of ``seed`` (the resource group's ARM ID, subscription included) keeps two
+    subscriptions deploying the same spec from colliding."""
+    return bounded_name(f"{env.prefix}-{name}", REGISTRY_NAME_MAX, seed=seed)
 
 
 def workspace_encryption(keys: Any) -> tuple[ml.EncryptionPropertyArgs | None, ml.ManagedServiceIdentityArgs, list[pulumi.Resource]]:
@@ -120,7 +125,7 @@ class ModelRegistry(pulumi.ComponentResource):
         logs, insights = self._monitoring(name, env, rg, net.location, tags)
         workspace = self._workspace(name, args, net, store, acr, insights, private, tags)
         self.datastore_names = self._datastores(name, rg, workspace, store)
-        registry = self._registry(name, args, rg, net.location, workspace, private, tags)
+        registry = self._registry(name, args, net, workspace, private, tags)
 
         self.model_registry_id = registry.id
         self.registry_name = registry.name
@@ -131,6 +136,8 @@ class ModelRegistry(pulumi.ComponentResource):
         self.resource_group_name = rg
         self.location = net.location
         self.container_registry_id = acr.registry_id if acr is not None else None
+        #: The workspace's storage account (its default datastore holds MLflow artifacts).
+        self.storage_account_id = store.account_id
         self.private = private
         #: The workspace's MLflow tracking URI (``azureml://<region>.api.azureml.ms/mlflow/v1.0/...``).
         self.mlflow_tracking_uri = workspace.ml_flow_tracking_uri
@@ -217,6 +224,20 @@ class ModelRegistry(pulumi.ComponentResource):
         )
         if private:
             private_endpoint(self, f"{name}-workspace-pe", net=net, target_id=workspace.id, group_id="amlworkspace", tags=tags)
+        pe_id = getattr(store, "blob_private_endpoint_id", None)
+        if pe_id is not None:
+            # Azure ML ("Network traffic flow when using a secured workspace", studio data
+            # access): with public access off, the workspace identity needs Reader on the
+            # storage account's private endpoint to check the workspace and storage subnets.
+            role_assignment(
+                self,
+                f"{name}-workspace-storage-pe-reader",
+                subscription_id=net.resource_group_id.apply(lambda rg_id: rg_id.split("/")[2]),
+                role=ROLE_READER,
+                scope=pe_id,
+                principal_id=workspace.identity.apply(lambda i: i.principal_id if i else ""),
+                description=f"mlops-stack {env.prefix}: the workspace checks the storage private endpoint",
+            )
         return workspace
 
     def _datastores(self, name: str, rg: pulumi.Input[str], workspace: ml.Workspace, store: Any) -> dict[str, pulumi.Output[str]]:
@@ -247,8 +268,7 @@ class ModelRegistry(pulumi.ComponentResource):
         self,
         name: str,
         args: ModelRegistryArgs,
-        rg: pulumi.Input[str],
-        location: str,
+        net: Any,
         workspace: ml.Workspace,
         private: bool,
         tags: dict[str, str],
@@ -256,9 +276,10 @@ class ModelRegistry(pulumi.ComponentResource):
         """The Azure ML registry (the model registry proper) and, when private, the
         workspace's outbound rule to it."""
         env, spec = args.env, args.registry
+        rg, location = net.resource_group_name, net.location
         registry = ml.Registry(
             f"{name}-registry",
-            registry_name=registry_name(env, spec.name),
+            registry_name=net.resource_group_id.apply(lambda rg_id: registry_name(env, spec.name, rg_id)),
             resource_group_name=rg,
             location=location,
             identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),

@@ -37,9 +37,16 @@ def resource_group_name(env: Env) -> str:
     return f"{env.prefix}-rg"
 
 
-def endpoint_nsg_rules(vnet_cidr: str) -> list[network.SecurityRuleArgs]:
-    """Private endpoints take HTTPS from inside the VNet and nothing else."""
-    return [
+#: Ports the private endpoints serve: HTTPS (vault, blob, registry, workspace) and
+#: PostgreSQL (the self-hosted tracking server's flexible server).
+ENDPOINT_PORTS = ("443", "5432")
+
+
+def endpoint_nsg_rules(vnet_cidr: str, runner_cidrs: tuple[str, ...] = ()) -> list[network.SecurityRuleArgs]:
+    """Private endpoints take HTTPS and PostgreSQL from inside the VNet and from the
+    runner ranges (``cluster.runnerCidrs``: a runner in a peered or connected network
+    reaches the vault, storage, registry and workspace through them), nothing else."""
+    rules = [
         network.SecurityRuleArgs(
             name="allow-https-from-vnet",
             priority=100,
@@ -49,8 +56,8 @@ def endpoint_nsg_rules(vnet_cidr: str) -> list[network.SecurityRuleArgs]:
             source_address_prefix=vnet_cidr,
             source_port_range="*",
             destination_address_prefix="*",
-            destination_port_range="443",
-            description="HTTPS from the VNet to private endpoints",
+            destination_port_ranges=list(ENDPOINT_PORTS),
+            description="HTTPS and PostgreSQL from the VNet to private endpoints",
         ),
         network.SecurityRuleArgs(
             name="deny-all-inbound",
@@ -65,6 +72,23 @@ def endpoint_nsg_rules(vnet_cidr: str) -> list[network.SecurityRuleArgs]:
             description="Nothing else reaches the private endpoints",
         ),
     ]
+    if runner_cidrs:
+        rules.insert(
+            1,
+            network.SecurityRuleArgs(
+                name="allow-https-from-runners",
+                priority=110,
+                direction="Inbound",
+                access="Allow",
+                protocol="Tcp",
+                source_address_prefixes=list(runner_cidrs),
+                source_port_range="*",
+                destination_address_prefix="*",
+                destination_port_range="443",
+                description="HTTPS from the deploy runners (cluster.runnerCidrs, peered networks) to private endpoints",
+            ),
+        )
+    return rules
 
 
 class Network(pulumi.ComponentResource):
@@ -90,7 +114,13 @@ class Network(pulumi.ComponentResource):
     zones: int
 
     def __init__(
-        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None, *, existing_resource_group: str | None = None
+        self,
+        name: str,
+        args: NetworkArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        existing_resource_group: str | None = None,
+        runner_cidrs: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__("mlops:azure:Network", name, None, component_opts(opts))
         env = args.env
@@ -98,6 +128,7 @@ class Network(pulumi.ComponentResource):
         location = env.region
         plan = subnet_plan(args.cidr)
         existing = existing_resource_group or _spec_resource_group(opts)
+        self._runner_cidrs = tuple(runner_cidrs if runner_cidrs is not None else _spec_runner_cidrs(opts))
 
         rg_name, rg_id = self._resource_group(name, env, existing, tags)
         nodes_nsg, endpoints_nsg = self._security_groups(name, args, rg_name, tags)
@@ -160,7 +191,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-endpoints-nsg",
             resource_group_name=rg_name,
             location=location,
-            security_rules=endpoint_nsg_rules(args.cidr),
+            security_rules=endpoint_nsg_rules(args.cidr, self._runner_cidrs),
             tags=tags,
             opts=child_opts(self),
         )
@@ -273,3 +304,9 @@ def _spec_resource_group(opts: pulumi.ResourceOptions | None) -> str | None:
     """``azure.resourceGroupName`` of the stack's spec, when created inside ``MlopsStack``."""
     spec = getattr(getattr(opts, "parent", None), "spec", None)
     return getattr(getattr(spec, "azure", None), "resource_group_name", None)
+
+
+def _spec_runner_cidrs(opts: pulumi.ResourceOptions | None) -> tuple[str, ...]:
+    """``cluster.runnerCidrs`` of the stack's spec, when created inside ``MlopsStack``."""
+    spec = getattr(getattr(opts, "parent", None), "spec", None)
+    return tuple(str(c) for c in getattr(getattr(spec, "cluster", None), "runner_cidrs", ()) or ())

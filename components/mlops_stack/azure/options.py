@@ -51,7 +51,7 @@ class AzureSpec(_Model):
     )
     tracking_group_object_ids: list[Guid] = Field(
         default_factory=list,
-        description="Entra group object IDs whose members log runs and register models in the workspace's MLflow (tracking.mode: managed): granted AzureML Data Scientist on the workspace.",
+        description="Entra group object IDs whose members log runs and register models in the workspace's MLflow (tracking.mode: managed): granted AzureML Data Scientist on the workspace, and Storage Blob Data Contributor on the storage account limited to the workspace's azureml* containers (artifacts and models go through the caller's identity).",
     )
     defender_for_containers: bool = Field(
         default=False,

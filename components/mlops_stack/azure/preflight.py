@@ -23,7 +23,8 @@ SDKs' models map over, so the code reads like the API reference:
 5. **Azure ML compute quotas** (Machine Learning ``Usages - List``, subscription-level
    rows): managed online endpoints draw on the per-family ``... Family Cluster Dedicated
    vCPUs`` quota and ``Total Cluster Dedicated Regional vCPUs``: endpoints'
-   ``maxInstances`` x vCPUs must fit both.
+   ``ceil(1.2 x maxInstances)`` x vCPUs must fit both (Azure ML holds a 20% reserve for
+   upgrades, except on the SKUs ``ML_RESERVE_EXEMPT`` lists).
 
 6. **Azure Cosmos DB and the workspace key** (when an Azure ML workspace is created: any
    endpoint or the model registry). The workspace is encrypted with the stack's key, and
@@ -37,19 +38,27 @@ SDKs' models map over, so the code reads like the API reference:
    grants it (on ``azure.resourceGroupName`` when given, else on the subscription: the
    stack's own resource group does not exist before the first apply).
 
-7. **Endpoint images.** Each endpoint's ``model.image``: in the stack's own registry
-   (``<name>.azurecr.io``, the name derived from the subscription and resource group as
-   ``azure/registry.py`` does) the registry must exist (``Registries - Get``) and hold the
-   tag or digest (ACR data plane: token exchange, then ``GET /v2/<repo>/manifests/<ref>``),
-   else ``FAIL`` (push it between the first apply's two phases, docs/first-apply.md); in
-   another Azure container registry ``FAIL`` (the endpoint identity may pull only from the
-   stack's); elsewhere ``warn`` (Azure ML must be able to pull it anonymously).
+7. **Endpoint images.** Each managed endpoint's ``model.image``: in the stack's own
+   registry (``<name>.azurecr.io``, the name derived from the subscription and resource
+   group as ``azure/registry.py`` does), once the registry exists (``Registries - Get``),
+   it must hold the tag or digest (ACR data plane: token exchange, then
+   ``GET /v2/<repo>/manifests/<ref>``), else ``FAIL`` (``warn`` with
+   ``deployEndpoints: false``, phase 1). A registry that does not exist yet (before phase
+   1 of the first apply) is one ``warn`` line; so is an image in another registry (the
+   endpoint identity has AcrPull on the stack's registry only; elsewhere Azure ML must
+   pull it anonymously). docs/first-apply.md gives the order.
+
+8. **Keys after the first apply.** ``Keys - Get`` (ARM) of the stack's two keys, when
+   they exist: type, size, operations and rotation policy must be what the spec makes
+   (ARM creates a key once and never updates it), else ``FAIL`` with the command that
+   applies a rotation change.
 
 Usage already in the subscription is not subtracted: a pass means the stack alone fits.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -86,6 +95,8 @@ GRAPH_BASE = "https://graph.microsoft.com/v1.0/"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 #: Microsoft.Authorization role assignments (GA API version).
 AUTHORIZATION_API_VERSION = "2022-04-01"
+#: Microsoft.KeyVault vaults/keys (the API version azure-native 3.29.0's keyvault.Key uses).
+KEYVAULT_API_VERSION = "2024-11-01"
 #: Microsoft.ContainerRegistry registries (GA API version).
 ACR_API_VERSION = "2023-07-01"
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -274,12 +285,26 @@ def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
 
 
 def required_providers(spec: Any) -> list[str]:
+    """Resource providers a fresh subscription must have registered for this spec.
+
+    Beyond the namespaces the stack creates resources in: an Azure ML workspace with a
+    customer-managed key makes Azure ML create an Azure Cosmos DB account and an Azure AI
+    Search service in a managed resource group of the subscription (Microsoft.DocumentDB,
+    Microsoft.Search); the AKS Azure Policy add-on needs Microsoft.PolicyInsights;
+    ``azure.defenderForContainers`` writes a Microsoft.Security pricing; self-hosted
+    tracking creates a PostgreSQL flexible server (Microsoft.DBforPostgreSQL)."""
     names = {"Microsoft.Network", "Microsoft.Storage", "Microsoft.KeyVault", "Microsoft.ContainerRegistry", "Microsoft.ManagedIdentity",
              "Microsoft.Authorization"}
     if spec.cluster.enabled:
-        names |= {"Microsoft.ContainerService", "Microsoft.Compute", "Microsoft.OperationalInsights"}
+        names |= {"Microsoft.ContainerService", "Microsoft.Compute", "Microsoft.OperationalInsights", "Microsoft.PolicyInsights"}
     if spec.managed_endpoints or spec.model_registry.enabled:
-        names |= {"Microsoft.MachineLearningServices", "Microsoft.Insights", "Microsoft.OperationalInsights"}
+        # The workspace is always encrypted with the stack key (azure/model_registry.py).
+        names |= {"Microsoft.MachineLearningServices", "Microsoft.Insights", "Microsoft.OperationalInsights", "Microsoft.DocumentDB",
+                  "Microsoft.Search"}
+    if spec.azure.defender_for_containers:
+        names.add("Microsoft.Security")
+    if spec.tracking.enabled and spec.tracking.mode == "self-hosted":
+        names.add("Microsoft.DBforPostgreSQL")
     return sorted(names)
 
 
@@ -432,6 +457,28 @@ def check_compute_quotas(compute: Any, skus: Mapping[str, Mapping[str, Any]], po
         report.fits("vCPU quota", f"{label} ({name})", region, needed[name], limit, "vCPU", "; ".join(parts[name]))
 
 
+#: Azure ML reserves 20% extra quota on managed online deployments for upgrades: a
+#: deployment of N instances needs ``ceil(1.2 * N) * cores`` of quota, except on the SKUs
+#: in the "Skip 20% Reservation" column. Sources (read 2026-12-08): MicrosoftDocs/azure-ai-docs
+#: articles/machine-learning/includes/quota-allocation-online-deployment.md @ efb1e263
+#: (the rule) and articles/machine-learning/reference-managed-online-endpoints-vm-sku-list.md
+#: @ 1d987e37 (the exempt SKUs, upper case as listed there).
+ML_RESERVE = 1.2
+ML_RESERVE_EXEMPT = frozenset({
+    "STANDARD_NC24ADS_A100_V4", "STANDARD_NC48ADS_A100_V4", "STANDARD_NC96ADS_A100_V4",
+    "STANDARD_NC40ADS_H100_V5", "STANDARD_NC80ADIS_H100_V5",
+    "STANDARD_ND96AMSR_A100_V4", "STANDARD_ND96ASR_V4", "STANDARD_ND40RS_V2",
+    "STANDARD_ND96IS_H100_V5", "STANDARD_ND96ISR_H100_V5",
+})
+
+
+def ml_quota_instances(size: str, instances: int) -> int:
+    """Instances' worth of quota a deployment of ``instances`` x ``size`` holds."""
+    if size.upper() in ML_RESERVE_EXEMPT:
+        return instances
+    return math.ceil(round(ML_RESERVE * instances, 6))
+
+
 def ml_family_quota_name(family: str) -> str:
     """``standardNCASv3_T4Family`` -> ``Standard NCASv3_T4 Family Cluster Dedicated vCPUs``
     (the Machine Learning usages' name for the same VM family)."""
@@ -463,8 +510,10 @@ def check_ml_quotas(arm: Arm, sub: str, skus: Mapping[str, Mapping[str, Any]], d
         vcpus = sku_vcpus(sku)
         for name in (ml_family_quota_name(str(sku.get("family") or "")), ML_TOTAL_DEDICATED):
             for ep, n in eps:
-                needed[name] += n * vcpus
-                parts[name].append(f"{ep}: {n} x {size} ({vcpus} vCPU)")
+                held = ml_quota_instances(size, n)
+                needed[name] += held * vcpus
+                reserve = f" + 20% reserve = {held}" if held != n else ""
+                parts[name].append(f"{ep}: {n}{reserve} x {size} ({vcpus} vCPU)")
     for name in sorted(needed, key=lambda n: (n == ML_TOTAL_DEDICATED, n)):
         if name not in limits:
             report.add("Azure ML quota", name, region, f"{needed[name]} vCPU", "not listed", WARN, "; ".join(parts[name]))
@@ -566,6 +615,9 @@ def acr_has_image(client: ClientFactory, login: str, repo: str, ref: str) -> boo
 
 
 def check_endpoint_images(client: ClientFactory, arm: Arm, sub: str, spec: Any, report: Report) -> None:
+    """Each endpoint's image (docs/first-apply.md, "Managed endpoints"): checked in the
+    stack's registry once it exists; one ``warn`` line, never a failure, when the registry
+    does not exist yet (before phase 1) or the image lives in another registry."""
     from mlops_stack.args import Env
     from mlops_stack.azure._naming import container_registry_name, resource_group_id
     from mlops_stack.azure.network import resource_group_name
@@ -573,20 +625,20 @@ def check_endpoint_images(client: ClientFactory, arm: Arm, sub: str, spec: Any, 
     rg = spec.azure.resource_group_name or resource_group_name(Env.from_spec(spec))
     name = container_registry_name(Env.from_spec(spec).prefix, resource_group_id(sub, rg))
     login = f"{name}.azurecr.io"
+    # Phase 1 of a first apply (deployEndpoints: false) creates no endpoint: a missing image is a warning then.
+    missing = FAIL if getattr(spec, "deploy_endpoints", True) else WARN
     registry: bool | None = None
     for ep in spec.endpoints:
         image = ep.model.image
-        if not image:
+        if not image or ep.on_cluster:
             continue
         host, repo, ref = split_image(image)
         subject = f"endpoint {ep.name}: {image}"
         if host.lower() != login:
-            if host.lower().endswith(".azurecr.io"):
-                report.add("endpoint image", subject, host, login, host, FAIL,
-                           f"the endpoint's identity may pull only from the stack's registry {login}: push the image there")
-            else:
-                report.add("endpoint image", subject, host, login, host, WARN,
-                           "not the stack's registry: Azure ML must be able to pull it without credentials")
+            hint = ("not the stack's registry: the endpoint identity has AcrPull on the stack's registry only; grant it AcrPull on "
+                    f"{host} or push the image to {login}") if host.lower().endswith(".azurecr.io") else (
+                    "not the stack's registry: Azure ML must be able to pull it without credentials")
+            report.add("endpoint image", subject, host, login, host, WARN, hint)
             continue
         if registry is None:
             try:
@@ -598,17 +650,75 @@ def check_endpoint_images(client: ClientFactory, arm: Arm, sub: str, spec: Any, 
                     continue
                 registry = False
         if not registry:
-            report.add("endpoint image", subject, login, "pushed", "no registry yet", FAIL,
-                       "the stack's registry is created by the first apply: apply without endpoints, push the image, then apply "
-                       "with them (docs/first-apply.md)")
+            report.add("endpoint image", subject, login, "pushed", "no registry yet", WARN,
+                       f"{login} does not exist yet: phase 1 (deployEndpoints: false) creates it; push the image, then run preflight "
+                       "again before phase 2 (docs/first-apply.md)")
             continue
         try:
             found = acr_has_image(client, login, repo, ref)
         except Exception as err:  # noqa: BLE001
             report.add("endpoint image", subject, login, "pushed", "?", ERROR, _text(err))
             continue
-        report.add("endpoint image", subject, login, "pushed", "pushed" if found else "not found", OK if found else FAIL,
-                   "" if found else f"push {image} before the endpoint's apply")
+        report.add("endpoint image", subject, login, "pushed", "pushed" if found else "not found", OK if found else missing,
+                   "" if found else f"push {image} before the endpoint's apply (phase 2, docs/first-apply.md)")
+
+
+def expected_keys(spec: Any) -> dict[str, dict[str, Any]]:
+    """Key name -> the create-only properties ``azure/keys.py`` writes for this spec."""
+    from mlops_stack.args import Env
+    from mlops_stack.azure.keys import EXPIRY_MARGIN_DAYS, KEY_ROLES, KEY_SIZE, vault_sku
+
+    env = Env.from_spec(spec)
+    kty = vault_sku(env)[1]
+    days = spec.keys.rotation_days
+    return {
+        f"{env.prefix}-{suffix}": {"kty": kty, "keySize": KEY_SIZE, "keyOps": sorted(ops), "rotate": f"P{days}D",
+                                   "expiry": f"P{days + EXPIRY_MARGIN_DAYS}D"}
+        for suffix, ops in KEY_ROLES.values()
+    }
+
+
+def actual_key(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The same fields from an ARM ``Keys - Get`` response's ``properties``."""
+    policy = props.get("rotationPolicy") or {}
+    rotate = next((a.get("trigger", {}).get("timeAfterCreate") for a in policy.get("lifetimeActions") or []
+                   if str((a.get("action") or {}).get("type", "")).lower() == "rotate"), None)
+    return {"kty": props.get("kty"), "keySize": props.get("keySize"), "keyOps": sorted(props.get("keyOps") or []), "rotate": rotate,
+            "expiry": (policy.get("attributes") or {}).get("expiryTime")}
+
+
+def check_keys(arm: Arm, sub: str, spec: Any, report: Report) -> None:
+    """Keys already in the stack's vault must match the spec: the ARM PUT never updates an
+    existing key (azure/keys.py), so a changed ``keys.rotationDays`` (or key type) would
+    silently not be applied. Absent vault or key (before the first apply): no row."""
+    from mlops_stack.args import Env
+    from mlops_stack.azure._naming import key_vault_name, resource_group_id
+    from mlops_stack.azure.network import resource_group_name
+
+    env = Env.from_spec(spec)
+    rg = spec.azure.resource_group_name or resource_group_name(env)
+    vault = key_vault_name(env.prefix, resource_group_id(sub, rg))
+    for key, want in expected_keys(spec).items():
+        subject = f"key {key}"
+        try:
+            doc = arm.get(f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}/keys/{key}",
+                          KEYVAULT_API_VERSION)
+        except Exception as err:  # noqa: BLE001
+            if getattr(err, "status_code", None) != 404:
+                report.add("key properties", subject, vault, "as in the spec", "?", ERROR, _text(err))
+            continue
+        have = actual_key(doc.get("properties") or {})
+        diff = [f"{k}: {have[k]} -> {want[k]}" for k in want if have[k] != want[k]]
+        if not diff:
+            report.add("key properties", subject, vault, "as in the spec", "as in the spec", OK, "")
+            continue
+        if set(k.split(":")[0] for k in diff) <= {"rotate", "expiry"}:
+            hint = (f"keys are created once (ARM never updates them): apply the rotation policy with az keyvault key rotation-policy "
+                    f"update --vault-name {vault} --name {key} --value <policy.json> (docs/azure.md, keys after the first apply)")
+        else:
+            hint = ("keys are created once (ARM never updates them): the key type, size and operations cannot change; keep the "
+                    "values the key was created with (docs/azure.md, keys after the first apply)")
+        report.add("key properties", subject, vault, "as in the spec", "; ".join(diff), FAIL, hint)
 
 
 def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
@@ -620,6 +730,7 @@ def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     check_registrations(client("resource"), arm, sub, spec, report)
     check_cosmos_db_key_access(client, arm, sub, spec, report)
     check_endpoint_images(client, arm, sub, spec, report)
+    check_keys(arm, sub, spec, report)
     if spec.cluster.enabled:
         check_aks_version(client("containerservice"), spec, report)
     pools = node_pools(spec)

@@ -128,10 +128,11 @@ class ArtifactStore(pulumi.ComponentResource):
 
         blob = account.primary_endpoints.apply(lambda e: e.blob)
         self._containers(name, args, names, net, account, blob_service, blob)
-        if private:
-            private_endpoint(self, f"{name}-blob-pe", net=net, target_id=account.id, group_id="blob", tags=tags)
+        blob_pe = private_endpoint(self, f"{name}-blob-pe", net=net, target_id=account.id, group_id="blob", tags=tags) if private else None
 
         self.network = net
+        #: The blob private endpoint's ARM ID (prod), ``None`` without one.
+        self.blob_private_endpoint_id = blob_pe.id if blob_pe is not None else None
         self.account_name = account.name
         self.account_id = account.id
         self.storage_account = account

@@ -12,7 +12,13 @@ storage account (customer-managed key, no shared keys).
 Access: the Entra groups in ``azure.trackingGroupObjectIds`` get **AzureML Data
 Scientist** on the workspace, the narrowest built-in role that can log runs and register
 models (*AzureML Metrics Writer* cannot register models or upload artifacts; *Contributor*
-could change the workspace and its compute). Nothing is granted at a wider scope.
+could change the workspace and its compute). The workspace's datastores are
+identity-based (the account allows no shared keys), so Azure ML reads and writes
+artifact and model files with the *caller's* identity: the groups also get **Storage
+Blob Data Contributor** on the stack's storage account, conditioned (ABAC) to the
+containers whose names start with ``azureml`` (the workspace's default datastore,
+``azureml-blobstore-<workspace GUID>``, where ``log_artifact``/``log_model`` write);
+the spec buckets stay out of reach.
 """
 
 from __future__ import annotations
@@ -20,8 +26,25 @@ from __future__ import annotations
 import pulumi
 
 from mlops_stack.args import TrackingServerArgs, merge_opts
-from mlops_stack.azure._naming import ROLE_AZUREML_DATA_SCIENTIST
+from pulumi_azure_native import authorization
+
+from mlops_stack.args import child_opts
+from mlops_stack.azure._naming import ROLE_AZUREML_DATA_SCIENTIST, ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id
 from mlops_stack.azure._shared import client_config, role_assignment
+
+#: Containers of the workspace's own datastores (``azureml-blobstore-<GUID>``, ...).
+WORKSPACE_CONTAINER_PREFIX = "azureml"
+#: The blob data actions Storage Blob Data Contributor grants (Azure built-in roles).
+BLOB_DATA_ACTIONS = ("read", "write", "delete", "add/action", "move/action")
+
+
+def workspace_containers_condition(prefix: str = WORKSPACE_CONTAINER_PREFIX) -> str:
+    """ABAC condition (version 2.0): every blob data action only in containers whose name
+    starts with ``prefix``."""
+    actions = " AND ".join(
+        f"!(ActionMatches{{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/{a}'}})" for a in BLOB_DATA_ACTIONS
+    )
+    return f"(({actions}) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith '{prefix}'))"
 from mlops_stack.errors import ConfigError
 
 
@@ -58,6 +81,19 @@ class TrackingServer(pulumi.ComponentResource):
                 description="mlops-stack: log MLflow runs and register models in the workspace",
             )
             self.role_assignment_ids[group] = assignment.id
+            storage = getattr(registry, "storage_account_id", None)
+            if storage is not None:
+                authorization.RoleAssignment(
+                    f"{name}-artifacts-{group[:8]}",
+                    principal_id=group,
+                    principal_type="Group",
+                    role_definition_id=subscription.apply(lambda sub: role_definition_id(sub, ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR)),
+                    scope=storage,
+                    condition=workspace_containers_condition(),
+                    condition_version="2.0",
+                    description="mlops-stack: MLflow artifacts and models in the workspace's datastore (caller identity)",
+                    opts=child_opts(self),
+                )
         self.mlflow_tracking_uri = registry.mlflow_tracking_uri
         self.workspace_id = registry.workspace_id
         self.register_outputs(
