@@ -161,8 +161,10 @@ def test_the_psc_label_of_the_largest_endpoint_id_fits_dns_in_every_region() -> 
     assert "northamerica-northeast1" in regions and len(regions) >= 40
     assert (len(str(ENDPOINT_ID_MIN)), len(str(ENDPOINT_ID_MAX))) == (9, 9)  # Vertex: numeric IDs <= 9 digits, no leading zero
     for region in regions:
-        label = psc_host(str(ENDPOINT_ID_MAX), region, PROJECT_NUMBER).split(".")[0]
+        host = psc_host(str(ENDPOINT_ID_MAX), region, PROJECT_NUMBER)
+        label = host.split(".")[0]
         assert len(label) <= MAX_DNS_LABEL, (region, label)
+        assert len(f"{host}.") <= 253  # RFC 1035 name limit (the zone's dnsName ends in a dot)
     longest = max(regions, key=len)
     assert len(psc_host(str(ENDPOINT_ID_MAX), longest, PROJECT_NUMBER).split(".")[0]) == 9 + 1 + len(longest) + 1 + 12 == 46
 
