@@ -9,10 +9,13 @@ import pulumi_random as random
 from mlops_stack.args import child_opts
 
 #: PostgreSQL major version, the same on every cloud (RDS ``17``, Cloud SQL ``POSTGRES_17``,
-#: Azure flexible server ``17``): the newest major all three accept in the pinned SDKs
-#: (pulumi-gcp 10.2.0 ``databaseVersion`` list, pulumi-azure-native 3.29.0 ``ServerVersion``
-#: enum; RDS takes the major and picks its default minor). Minor versions are upgraded by
-#: each service in the maintenance window.
+#: Azure flexible server ``17``). 18 is offered by the pinned SDKs too (pulumi-gcp 10.2.0
+#: ``POSTGRES_18``, pulumi-azure-native 3.29.0 ``PostgresMajorVersion`` ``18``; RDS takes
+#: any major); 17 stays because changing it is an in-place major upgrade of every existing
+#: tracking database on three clouds (downtime; RDS needs ``allow_major_version_upgrade``),
+#: to be done with its own tested path, and 17 is in Cloud SQL's regular support until
+#: 2030-02-01 (docs/gcp.md, issue 25). Minor versions are upgraded by each service in the
+#: maintenance window.
 POSTGRES_MAJOR = "17"
 PORT = 5432
 PASSWORD_LENGTH = 32

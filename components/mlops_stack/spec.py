@@ -630,7 +630,7 @@ class TrackingDatabaseSpec(_Model):
     """The managed PostgreSQL backend store of a self-hosted tracking server."""
 
     backup_retention_days: int = Field(
-        default=7, ge=7, le=35, description="Days automated backups (and point-in-time recovery) are kept; 7-35, the range every cloud accepts."
+        default=7, ge=7, le=35, description="Days automated backups (and point-in-time recovery) are kept; 7-35, the range every cloud accepts. GCP keeps that many daily backups but at most 7 days of point-in-time recovery (Cloud SQL Enterprise)."
     )
     high_availability: bool | None = Field(default=None, description="A standby in a second zone; default: true in prod.")
 

@@ -152,6 +152,9 @@ class FakeVertex:
                 dm = self.deployed[body["deployedModel"]["id"]]
                 dm["dedicatedResources"].update(body["deployedModel"]["dedicatedResources"])
                 return 200, self._op({"deployedModel": dm})
+        if method == "PATCH" and rest in self.models and query.get("updateMask") == ["labels"]:
+            self.models[rest]["labels"] = dict(body["labels"])
+            return 200, self.models[rest]
         if method == "PATCH" and rest == ENDPOINT:
             self.traffic = dict(body["trafficSplit"])
             return 200, {"name": ENDPOINT, "trafficSplit": self.traffic}

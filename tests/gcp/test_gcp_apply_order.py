@@ -83,3 +83,25 @@ def test_the_gke_agent_is_generated_before_its_key_grant_and_compute_waits_for_i
     assert gke[0].urn in grant.dependencies
     number = grant.inputs["member"].split("service-", 1)[1].split("@", 1)[0]
     assert grant.inputs["member"] == f"serviceAccount:service-{number}@container-engine-robot.iam.gserviceaccount.com"
+
+
+WI_USER = "roles/iam.workloadIdentityUser"
+CLUSTER = "gcp:container/cluster:Cluster"
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_every_workload_identity_binding_waits_for_the_gke_cluster(stack: str) -> None:
+    """Issue 25 item 2: the <project>.svc.id.goog pool exists only once the first Workload
+    Identity cluster does; a binding on its members made earlier is refused (IAM 400
+    "Identity Pool does not exist"). Every workloadIdentityUser binding, on every resource
+    type that grants it, depends on the cluster (explicitly and through its member), and
+    its pool is the cluster's own."""
+    plan = plan_example(stack)
+    cluster = plan.one(CLUSTER)
+    pool = cluster.inputs["workloadIdentityConfig"]["workloadPool"]
+    bindings = [r for r in plan.resources if r.custom and r.inputs.get("role") == WI_USER]
+    assert len(bindings) == (2 if stack == "dev-gcp" else 1)
+    for binding in bindings:
+        assert cluster.urn in binding.dependencies, binding.name
+        assert cluster.urn in binding.property_dependencies["member"], binding.name
+        assert binding.inputs["member"].startswith(f"serviceAccount:{pool}["), binding.name

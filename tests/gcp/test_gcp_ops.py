@@ -49,7 +49,9 @@ L4_SERVING = "aiplatform.googleapis.com/custom_model_serving_nvidia_l4_gpus"
 CPU_SERVING = "aiplatform.googleapis.com/custom_model_serving_cpus"
 
 HEALTHY_REGION_QUOTAS = {"CPUS": 200, "E2_CPUS": 100, "PREEMPTIBLE_CPUS": 0, "NVIDIA_L4_GPUS": 8, "PREEMPTIBLE_NVIDIA_L4_GPUS": 16,
-                         "NVIDIA_T4_GPUS": 4, "DISKS_TOTAL_GB": 4096}
+                         "NVIDIA_T4_GPUS": 4, "DISKS_TOTAL_GB": 4096, "SSD_TOTAL_GB": 2048}
+#: The physical name of the fixture's models bucket (gcp/_shared.py bucket_name: deterministic).
+MODELS_BUCKET = "ops-dev-models-" + __import__("hashlib").sha1(b"ops-dev-123456").hexdigest()[:7]
 
 
 def spec() -> Any:
@@ -91,10 +93,17 @@ def consumer_quota_metric(metric: str, region_limit: int | None, default: int, d
     }
 
 
-def healthy(api: FakeApi, *, region_quotas: dict[str, float] | None = None, gpus_all_regions: int = 16, l4_serving: int = 4,
+def healthy(api: FakeApi, *, region_quotas: dict[str, float] | None = None, gpus_all_regions: int = 16, l4_serving: int = 8,
             no_l4_in: tuple[str, ...] = (), agents: tuple[str, ...] = ("container-engine-robot", "compute-system"),
-            pushed: tuple[str, ...] = ("chat", "scorer")) -> FakeApi:
+            pushed: tuple[str, ...] = ("chat", "scorer"), uploaded: tuple[str, ...] = ("chat/v1", "scorer/v1")) -> FakeApi:
     """A project in which the fixture stack fits; keyword arguments break one thing."""
+    # Cloud Storage JSON v1 objects.list (Objects: kind, items[] of Object, nextPageToken) of the model directories.
+    def objects(call: Call) -> tuple[int, dict[str, Any]]:
+        prefix = call.query.get("prefix", [""])[0]
+        items = [{"kind": "storage#object", "name": f"{prefix}model.pt", "bucket": MODELS_BUCKET, "size": "1048576",
+                  "contentType": "application/octet-stream"}] if prefix.rstrip("/") in uploaded else []
+        return 200, {"kind": "storage#objects", **({"items": items} if items else {})}
+    api.route("GET", f"/storage/b/{MODELS_BUCKET}/o", objects)
     # Artifact Registry v1 packages.tags.get (Tag: name, version) for the images pushed.
     for image in pushed:
         tag = f"projects/{PROJECT}/locations/{REGION}/repositories/ops-dev-serving/packages/{image}/tags/1.0.0"
@@ -189,7 +198,7 @@ def test_preflight_passes_on_a_healthy_project(capsys: pytest.CaptureFixture[str
         report = preflight.run_preflight(spec(), factory(api), stack="ops-gcp")
     assert (code, err) == (0, ""), out
     assert f"preflight: all {len(report.findings)} checks passed" in out
-    quota_rows = [r for r in rows(report) if r[0] in ("GPU quota", "CPU quota", "Vertex AI serving quota")]
+    quota_rows = [r for r in rows(report) if r[0] in ("GPU quota", "CPU quota", "Vertex AI serving quota", "Disk quota")]
     assert quota_rows == [
         # train: 4 nodes x 2 L4 on spot -> the preemptible quota (the project has one); infer: 2 x 1 L4.
         ("GPU quota", "NVIDIA_L4_GPUS", REGION, "2 GPUs", "8 GPUs", OK),
@@ -198,9 +207,16 @@ def test_preflight_passes_on_a_healthy_project(capsys: pytest.CaptureFixture[str
         ("CPU quota", "CPUS", REGION, "110 vCPU", "200 vCPU", OK),
         ("CPU quota", "E2_CPUS", REGION, "6 vCPU", "100 vCPU", OK),
         ("GPU quota", "GPUS_ALL_REGIONS", "all regions", "10 GPUs", "16 GPUs", OK),
+        # pd-balanced boot disks at maxNodes: system 3 x 50, train 4 x 200, infer 2 x 200 (no volumes: monitoring off).
+        ("Disk quota", "SSD_TOTAL_GB", REGION, "1350 GB", "2048 GB", OK),
+        # Twice each deployment (a model update runs the new one next to the old):
         # chat: 3 replicas x 1 L4 (the region's bucket); scorer: 2 x n1-standard-2 (the default bucket).
-        ("Vertex AI serving quota", "custom_model_serving_cpus", REGION, "4 vCPU", "48 vCPU", OK),
-        ("Vertex AI serving quota", "custom_model_serving_nvidia_l4_gpus", REGION, "3 GPUs", "4 GPUs", OK),
+        ("Vertex AI serving quota", "custom_model_serving_cpus", REGION, "8 vCPU", "48 vCPU", OK),
+        ("Vertex AI serving quota", "custom_model_serving_nvidia_l4_gpus", REGION, "6 GPUs", "8 GPUs", OK),
+    ]
+    assert [r for r in rows(report) if r[0] == "model artifact"] == [
+        ("model artifact", f"endpoint chat: gs://{MODELS_BUCKET}/chat/v1/", MODELS_BUCKET, "uploaded", "uploaded", OK),
+        ("model artifact", f"endpoint scorer: gs://{MODELS_BUCKET}/scorer/v1/", MODELS_BUCKET, "uploaded", "uploaded", OK),
     ]
     assert [r for r in rows(report) if r[0] == "accelerator offered"] == [
         ("accelerator offered", "pool train (2 x nvidia-l4)", "us-central1-a", "offered", "offered", OK),
@@ -278,8 +294,56 @@ def test_a_too_small_endpoint_quota_fails_with_the_numbers() -> None:
     with serve(healthy(FakeApi(), l4_serving=1)) as api:
         report = preflight.run_preflight(spec(), factory(api))
     assert [(f.check, f.subject, f.needed, f.allowed, f.detail) for f in report.failed] == [
-        ("Vertex AI serving quota", "custom_model_serving_nvidia_l4_gpus", "3 GPUs", "1 GPUs", "chat: 3 GPUs at maxInstances"),
+        ("Vertex AI serving quota", "custom_model_serving_nvidia_l4_gpus", "6 GPUs", "1 GPUs",
+         "chat: 3 GPUs at maxInstances; x2: a model update deploys the new model next to the old one (first deploy: 3 GPUs)"),
     ]
+
+
+def test_a_serving_quota_for_one_copy_only_fails_the_rolling_update() -> None:
+    # Issue 25 item 5: 4 L4s hold chat's 3 replicas once, not the update's new deployment beside them.
+    with serve(healthy(FakeApi(), l4_serving=4)) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert [(f.subject, f.needed, f.allowed, f.status) for f in report.failed] == [("custom_model_serving_nvidia_l4_gpus", "6 GPUs", "4 GPUs", FAIL)]
+
+
+def test_a_new_projects_disk_quota_fails_with_the_numbers() -> None:
+    # Issue 25 item 4: the boot disks and volumes are pd-balanced (regional SSD_TOTAL_GB).
+    with serve(healthy(FakeApi(), region_quotas={**HEALTHY_REGION_QUOTAS, "SSD_TOTAL_GB": 500})) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert [(f.check, f.subject, f.needed, f.allowed, f.detail) for f in report.failed] == [
+        ("Disk quota", "SSD_TOTAL_GB", "1350 GB", "500 GB",
+         "first apply 100 GB; at maxNodes: system: 3 x 50 GB; train: 4 x 200 GB; infer: 2 x 200 GB"),
+    ]
+
+
+def test_disk_demand_of_the_prod_example_counts_the_default_pool_pinned_zones_and_volumes() -> None:
+    from mlops_stack.gcp.preflight import disk_demand, node_pools
+
+    prod = load_spec(read_stack_file(ROOT / "stacks" / "Pulumi.prod-gcp.yaml").raw_spec)
+    demand = disk_demand(prod, node_pools(prod))
+    pools = {p.name: p for p in node_pools(prod)}
+    infer_zones = len(pools["infer"].zones or ())
+    assert infer_zones >= 2
+    # First apply: system 1 node per zone x 3 zones x 50 GB; infer ceil(2/zones) per pinned zone x 200 GB;
+    # train 0; Prometheus 200 GB + Grafana 10 GB. The 3 x 100 GB default pool is gone before them.
+    infer_first = -(-2 // infer_zones) * infer_zones * 200
+    assert demand.first_apply == 150 + infer_first + 210
+    # maxNodes: system 6 x 50, train 2 x 200, infer 8 x 200, plus the volumes.
+    assert demand.max_scale == 300 + 400 + 1600 + 210 == 2510
+    assert demand.other_type == ()
+
+
+def test_a_missing_model_artifact_fails_with_the_upload_command() -> None:
+    with serve(healthy(FakeApi(), uploaded=("chat/v1",))) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert [(f.subject, f.allowed, f.status, f.detail) for f in report.failed] == [
+        (f"endpoint scorer: gs://{MODELS_BUCKET}/scorer/v1/", "empty", FAIL,
+         f"upload the model before the endpoints' apply: gcloud storage cp -r <model dir>/* gs://{MODELS_BUCKET}/scorer/v1/"),
+    ]
+    with serve(healthy(FakeApi())) as api:
+        api.json("GET", f"/storage/b/{MODELS_BUCKET}/o", {"error": {"code": 404, "message": "The specified bucket does not exist."}}, status=404)
+        report = preflight.run_preflight(spec(), factory(api))
+    assert [(f.check, f.allowed, f.status) for f in report.failed] == [("model artifact", "no bucket", FAIL)] * 2
 
 
 def test_apis_disabled_warn_and_unreadable_fail() -> None:
@@ -538,8 +602,20 @@ def test_a_missing_agent_of_an_enabled_api_fails_and_of_a_disabled_api_warns() -
     agents = {f.subject.split(" ", 1)[0]: (f.allowed, f.status, f.detail) for f in report.findings if f.check == "service agent"}
     assert agents["compute.googleapis.com"][:2] == ("missing", FAIL)
     assert "would fail" in agents["compute.googleapis.com"][2]
-    assert agents["container.googleapis.com"][:2] == ("not yet", WARN)
-    assert "rerun `pulumi up`" in agents["container.googleapis.com"][2]
+    # GKE's agent is generated by the stack (ServiceIdentity) before its key grant.
+    assert agents["container.googleapis.com"] == ("not yet", WARN, "generated by the stack (ServiceIdentity) once it enables container.googleapis.com, before its key grant")
+
+
+def test_compute_engines_agent_before_the_api_is_enabled_refuses_with_the_command() -> None:
+    # Issue 25 item 8: nothing in the stack can create Compute Engine's agent, so its key
+    # grant would race it on a fresh project: preflight refuses with one line to run.
+    with serve(healthy(FakeApi(), agents=("container-engine-robot",))) as api:
+        api.json("GET", f"/serviceusage/projects/{PROJECT}/services/compute.googleapis.com", {"name": "x", "state": "DISABLED"})
+        report = preflight.run_preflight(spec(), factory(api))
+    agent = next(f for f in report.findings if f.check == "service agent" and f.subject.startswith("compute"))
+    assert (agent.allowed, agent.status) == ("missing", FAIL)
+    assert agent.detail == (f"run `gcloud services enable compute.googleapis.com --project {PROJECT}` before the first `pulumi up`, "
+                            "then rerun preflight: the stack grants this agent a key and cannot create it")
 
 
 # --- endpoint images (issue 13) -----------------------------------------------------

@@ -131,3 +131,66 @@ def test_the_forwarding_rule_targets_the_service_attachment_it_is_given() -> Non
     assert rule.inputs["target"] == attachment
     assert rule.inputs["network"] == "projects/p/global/networks/n"
     assert plan.one(ADDRESS).inputs["subnetwork"] == "projects/p/regions/us-central1/subnetworks/s"
+
+
+# --- issue 25 item 1: the endpoint ID the stack sets keeps the PSC host resolvable -----
+
+RANDOM_INTEGER = "random:index/randomInteger:RandomInteger"
+#: RFC 1035 section 2.3.4: a label is at most 63 octets.
+MAX_DNS_LABEL = 63
+#: The longest project number the check assumes (project numbers seen are 12 digits);
+#: the label below leaves 29 characters of room past it in the longest region.
+PROJECT_NUMBER = "9" * 12
+
+
+def _regions() -> list[str]:
+    import csv
+    from pathlib import Path
+
+    import mlops_stack.gcp as gcp_target
+
+    path = Path(gcp_target.__file__).parent / "catalog" / "regions.csv"
+    with path.open() as f:
+        return [row["region"] for row in csv.DictReader(f)]
+
+
+def test_the_psc_label_of_the_largest_endpoint_id_fits_dns_in_every_region() -> None:
+    from mlops_stack.gcp.endpoint import ENDPOINT_ID_MAX, ENDPOINT_ID_MIN
+
+    regions = _regions()
+    assert "northamerica-northeast1" in regions and len(regions) >= 40
+    assert (len(str(ENDPOINT_ID_MIN)), len(str(ENDPOINT_ID_MAX))) == (9, 9)  # Vertex: numeric IDs <= 9 digits, no leading zero
+    for region in regions:
+        host = psc_host(str(ENDPOINT_ID_MAX), region, PROJECT_NUMBER)
+        label = host.split(".")[0]
+        assert len(label) <= MAX_DNS_LABEL, (region, label)
+        assert len(f"{host}.") <= 253  # RFC 1035 name limit (the zone's dnsName ends in a dot)
+    longest = max(regions, key=len)
+    assert len(psc_host(str(ENDPOINT_ID_MAX), longest, PROJECT_NUMBER).split(".")[0]) == 9 + 1 + len(longest) + 1 + 12 == 46
+
+
+def test_the_autonamed_id_the_provider_would_pick_does_not_fit() -> None:
+    # What the old code got: no name, so pulumi-gcp autonamed it <logical name>-<7 hex>.
+    from mlops_stack.offline.engine import auto_name
+
+    autonamed = auto_name("mlops-endpoint-sentiment-endpoint")
+    assert len(autonamed) == 41
+    assert len(psc_host(autonamed, "us-central1", "123456789012").split(".")[0]) == 66 > MAX_DNS_LABEL
+
+
+@pytest.mark.parametrize("stack", ["dev-gcp", "prod-gcp"])
+def test_the_endpoint_id_is_a_random_nine_digit_number_redrawn_on_replacement(stack: str) -> None:
+    plan = plan_example(stack)
+    endpoint = plan.one("gcp:vertex/aiEndpoint:AiEndpoint")
+    number = plan.one(RANDOM_INTEGER)
+    assert (number.inputs["min"], number.inputs["max"]) == (100_000_000, 999_999_999)
+    assert endpoint.inputs["name"] == str(number.outputs["result"])
+    assert len(endpoint.inputs["name"]) == 9 and endpoint.inputs["name"][0] != "0"
+    assert number.urn in endpoint.dependencies
+    # Keepers: the endpoint's replace-on-change inputs (a new ID whenever the endpoint is replaced).
+    kms = endpoint.inputs["encryptionSpec"]["kmsKeyName"]
+    assert number.inputs["keepers"] == {"location": plan.config["mlops-stack:region"], "kms_key_name": kms, "private_service_connect": "true"}
+    project = json.loads(plan.config["mlops-stack:gcp"])["project"]
+    label = f"{endpoint.inputs['name']}-{endpoint.inputs['region']}-{project_number(project)}"
+    assert plan.one(ZONE).inputs["dnsName"] == f"{label}.{PSC_DNS_SUFFIX}."
+    assert len(label) <= MAX_DNS_LABEL

@@ -225,3 +225,16 @@ def test_gpu_pool_on_an_existing_cluster() -> None:
     (grant,) = plan.of_type("gcp:projects/iAMMember:IAMMember")
     assert grant.inputs["role"] == "roles/container.defaultNodeServiceAccount"
     assert plan.outputs["instance_type"] == "n1-standard-8"
+
+
+def test_gke_136_is_in_the_version_table_with_its_regular_channel_dates() -> None:
+    # Issue 25 item 9: endoflife-date/endoflife.date products/google-kubernetes-engine.md
+    # @a70eca3 (read 2026-12-08): Regular availability 2026-06-09, standard support to 2027-08-09.
+    from datetime import date
+
+    from mlops_stack.catalog import check_kubernetes_version, kubernetes_version
+
+    row = kubernetes_version("gcp", "1.36")
+    assert row is not None
+    assert (row.released, row.standard_end, row.extended_end) == (date(2026, 6, 9), date(2027, 8, 9), date(2028, 6, 9))
+    assert check_kubernetes_version("gcp", "1.36", date(2026, 12, 8)).minor == "1.36"

@@ -185,6 +185,22 @@ def test_update_image_uploads_swaps_traffic_then_removes_the_old_model(server: F
     assert server.fake.traffic == {"dm7": 100}
 
 
+def test_a_tag_change_relabels_the_model_in_place_and_never_redeploys(server: FakeServer, provider: VertexDeploymentProvider) -> None:
+    # Issue 25 item 5: a redeploy runs the new model next to the old one (twice the serving
+    # quota); labels are a model field models.patch changes in place.
+    created = provider.create(props())
+    server.fake.requests.clear()
+    result = provider.update(created.id, created.outs, props(labels={"environment": "dev", "owner": "ml-platform"}))
+    model = created.outs["model"]
+    assert calls(server) == [("PATCH", f"/v1/{model}")]
+    assert queries(server) == [{"updateMask": ["labels"]}]
+    assert server.fake.requests[0].body == {"labels": {"environment": "dev", "owner": "ml-platform", DEPLOYMENT_LABEL: KEY}}
+    assert server.fake.uploads == 1
+    assert (result.outs["model"], result.outs["deployed_model_id"]) == (model, created.outs["deployed_model_id"])
+    assert server.fake.models[model]["labels"]["owner"] == "ml-platform"
+    assert provider.diff("id", created.outs, props(labels={"x": "y"})).replaces == []
+
+
 def test_update_machine_type_redeploys_the_same_model(server: FakeServer, provider: VertexDeploymentProvider) -> None:
     created = provider.create(props())
     server.fake.requests.clear()

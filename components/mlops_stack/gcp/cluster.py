@@ -110,6 +110,14 @@ def oidc_issuer(project: str, location: str, name: str) -> str:
     return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"
 
 
+def workload_pool_of(config: Any) -> str:
+    """The cluster's ``workloadIdentityConfig.workloadPool`` (``<project>.svc.id.goog``)."""
+    pool = getattr(config, "workload_pool", None) if config is not None else None
+    if not pool:
+        raise ValueError("the GKE cluster reports no workload pool: Workload Identity is off")
+    return str(pool)
+
+
 class KubernetesCluster(pulumi.ComponentResource):
     """``mlops:gcp:KubernetesCluster``.
 
@@ -165,7 +173,10 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(config)
         self.oidc_issuer = pulumi.Output.all(project, cluster.location, cluster.name).apply(lambda v: oidc_issuer(v[0], v[1], v[2]))
         self.node_service_account_email = nodes_sa.email
-        self.workload_pool = pulumi.Output.concat(project, ".svc.id.goog")
+        # Read from the cluster, not rebuilt from the project: the pool exists only once the
+        # first Workload Identity cluster does (IAM answers 400 "Identity Pool does not exist"
+        # before), so everything naming a pool member waits for the cluster.
+        self.workload_pool = cluster.workload_identity_config.apply(lambda c: workload_pool_of(c))
         self.disk_key = disk_key
         self.zones = zones
         self.storage_class = storage_class(disk_key)

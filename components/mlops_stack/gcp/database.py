@@ -4,7 +4,9 @@ Private: no public IPv4 (``ipv4Enabled: false``), reached over private services 
 (a range reserved in the stack's VPC and peered with Google's service network), TLS
 required (``sslMode: ENCRYPTED_ONLY``). Encrypted with a customer-managed key of its own
 in the stack's key ring, usable by the Cloud SQL service agent only. Automated daily
-backups kept ``backup_retention_days`` days with point-in-time recovery; regional
+backups kept ``backup_retention_days`` days with point-in-time recovery (at most 7 days
+back: Cloud SQL Enterprise's transaction log limit); database logging flags a security
+review expects (``DATABASE_FLAGS``); regional
 (a standby in a second zone) in prod; deletion protection (the API's and Pulumi's) and
 ``protect`` + retain on delete in prod. The ``mlflow`` user's password is generated and
 stays a secret.
@@ -31,6 +33,50 @@ TIERS = {"small": "db-custom-1-3840", "medium": "db-custom-2-7680", "large": "db
 PSA_PREFIX_LENGTH = 20
 APIS = ("sqladmin.googleapis.com", "servicenetworking.googleapis.com")
 DAYS = {"Mon": 1, "Tue": 2, "Wed": 3, "Thu": 4, "Fri": 5, "Sat": 6, "Sun": 7}
+#: Cloud SQL edition. Enterprise keeps at most 7 days of transaction logs, so point-in-time
+#: recovery reaches back at most 7 days whatever ``backupRetentionDays`` says (daily backups
+#: are kept that many days); Enterprise Plus keeps up to 35 but has its own tiers
+#: (``db-perf-optimized-N-*``, at least 2 vCPUs) at a higher price: not chosen (docs/gcp.md).
+EDITION = "ENTERPRISE"
+#: pulumi-gcp 10.2.0 ``transactionLogRetentionDays``: 1-7 days, 1-35 on PostgreSQL
+#: Enterprise Plus (the docstring of ``DatabaseInstanceSettingsBackupConfigurationArgs``).
+MAX_LOG_RETENTION_DAYS = {"ENTERPRISE": 7, "ENTERPRISE_PLUS": 35}
+#: Database flags a security review of the tracking database expects, each decided
+#: (docs/gcp.md, "Cloud SQL logging"): connections, disconnections, lock waits,
+#: checkpoints, temp files and schema changes are logged; statement text with durations
+#: is not (``-1``: parameters may hold secrets and MLflow's queries are short); the
+#: message and error-statement levels are written out explicitly (the defaults); pgaudit
+#: is on for DDL and role changes (its records go to Cloud Audit Logs' Data Access log).
+DATABASE_FLAGS = (
+    ("log_connections", "on"),
+    ("log_disconnections", "on"),
+    ("log_lock_waits", "on"),
+    ("log_checkpoints", "on"),
+    ("log_temp_files", "0"),
+    ("log_statement", "ddl"),
+    ("log_min_duration_statement", "-1"),
+    ("log_min_messages", "warning"),
+    ("log_min_error_statement", "error"),
+    ("cloudsql.enable_pgaudit", "on"),
+    ("pgaudit.log", "ddl,role"),
+)
+
+
+def log_retention_days(backup_retention_days: int, edition: str = EDITION) -> int:
+    """The point-in-time recovery window Cloud SQL gives: the spec's days, capped by the edition."""
+    return min(backup_retention_days, MAX_LOG_RETENTION_DAYS[edition])
+
+
+def psa_deletion_policy(prod: bool) -> str:
+    """How ``pulumi destroy`` ends the private services access connection.
+
+    Outside prod ``REMOVE_PEERING``: the connection is deleted, and when the API refuses
+    because Cloud SQL still holds producer resources (it does for days after an instance
+    is deleted), the VPC peering is removed so the network can be deleted (pulumi-gcp
+    10.2.0 ``servicenetworking.Connection.deletion_policy``). The old ``ABANDON`` left the
+    peering in place, which blocks deleting the network. In prod the database is retained
+    on delete, and so is its peering (``ABANDON``): a retained instance keeps its network."""
+    return "ABANDON" if prod else "REMOVE_PEERING"
 
 
 def maintenance(weekly_start: str) -> tuple[int, int, str]:
@@ -60,7 +106,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         apis = enable_services(self, name, APIS)
         tags = labels(resource_tags(env, **{"mlops-stack-role": "tracking-db"}))
 
-        psa_range, peering = self._private_services_access(name, net, apis)
+        psa_range, peering = self._private_services_access(name, net, apis, env.is_prod)
         depends: list[pulumi.Resource] = [peering]
         key_id, grant = self._key(name, env, keys, project, apis)
         if grant is not None:
@@ -75,7 +121,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             deletion_protection=prod,
             settings=gcp.sql.DatabaseInstanceSettingsArgs(
                 tier=TIERS[args.size],
-                edition="ENTERPRISE",
+                edition=EDITION,
                 availability_type="REGIONAL" if args.ha else "ZONAL",
                 disk_type="PD_SSD",
                 disk_size=args.storage_gb,
@@ -93,12 +139,13 @@ class PostgresDatabase(pulumi.ComponentResource):
                     enabled=True,
                     point_in_time_recovery_enabled=True,
                     start_time=backup_start,
-                    transaction_log_retention_days=min(args.backup_retention_days, 7),
+                    transaction_log_retention_days=log_retention_days(args.backup_retention_days),
                     backup_retention_settings=gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs(
                         retained_backups=args.backup_retention_days, retention_unit="COUNT"
                     ),
                 ),
                 maintenance_window=gcp.sql.DatabaseInstanceSettingsMaintenanceWindowArgs(day=day, hour=hour, update_track="stable"),
+                database_flags=[gcp.sql.DatabaseInstanceSettingsDatabaseFlagArgs(name=k, value=v) for k, v in DATABASE_FLAGS],
                 user_labels=tags,
             ),
             opts=stateful_opts(self, env, depends_on=depends),
@@ -125,7 +172,9 @@ class PostgresDatabase(pulumi.ComponentResource):
             }
         )
 
-    def _private_services_access(self, name: str, net: Any, apis: list[pulumi.Resource]) -> tuple[gcp.compute.GlobalAddress, gcp.servicenetworking.Connection]:
+    def _private_services_access(
+        self, name: str, net: Any, apis: list[pulumi.Resource], prod: bool
+    ) -> tuple[gcp.compute.GlobalAddress, gcp.servicenetworking.Connection]:
         """A range reserved in the VPC and peered with Google's service network (Cloud SQL's private IP lives there)."""
         psa_range = gcp.compute.GlobalAddress(
             f"{name}-psa-range",
@@ -141,8 +190,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             network=net.network_id,
             service="servicenetworking.googleapis.com",
             reserved_peering_ranges=[psa_range.name],
-            # Removing the peering fails while any service still uses it: leave it on destroy.
-            deletion_policy="ABANDON",
+            deletion_policy=psa_deletion_policy(prod),
             opts=child_opts(self, depends_on=apis),
         )
         return psa_range, peering

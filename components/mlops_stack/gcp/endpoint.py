@@ -27,6 +27,7 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_random as random
 
 from mlops_stack import catalog
 from mlops_stack.errors import ConfigError
@@ -44,6 +45,16 @@ CAPTURE_WRITER_ROLE = "roles/bigquery.dataEditor"
 #: The table Vertex AI creates in the capture dataset (the name it picks itself when
 #: given a dataset only).
 CAPTURE_TABLE = "request_response_logging"
+#: The endpoint ID the stack gives each Vertex endpoint: a 9-digit number with no leading
+#: zero. Vertex's ``endpointId`` (CreateEndpointRequest, aiplatform v1; read 2026-12-08):
+#: numeric IDs at most 9 digits with no leading zeros, letter-first IDs up to 63 of
+#: ``[a-z0-9-]``; pulumi-gcp 10.2.0 ``vertex.AiEndpoint.name``: "numeric with no leading
+#: zeros and can be at most 10 digits". Nine digits satisfy both, and keep the PSC host's
+#: first label (``<id>-<region>-<project number>``) within DNS's 63 characters in every
+#: region (tests/gcp/test_gcp_psc.py). Left unset, the provider autonames it
+#: ``<logical name>-<7 hex>`` (41 characters here), and that label is 66.
+ENDPOINT_ID_MIN = 100_000_000
+ENDPOINT_ID_MAX = 999_999_999
 
 
 def machine_for(args: ModelEndpointArgs) -> tuple[str, str | None, int]:
@@ -58,6 +69,11 @@ def machine_for(args: ModelEndpointArgs) -> tuple[str, str | None, int]:
 def artifact_uri(bucket_name: str, key: str) -> str:
     """Vertex reads a model from a directory: ``gs://<bucket>/<key>`` (a prefix)."""
     return f"gs://{bucket_name}/{key}"
+
+
+def endpoint_id_keepers(region: str, kms: pulumi.Input[str] | None, private: bool) -> dict[str, pulumi.Input[str]]:
+    """What draws a new endpoint ID when it changes: the endpoint's replace-on-change inputs."""
+    return {"location": region, "kms_key_name": kms if kms is not None else "", "private_service_connect": "true" if private else "false"}
 
 
 def invoke_url(region: str, endpoint_id: str) -> str:
@@ -266,8 +282,10 @@ class ModelEndpoint(pulumi.ComponentResource):
     ) -> gcp.vertex.AiEndpoint:
         """The Vertex AI endpoint (Private Service Connect when private, the stack key)."""
         env, ep = args.env, args.endpoint
+        endpoint_id = self._endpoint_id(name, args, kms)
         endpoint = gcp.vertex.AiEndpoint(
             f"{name}-endpoint",
+            name=endpoint_id,
             display_name=f"{env.prefix}-{ep.name}",
             description=f"mlops-stack {env.prefix}: {ep.name}",
             location=env.region,
@@ -283,6 +301,24 @@ class ModelEndpoint(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=[*apis, *key_dependencies(args.keys), *capture_deps]),
         )
         return endpoint
+
+    def _endpoint_id(self, name: str, args: ModelEndpointArgs, kms: pulumi.Input[str] | None) -> pulumi.Output[str]:
+        """A fresh random 9-digit endpoint ID, drawn again whenever an input that replaces the
+        endpoint changes: Vertex refuses an ID used in the last 7 days, so a replacement (or a
+        destroy and re-create) must not reuse the old one. The keepers are the endpoint's
+        immutable inputs (magic-modules ``mmv1/products/vertexai/Endpoint.yaml``:
+        ``location``, ``region``, ``encryptionSpec.kmsKeyName``, ``network``,
+        ``privateServiceConnectConfig.enablePrivateServiceConnect``; ``network`` is never set
+        here)."""
+        env, ep = args.env, args.endpoint
+        number = random.RandomInteger(
+            f"{name}-endpoint-id",
+            min=ENDPOINT_ID_MIN,
+            max=ENDPOINT_ID_MAX,
+            keepers=endpoint_id_keepers(env.region, kms, ep.private),
+            opts=child_opts(self),
+        )
+        return number.result.apply(lambda n: str(int(n)))
 
     def _deployment(
         self,

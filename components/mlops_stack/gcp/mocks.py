@@ -195,8 +195,9 @@ def _node_pool(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str,
 def _ai_endpoint(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, project, region = _base(ctx, args)
     location = state.get("location") or region
-    numeric = str(int(short_hash(args.name, project, length=9), 16) % 9_000_000_000 + 1_000_000_000)
-    name = state.get("name") or numeric
+    # ``name`` is required in pulumi-gcp 10.2.0 (magic-modules Endpoint.yaml), so left unset
+    # the provider autonames it ``<logical name>-<7 hex>``; the stack sets a 9-digit ID.
+    name = state.get("name") or auto_name(args.name, lower=True)
     state.update(name=name, createTime="2026-11-27T00:00:00Z", modelDeploymentMonitoringJob="")
     return f"projects/{project}/locations/{location}/endpoints/{name}", state
 

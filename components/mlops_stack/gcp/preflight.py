@@ -11,7 +11,9 @@ docs/decisions.md for why not a generated client):
    **Service agents**: the GKE and Compute Engine agents the stack grants keys to by
    their project-number names must be in the project's IAM policy (Resource Manager
    ``projects.get`` + ``getIamPolicy``): missing while their API is enabled fails;
-   missing while it is disabled is a ``warn`` (created on enablement; rerun on a race).
+   GKE's missing while its API is disabled is a ``warn`` (the stack generates it before
+   the grant); Compute Engine's missing fails with the command that enables the API (the
+   stack cannot generate that agent, so the grant would race it).
 2. **GKE version.** ``projects.locations.getServerConfig`` at the cluster's location:
    ``cluster.version`` must have a version in the release channel the cluster is
    created in (``RELEASE_CHANNELS``: STABLE in prod, REGULAR otherwise).
@@ -41,6 +43,17 @@ docs/decisions.md for why not a generated client):
    first apply the repository does not exist yet (push between the two phases,
    docs/first-apply.md). An image elsewhere is a ``warn``: the endpoint's service account
    is granted nothing on it.
+
+7. **Disk quota.** The regional ``SSD_TOTAL_GB`` (``pd-balanced`` and ``pd-ssd``) must
+   hold every node's boot disk at ``maxNodes`` plus the in-cluster volumes (Prometheus,
+   Grafana); the detail gives the first apply's peak too (the larger of the default pool
+   GKE creates the cluster with and the pools' initial nodes with the volumes).
+8. **Model artifacts.** Each managed endpoint's model directory in the stack's bucket
+   (``gs://<bucket>/<key>/``, the deterministic bucket name) holds an object
+   (``objects.list``, one result): missing fails (a ``warn`` with ``deployEndpoints: false``).
+
+Serving quotas (5) are sized for a model update: twice each deployment, since Vertex AI
+deploys the new model next to the old one before undeploying it.
 
 Usage already in the project is not subtracted: a pass means the stack on its own fits.
 """
@@ -213,6 +226,8 @@ class PoolDemand:
     gpus: int
     #: A regional cluster's GPU pool is pinned to these zones (``gcp/gpu_zones.py``); None: unpinned.
     zones: tuple[str, ...] | None = None
+    min_nodes: int = 0
+    disk_gb: int = 0
 
 
 def node_pools(spec: Any) -> list[PoolDemand]:
@@ -222,18 +237,25 @@ def node_pools(spec: Any) -> list[PoolDemand]:
     strict = spec.region_check == "strict"
     sp = spec.cluster.system_pool
     system = catalog.cpu_offer("gcp", sp.size, "nodepool")
-    pools = [PoolDemand("system", system.instance_type, system.vcpus or 0, sp.max_nodes, False, None, None, 0)]
+    pools = [PoolDemand("system", system.instance_type, system.vcpus or 0, sp.max_nodes, False, None, None, 0, min_nodes=sp.min_nodes, disk_gb=sp.disk_gb)]
     for i, p in enumerate(spec.cluster.gpu_pools):
         path = f"cluster.gpuPools[{i}].gpu"
         offer = catalog.resolve_gpu("gcp", p.gpu, p.gpus_per_node, "nodepool", spec.region, path, check_region=strict)
         pinned = pool_zones(p.gpu, offer.instance_type, spec.region, path, strict=strict) if spec.is_prod else None
-        pools.append(PoolDemand(p.name, offer.instance_type, offer.vcpus or 0, p.max_nodes, p.spot, offer.accelerator, offer.vertex_accelerator, offer.gpus, pinned))
+        pools.append(PoolDemand(p.name, offer.instance_type, offer.vcpus or 0, p.max_nodes, p.spot, offer.accelerator, offer.vertex_accelerator, offer.gpus, pinned,
+                                min_nodes=p.min_nodes, disk_gb=p.disk_gb))
     return pools
 
 
+#: Copies of a deployment the serving quota must hold: a model update deploys the new
+#: model next to the old one (each charged at ``maxReplicaCount``) before undeploying the
+#: old (``gcp/vertex_provider.py``); a tag change does not (it patches labels).
+ROLLING_UPDATE_COPIES = 2
+
+
 def endpoint_demand(spec: Any) -> dict[str, list[tuple[str, int]]]:
-    """Vertex serving quota metric -> ``[(endpoint, units at maxInstances)]``; a GPU
-    without a known metric is keyed ``"?<accelerator>"``."""
+    """Vertex serving quota metric -> ``[(endpoint, units at maxInstances)]`` for one copy
+    of each deployment; a GPU without a known metric is keyed ``"?<accelerator>"``."""
     strict = spec.region_check == "strict"
     out: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for i, ep in enumerate(spec.endpoints):
@@ -311,6 +333,16 @@ SERVICE_AGENTS: dict[str, tuple[str, str]] = {
 }
 
 
+#: APIs whose agent the stack generates itself before granting it a key (``gcp/keys.py``
+#: ``GENERATED_FIXED_AGENTS``): GKE's.
+GENERATED_AGENT_APIS = ("container.googleapis.com",)
+
+
+def agent_command(api: str, project: str) -> str:
+    """The one line preflight refuses with when an agent the stack cannot create is missing."""
+    return f"run `gcloud services enable {api} --project {project}` before the first `pulumi up`, then rerun preflight: the stack grants this agent a key and cannot create it"
+
+
 def check_service_agents(crm: Rest, project: str, api_states: Mapping[str, str], report: Report) -> None:
     """The GKE and Compute Engine service agents exist (they are in the project's IAM
     policy): the stack grants each a Cloud KMS key, and a grant to an agent that does not
@@ -331,9 +363,13 @@ def check_service_agents(crm: Rest, project: str, api_states: Mapping[str, str],
             report.add("service agent", subject, project, "exists", "missing", FAIL,
                        f"{api} is enabled but its agent is not in the project's IAM policy (expected with {role}); the stack's key grant "
                        "to it would fail: wait a few minutes after enabling the API and rerun preflight")
-        else:
+        elif api in GENERATED_AGENT_APIS:
             report.add("service agent", subject, project, "exists", "not yet", WARN,
-                       f"created when the stack enables {api}; if the first `pulumi up` fails granting it a key because it does not exist yet, rerun `pulumi up`")
+                       f"generated by the stack (ServiceIdentity) once it enables {api}, before its key grant")
+        else:
+            # Nothing can generate this agent from the stack (generateServiceIdentity refuses
+            # compute.googleapis.com), so its key grant would race it: refuse, say what to run.
+            report.add("service agent", subject, project, "exists", "missing", FAIL, agent_command(api, project))
 
 
 def check_gke_version(container: Rest, project: str, location: str, spec: Any, report: Report) -> None:
@@ -441,6 +477,109 @@ def check_compute_quotas(compute: Rest, project: str, region: str, pools: list[P
         report.fits(check, metric, where, needed[metric], scope[metric], unit, "; ".join(parts[metric]))
 
 
+#: The regional Compute Engine quota ``pd-balanced`` (and ``pd-ssd``) disks count against.
+SSD_QUOTA = "SSD_TOTAL_GB"
+#: The boot disk of the default pool GKE creates with the cluster (one node per zone) and
+#: the stack removes right away: pulumi-gcp 10.2.0 ``ClusterNodeConfig.disk_size_gb``
+#: "Defaults to 100GB"; the stack's cluster sets no size for it.
+DEFAULT_POOL_DISK_GB = 100
+
+
+@dataclass(frozen=True)
+class DiskDemand:
+    first_apply: int  # GB at the peak of a first apply
+    max_scale: int  # GB with every pool at maxNodes
+    parts: tuple[str, ...]
+    other_type: tuple[str, ...]  # pools whose boot disks are not pd-balanced (Hyperdisk)
+
+
+def volume_gb(spec: Any) -> list[tuple[str, int]]:
+    """The persistent volumes the in-cluster layer claims (the ``pd-balanced`` storage class)."""
+    if not (spec.cluster.enabled and spec.cluster.in_cluster and spec.monitoring.enabled):
+        return []
+    from mlops_stack.k8s.monitoring import GRAFANA_VOLUME_GB
+
+    return [("prometheus", spec.monitoring.storage_gb), ("grafana", GRAFANA_VOLUME_GB)]
+
+
+def disk_demand(spec: Any, pools: list[PoolDemand]) -> DiskDemand:
+    """``pd-balanced`` GB the stack's disks need: boot disks of every node (the pools'
+    initial nodes on a first apply, ``maxNodes`` at full scale) plus the persistent
+    volumes. A first apply peaks at the larger of the default pool the cluster is created
+    with (removed before any other pool exists) and the initial pools with the volumes."""
+    from mlops_stack.gcp._nodes import boot_disk_type, initial_nodes
+
+    zones = REGIONAL_ZONES if spec.is_prod else 1
+    initial = peak = 0
+    parts: list[str] = []
+    other: list[str] = []
+    for pool in pools:
+        if boot_disk_type(pool.machine_type) != "pd-balanced":
+            other.append(f"{pool.name} ({pool.machine_type}: {boot_disk_type(pool.machine_type)})")
+            continue
+        pool_zones = len(pool.zones) if spec.is_prod and pool.zones else zones
+        initial += initial_nodes(pool.min_nodes, pool_zones) * pool_zones * pool.disk_gb
+        peak += pool.max_nodes * pool.disk_gb
+        parts.append(f"{pool.name}: {pool.max_nodes} x {pool.disk_gb} GB")
+    volumes = volume_gb(spec)
+    claimed = sum(gb for _, gb in volumes)
+    parts += [f"{name} volume: {gb} GB" for name, gb in volumes]
+    first = max(zones * DEFAULT_POOL_DISK_GB, initial + claimed) if pools else 0
+    return DiskDemand(first, max(first, peak + claimed), tuple(parts), tuple(other))
+
+
+def check_disk_quota(compute: Rest, project: str, region: str, spec: Any, pools: list[PoolDemand], report: Report) -> None:
+    """Regional ``SSD_TOTAL_GB`` must hold the stack's disks at full scale (and so its first apply)."""
+    demand = disk_demand(spec, pools)
+    for pool in demand.other_type:
+        report.add("Disk quota", f"pool {pool}", region, "?", "?", WARN, "Hyperdisk boot disks count against a quota this check does not read")
+    if not demand.max_scale:
+        return
+    try:
+        regional = _quotas(compute.get(f"projects/{project}/regions/{region}"))
+    except Exception as err:  # noqa: BLE001
+        report.add("Disk quota", SSD_QUOTA, region, f"{demand.max_scale} GB", "?", ERROR, _text(err))
+        return
+    detail = f"first apply {demand.first_apply} GB; at maxNodes: " + "; ".join(demand.parts)
+    if SSD_QUOTA not in regional:
+        report.add("Disk quota", SSD_QUOTA, region, f"{demand.max_scale} GB", "not listed", FAIL, detail + "; the project has no such quota here")
+        return
+    report.fits("Disk quota", SSD_QUOTA, region, demand.max_scale, regional[SSD_QUOTA], "GB", detail)
+
+
+def check_model_artifacts(storage: Rest, spec: Any, report: Report) -> None:
+    """Each managed endpoint's model directory (``gs://<stack bucket>/<key>/``) holds an
+    object: Vertex reads the model from it when the endpoint is deployed."""
+    from mlops_stack.args import Env
+    from mlops_stack.gcp._shared import bucket_name
+
+    prefix = Env.from_spec(spec).prefix
+    # Phase 1 of a first apply (deployEndpoints: false) creates the bucket: missing is expected.
+    missing = FAIL if getattr(spec, "deploy_endpoints", True) else WARN
+    for ep in spec.managed_endpoints:
+        artifact = ep.model.artifact
+        bucket = bucket_name(prefix, artifact.bucket, spec.gcp.project)
+        key = artifact.key.rstrip("/") + "/"
+        subject = f"endpoint {ep.name}: gs://{bucket}/{key}"
+        try:
+            page = storage.get(f"b/{bucket}/o", prefix=key, maxResults=1)
+        except ApiError as err:
+            if err.status != 404:
+                report.add("model artifact", subject, bucket, "uploaded", "?", ERROR, _text(err))
+                continue
+            report.add("model artifact", subject, bucket, "uploaded", "no bucket", missing,
+                       "the stack's bucket does not exist yet: apply with deployEndpoints: false first, upload the model, then rerun preflight (docs/first-apply.md)")
+            continue
+        except Exception as err:  # noqa: BLE001
+            report.add("model artifact", subject, bucket, "uploaded", "?", ERROR, _text(err))
+            continue
+        if page.get("items"):
+            report.add("model artifact", subject, bucket, "uploaded", "uploaded", OK)
+        else:
+            report.add("model artifact", subject, bucket, "uploaded", "empty", missing,
+                       f"upload the model before the endpoints' apply: gcloud storage cp -r <model dir>/* gs://{bucket}/{key}")
+
+
 def serving_limit(doc: Mapping[str, Any], region: str) -> float | None:
     """The effective per-region limit of a ConsumerQuotaMetric: the region's bucket, else
     the default bucket (no dimensions); None when the metric has no regional limit."""
@@ -459,10 +598,15 @@ def serving_limit(doc: Mapping[str, Any], region: str) -> float | None:
 
 
 def check_vertex_quotas(su: Rest, project: str, region: str, demand: Mapping[str, list[tuple[str, int]]], report: Report) -> None:
+    """The serving quota must hold ``ROLLING_UPDATE_COPIES`` copies of every deployment at
+    ``maxInstances``: enough for the first deploy and for a model update."""
     for metric, eps in sorted(demand.items()):
-        need = sum(n for _, n in eps)
+        once = sum(n for _, n in eps)
+        need = once * ROLLING_UPDATE_COPIES
         unit = "vCPU" if metric == VERTEX_SERVING_CPU_METRIC else "GPUs"
-        detail = "; ".join(f"{name}: {n} {unit} at maxInstances" for name, n in eps)
+        detail = "; ".join(f"{name}: {n} {unit} at maxInstances" for name, n in eps) + (
+            f"; x{ROLLING_UPDATE_COPIES}: a model update deploys the new model next to the old one (first deploy: {once} {unit})"
+        )
         if metric.startswith("?"):
             report.add("Vertex AI serving quota", f"{metric[1:]} serving", region, f"{need} GPUs", "?", WARN, f"no serving quota metric known; {detail}")
             continue
@@ -536,8 +680,11 @@ def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
         if zones:
             check_accelerators(compute, project, spec, zones if spec.is_prod else [location], pools, report)
         check_compute_quotas(compute, project, spec.region, pools, report)
+        check_disk_quota(compute, project, spec.region, spec, pools, report)
     if spec.endpoints:
         check_endpoint_images(client("artifactregistry"), spec, report)
+    if spec.managed_endpoints:
+        check_model_artifacts(client("storage"), spec, report)
     demand = endpoint_demand(spec)
     if demand:
         check_vertex_quotas(client("serviceusage-v1beta1"), project, spec.region, demand, report)

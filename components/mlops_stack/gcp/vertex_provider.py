@@ -7,10 +7,11 @@ through the Vertex AI REST API (v1), with a real create / diff / update / delete
 * create: ``models:upload`` (container image + artifact URI, CMEK, labels), wait for the
   operation; then ``endpoints/<id>:deployModel`` (machine type + accelerator, min/max
   replicas, an autoscaling target, the serving service account, a traffic split).
-* update: a new image, artifact, environment or labels uploads a new model, deploys it
+* update: a new image, artifact or environment uploads a new model, deploys it
   next to the old one with the traffic moved to it, undeploys the old deployment and
   deletes the old model (no downtime); a new machine shape redeploys the same model the
-  same way; new replica counts or autoscaling targets only ``mutateDeployedModel``.
+  same way; new replica counts or autoscaling targets only ``mutateDeployedModel``; new
+  labels (a spec tag change) only ``models.patch`` the model's labels (no redeploy).
 * delete: ``undeployModel`` then delete the model; both tolerate "already gone" (404).
 * read (``pulumi refresh``): the deployment's replicas, machine, traffic share and the
   model's container as the API reports them; a deployment no longer on the endpoint (or
@@ -65,7 +66,11 @@ CPU_METRIC = "aiplatform.googleapis.com/prediction/online/cpu/utilization"
 #: Inputs whose change replaces the resource (it lives in another place).
 REPLACE_FIELDS = ("project", "region", "endpoint")
 #: Inputs that make a new model (upload, then redeploy).
-MODEL_FIELDS = ("display_name", "image", "artifact_uri", "env", "labels", "kms_key_name", "predict_route", "health_route")
+MODEL_FIELDS = ("display_name", "image", "artifact_uri", "env", "kms_key_name", "predict_route", "health_route")
+#: Inputs ``models.patch`` changes on the deployed model in place (``updateMask=labels``):
+#: a spec tag change relabels the model and never redeploys it (a redeploy runs the new
+#: model next to the old one, which needs twice the serving quota).
+LABEL_FIELDS = ("labels",)
 #: Inputs that need a new deployment of the same model.
 MACHINE_FIELDS = ("machine_type", "accelerator_type", "accelerator_count", "service_account")
 #: Inputs ``mutateDeployedModel`` changes in place.
@@ -74,7 +79,7 @@ TRAFFIC_FIELDS = ("traffic_percent",)
 #: The idempotency key (``deployment_key``) and whether to check the image exists: only
 #: create and uploads use them, a change needs no call.
 KEY_FIELDS = ("deployment_key", "check_image")
-INPUT_FIELDS = REPLACE_FIELDS + MODEL_FIELDS + MACHINE_FIELDS + SCALE_FIELDS + TRAFFIC_FIELDS + KEY_FIELDS
+INPUT_FIELDS = REPLACE_FIELDS + MODEL_FIELDS + LABEL_FIELDS + MACHINE_FIELDS + SCALE_FIELDS + TRAFFIC_FIELDS + KEY_FIELDS
 #: ``service_attachment``: the Private Service Connect service attachment of the deployed
 #: model (``deployedModels[].privateEndpoints.serviceAttachment``) on a PSC endpoint, the
 #: target of the consumer's forwarding rule; None on a public endpoint.
@@ -148,6 +153,14 @@ def artifact_registry_image(image: str) -> tuple[str, str] | None:
 # Pure request builders (tested directly).
 
 
+def model_labels(props: Mapping[str, Any]) -> dict[str, str]:
+    """The model's labels: the spec's tags plus the idempotency label (``deployment_key``)."""
+    out = dict(props.get("labels") or {})
+    if props.get("deployment_key"):
+        out[DEPLOYMENT_LABEL] = props["deployment_key"]
+    return out
+
+
 def upload_body(props: Mapping[str, Any]) -> dict[str, Any]:
     container: dict[str, Any] = {"imageUri": props["image"]}
     env = props.get("env") or {}
@@ -160,11 +173,9 @@ def upload_body(props: Mapping[str, Any]) -> dict[str, Any]:
     model: dict[str, Any] = {"displayName": props["display_name"], "containerSpec": container}
     if props.get("artifact_uri"):
         model["artifactUri"] = props["artifact_uri"]
-    model_labels = dict(props.get("labels") or {})
-    if props.get("deployment_key"):
-        model_labels[DEPLOYMENT_LABEL] = props["deployment_key"]
-    if model_labels:
-        model["labels"] = model_labels
+    labels_ = model_labels(props)
+    if labels_:
+        model["labels"] = labels_
     if props.get("kms_key_name"):
         model["encryptionSpec"] = {"kmsKeyName": props["kms_key_name"]}
     return {"model": model}
@@ -533,6 +544,9 @@ class VertexDeploymentProvider(ResourceProvider):
         if changed(olds, news, MODEL_FIELDS):
             model, version = self._upload(client, news)
             uploaded = model
+        elif changed(olds, news, LABEL_FIELDS):
+            # models.patch answers with the model itself, not an operation.
+            client.call("PATCH", f"{model}?updateMask=labels", {"labels": model_labels(news)})
         if model != olds["model"] or changed(olds, news, MACHINE_FIELDS):
             try:
                 deployed, attachment = self._deploy(client, news, model, drop=olds["deployed_model_id"])

@@ -80,6 +80,12 @@ def workload_member(pool: str, namespace: str, service_account: str) -> str:
     return f"serviceAccount:{pool}[{namespace}/{service_account}]"
 
 
+def cluster_resources(cluster: object) -> list[pulumi.Resource]:
+    """The GKE cluster resource a ``roles/iam.workloadIdentityUser`` binding waits for."""
+    gke = getattr(cluster, "gke_cluster", None)
+    return [gke] if isinstance(gke, pulumi.Resource) else []
+
+
 class WorkloadIdentity(pulumi.ComponentResource):
     """``mlops:gcp:WorkloadIdentity``: a Google service account one Kubernetes
     ServiceAccount may impersonate, with prefix-conditioned bucket roles. Outputs:
@@ -110,7 +116,8 @@ class WorkloadIdentity(pulumi.ComponentResource):
             service_account_id=account.name,
             role=WORKLOAD_IDENTITY_USER,
             member=pulumi.Output.from_input(pool).apply(lambda p: workload_member(p, ns, sa)),
-            opts=child_opts(self, depends_on=apis),
+            # The identity pool exists once the cluster does: bind only after it (issue 25).
+            opts=child_opts(self, depends_on=[*apis, *cluster_resources(args.cluster)]),
         )
         bindings = _bucket_bindings(self, name, args.grants, args.store.bucket_names, account.member)
 

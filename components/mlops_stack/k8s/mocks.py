@@ -163,6 +163,15 @@ def _random_string(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[
     return value, state
 
 
+def _random_integer(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    """A deterministic ``result`` within ``[min, max]`` (the provider's ID is the number too)."""
+    state = dict(args.inputs)
+    low, high = int(state["min"]), int(state["max"])
+    digest = int(hashlib.sha256(f"mlops-offline-integer/{args.name}".encode()).hexdigest(), 16)
+    state["result"] = low + digest % (high - low + 1)
+    return str(state["result"]), state
+
+
 def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     if args.typ.startswith("kubernetes:"):
         return _object(ctx, args)
@@ -176,6 +185,7 @@ RESOURCES: dict[str, Rule] = {
     "kubernetes:helm.sh/v3:Release": _helm_release,
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomString:RandomString": _random_string,
+    "random:index/randomInteger:RandomInteger": _random_integer,
 }
 
 CALLS: dict[str, Callable[[MockContext, MockCallArgs], dict[str, Any]]] = {}
