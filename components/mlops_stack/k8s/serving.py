@@ -65,6 +65,13 @@ CERT_MANAGER_RELEASE = "cert-manager"
 KSERVE_CRD_RELEASE = "kserve-crd"
 KSERVE_RELEASE = "kserve"
 KSERVE_RUNTIMES_RELEASE = "kserve-runtime-configs"
+METRICS_SERVER_RELEASE = "metrics-server"
+#: metrics-server runs where the clouds run theirs (system-cluster-critical, the chart's default).
+METRICS_SERVER_NAMESPACE = "kube-system"
+#: What each endpoint's HPA scales on (``scaleMetric: cpu``): CPU utilisation of the predictor
+#: pods, read by the HPA controller from the resource metrics API (Kubernetes docs "Horizontal
+#: Pod Autoscaling": resource metrics come from metrics.k8s.io, served by metrics-server).
+HPA_METRICS_API = "metrics.k8s.io"
 
 #: Requests (= limits) of a CPU endpoint by ``cpuSize``: it runs on the cluster's general nodes.
 CPU_SIZES = {"small": ("500m", "1Gi"), "medium": ("1", "2Gi"), "large": ("2", "4Gi")}
@@ -273,6 +280,21 @@ def kserve_values() -> dict[str, Any]:
     }
 
 
+def needs_metrics_server(cluster: Any) -> bool:
+    """Whether the layer must install metrics-server: the cluster does not serve
+    ``metrics.k8s.io`` itself (``cluster.provides_metrics_api``; absent: assume it does not)."""
+    return not bool(getattr(cluster, "provides_metrics_api", False))
+
+
+def metrics_server_values() -> dict[str, Any]:
+    """metrics-server chart values: the chart's defaults (APIService, port 10250, non-root
+    read-only container) with resources stated in full."""
+    return {
+        "apiService": {"create": True},
+        "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "500Mi"}},
+    }
+
+
 def cert_manager_values() -> dict[str, Any]:
     """cert-manager values: its CRDs with the chart (KServe's Certificate and Issuer need them)."""
     return {
@@ -377,6 +399,17 @@ class Serving(pulumi.ComponentResource):
             runtime_values(args.endpoints), release_name=KSERVE_RUNTIMES_RELEASE, depends_on=[crds, controller],
         )
 
+        # The endpoints' HPAs read CPU from metrics.k8s.io: install metrics-server where the
+        # cluster does not serve it (a capability the cluster states, see needs_metrics_server).
+        metrics: list[pulumi.Resource] = []
+        if needs_metrics_server(args.cluster):
+            metrics.append(
+                helm_release(
+                    self, f"{name}-metrics-server", charts.METRICS_SERVER, METRICS_SERVER_NAMESPACE,
+                    with_overrides(metrics_server_values(), args.cluster, charts.METRICS_SERVER), release_name=METRICS_SERVER_RELEASE,
+                )
+            )
+
         ns = namespace(
             self,
             f"{name}-namespace",
@@ -407,7 +440,7 @@ class Serving(pulumi.ComponentResource):
                     annotations={DEPLOYMENT_MODE_ANNOTATION: DEPLOYMENT_MODE, AUTOSCALER_CLASS_ANNOTATION: AUTOSCALER_CLASS},
                 ),
                 spec=inference_service_spec(args.cloud, ep, pools[ep.name], uri=uri, cluster=args.cluster, pod_labels=identity.pod_labels),
-                opts=child_opts(self, depends_on=[runtimes, sa]),
+                opts=child_opts(self, depends_on=[runtimes, sa, *metrics]),
             )
             self.endpoints[ep.name] = {
                 # The resource's ID is <namespace>/<name>: the name once KServe has the object.
