@@ -259,10 +259,44 @@ RUNTIME_KEYS = (
 )
 
 
+#: Docker Hub's registry host. KServe's charts name Docker Hub images without it
+#: (``kserve/kserve-controller``); the layer writes every such image fully qualified, so an
+#: admission policy that matches image paths (GKE Binary Authorization allowlist patterns are
+#: ``registry/path``) sees the registry it allowlists.
+DOCKER_HUB = "docker.io"
+#: The chart's default image repositories (kserve-resources v0.20.0 values.yaml
+#: ``kserve.{controller,storage,agent,router}.image``), qualified.
+KSERVE_IMAGES = {part: f"{DOCKER_HUB}/kserve/{name}" for part, name in
+                 (("controller", "kserve-controller"), ("storage", "storage-initializer"), ("agent", "agent"), ("router", "router"))}
+#: Each runtime's default image repository (kserve-runtime-configs v0.20.0 values.yaml
+#: ``kserve.servingruntime.<key>.image``; tests/fixtures/charts/kserve-runtime-configs-v0.20.0.json).
+RUNTIME_IMAGES = {
+    "sklearnserver": "kserve/sklearnserver",
+    "xgbserver": "kserve/xgbserver",
+    "lgbserver": "kserve/lgbserver",
+    "mlserver": "docker.io/seldonio/mlserver",
+    "tensorflow": "tensorflow/serving",
+    "torchserve": "pytorch/torchserve-kfs",
+    "tritonserver": "nvcr.io/nvidia/tritonserver",
+    "huggingfaceserver": "kserve/huggingfaceserver",
+    "pmmlserver": "kserve/pmmlserver",
+    "paddleserver": "kserve/paddleserver",
+}
+
+
+def qualified_image(repository: str) -> str:
+    """``kserve/x`` -> ``docker.io/kserve/x``; a repository whose first part is a host stays."""
+    first = repository.split("/", 1)[0]
+    return repository if "." in first or ":" in first or first == "localhost" else f"{DOCKER_HUB}/{repository}"
+
+
 def runtime_values(endpoints: Sequence[EndpointSpec]) -> dict[str, Any]:
-    """kserve-runtime-configs values: the runtimes the spec uses on, every other one disabled."""
+    """kserve-runtime-configs values: the runtimes the spec uses on (their images fully
+    qualified), every other one disabled."""
     used = runtimes_used(endpoints)
-    switches = {key: {"disabled": key not in used} for key in RUNTIME_KEYS}
+    switches: dict[str, Any] = {key: {"disabled": key not in used} for key in RUNTIME_KEYS}
+    for key in sorted(used):
+        switches[key]["image"] = qualified_image(RUNTIME_IMAGES[key])
     return {"kserve": {"servingruntime": {"enabled": True, **switches}}}
 
 
@@ -271,7 +305,9 @@ def kserve_values() -> dict[str, Any]:
     hosts; the controller's resources stated in full."""
     return {
         "kserve": {
+            **{part: {"image": KSERVE_IMAGES[part]} for part in ("storage", "agent", "router")},
             "controller": {
+                "image": KSERVE_IMAGES["controller"],
                 "deploymentMode": DEPLOYMENT_MODE,
                 "gateway": {"disableIngressCreation": True, "disableIstioVirtualHost": True},
                 "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "500Mi"}},
@@ -440,7 +476,7 @@ class Serving(pulumi.ComponentResource):
                     annotations={DEPLOYMENT_MODE_ANNOTATION: DEPLOYMENT_MODE, AUTOSCALER_CLASS_ANNOTATION: AUTOSCALER_CLASS},
                 ),
                 spec=inference_service_spec(args.cloud, ep, pools[ep.name], uri=uri, cluster=args.cluster, pod_labels=identity.pod_labels),
-                opts=child_opts(self, depends_on=[runtimes, sa, *metrics]),
+                opts=child_opts(self, depends_on=[crds, runtimes, sa, *metrics]),
             )
             self.endpoints[ep.name] = {
                 # The resource's ID is <namespace>/<name>: the name once KServe has the object.
