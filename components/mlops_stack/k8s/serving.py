@@ -418,33 +418,7 @@ class Serving(pulumi.ComponentResource):
         env = args.env
         pools = {ep.name: endpoint_pool(args.cluster_spec, ep, i) for i, ep in enumerate(args.endpoints)}
 
-        cm_ns = namespace(self, f"{name}-cert-manager-namespace", CERT_MANAGER_NAMESPACE, k8s_labels(env, "cert-manager", **{"pod-security.kubernetes.io/enforce": "restricted"}))
-        cert_manager = helm_release(
-            self, f"{name}-cert-manager", charts.CERT_MANAGER, cm_ns.metadata.name,
-            with_overrides(cert_manager_values(), args.cluster, charts.CERT_MANAGER), release_name=CERT_MANAGER_RELEASE,
-        )
-        ks_ns = namespace(self, f"{name}-kserve-namespace", KSERVE_NAMESPACE, k8s_labels(env, "kserve", **{"pod-security.kubernetes.io/enforce": "restricted"}))
-        crds = helm_release(self, f"{name}-kserve-crd", charts.KSERVE_CRD, ks_ns.metadata.name, {}, release_name=KSERVE_CRD_RELEASE)
-        controller = helm_release(
-            self, f"{name}-kserve", charts.KSERVE_RESOURCES, ks_ns.metadata.name,
-            with_overrides(kserve_values(), args.cluster, charts.KSERVE_RESOURCES), release_name=KSERVE_RELEASE,
-            depends_on=[crds, cert_manager],
-        )
-        runtimes = helm_release(
-            self, f"{name}-kserve-runtimes", charts.KSERVE_RUNTIME_CONFIGS, ks_ns.metadata.name,
-            runtime_values(args.endpoints), release_name=KSERVE_RUNTIMES_RELEASE, depends_on=[crds, controller],
-        )
-
-        # The endpoints' HPAs read CPU from metrics.k8s.io: install metrics-server where the
-        # cluster does not serve it (a capability the cluster states, see needs_metrics_server).
-        metrics: list[pulumi.Resource] = []
-        if needs_metrics_server(args.cluster):
-            metrics.append(
-                helm_release(
-                    self, f"{name}-metrics-server", charts.METRICS_SERVER, METRICS_SERVER_NAMESPACE,
-                    with_overrides(metrics_server_values(), args.cluster, charts.METRICS_SERVER), release_name=METRICS_SERVER_RELEASE,
-                )
-            )
+        crds, runtimes, metrics = self._platform(name, args)
 
         ns = namespace(
             self,
@@ -509,6 +483,41 @@ class Serving(pulumi.ComponentResource):
 
         self.namespace = ns_name
         self.register_outputs({"endpoints": self.endpoints, "namespace": self.namespace})
+
+
+    def _platform(self, name: str, args: ServingArgs) -> tuple[pulumi.Resource, pulumi.Resource, list[pulumi.Resource]]:
+        """cert-manager, KServe (CRDs, controller, runtimes) and, where the cluster lacks
+        metrics.k8s.io, metrics-server: (the CRD release, the runtimes release, [metrics-server])."""
+        env = args.env
+        cm_ns = namespace(self, f"{name}-cert-manager-namespace", CERT_MANAGER_NAMESPACE, k8s_labels(env, "cert-manager", **{"pod-security.kubernetes.io/enforce": "restricted"}))
+        cert_manager = helm_release(
+            self, f"{name}-cert-manager", charts.CERT_MANAGER, cm_ns.metadata.name,
+            with_overrides(cert_manager_values(), args.cluster, charts.CERT_MANAGER), release_name=CERT_MANAGER_RELEASE,
+        )
+        ks_ns = namespace(self, f"{name}-kserve-namespace", KSERVE_NAMESPACE, k8s_labels(env, "kserve", **{"pod-security.kubernetes.io/enforce": "restricted"}))
+        crds = helm_release(self, f"{name}-kserve-crd", charts.KSERVE_CRD, ks_ns.metadata.name, {}, release_name=KSERVE_CRD_RELEASE)
+        controller = helm_release(
+            self, f"{name}-kserve", charts.KSERVE_RESOURCES, ks_ns.metadata.name,
+            with_overrides(kserve_values(), args.cluster, charts.KSERVE_RESOURCES), release_name=KSERVE_RELEASE,
+            depends_on=[crds, cert_manager],
+        )
+        runtimes = helm_release(
+            self, f"{name}-kserve-runtimes", charts.KSERVE_RUNTIME_CONFIGS, ks_ns.metadata.name,
+            runtime_values(args.endpoints), release_name=KSERVE_RUNTIMES_RELEASE, depends_on=[crds, controller],
+        )
+
+        # The endpoints' HPAs read CPU from metrics.k8s.io: install metrics-server where the
+        # cluster does not serve it (a capability the cluster states, see needs_metrics_server).
+        metrics: list[pulumi.Resource] = []
+        if needs_metrics_server(args.cluster):
+            metrics.append(
+                helm_release(
+                    self, f"{name}-metrics-server", charts.METRICS_SERVER, METRICS_SERVER_NAMESPACE,
+                    with_overrides(metrics_server_values(), args.cluster, charts.METRICS_SERVER), release_name=METRICS_SERVER_RELEASE,
+                )
+            )
+
+        return crds, runtimes, metrics
 
 
 def build_for_stack(b: Any, role: str, endpoints: Sequence[EndpointSpec]) -> Serving:
