@@ -559,3 +559,20 @@ def test_every_custom_resource_depends_on_what_defines_its_kind(stack: str) -> N
         checked += 1
     if plan.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService"):
         assert checked >= 2
+
+
+def test_every_pod_template_of_the_chart_value_variants_passes() -> None:
+    """The variants that change chart values (time-slicing and MIG through the device
+    plugin's config map, which makes it add SYS_ADMIN and run config-manager containers; the
+    GPU Operator; every autoscaler minor) pass the same rules."""
+    from k8s_helpers import plan_variant
+    from test_chart_keys import variants
+
+    checked = 0
+    for stack, changes in variants():
+        plan = plan_variant(stack, **changes)
+        levels = namespace_levels(plan)
+        errors = [e for pod in all_pods(plan) for e in pod_errors(pod, levels)]
+        assert errors == [], (stack, changes)
+        checked += 1
+    assert checked >= 4
