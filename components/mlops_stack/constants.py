@@ -47,3 +47,16 @@ AUTONAME_SUFFIX = 8
 MAX_BUCKET_NAME = 63
 #: The longest ``<name>-<environment>-<bucket>`` base: auto-naming appends its suffix.
 MAX_BUCKET_BASE = MAX_BUCKET_NAME - AUTONAME_SUFFIX
+
+#: Ports the in-cluster layer's admission webhooks and aggregated APIs listen on (the pod's
+#: container port: the API server calls the endpoint pod IP, not the Service port), at the
+#: pinned chart versions (tests/fixtures/charts/*.pods.json carry each with its source):
+#: KServe v0.20.0 controller webhook 9443; cert-manager v1.21.1 webhook 10250; Prometheus
+#: Operator (kube-prometheus-stack 88.5.3) 10250; metrics-server chart 3.13.1 10250. A
+#: target whose nodes are private opens these from the control plane (GKE: a firewall rule;
+#: GKE's own rule admits only 443 and 10250).
+CONTROL_PLANE_WEBHOOK_PORTS = (9443, 10250)
+
+#: The neutral names of the control-plane components a cluster may or may not let Prometheus
+#: scrape (a cluster component's ``scrape_targets``; absent = every one is scrapeable).
+SCRAPE_TARGETS = ("scheduler", "controller-manager", "etcd", "kube-proxy")

@@ -49,7 +49,9 @@ COMMON = {
     # + dns (the private endpoint's PSC name)
     "gcp:projects/service:Service": 21,
     "gcp:compute/network:Network": 1,
-    "gcp:compute/firewall:Firewall": 3,  # deny-all ingress (logged), allow internal, allow health checks
+    # deny-all ingress (logged), allow internal, allow health checks; the control plane to the
+    # nodes on the webhook ports (gcp/cluster.py webhook_firewall)
+    "gcp:compute/firewall:Firewall": 4,
     "gcp:binaryauthorization/policy:Policy": 1,
     "gcp:compute/subnetwork:Subnetwork": 1,
     "gcp:compute/router:Router": 1,
@@ -554,6 +556,12 @@ def test_explicit_logged_deny_and_minimal_allow_firewall_rules() -> None:
     hc = rules["mlops-network-allow-health-checks"]
     assert hc["sourceRanges"] == ["35.191.0.0/16", "130.211.0.0/22"] and hc["allows"] == [{"protocol": "tcp"}]
     assert "logConfig" in hc
+    # GKE's own rule admits the control plane on 443 and 10250 only: KServe's webhook (9443)
+    # and the others listed in constants.CONTROL_PLANE_WEBHOOK_PORTS get theirs, to the nodes.
+    hooks = rules["mlops-cluster-control-plane-webhooks"]
+    assert (hooks["direction"], hooks["sourceRanges"]) == ("INGRESS", ["10.20.128.0/19"])  # the node subnet
+    assert hooks["allows"] == [{"protocol": "tcp", "ports": ["9443", "10250"]}]
+    assert len(hooks["targetServiceAccounts"]) == 1
     # Nothing else is opened to the internet.
     for name, r in rules.items():
         if r.get("allows"):

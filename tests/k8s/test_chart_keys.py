@@ -55,7 +55,7 @@ def chart_facts(chart: str, version: str) -> dict[str, Any]:
 
 
 def pinned_charts() -> list[charts.Chart]:
-    return [*charts.ALL, *charts.SERVING, *(r.chart for r in charts.CLUSTER_AUTOSCALER.values())]
+    return [*charts.ALL, *charts.SERVING, charts.METRICS_SERVER, *(r.chart for r in charts.CLUSTER_AUTOSCALER.values())]
 
 
 def chart_name(reference: str) -> str:

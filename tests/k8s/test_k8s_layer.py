@@ -67,8 +67,11 @@ def test_charts_are_pinned(stack: str) -> None:
     # Cluster serving's charts exactly when the stack has a runsOn: cluster endpoint.
     serving = {c.name for c in charts.SERVING}
     assert (serving <= set(found)) is serves_on_cluster(plan)
-    assert set(found) - {charts.KUBE_PROMETHEUS_STACK.name, charts.DCGM_EXPORTER.name} - serving <= {charts.NVIDIA_DEVICE_PLUGIN.name}
-    by_name = {c.name: c for c in (*charts.ALL, *charts.SERVING)}
+    # metrics-server only with cluster endpoints on a cluster that lacks metrics.k8s.io.
+    assert set(found) - {charts.KUBE_PROMETHEUS_STACK.name, charts.DCGM_EXPORTER.name} - serving <= {charts.NVIDIA_DEVICE_PLUGIN.name, charts.METRICS_SERVER.name}
+    if charts.METRICS_SERVER.name in found:
+        assert serves_on_cluster(plan)
+    by_name = {c.name: c for c in (*charts.ALL, *charts.SERVING, charts.METRICS_SERVER)}
     for name, reg in found.items():
         chart = by_name[name]
         assert reg.inputs["version"] == chart.version

@@ -306,7 +306,12 @@ def test_serving_plan_installs_kserve_and_one_inference_service_per_endpoint() -
     plan = _plan([_cluster_endpoint(), _cluster_endpoint(name="tabular", gpu=None, gpuPool=None, cpuSize="small",
                                                           model={"artifact": {"bucket": "models", "key": "tabular/v3"}, "framework": {"name": "sklearn", "version": "1.5"}})])
     releases = {r.inputs["chart"].rsplit("/", 1)[-1]: r for r in plan.of_type(RELEASE)}
-    assert set(releases) == {"cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs"}
+    # The test's cluster does not say it serves metrics.k8s.io: the layer installs metrics-server
+    # for the endpoints' HPAs, in kube-system, and the InferenceServices wait for it.
+    assert set(releases) == {"cert-manager", "kserve-crd", "kserve-resources", "kserve-runtime-configs", "metrics-server"}
+    metrics = releases["metrics-server"]
+    assert (metrics.inputs["version"], metrics.inputs["namespace"]) == (charts.METRICS_SERVER.version, "kube-system")
+    assert all(metrics.urn in i.dependencies for i in plan.of_type(ISVC_TYPE))
     for chart in charts.SERVING:
         r = releases[chart.name]
         assert r.inputs["chart"] == f"{chart.repo}/{chart.name}" and r.inputs["version"] == chart.version

@@ -129,6 +129,14 @@ class KubernetesCluster(pulumi.ComponentResource):
     oidc_provider: aws.iam.OpenIdConnectProvider
     #: EKS AL2023 NVIDIA nodes ship the driver but not the device plugin (k8s layer reads this).
     needs_device_plugin: bool = True
+    #: What an in-cluster Prometheus can scrape (constants.SCRAPE_TARGETS): the scheduler,
+    #: controller-manager and etcd run in the AWS-managed control plane (no node endpoints;
+    #: EKS user guide "Control plane metrics" exposes them only through the API server's
+    #: metrics.eks.amazonaws.com API); kube-proxy runs as the EKS add-on on every node.
+    scrape_targets = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": True}
+    #: EKS installs no metrics-server (EKS user guide "View resource usage with the Kubernetes
+    #: Metrics Server": it is an optional add-on/chart): the k8s layer installs it where HPAs need it.
+    provides_metrics_api: bool = False
 
     def __init__(self, name: str, args: KubernetesClusterArgs[AwsSpec], opts: pulumi.ResourceOptions | None = None) -> None:
         target_options(args.cloud_options, AwsSpec, "KubernetesClusterArgs.cloud_options")  # another target's options: ConfigError

@@ -327,6 +327,14 @@ class KubernetesCluster(pulumi.ComponentResource):
     managed_cluster: containerservice.ManagedCluster
     needs_device_plugin: bool
     k8s_chart_overrides: dict[str, Any]
+    #: What an in-cluster Prometheus can scrape (constants.SCRAPE_TARGETS): the scheduler,
+    #: controller-manager and etcd run in the Azure-managed control plane, and Azure CNI
+    #: powered by Cilium (network_dataplane "cilium" below) replaces kube-proxy (AKS docs
+    #: "Configure Azure CNI Powered by Cilium": no kube-proxy).
+    scrape_targets = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": False}
+    #: AKS deploys metrics-server in kube-system on every cluster (AKS docs "Metrics Server VPA"):
+    #: metrics.k8s.io is served.
+    provides_metrics_api: bool = True
     #: Taints AKS itself puts on GPU pool nodes (spot), which the GPU daemonsets must tolerate.
     gpu_node_tolerations: list[dict[str, str]]
     #: AKS partitions MIG GPUs itself (the GPU pools' ``gpuInstanceProfile``).

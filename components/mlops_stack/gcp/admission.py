@@ -31,31 +31,37 @@ CLUSTER_EVALUATION_MODE = "PROJECT_SINGLETON_POLICY_ENFORCE"
 ENFORCEMENT = {"prod": "ENFORCED_BLOCK_AND_AUDIT_LOG"}
 DRY_RUN = "DRYRUN_AUDIT_LOG_ONLY"
 
-#: Public image paths the default images of the charts pinned in mlops_stack.k8s.charts
-#: live under (kube-prometheus-stack with its grafana, kube-state-metrics and
-#: node-exporter sub-charts; dcgm-exporter; nvidia-device-plugin; gpu-operator with
-#: node-feature-discovery; KServe and cert-manager for cluster endpoints). Taken from the charts' image registry/repository defaults
-#: (e.g. grafana's sidecar: registry quay.io, repository kiwigrid/k8s-sidecar), 2026-11-29;
-#: not re-derived from every values.yaml at the pinned versions: an image outside this
-#: list is audit-logged by the dry run in dev and staging before prod would block it.
-#: A trailing ``**`` matches sub-paths (Binary Authorization AdmissionWhitelistPattern).
+#: Public images the stack installs on GKE, by where they come from. Each pattern is checked
+#: against every image the pinned charts render by default with the layer's values (hook
+#: jobs, subcharts and the containers KServe injects included: tests/fixtures/charts/
+#: <chart>-<version>.pods.json, each fact with its chart tag) and every image in the example
+#: plans (tests/k8s/test_k8s_validation.py), so a chart bump that moves an image fails a test
+#: instead of a prod apply. A trailing ``*`` matches within one path part, ``**`` across
+#: parts (Binary Authorization admission allowlist patterns, ``registry/path``).
+#: GKE's own system images (its device plugin, its metrics-server) are Google-maintained and
+#: admitted by the global policy (``globalPolicyEvaluationMode: ENABLE``).
 CHART_IMAGE_PATTERNS = (
+    # kube-prometheus-stack 88.5.3: Prometheus, Alertmanager, node-exporter; the operator and
+    # its config reloader; the admission webhook certificate jobs (pre-/post-install hooks,
+    # ghcr.io/jkroepke/kube-webhook-certgen since the chart left registry.k8s.io/ingress-nginx);
+    # Grafana 12.11.1 and its dashboard/datasource sidecars; kube-state-metrics 8.4.0.
     "quay.io/prometheus/**",
     "quay.io/prometheus-operator/**",
-    "quay.io/kiwigrid/**",
-    "docker.io/grafana/**",
-    "docker.io/library/busybox*",
+    "ghcr.io/jkroepke/kube-webhook-certgen*",
+    "docker.io/grafana/grafana*",
+    "quay.io/kiwigrid/k8s-sidecar*",
     "registry.k8s.io/kube-state-metrics/**",
-    "registry.k8s.io/ingress-nginx/**",
-    "registry.k8s.io/nfd/**",
+    # dcgm-exporter 4.8.2 (nvcr.io/nvidia/k8s/dcgm-exporter) and KServe's Triton runtime.
     "nvcr.io/nvidia/**",
-    # Cluster endpoints (charts.SERVING, kserve/kserve v0.20.0 and cert-manager v1.21.1 values):
-    # the KServe controller, storage initializer and model servers, its kube-rbac-proxy,
-    # cert-manager, and the third-party runtimes the runtimes chart names (Triton is under
-    # nvcr.io/nvidia above).
+    # The self-hosted MLflow tracking server (k8s/tracking.py MLFLOW_IMAGE).
+    "ghcr.io/mlflow/mlflow*",
+    # Cluster endpoints (charts.SERVING): cert-manager v1.21.1 (controller, webhook,
+    # cainjector, startupapicheck hook); KServe v0.20.0 controller, its kube-rbac-proxy, the
+    # storage initializer it injects and its model-server runtimes (written docker.io/...
+    # by the layer); the third-party runtimes the runtimes chart names.
+    "quay.io/jetstack/**",
     "docker.io/kserve/**",
     "quay.io/brancz/kube-rbac-proxy*",
-    "quay.io/jetstack/**",
     "docker.io/tensorflow/serving*",
     "docker.io/pytorch/torchserve-kfs*",
     "docker.io/seldonio/mlserver*",

@@ -24,6 +24,7 @@ import pulumi_kubernetes as k8s
 from mlops_stack import catalog
 from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.args import target_options
+from mlops_stack.constants import CONTROL_PLANE_WEBHOOK_PORTS
 from mlops_stack.gcp.options import GcpSpec
 from mlops_stack.gcp._nodes import initial_nodes, management, node_config, node_service_account
 from mlops_stack.gcp._shared import IAM_APIS, enable_services, key_dependencies, key_for, labels, project_info
@@ -37,6 +38,16 @@ RELEASE_CHANNELS = {"prod": "STABLE", "staging": "REGULAR", "dev": "REGULAR"}
 #: The kubectl credential plugin GKE requires since 1.26.
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
 PD_CSI = "pd.csi.storage.gke.io"
+#: What GKE's control plane lets an in-cluster Prometheus scrape (neutral names of
+#: constants.SCRAPE_TARGETS): the scheduler, controller-manager and etcd run in Google's
+#: project (GKE docs "Control plane metrics" - they are exported to Cloud Monitoring only),
+#: and Dataplane V2 (ADVANCED_DATAPATH, set below) runs no kube-proxy (GKE docs "About
+#: Dataplane V2": kube-proxy is not deployed). kube-prometheus-stack turns their jobs and
+#: their never-clearing Down alerts off from this.
+SCRAPE_TARGETS = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": False}
+#: GKE runs metrics-server in kube-system on every Standard cluster (GKE docs "Horizontal Pod
+#: autoscaling": resource metrics come from the cluster's metrics-server): metrics.k8s.io is served.
+PROVIDES_METRICS_API = True
 #: Where GKE's managed driver installation puts the NVIDIA driver on COS nodes.
 GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
 
@@ -45,12 +56,16 @@ def chart_overrides() -> dict[str, Any]:
     """What the k8s layer's charts need on GKE (COS) nodes, for the DCGM exporter, after
     Google's own DCGM-on-GKE example: the driver libraries from GKE's install directory
     (not on the host's library path), ``privileged`` (COS nodes have no NVIDIA container
-    runtime to hand the GPU devices to the container), and GPU ids as device names (GKE's
+    runtime to hand the GPU devices to the container) with ``allowPrivilegeEscalation: true``
+    (the chart's default container context sets it false - dcgm-exporter chart 4.8.2
+    values.yaml ``securityContext`` - and the API server rejects privileged with escalation
+    off: k8s.io/kubernetes pkg/apis/core/validation, "cannot set
+    `allowPrivilegeEscalation` to false and `privileged` to true"), and GPU ids as device names (GKE's
     device plugin reports ``nvidia0``..., so the workload's pod/namespace labels attach only
     with ``device-name``). Lists here are added to the layer's (the chart's counters mount stays)."""
     return {
         "dcgm-exporter": {
-            "securityContext": {"privileged": True},
+            "securityContext": {"privileged": True, "allowPrivilegeEscalation": True},
             "extraHostVolumes": [{"name": "nvidia-install-dir-host", "hostPath": GKE_NVIDIA_DIR}],
             "extraVolumeMounts": [{"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True}],
             "extraEnv": [
@@ -59,6 +74,32 @@ def chart_overrides() -> dict[str, Any]:
             ],
         }
     }
+
+
+def webhook_firewall(parent: pulumi.Resource, name: str, env: Env, network: Any, nodes_sa: pulumi.Input[str]) -> gcp.compute.Firewall:
+    """The control plane to the nodes on the in-cluster webhook ports (the one place this
+    rule is made; ``constants.CONTROL_PLANE_WEBHOOK_PORTS``).
+
+    Nodes are private: GKE's own ``gke-<cluster>-<hash>-master`` rule admits the control plane
+    on TCP 443 and 10250 only (GKE docs "Automatically created firewall rules"), and the API
+    server calls a webhook at its pod IP and container port, so KServe's webhook (9443) would
+    time out and, with ``failurePolicy: Fail``, block every InferenceService and predictor
+    pod. The source is the node subnet: without ``master_ipv4_cidr_block`` the cluster uses
+    Private Service Connect and its control-plane endpoint gets an address from the cluster's
+    node subnet (GKE docs "About Private Service Connect"). The targets are the nodes, by
+    their service account."""
+    return gcp.compute.Firewall(
+        f"{name}-control-plane-webhooks",
+        network=network.network_id,
+        description=f"mlops-stack {env.prefix}: GKE control plane to admission webhooks and aggregated APIs on the nodes",
+        direction="INGRESS",
+        priority=1000,
+        allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in CONTROL_PLANE_WEBHOOK_PORTS])],
+        source_ranges=[(getattr(network, "ranges", None) or {}).get("nodes") or network.cidr],
+        target_service_accounts=[nodes_sa],
+        log_config=gcp.compute.FirewallLogConfigArgs(metadata="EXCLUDE_ALL_METADATA"),
+        opts=child_opts(parent),
+    )
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str) -> str:
@@ -145,6 +186,12 @@ class KubernetesCluster(pulumi.ComponentResource):
     zones: int
     needs_device_plugin: bool
     k8s_chart_overrides: dict[str, Any]
+    #: Which control-plane components Prometheus can scrape (``SCRAPE_TARGETS``).
+    scrape_targets: dict[str, bool]
+    #: Whether the cluster serves metrics.k8s.io without the layer installing metrics-server.
+    provides_metrics_api: bool
+    #: The ingress rule from the control plane to the nodes on the webhook ports.
+    webhook_firewall: gcp.compute.Firewall
     #: GKE partitions MIG GPUs itself (the pools' ``gpuPartitionSize``).
     partitions_mig: bool = True
 
@@ -182,6 +229,9 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.storage_class = storage_class(disk_key)
         self.needs_device_plugin = False
         self.k8s_chart_overrides = chart_overrides()
+        self.scrape_targets = dict(SCRAPE_TARGETS)
+        self.provides_metrics_api = PROVIDES_METRICS_API
+        self.webhook_firewall = webhook_firewall(self, name, env, args.network, nodes_sa.email)
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child_opts(self, depends_on=[system_pool])
         )

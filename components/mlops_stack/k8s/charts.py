@@ -78,6 +78,15 @@ KSERVE_RUNTIME_CONFIGS = Chart("kserve-runtime-configs", "v0.20.0", KSERVE_REPO)
 #: KServe documents 1.15.0 as the minimum), from the OCI location its README installs from. Key paths: tests/fixtures/charts/cert-manager-v1.21.1.json.
 CERT_MANAGER = Chart("cert-manager", "v1.21.1", "oci://quay.io/jetstack/charts")
 
+#: metrics-server (the ``metrics.k8s.io`` API KServe's CPU HPAs read), installed only on a
+#: cluster that does not serve that API itself (``cluster.provides_metrics_api`` False).
+#: Pinned to chart 3.13.1 (kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1,
+#: commit 842dcc8, 2026-06-11; appVersion 0.8.1, image registry.k8s.io/metrics-server/metrics-server:v0.8.1),
+#: the newest chart release. Its defaults are kept: container port 10250, the
+#: v1beta1.metrics.k8s.io APIService, non-root read-only container
+#: (tests/fixtures/charts/metrics-server-3.13.1.pods.json).
+METRICS_SERVER = Chart("metrics-server", "3.13.1", "https://kubernetes-sigs.github.io/metrics-server/")
+
 ALL = (KUBE_PROMETHEUS_STACK, DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN, GPU_OPERATOR)
 #: The charts of cluster serving (installed only when a spec has a ``runsOn: cluster`` endpoint).
 SERVING = (CERT_MANAGER, KSERVE_CRD, KSERVE_RESOURCES, KSERVE_RUNTIME_CONFIGS)

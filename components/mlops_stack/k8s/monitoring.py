@@ -163,6 +163,23 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: The kube-prometheus-stack 88.5.3 value key of each neutral scrape target
+#: (constants.SCRAPE_TARGETS). ``<key>.enabled: false`` drops the Service, the
+#: ServiceMonitor and the alert group together: templates/prometheus/rules-1.14/
+#: kubernetes-system-scheduler.yaml, kubernetes-system-controller-manager.yaml,
+#: kubernetes-system-kube-proxy.yaml and etcd.yaml are each guarded by ``.Values.<key>.enabled``
+#: (tag kube-prometheus-stack-88.5.3), so KubeSchedulerDown, KubeControllerManagerDown,
+#: KubeProxyDown and the etcd alerts are not installed where nothing can be scraped.
+SCRAPE_TARGET_KEYS = {"scheduler": "kubeScheduler", "controller-manager": "kubeControllerManager", "etcd": "kubeEtcd", "kube-proxy": "kubeProxy"}
+
+
+def scrape_target_values(cluster: Any) -> dict[str, Any]:
+    """``{"kubeScheduler": {"enabled": False}, ...}`` for every control-plane component the
+    cluster does not let Prometheus scrape (``cluster.scrape_targets``; absent: all can be)."""
+    targets = getattr(cluster, "scrape_targets", None) or {}
+    return {key: {"enabled": False} for name, key in SCRAPE_TARGET_KEYS.items() if targets.get(name, True) is False}
+
+
 def kube_prometheus_values(
     env: Env,
     spec: MonitoringSpec,
@@ -170,6 +187,7 @@ def kube_prometheus_values(
     storage_class: pulumi.Input[str] | None,
     admin_secret: pulumi.Input[str],
     rule_groups: list[dict[str, Any]],
+    cluster: Any = None,
 ) -> dict[str, Any]:
     """kube-prometheus-stack values (pure). No secret is ever placed in them."""
     grafana_persistence: dict[str, Any] = {"enabled": True, "size": f"{GRAFANA_VOLUME_GB}Gi", "accessModes": ["ReadWriteOnce"]}
@@ -213,6 +231,7 @@ def kube_prometheus_values(
         # kube_node_labels carries only allow-listed labels: export the GPU pool labels.
         "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{','.join(NODE_LABELS_EXPORTED)}]"]},
     }
+    values.update(scrape_target_values(cluster))
     if rule_groups:
         values["additionalPrometheusRulesMap"] = {"mlops-gpu": {"groups": rule_groups}}
     return _deep_merge(values, pod_hardening())
@@ -321,7 +340,7 @@ class Monitoring(pulumi.ComponentResource):
         )
 
         values = with_overrides(
-            kube_prometheus_values(env, spec, storage_class=storage_class_name, admin_secret=admin.metadata.name, rule_groups=plan.rule_groups),
+            kube_prometheus_values(env, spec, storage_class=storage_class_name, admin_secret=admin.metadata.name, rule_groups=plan.rule_groups, cluster=args.cluster),
             args.cluster,
             charts.KUBE_PROMETHEUS_STACK,
         )

@@ -65,6 +65,13 @@ CERT_MANAGER_RELEASE = "cert-manager"
 KSERVE_CRD_RELEASE = "kserve-crd"
 KSERVE_RELEASE = "kserve"
 KSERVE_RUNTIMES_RELEASE = "kserve-runtime-configs"
+METRICS_SERVER_RELEASE = "metrics-server"
+#: metrics-server runs where the clouds run theirs (system-cluster-critical, the chart's default).
+METRICS_SERVER_NAMESPACE = "kube-system"
+#: What each endpoint's HPA scales on (``scaleMetric: cpu``): CPU utilisation of the predictor
+#: pods, read by the HPA controller from the resource metrics API (Kubernetes docs "Horizontal
+#: Pod Autoscaling": resource metrics come from metrics.k8s.io, served by metrics-server).
+HPA_METRICS_API = "metrics.k8s.io"
 
 #: Requests (= limits) of a CPU endpoint by ``cpuSize``: it runs on the cluster's general nodes.
 CPU_SIZES = {"small": ("500m", "1Gi"), "medium": ("1", "2Gi"), "large": ("2", "4Gi")}
@@ -254,10 +261,44 @@ RUNTIME_KEYS = (
 )
 
 
+#: Docker Hub's registry host. KServe's charts name Docker Hub images without it
+#: (``kserve/kserve-controller``); the layer writes every such image fully qualified, so an
+#: admission policy that matches image paths (GKE Binary Authorization allowlist patterns are
+#: ``registry/path``) sees the registry it allowlists.
+DOCKER_HUB = "docker.io"
+#: The chart's default image repositories (kserve-resources v0.20.0 values.yaml
+#: ``kserve.{controller,storage,agent,router}.image``), qualified.
+KSERVE_IMAGES = {part: f"{DOCKER_HUB}/kserve/{name}" for part, name in
+                 (("controller", "kserve-controller"), ("storage", "storage-initializer"), ("agent", "agent"), ("router", "router"))}
+#: Each runtime's default image repository (kserve-runtime-configs v0.20.0 values.yaml
+#: ``kserve.servingruntime.<key>.image``; tests/fixtures/charts/kserve-runtime-configs-v0.20.0.json).
+RUNTIME_IMAGES = {
+    "sklearnserver": "kserve/sklearnserver",
+    "xgbserver": "kserve/xgbserver",
+    "lgbserver": "kserve/lgbserver",
+    "mlserver": "docker.io/seldonio/mlserver",
+    "tensorflow": "tensorflow/serving",
+    "torchserve": "pytorch/torchserve-kfs",
+    "tritonserver": "nvcr.io/nvidia/tritonserver",
+    "huggingfaceserver": "kserve/huggingfaceserver",
+    "pmmlserver": "kserve/pmmlserver",
+    "paddleserver": "kserve/paddleserver",
+}
+
+
+def qualified_image(repository: str) -> str:
+    """``kserve/x`` -> ``docker.io/kserve/x``; a repository whose first part is a host stays."""
+    first = repository.split("/", 1)[0]
+    return repository if "." in first or ":" in first or first == "localhost" else f"{DOCKER_HUB}/{repository}"
+
+
 def runtime_values(endpoints: Sequence[EndpointSpec]) -> dict[str, Any]:
-    """kserve-runtime-configs values: the runtimes the spec uses on, every other one disabled."""
+    """kserve-runtime-configs values: the runtimes the spec uses on (their images fully
+    qualified), every other one disabled."""
     used = runtimes_used(endpoints)
-    switches = {key: {"disabled": key not in used} for key in RUNTIME_KEYS}
+    switches: dict[str, Any] = {key: {"disabled": key not in used} for key in RUNTIME_KEYS}
+    for key in sorted(used):
+        switches[key]["image"] = qualified_image(RUNTIME_IMAGES[key])
     return {"kserve": {"servingruntime": {"enabled": True, **switches}}}
 
 
@@ -266,12 +307,29 @@ def kserve_values() -> dict[str, Any]:
     hosts; the controller's resources stated in full."""
     return {
         "kserve": {
+            **{part: {"image": KSERVE_IMAGES[part]} for part in ("storage", "agent", "router")},
             "controller": {
+                "image": KSERVE_IMAGES["controller"],
                 "deploymentMode": DEPLOYMENT_MODE,
                 "gateway": {"disableIngressCreation": True, "disableIstioVirtualHost": True},
                 "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "500Mi"}},
             },
         }
+    }
+
+
+def needs_metrics_server(cluster: Any) -> bool:
+    """Whether the layer must install metrics-server: the cluster does not serve
+    ``metrics.k8s.io`` itself (``cluster.provides_metrics_api``; absent: assume it does not)."""
+    return not bool(getattr(cluster, "provides_metrics_api", False))
+
+
+def metrics_server_values() -> dict[str, Any]:
+    """metrics-server chart values: the chart's defaults (APIService, port 10250, non-root
+    read-only container) with resources stated in full."""
+    return {
+        "apiService": {"create": True},
+        "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "500Mi"}},
     }
 
 
@@ -362,22 +420,7 @@ class Serving(pulumi.ComponentResource):
         env = args.env
         pools = {ep.name: endpoint_pool(args.cluster_spec, ep, i) for i, ep in enumerate(args.endpoints)}
 
-        cm_ns = namespace(self, f"{name}-cert-manager-namespace", CERT_MANAGER_NAMESPACE, k8s_labels(env, "cert-manager", **{"pod-security.kubernetes.io/enforce": "restricted"}))
-        cert_manager = helm_release(
-            self, f"{name}-cert-manager", charts.CERT_MANAGER, cm_ns.metadata.name,
-            with_overrides(cert_manager_values(), args.cluster, charts.CERT_MANAGER), release_name=CERT_MANAGER_RELEASE,
-        )
-        ks_ns = namespace(self, f"{name}-kserve-namespace", KSERVE_NAMESPACE, k8s_labels(env, "kserve", **{"pod-security.kubernetes.io/enforce": "restricted"}))
-        crds = helm_release(self, f"{name}-kserve-crd", charts.KSERVE_CRD, ks_ns.metadata.name, {}, release_name=KSERVE_CRD_RELEASE)
-        controller = helm_release(
-            self, f"{name}-kserve", charts.KSERVE_RESOURCES, ks_ns.metadata.name,
-            with_overrides(kserve_values(), args.cluster, charts.KSERVE_RESOURCES), release_name=KSERVE_RELEASE,
-            depends_on=[crds, cert_manager],
-        )
-        runtimes = helm_release(
-            self, f"{name}-kserve-runtimes", charts.KSERVE_RUNTIME_CONFIGS, ks_ns.metadata.name,
-            runtime_values(args.endpoints), release_name=KSERVE_RUNTIMES_RELEASE, depends_on=[crds, controller],
-        )
+        crds, runtimes, metrics = self._platform(name, args)
 
         ns = namespace(
             self,
@@ -409,7 +452,7 @@ class Serving(pulumi.ComponentResource):
                     annotations={DEPLOYMENT_MODE_ANNOTATION: DEPLOYMENT_MODE, AUTOSCALER_CLASS_ANNOTATION: AUTOSCALER_CLASS},
                 ),
                 spec=inference_service_spec(args.cloud, ep, pools[ep.name], uri=uri, cluster=args.cluster, pod_labels=identity.pod_labels),
-                opts=child_opts(self, depends_on=[runtimes, sa]),
+                opts=child_opts(self, depends_on=[crds, runtimes, sa, *metrics]),
             )
             self.endpoints[ep.name] = {
                 # The resource's ID is <namespace>/<name>: the name once KServe has the object.
@@ -442,6 +485,41 @@ class Serving(pulumi.ComponentResource):
 
         self.namespace = ns_name
         self.register_outputs({"endpoints": self.endpoints, "namespace": self.namespace})
+
+
+    def _platform(self, name: str, args: ServingArgs) -> tuple[pulumi.Resource, pulumi.Resource, list[pulumi.Resource]]:
+        """cert-manager, KServe (CRDs, controller, runtimes) and, where the cluster lacks
+        metrics.k8s.io, metrics-server: (the CRD release, the runtimes release, [metrics-server])."""
+        env = args.env
+        cm_ns = namespace(self, f"{name}-cert-manager-namespace", CERT_MANAGER_NAMESPACE, k8s_labels(env, "cert-manager", **{"pod-security.kubernetes.io/enforce": "restricted"}))
+        cert_manager = helm_release(
+            self, f"{name}-cert-manager", charts.CERT_MANAGER, cm_ns.metadata.name,
+            with_overrides(cert_manager_values(), args.cluster, charts.CERT_MANAGER), release_name=CERT_MANAGER_RELEASE,
+        )
+        ks_ns = namespace(self, f"{name}-kserve-namespace", KSERVE_NAMESPACE, k8s_labels(env, "kserve", **{"pod-security.kubernetes.io/enforce": "restricted"}))
+        crds = helm_release(self, f"{name}-kserve-crd", charts.KSERVE_CRD, ks_ns.metadata.name, {}, release_name=KSERVE_CRD_RELEASE)
+        controller = helm_release(
+            self, f"{name}-kserve", charts.KSERVE_RESOURCES, ks_ns.metadata.name,
+            with_overrides(kserve_values(), args.cluster, charts.KSERVE_RESOURCES), release_name=KSERVE_RELEASE,
+            depends_on=[crds, cert_manager],
+        )
+        runtimes = helm_release(
+            self, f"{name}-kserve-runtimes", charts.KSERVE_RUNTIME_CONFIGS, ks_ns.metadata.name,
+            runtime_values(args.endpoints), release_name=KSERVE_RUNTIMES_RELEASE, depends_on=[crds, controller],
+        )
+
+        # The endpoints' HPAs read CPU from metrics.k8s.io: install metrics-server where the
+        # cluster does not serve it (a capability the cluster states, see needs_metrics_server).
+        metrics: list[pulumi.Resource] = []
+        if needs_metrics_server(args.cluster):
+            metrics.append(
+                helm_release(
+                    self, f"{name}-metrics-server", charts.METRICS_SERVER, METRICS_SERVER_NAMESPACE,
+                    with_overrides(metrics_server_values(), args.cluster, charts.METRICS_SERVER), release_name=METRICS_SERVER_RELEASE,
+                )
+            )
+
+        return crds, runtimes, metrics
 
 
 def build_for_stack(b: Any, role: str, endpoints: Sequence[EndpointSpec]) -> Serving:
