@@ -561,10 +561,14 @@ SLOTS: tuple[Slot, ...] = (
         create=_k8s_create,
         outputs=_k8s_outputs,
     ),
-    # Managed endpoints: the target's endpoint service (runsOn: managed, the default).
+    # Managed endpoints: the target's endpoint service (runsOn: managed, the default). Left
+    # out while ``deployEndpoints`` is false: the first apply creates the bucket and the
+    # registry they read from, the user uploads the artifact and pushes the image, and a
+    # later apply adds the endpoints and changes nothing else (docs/first-apply.md).
     Slot(
         key="endpoints",
         kind="ModelEndpoint",
+        wanted=lambda s: s.deploy_endpoints,
         each=lambda s: [(i, e) for i, e in enumerate(s.endpoints) if not e.on_cluster],
         role=lambda ep: f"endpoint-{ep.name}",
         args=_endpoint,
