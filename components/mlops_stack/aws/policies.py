@@ -113,6 +113,11 @@ def autoscaling_role_arn(account_id: str, partition: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
 
+def autoscaling_role_condition(account_id: str, partition: str) -> dict[str, Any]:
+    """Only the EC2 Auto Scaling service-linked role of this account (by ARN, at request time)."""
+    return {"StringEquals": {"kms:CallerAccount": account_id}, "ArnEquals": {"aws:PrincipalArn": autoscaling_role_arn(account_id, partition)}}
+
+
 def ebs_csi_kms_policy(key_arn: str) -> str:
     """What the EBS CSI driver needs to create volumes encrypted with the stack key (the
     managed AmazonEBSCSIDriverPolicy covers no customer-managed key)."""
@@ -201,20 +206,24 @@ def kms_key_policy(account_id: str, partition: str, region: str) -> str:
                     # EC2 Auto Scaling launches the node groups' instances with root volumes
                     # encrypted by this key; its service-linked role needs the key and grants
                     # (AWS EC2 Auto Scaling guide, "Required AWS KMS key policy for use with
-                    # encrypted volumes").
+                    # encrypted volumes"). The role is matched by condition, not named as the
+                    # principal: KMS CreateKey refuses a policy whose principal does not exist,
+                    # and AWS creates this role only with the account's first Auto Scaling
+                    # group (the stack's own node groups), after the key.
                     "Sid": "AutoScalingUsesKey",
                     "Effect": "Allow",
-                    "Principal": {"AWS": autoscaling_role_arn(account_id, partition)},
+                    "Principal": {"AWS": "*"},
                     "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
                     "Resource": "*",
+                    "Condition": autoscaling_role_condition(account_id, partition),
                 },
                 {
                     "Sid": "AutoScalingGrants",
                     "Effect": "Allow",
-                    "Principal": {"AWS": autoscaling_role_arn(account_id, partition)},
+                    "Principal": {"AWS": "*"},
                     "Action": "kms:CreateGrant",
                     "Resource": "*",
-                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                    "Condition": {**autoscaling_role_condition(account_id, partition), "Bool": {"kms:GrantIsForAWSResource": "true"}},
                 },
                 {
                     "Sid": "CloudWatchLogsEncrypt",
