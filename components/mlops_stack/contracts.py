@@ -440,6 +440,13 @@ def _tracking_server(b: Build) -> Any:
     )
 
 
+def _tracking_server_outputs(b: Build, made: list[Made]) -> Mapping[str, Any]:
+    # ``mlflow_user_policy``: what a target offers to attach to MLflow users (if anything).
+    server = made[0].value
+    policy = getattr(server, "mlflow_user_policy", None)
+    return {"mlflow_tracking_uri": server.mlflow_tracking_uri, **({"mlflow_user_policy": policy} if policy is not None else {})}
+
+
 def _tracking_database(b: Build) -> Any:
     from mlops_stack.args import PostgresDatabaseArgs
 
@@ -607,7 +614,7 @@ SLOTS: tuple[Slot, ...] = (
         role="tracking",
         wanted=_tracking_wanted("managed"),
         args=_tracking_server,
-        outputs=_one("mlflow_tracking_uri"),
+        outputs=_tracking_server_outputs,
         need=Need(
             "TrackingServer",
             _tracking_wanted("managed"),

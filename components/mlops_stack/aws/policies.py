@@ -73,9 +73,12 @@ def irsa_assume_role_policy(oidc_provider_arn: str, issuer: str, namespace: str,
     )
 
 
-def service_assume_role_policy(service: str, account_id: str) -> str:
+def service_assume_role_policy(service: str, account_id: str, *, if_exists: bool = False) -> str:
     """Trust policy for an AWS service acting for this account only (``aws:SourceAccount``
-    guards against the confused deputy)."""
+    guards against the confused deputy). ``if_exists``: for a service not documented to
+    send the key (an absent key would make ``StringEquals`` deny the AssumeRole), a
+    request that carries it must still name this account."""
+    operator = "StringEqualsIfExists" if if_exists else "StringEquals"
     return dumps(
         {
             "Version": VERSION,
@@ -84,7 +87,7 @@ def service_assume_role_policy(service: str, account_id: str) -> str:
                     "Effect": "Allow",
                     "Principal": {"Service": service},
                     "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                    "Condition": {operator: {"aws:SourceAccount": account_id}},
                 }
             ],
         }
@@ -519,6 +522,41 @@ def tracking_server_policy(
                     f"arn:{partition}:sagemaker:{region}:{account_id}:model-package-group/*",
                     f"arn:{partition}:sagemaker:{region}:{account_id}:model-package/*",
                 ],
+            }
+        )
+    return dumps({"Version": VERSION, "Statement": statements})
+
+
+def mlflow_user_policy(*, server_arn: str, bucket_arn: str, prefix: str, key_arn: str | None, region: str) -> str:
+    """What a person or job needs to use the managed MLflow with the ``sagemaker-mlflow``
+    plugin, which calls the tracking server's API and reads and writes the run artifacts in
+    S3 with the caller's own credentials: the server's MLflow API and presigned UI URL, the
+    tracking prefix of one bucket, and the stack key only through S3 in the region."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "MlflowApi", "Effect": "Allow", "Action": "sagemaker-mlflow:*", "Resource": server_arn},
+        {
+            "Sid": "MlflowServer",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeMlflowTrackingServer", "sagemaker:CreatePresignedMlflowTrackingServerUrl"],
+            "Resource": server_arn,
+        },
+        {"Sid": "ArtifactsUnderPrefix", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"{bucket_arn}/{prefix}*"},
+        {
+            "Sid": "ListArtifactsPrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        },
+    ]
+    if key_arn:
+        statements.append(
+            {
+                "Sid": "StackKeyThroughS3",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
             }
         )
     return dumps({"Version": VERSION, "Statement": statements})
