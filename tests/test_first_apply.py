@@ -204,3 +204,21 @@ def test_deploy_endpoints_false_plans_everything_but_the_managed_serving_chain(s
 def test_deploy_endpoints_must_be_a_boolean() -> None:
     with pytest.raises(ConfigError, match=r"^deployEndpoints: 'later' must be true or false$"):
         plan_with("dev-aws", deployEndpoints="later")
+
+
+def test_the_example_pipeline_keeps_the_endpoints_out_of_phase_1_and_checks_their_inputs() -> None:
+    import yaml
+
+    from planning import ROOT
+
+    jobs = yaml.safe_load((ROOT / "examples/pipelines/github-actions.yml").read_text())["jobs"]
+    (phase1,) = [s["run"] for s in jobs["cloud-layer"]["steps"] if "pulumi up" in s.get("run", "")]
+    assert phase1.endswith("--config-path -c mlops-stack:cluster.inCluster=false -c mlops-stack:deployEndpoints=false")
+    runs = [s.get("run", "") for s in jobs["deploy"]["steps"]]
+    check = next(i for i, r in enumerate(runs) if "preflight" in r)
+    up = next(i for i, r in enumerate(runs) if "pulumi up" in r)
+    assert check < up
+    lines = runs[check].splitlines()
+    assert lines[1] == "pulumi stack output --json > outputs.json"
+    assert lines[2] == ".venv/bin/mlops-stack preflight --stack ${{ matrix.stack }} --outputs outputs.json"
+    assert "deployEndpoints" not in runs[up]

@@ -162,19 +162,28 @@ def preflight_command(args: argparse.Namespace, client: Any = None) -> int:
     state: dict[str, Any] = {}
 
     def body() -> int:
-        from mlops_stack.errors import ConfigError
         from mlops_stack.ops_report import render
 
         spec, stack = load_spec_for(args, resolve=True)
         state["cloud"] = spec.cloud
         run = ops_module(spec.cloud, "preflight").run_preflight
         extra: dict[str, Any] = {}
+        unchecked = False
         if getattr(args, "outputs", None):
             # The stack's outputs name the bucket and registry the first apply made.
-            if "outputs" not in inspect.signature(run).parameters:
-                raise ConfigError("--outputs", f"preflight on {spec.cloud} does not check stack outputs yet", value=args.outputs)
-            extra["outputs"] = _stack_outputs(args, spec)
+            outputs = _stack_outputs(args, spec)
+            if "outputs" in inspect.signature(run).parameters:
+                extra["outputs"] = outputs
+            else:
+                unchecked = True
         report = run(spec, _clients(args, spec, client), stack=stack, **extra)
+        if unchecked:
+            from mlops_stack.ops_report import WARN, Finding
+
+            report.findings.append(
+                Finding("endpoint inputs", "model artifacts and images", spec.region, "present", "not checked", WARN,
+                        f"preflight on {spec.cloud} does not check the managed endpoints' artifacts and images yet")
+            )
         if args.format == "json":
             print(json.dumps(report.document(), indent=2))
         else:
