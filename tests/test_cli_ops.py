@@ -76,5 +76,9 @@ def test_the_example_pipeline_deploys_every_cloud_with_oidc(job: str) -> None:
         assert not any("secret" in str(v).lower() for v in steps[0]["with"].values()), "OIDC: no stored secret"
     assert spec["env"]["ARM_USE_OIDC"] == "true"
     runs = " ".join(s.get("run", "") for s in spec["steps"])
-    assert ("mlops-stack preflight --stack ${{ matrix.stack }}" in runs) is (job == "cloud-layer")
+    # cloud-layer: before phase 1; deploy: with the stack outputs, that the managed
+    # endpoints' artifacts and images exist before phase 2 (docs/first-apply.md).
+    preflights = [line.strip() for s in spec["steps"] for line in s.get("run", "").splitlines() if "mlops-stack preflight" in line]
+    suffix = " --outputs outputs.json" if job == "deploy" else ""
+    assert preflights == [f".venv/bin/mlops-stack preflight --stack ${{{{ matrix.stack }}}}{suffix}"]
     assert ("mlops-stack smoke --stack ${{ matrix.stack }} --outputs outputs.json" in runs) is (job == "deploy")
