@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -82,3 +84,32 @@ def test_the_example_pipeline_deploys_every_cloud_with_oidc(job: str) -> None:
     suffix = " --outputs outputs.json" if job == "deploy" else ""
     assert preflights == [f".venv/bin/mlops-stack preflight --stack ${{{{ matrix.stack }}}}{suffix}"]
     assert ("mlops-stack smoke --stack ${{ matrix.stack }} --outputs outputs.json" in runs) is (job == "deploy")
+
+
+def test_preflight_outputs_on_a_target_without_the_check_is_a_warn_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A target whose run_preflight takes no ``outputs`` still runs (the pipeline passes
+    --outputs on every cloud); the report says the endpoints' inputs were not checked."""
+    import argparse
+    import json as _json
+    import types
+
+    from mlops_stack.ops_report import Report
+
+    real = cli_ops.ops_module
+
+    def run_preflight(spec: Any, client: Any, stack: str = "") -> Report:
+        return Report(stack=stack, region=spec.region)
+
+    fake = types.SimpleNamespace(run_preflight=run_preflight, sdk_error=lambda err: None, SDK_MODULES=(), OPS_EXTRA="gcp-ops", SDK_LABEL="x")
+    monkeypatch.setattr(cli_ops, "ops_module", lambda cloud, kind: fake if kind == "preflight" else real(cloud, kind))
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(_json.dumps({"cloud": "gcp", "bucket_uris": {}}))
+    parser = argparse.ArgumentParser(prog="mlops-stack")
+    cli_ops.add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["preflight", "--stack", "dev-gcp", "--stacks-dir", str(ROOT / "stacks"), "--outputs", str(outputs), "--format", "json"])
+    code = args.handler(args, client=object())
+    doc = _json.loads(capsys.readouterr().out)
+    assert code == 0
+    (row,) = doc["findings"]
+    assert (row["check"], row["allowed"], row["status"]) == ("endpoint inputs", "not checked", "warn")
+    assert row["detail"] == "preflight on gcp does not check the managed endpoints' artifacts and images yet"

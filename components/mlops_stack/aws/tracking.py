@@ -12,6 +12,8 @@ output ``mlflow_tracking_uri`` is that ARN (docs/tracking.md).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 
@@ -122,17 +124,7 @@ class TrackingServer(pulumi.ComponentResource):
                 depends_on=[policy],
             ),
         )
-        user_policy = aws.iam.Policy(
-            f"{name}-user-policy",
-            description=f"mlops-stack {env.prefix}: use the MLflow tracking server (API, artifacts prefix, stack key through S3)",
-            policy=pulumi.Output.all(server.arn, bucket_arn, kms or "").apply(
-                lambda v: mlflow_user_policy(server_arn=v[0], bucket_arn=v[1], prefix=TRACKING_PREFIX, key_arn=v[2] or None, region=env.region)
-            ),
-            tags=tags,
-            opts=child_opts(self),
-        )
-        #: A managed IAM policy for the roles of the people and jobs that log to MLflow.
-        self.mlflow_user_policy = user_policy.arn
+        self.mlflow_user_policy = self._user_policy(name, env, server, bucket_arn, kms, tags)
         self.mlflow_tracking_uri = server.arn
         self.tracking_server_url = server.tracking_server_url
         self.role_arn = role.arn
@@ -145,3 +137,19 @@ class TrackingServer(pulumi.ComponentResource):
                 "mlflow_user_policy": self.mlflow_user_policy,
             }
         )
+
+    def _user_policy(
+        self, name: str, env: Any, server: aws.sagemaker.MlflowTrackingServer, bucket_arn: pulumi.Input[str], kms: Any, tags: dict[str, str]
+    ) -> pulumi.Output[str]:
+        """A managed IAM policy for the roles of the people and jobs that log to MLflow: its ARN."""
+        user_policy = aws.iam.Policy(
+            f"{name}-user-policy",
+            description=f"mlops-stack {env.prefix}: use the MLflow tracking server (API, artifacts prefix, stack key through S3)",
+            policy=pulumi.Output.all(server.arn, bucket_arn, kms or "").apply(
+                lambda v: mlflow_user_policy(server_arn=v[0], bucket_arn=v[1], prefix=TRACKING_PREFIX, key_arn=v[2] or None, region=env.region)
+            ),
+            tags=tags,
+            opts=child_opts(self),
+        )
+        return user_policy.arn
+
