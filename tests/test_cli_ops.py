@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,7 +18,11 @@ from planning import ROOT
 @pytest.mark.parametrize("cloud", sorted(cli_ops.ops_packages()))
 def test_every_cloud_module_has_the_same_functions(cloud: str) -> None:
     pre, smoke = cli_ops.ops_module(cloud, "preflight"), cli_ops.ops_module(cloud, "smoke")
-    assert list(inspect.signature(pre.run_preflight).parameters) == ["spec", "client", "stack"]
+    params = inspect.signature(pre.run_preflight).parameters
+    # ``outputs`` (``preflight --outputs``, after the first apply): the managed endpoints'
+    # artifacts and images; optional, so a target may add it later.
+    assert list(params) in (["spec", "client", "stack"], ["spec", "client", "stack", "outputs"])
+    assert "outputs" not in params or params["outputs"].default is None
     assert list(inspect.signature(pre.default_clients).parameters) == ["spec", "profile"]
     assert list(inspect.signature(smoke.run_smoke).parameters) == ["spec", "outputs", "client", "stack"]
     assert callable(pre.sdk_error) and pre.OPS_EXTRA == f"{cloud}-ops" and pre.SDK_MODULES and pre.SDK_LABEL
@@ -72,5 +78,38 @@ def test_the_example_pipeline_deploys_every_cloud_with_oidc(job: str) -> None:
         assert not any("secret" in str(v).lower() for v in steps[0]["with"].values()), "OIDC: no stored secret"
     assert spec["env"]["ARM_USE_OIDC"] == "true"
     runs = " ".join(s.get("run", "") for s in spec["steps"])
-    assert ("mlops-stack preflight --stack ${{ matrix.stack }}" in runs) is (job == "cloud-layer")
+    # cloud-layer: before phase 1; deploy: with the stack outputs, that the managed
+    # endpoints' artifacts and images exist before phase 2 (docs/first-apply.md).
+    preflights = [line.strip() for s in spec["steps"] for line in s.get("run", "").splitlines() if "mlops-stack preflight" in line]
+    suffix = " --outputs outputs.json" if job == "deploy" else ""
+    assert preflights == [f".venv/bin/mlops-stack preflight --stack ${{{{ matrix.stack }}}}{suffix}"]
     assert ("mlops-stack smoke --stack ${{ matrix.stack }} --outputs outputs.json" in runs) is (job == "deploy")
+
+
+def test_preflight_outputs_on_a_target_without_the_check_is_a_warn_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A target whose run_preflight takes no ``outputs`` still runs (the pipeline passes
+    --outputs on every cloud); the report says the endpoints' inputs were not checked."""
+    import argparse
+    import json as _json
+    import types
+
+    from mlops_stack.ops_report import Report
+
+    real = cli_ops.ops_module
+
+    def run_preflight(spec: Any, client: Any, stack: str = "") -> Report:
+        return Report(stack=stack, region=spec.region)
+
+    fake = types.SimpleNamespace(run_preflight=run_preflight, sdk_error=lambda err: None, SDK_MODULES=(), OPS_EXTRA="gcp-ops", SDK_LABEL="x")
+    monkeypatch.setattr(cli_ops, "ops_module", lambda cloud, kind: fake if kind == "preflight" else real(cloud, kind))
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(_json.dumps({"cloud": "gcp", "bucket_uris": {}}))
+    parser = argparse.ArgumentParser(prog="mlops-stack")
+    cli_ops.add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["preflight", "--stack", "dev-gcp", "--stacks-dir", str(ROOT / "stacks"), "--outputs", str(outputs), "--format", "json"])
+    code = args.handler(args, client=object())
+    doc = _json.loads(capsys.readouterr().out)
+    assert code == 0
+    (row,) = doc["findings"]
+    assert (row["check"], row["allowed"], row["status"]) == ("endpoint inputs", "not checked", "warn")
+    assert row["detail"] == "preflight on gcp does not check the managed endpoints' artifacts and images yet"

@@ -157,3 +157,75 @@ def test_the_example_pipeline_applies_in_two_phases() -> None:
     for stack in deploy["strategy"]["matrix"]["stack"]:
         if stack.endswith("-aws"):
             assert plan_example(stack).of_type(INGRESS), stack
+
+
+# --- managed endpoints wait for their artifact and image (deployEndpoints) -----------
+
+#: The managed serving chain of each cloud: what needs the model artifact and the image.
+SERVING_TYPES = {
+    "aws:sagemaker/model:Model",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+    "aws:sagemaker/endpoint:Endpoint",
+    "gcp:vertex/aiEndpoint:AiEndpoint",
+    "mlops:gcp:VertexModelDeployment",
+    "azure-native:machinelearningservices:OnlineEndpoint",
+    "azure-native:machinelearningservices:OnlineDeployment",
+    "azure-native:machinelearningservices:ModelVersion",
+}
+
+
+def _subtree(plan: Plan, roots: set[str]) -> set[str]:
+    found = set(roots)
+    grew = True
+    while grew:
+        more = {r.urn for r in plan.resources if r.parent in found} - found
+        grew = bool(more)
+        found |= more
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev-aws", "prod-aws", "dev-gcp", "prod-gcp", "dev-azure", "prod-azure"])
+def test_deploy_endpoints_false_plans_everything_but_the_managed_serving_chain(stack: str) -> None:
+    full = plan_example(stack)
+    cloud = stack.split("-")[1]
+    endpoints = [r for r in full.resources if r.type == f"mlops:{cloud}:ModelEndpoint"]
+    assert endpoints, "the example has a managed endpoint"
+    chain = _subtree(full, {r.urn for r in endpoints})
+    assert {r.type for r in full.resources if r.urn in chain} & SERVING_TYPES
+    phase1 = plan_with(stack, deployEndpoints=False)
+    # Nothing of the serving chain, on any cloud.
+    assert [r.name for r in phase1.resources if r.type in SERVING_TYPES or r.type.endswith(":ModelEndpoint")] == []
+    # Everything else exactly as the full plan has it: the second apply only adds the chain.
+    full_by_urn = full.by_urn()
+    assert {r.urn for r in phase1.resources} == set(full_by_urn) - chain
+    for r in phase1.resources:
+        assert r.inputs == full_by_urn[r.urn].inputs, r.urn
+        assert (r.protect, r.retain_on_delete, r.dependencies) == (full_by_urn[r.urn].protect, full_by_urn[r.urn].retain_on_delete, full_by_urn[r.urn].dependencies), r.urn
+    # The bucket and registry the endpoints read from are created in phase 1.
+    assert phase1.outputs["bucket_uris"] and phase1.outputs["repository_urls"]
+    managed = {r.name.removeprefix("mlops-endpoint-") for r in endpoints}
+    assert not managed & set(phase1.outputs.get("endpoints") or {})
+    assert managed <= set(full.outputs["endpoints"])
+
+
+def test_deploy_endpoints_must_be_a_boolean() -> None:
+    with pytest.raises(ConfigError, match=r"^deployEndpoints: 'later' must be true or false$"):
+        plan_with("dev-aws", deployEndpoints="later")
+
+
+def test_the_example_pipeline_keeps_the_endpoints_out_of_phase_1_and_checks_their_inputs() -> None:
+    import yaml
+
+    from planning import ROOT
+
+    jobs = yaml.safe_load((ROOT / "examples/pipelines/github-actions.yml").read_text())["jobs"]
+    (phase1,) = [s["run"] for s in jobs["cloud-layer"]["steps"] if "pulumi up" in s.get("run", "")]
+    assert phase1.endswith("--config-path -c mlops-stack:cluster.inCluster=false -c mlops-stack:deployEndpoints=false")
+    runs = [s.get("run", "") for s in jobs["deploy"]["steps"]]
+    check = next(i for i, r in enumerate(runs) if "preflight" in r)
+    up = next(i for i, r in enumerate(runs) if "pulumi up" in r)
+    assert check < up
+    lines = runs[check].splitlines()
+    assert lines[1] == "pulumi stack output --json > outputs.json"
+    assert lines[2] == ".venv/bin/mlops-stack preflight --stack ${{ matrix.stack }} --outputs outputs.json"
+    assert "deployEndpoints" not in runs[up]

@@ -89,7 +89,7 @@ def test_aws_managed_server_and_its_role_use_only_the_prefix_and_the_key() -> No
     plan = plan_aws_managed(size="medium")
     comp = plan.one("mlops:aws:TrackingServer")
     kids = {r.type for r in plan.children(comp.urn)}
-    assert kids == {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"}
+    assert kids == {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "aws:iam/policy:Policy"}
     server = plan.one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer").inputs
     bucket = plan.one("aws:s3/bucket:Bucket", "store-artifacts").outputs["bucket"]
     key_arn = plan.one("aws:kms/key:Key", "keys-key").outputs["arn"]
@@ -101,7 +101,9 @@ def test_aws_managed_server_and_its_role_use_only_the_prefix_and_the_key() -> No
 
     trust = json.loads(plan.one("aws:iam/role:Role", "tracking-role").inputs["assumeRolePolicy"])
     (stmt,) = trust["Statement"]
-    assert stmt["Principal"] == {"Service": "sagemaker.amazonaws.com"} and stmt["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    # IfExists: AWS's MLflow guides do not document that the service sends aws:SourceAccount
+    # (a plain StringEquals on an absent key would end the server in CreateFailed).
+    assert stmt["Principal"] == {"Service": "sagemaker.amazonaws.com"} and stmt["Condition"] == {"StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}}
 
     policy = json.loads(plan.one("aws:iam/rolePolicy:RolePolicy", "tracking-role-policy").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
@@ -127,9 +129,43 @@ def test_aws_managed_without_model_registration_grants_no_sagemaker_rights() -> 
     assert plan.one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer").inputs["automaticModelRegistration"] is False
 
 
-def test_aws_managed_server_is_protected_in_prod_only() -> None:
-    assert plan_aws_managed("prod").one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer").protect is True
-    assert plan_aws_managed("dev").one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer").protect is False
+def test_aws_managed_server_is_protected_everywhere_and_retained_in_prod() -> None:
+    # Deleting the server deletes every run (AWS keeps no copy): protected in dev too.
+    prod = plan_aws_managed("prod").one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
+    dev = plan_aws_managed("dev").one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
+    assert (prod.protect, prod.retain_on_delete, dev.protect, dev.retain_on_delete) == (True, True, True, False)
+
+
+def test_aws_managed_server_is_never_replaced_for_a_version_change() -> None:
+    # mlflowVersion is ForceNew in the provider (tests/fixtures/aws/replace_on_change.json):
+    # a live server keeps the line it was created with.
+    server = plan_aws_managed("dev").one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
+    assert server.ignore_changes == ["mlflowVersion"]
+
+
+def test_aws_mlflow_user_policy_is_least_privilege_and_a_stack_output() -> None:
+    plan = plan_aws_managed(size="small")
+    server = plan.one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer").outputs["arn"]
+    bucket = plan.one("aws:s3/bucket:Bucket", "store-artifacts").outputs["bucket"]
+    key_arn = plan.one("aws:kms/key:Key", "keys-key").outputs["arn"]
+    user = plan.one("aws:iam/policy:Policy", "tracking-user-policy")
+    doc = json.loads(user.inputs["policy"])
+    by_sid = {s["Sid"]: (s["Action"], s["Resource"], s.get("Condition")) for s in doc["Statement"]}
+    assert by_sid == {
+        "MlflowApi": ("sagemaker-mlflow:*", server, None),
+        "MlflowServer": (["sagemaker:DescribeMlflowTrackingServer", "sagemaker:CreatePresignedMlflowTrackingServerUrl"], server, None),
+        "ArtifactsUnderPrefix": (["s3:GetObject", "s3:PutObject"], f"arn:aws:s3:::{bucket}/{TRACKING_PREFIX}*", None),
+        "ListArtifactsPrefix": ("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"StringLike": {"s3:prefix": [f"{TRACKING_PREFIX}*"]}}),
+        "StackKeyThroughS3": (["kms:Decrypt", "kms:GenerateDataKey"], key_arn, {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}),
+    }
+
+
+def test_aws_example_stack_exports_the_mlflow_user_policy() -> None:
+    from planning import plan_example
+
+    plan = plan_example("dev-aws")
+    user = plan.one("aws:iam/policy:Policy", "mlops-tracking-user-policy")
+    assert plan.outputs["mlflow_user_policy"] == user.outputs["arn"]
 
 
 def test_tracking_bucket_must_be_in_the_store() -> None:

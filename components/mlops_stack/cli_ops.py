@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import sys
 import traceback
@@ -63,6 +64,11 @@ def add_parsers(subparsers: Any) -> None:
         description="Check with your cloud credentials that the stack's capacity exists: exit 1 if apply would fail.",
     )
     _add_stack_args(pre)
+    pre.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="after the first apply: JSON of `pulumi stack output --json` ('-' for stdin); also checks that the managed endpoints' model artifacts and images exist",
+    )
     pre.set_defaults(handler=preflight_command)
 
     smoke = subparsers.add_parser(
@@ -160,7 +166,24 @@ def preflight_command(args: argparse.Namespace, client: Any = None) -> int:
 
         spec, stack = load_spec_for(args, resolve=True)
         state["cloud"] = spec.cloud
-        report = ops_module(spec.cloud, "preflight").run_preflight(spec, _clients(args, spec, client), stack=stack)
+        run = ops_module(spec.cloud, "preflight").run_preflight
+        extra: dict[str, Any] = {}
+        unchecked = False
+        if getattr(args, "outputs", None):
+            # The stack's outputs name the bucket and registry the first apply made.
+            outputs = _stack_outputs(args, spec)
+            if "outputs" in inspect.signature(run).parameters:
+                extra["outputs"] = outputs
+            else:
+                unchecked = True
+        report = run(spec, _clients(args, spec, client), stack=stack, **extra)
+        if unchecked:
+            from mlops_stack.ops_report import WARN, Finding
+
+            report.findings.append(
+                Finding("endpoint inputs", "model artifacts and images", spec.region, "present", "not checked", WARN,
+                        f"preflight on {spec.cloud} does not check the managed endpoints' artifacts and images yet")
+            )
         if args.format == "json":
             print(json.dumps(report.document(), indent=2))
         else:
@@ -187,21 +210,28 @@ def read_outputs(path: str) -> dict[str, Any]:
     return doc
 
 
+def _stack_outputs(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
+    """``--outputs``, checked to be of a stack with the spec's cloud and region."""
+    from mlops_stack.errors import ConfigError
+
+    outputs = read_outputs(args.outputs)
+    for key, want in (("cloud", spec.cloud), ("region", spec.region)):
+        got = outputs.get(key)
+        if got and got != want:
+            raise ConfigError("--outputs", f"are of a stack with {key} {got}, but the spec's {key} is {want}", value=args.outputs)
+    return outputs
+
+
 def smoke_command(args: argparse.Namespace, client: Any = None) -> int:
     """``mlops-stack smoke``. ``client`` replaces the cloud's client factory (tests)."""
     state: dict[str, Any] = {}
 
     def body() -> int:
-        from mlops_stack.errors import ConfigError
         from mlops_stack.ops_report import render_smoke
 
         spec, stack = load_spec_for(args, resolve=False)
         state["cloud"] = spec.cloud
-        outputs = read_outputs(args.outputs)
-        for key, want in (("cloud", spec.cloud), ("region", spec.region)):
-            got = outputs.get(key)
-            if got and got != want:
-                raise ConfigError("--outputs", f"are of a stack with {key} {got}, but the spec's {key} is {want}", value=args.outputs)
+        outputs = _stack_outputs(args, spec)
         report = ops_module(spec.cloud, "smoke").run_smoke(spec, outputs, _clients(args, spec, client), stack=stack)
         if args.format == "json":
             print(json.dumps(report.document(), indent=2))

@@ -440,6 +440,13 @@ def _tracking_server(b: Build) -> Any:
     )
 
 
+def _tracking_server_outputs(b: Build, made: list[Made]) -> Mapping[str, Any]:
+    # ``mlflow_user_policy``: what a target offers to attach to MLflow users (if anything).
+    server = made[0].value
+    policy = getattr(server, "mlflow_user_policy", None)
+    return {"mlflow_tracking_uri": server.mlflow_tracking_uri, **({"mlflow_user_policy": policy} if policy is not None else {})}
+
+
 def _tracking_database(b: Build) -> Any:
     from mlops_stack.args import PostgresDatabaseArgs
 
@@ -561,10 +568,14 @@ SLOTS: tuple[Slot, ...] = (
         create=_k8s_create,
         outputs=_k8s_outputs,
     ),
-    # Managed endpoints: the target's endpoint service (runsOn: managed, the default).
+    # Managed endpoints: the target's endpoint service (runsOn: managed, the default). Left
+    # out while ``deployEndpoints`` is false: the first apply creates the bucket and the
+    # registry they read from, the user uploads the artifact and pushes the image, and a
+    # later apply adds the endpoints and changes nothing else (docs/first-apply.md).
     Slot(
         key="endpoints",
         kind="ModelEndpoint",
+        wanted=lambda s: s.deploy_endpoints,
         each=lambda s: [(i, e) for i, e in enumerate(s.endpoints) if not e.on_cluster],
         role=lambda ep: f"endpoint-{ep.name}",
         args=_endpoint,
@@ -603,7 +614,7 @@ SLOTS: tuple[Slot, ...] = (
         role="tracking",
         wanted=_tracking_wanted("managed"),
         args=_tracking_server,
-        outputs=_one("mlflow_tracking_uri"),
+        outputs=_tracking_server_outputs,
         need=Need(
             "TrackingServer",
             _tracking_wanted("managed"),

@@ -739,6 +739,13 @@ class MlopsSpec(_Model, EnvironmentDefaults):
     gpu: GpuPlatformSpec = Field(default_factory=GpuPlatformSpec, description="How GPUs are enabled and shared in the cluster.")
     namespaces: list[NamespaceSpec] = Field(default_factory=list, description="Namespaces for ML teams, with GPU quotas and default-deny networking.")
     tracking: TrackingSpec = Field(default_factory=TrackingSpec, description="MLflow tracking server and model registry (managed or self-hosted).")
+    deploy_endpoints: bool = Field(
+        default=True,
+        description=(
+            "false: plan everything but the managed endpoints' serving chain (runsOn: managed), for the first apply: "
+            "upload the model artifact and push the image, run preflight, then apply with true (docs/first-apply.md)."
+        ),
+    )
 
     @property
     def options(self) -> BaseModel | None:

@@ -192,10 +192,24 @@ def test_key_lets_ec2_auto_scaling_launch_encrypted_nodes() -> None:
     policy = json.loads(dev().one(KEY_TYPE, "mlops-keys-key").inputs["policy"])
     sids = {s["Sid"]: s for s in policy["Statement"]}
     role = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-    assert sids["AutoScalingUsesKey"]["Principal"] == {"AWS": role}
+    only_the_role = {"StringEquals": {"kms:CallerAccount": "123456789012"}, "ArnEquals": {"aws:PrincipalArn": role}}
+    assert sids["AutoScalingUsesKey"]["Condition"] == only_the_role
     assert set(sids["AutoScalingUsesKey"]["Action"]) >= {"kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
     assert sids["AutoScalingGrants"]["Action"] == "kms:CreateGrant"
-    assert sids["AutoScalingGrants"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert sids["AutoScalingGrants"]["Condition"] == {**only_the_role, "Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+@pytest.mark.parametrize("stack", ["dev-aws", "prod-aws"])
+def test_no_key_policy_names_a_principal_that_may_not_exist_yet(stack: str) -> None:
+    """KMS CreateKey refuses a policy naming a missing principal; the Auto Scaling
+    service-linked role exists only after the account's first Auto Scaling group, so the
+    apply must not need it (nor a preflight that checks it)."""
+    for key in plan_example(stack).of_type(KEY_TYPE):
+        for statement in json.loads(key.inputs["policy"])["Statement"]:
+            principal = statement["Principal"]
+            aws = principal.get("AWS") if isinstance(principal, dict) else principal
+            for arn in [aws] if isinstance(aws, str) else (aws or []):
+                assert arn == "*" or arn.endswith(":root"), (key.name, statement["Sid"], arn)
 
 
 def test_key_is_protected_in_prod_only() -> None:

@@ -68,3 +68,33 @@ def test_more_zones_than_eks_supports_in_the_region_is_one_line() -> None:
     config["mlops-stack:network"] = json.dumps(network)
     plan = plan_config(config, stack="prod-aws")
     assert len({s.inputs["availabilityZone"] for s in plan.of_type("aws:ec2/subnet:Subnet")}) == 5
+
+
+def test_the_applying_identity_in_cluster_admin_arns_is_refused_before_any_cloud_resource() -> None:
+    """EKS gives the creator its own admin access entry; listing it too was a 409 at apply.
+    The program asks the provider who applies (the offline caller is user/offline) and
+    refuses with one line before registering any cloud resource."""
+    import json
+
+    import pytest
+
+    from mlops_stack.errors import ConfigError
+    from planning import plan_config
+
+    config = dict(plan_example("prod-aws").config)
+    options = json.loads(config["mlops-stack:aws"])
+    options["clusterAdminArns"] = [*options["clusterAdminArns"], "arn:aws:iam::123456789012:user/offline"]
+    config["mlops-stack:aws"] = json.dumps(options)
+    line = (
+        "aws.clusterAdminArns[1]: 'arn:aws:iam::123456789012:user/offline' is the identity running pulumi up, which EKS already "
+        "makes cluster admin as the cluster's creator; a second access entry for it fails with 409 (remove it from the list, or apply as another identity)"
+    )
+    with pytest.raises(ConfigError) as err:
+        plan_config(config, stack="prod-aws")
+    assert str(err.value) == line
+
+
+def test_other_cluster_admins_still_get_their_access_entries() -> None:
+    plan = plan_example("prod-aws")
+    (entry,) = plan.of_type("aws:eks/accessEntry:AccessEntry")
+    assert entry.inputs["principalArn"] == "arn:aws:iam::123456789012:role/platform-admins"

@@ -16,7 +16,7 @@ import yaml
 from botocore.stub import Stubber
 from mlops_stack import cli_ops
 from mlops_stack.aws import preflight
-from mlops_stack.aws.preflight import FAIL, OK, failing_lines, quota_family
+from mlops_stack.aws.preflight import FAIL, OK, WARN, failing_lines, quota_family
 from moto import mock_aws
 from planning import ROOT
 
@@ -194,7 +194,6 @@ def test_the_findings_have_the_numbers() -> None:
     report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})), stack="preflight-dev")
     rows = [(f.check, f.subject, f.where, f.needed, f.allowed, f.status) for f in report.findings]
     assert rows == [
-        ("service-linked role", "AWSServiceRoleForAutoScaling (named in the stack key policy)", "account", "exists", "exists", OK),
         ("EKS version", "Kubernetes 1.35 (upgradePolicy STANDARD)", REGION, "STANDARD_SUPPORT", "STANDARD_SUPPORT", OK),
         ("zones", "available zones for the subnets", REGION, "2", "2", OK),
         ("instance offered", "pool system (m7i.large)", "us-east-1a", "offered", "offered", OK),
@@ -206,9 +205,11 @@ def test_the_findings_have_the_numbers() -> None:
         ("EC2 vCPU quota", f"{NAMES[G_OD]} ({G_OD})", REGION, "8 vCPU", "64 vCPU", OK),
         ("EC2 vCPU quota", f"{NAMES[G_SPOT]} ({G_SPOT})", REGION, "16 vCPU", "64 vCPU", OK),
         ("EC2 vCPU quota", f"{NAMES[STD_OD]} ({STD_OD})", REGION, "6 vCPU", "640 vCPU", OK),
-        ("SageMaker endpoint quota", report.findings[-1].subject, REGION, "2 instances", "4 instances", OK),
+        ("SageMaker endpoint quota", report.findings[-2].subject, REGION, "2 instances", "4 instances", OK),
+        ("endpoint inputs", "model artifacts and images", REGION, "present", "not checked", WARN),
     ]
-    assert report.findings[-1].subject.startswith("ml.m5.large for endpoint usage (L-")
+    assert report.findings[-2].subject.startswith("ml.m5.large for endpoint usage (L-")
+    assert report.findings[-1].detail == "pass --outputs (pulumi stack output --json) after the first apply with deployEndpoints: false"
     assert report.ok
 
 
@@ -262,16 +263,89 @@ def test_fails_on_a_zone_without_the_instance_type(tmp_path: Path, capsys: pytes
 
 
 @mock_aws
-def test_a_missing_autoscaling_service_linked_role_fails_with_the_fix() -> None:
+def test_a_missing_autoscaling_service_linked_role_is_no_longer_a_failure() -> None:
+    # The stack key's policy matches the role by condition (it no longer names it), so
+    # CreateKey succeeds before the account's first Auto Scaling group creates the role:
+    # the apply needs no preflight for it, and preflight does not ask for it.
     from mlops_stack.offline.stackfile import read_stack_file
     from mlops_stack.spec import load_spec
 
     spec = load_spec(read_stack_file(STACKS / "Pulumi.preflight-dev.yaml").raw_spec)
     report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4}), slr=False))
-    row = report.findings[0]
-    assert (row.check, row.allowed, row.status) == ("service-linked role", "missing", FAIL)
-    assert row.detail.endswith("aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com")
-    assert [f.check for f in report.failed] == ["service-linked role"]
+    assert report.ok and report.failed == []
+    assert "service-linked role" not in {f.check for f in report.findings}
+
+
+# --- managed endpoints' inputs, after phase 1 (--outputs) ---------------------------------
+
+IMAGE_REPO = "pf-dev/serving"
+ARTIFACT_KEY = "sentiment/v1/model.tar.gz"
+
+
+def _phase1_account(*, artifact: bool, image: bool) -> str:
+    """Under moto: the stack bucket (a generated name) and the ECR repository, as phase 1
+    leaves them, with or without the model artifact and the image. Returns the bucket name."""
+    bucket = "pf-dev-models-20261208abcdef"
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    if artifact:
+        s3.put_object(Bucket=bucket, Key=ARTIFACT_KEY, Body=b"model")
+    ecr = boto3.client("ecr", region_name=REGION)
+    ecr.create_repository(repositoryName=IMAGE_REPO)
+    if image:
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+                               "digest": "sha256:" + "a" * 64}, "layers": []}
+        ecr.put_image(repositoryName=IMAGE_REPO, imageManifest=json.dumps(manifest), imageTag="sentiment-1.0.0")
+    return bucket
+
+
+def _inputs_rows(report: Any) -> list[tuple[str, str, str, str]]:
+    return [(f.subject, f.where, f.allowed, f.status) for f in report.findings if f.check == "endpoint inputs"]
+
+
+@pytest.mark.parametrize(("artifact", "image"), [(True, True), (False, True), (True, False), (False, False)])
+@mock_aws
+def test_with_outputs_the_artifact_and_the_image_must_exist(artifact: bool, image: bool) -> None:
+    from mlops_stack.offline.stackfile import read_stack_file
+    from mlops_stack.spec import load_spec
+
+    bucket = _phase1_account(artifact=artifact, image=image)
+    spec = load_spec(read_stack_file(STACKS / "Pulumi.preflight-dev.yaml").raw_spec)
+    outputs = {"cloud": "aws", "region": REGION, "bucket_uris": {"models": f"s3://{bucket}"}}
+    # The image names the moto account's registry (123456789012).
+    report = preflight.run_preflight(spec, clients(quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})), outputs=outputs)
+    image_ref = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/{IMAGE_REPO}:sentiment-1.0.0"
+    assert _inputs_rows(report) == [
+        ("endpoints[0] sentiment: model artifact", f"s3://{bucket}/{ARTIFACT_KEY}", "present" if artifact else "missing", OK if artifact else FAIL),
+        ("endpoints[0] sentiment: image", image_ref, "present" if image else "missing", OK if image else FAIL),
+    ]
+    assert report.ok is (artifact and image)
+    if not artifact:
+        (row,) = [f for f in report.failed if f.subject.endswith("model artifact")]
+        assert row.detail == f"upload the model first (aws s3 cp <file> s3://{bucket}/{ARTIFACT_KEY}); CreateModel fails without it"
+
+
+@mock_aws
+def test_preflight_outputs_flag_checks_the_endpoints_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bucket = _phase1_account(artifact=False, image=True)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"cloud": "aws", "region": REGION, "bucket_uris": {"models": f"s3://{bucket}"}}))
+    sq = quotas_client(DEV_HEALTHY, {"ml.m5.large": 4})
+    code, out, err = run_cli(["preflight", "--stack", "preflight-dev", "--outputs", str(outputs), "--format", "json"], sq, capsys)
+    assert (code, err) == (1, "")
+    failed = [(f["subject"], f["allowed"]) for f in json.loads(out)["findings"] if f["status"] == FAIL]
+    assert failed == [("endpoints[0] sentiment: model artifact", "missing")]
+
+
+@mock_aws
+def test_preflight_outputs_of_another_region_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"cloud": "aws", "region": "eu-west-1", "bucket_uris": {}}))
+    code, out, err = run_cli(["preflight", "--stack", "preflight-dev", "--outputs", str(outputs)], quotas_client([], {}), capsys)
+    assert code == 2
+    assert err.startswith("error: --outputs: '") and err.count("\n") == 1
+    assert err.endswith(" are of a stack with region eu-west-1, but the spec's region is us-east-1\n")
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
+from mlops_stack.errors import ConfigError
 from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.args import target_options
 from mlops_stack.aws.options import AwsSpec
@@ -102,6 +103,27 @@ def runner_ingress(
 #: Control-plane log retention (days): CloudWatch Logs accepts only certain values.
 LOG_RETENTION_DAYS = {"prod": 365, "staging": 90, "dev": 30}
 
+
+
+def refuse_listed_creator(spec: Any, provider: pulumi.ProviderResource | None = None) -> None:
+    """``ConfigError`` when the identity that applies (the provider's caller, after any
+    assumed role) is in ``aws.clusterAdminArns``: EKS gives the cluster's creator an admin
+    access entry of its own (``bootstrap_cluster_creator_admin_permissions``), and a second
+    entry for the same principal fails the apply with 409 ``ResourceInUseException``.
+    Run before any resource is registered (the target's provider factory)."""
+    from mlops_stack.aws.preflight import _same_principal, principal_role_arn
+
+    opts = pulumi.InvokeOptions(provider=provider) if provider is not None else None
+    caller = principal_role_arn(str(aws.get_caller_identity(opts=opts).arn))
+    for i, arn in enumerate(spec.aws.cluster_admin_arns):
+        if _same_principal(arn, caller):
+            raise ConfigError(
+                f"aws.clusterAdminArns[{i}]",
+                "is the identity running pulumi up, which EKS already makes cluster admin as the cluster's creator; "
+                "a second access entry for it fails with 409",
+                "remove it from the list, or apply as another identity",
+                value=arn,
+            )
 
 class KubernetesCluster(pulumi.ComponentResource):
     """``mlops:aws:KubernetesCluster``.

@@ -73,9 +73,12 @@ def irsa_assume_role_policy(oidc_provider_arn: str, issuer: str, namespace: str,
     )
 
 
-def service_assume_role_policy(service: str, account_id: str) -> str:
+def service_assume_role_policy(service: str, account_id: str, *, if_exists: bool = False) -> str:
     """Trust policy for an AWS service acting for this account only (``aws:SourceAccount``
-    guards against the confused deputy)."""
+    guards against the confused deputy). ``if_exists``: for a service not documented to
+    send the key (an absent key would make ``StringEquals`` deny the AssumeRole), a
+    request that carries it must still name this account."""
+    operator = "StringEqualsIfExists" if if_exists else "StringEquals"
     return dumps(
         {
             "Version": VERSION,
@@ -84,7 +87,7 @@ def service_assume_role_policy(service: str, account_id: str) -> str:
                     "Effect": "Allow",
                     "Principal": {"Service": service},
                     "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                    "Condition": {operator: {"aws:SourceAccount": account_id}},
                 }
             ],
         }
@@ -111,6 +114,11 @@ def flow_log_delivery_policy(log_group_arn: str) -> str:
 
 def autoscaling_role_arn(account_id: str, partition: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
+
+def autoscaling_role_condition(account_id: str, partition: str) -> dict[str, Any]:
+    """Only the EC2 Auto Scaling service-linked role of this account (by ARN, at request time)."""
+    return {"StringEquals": {"kms:CallerAccount": account_id}, "ArnEquals": {"aws:PrincipalArn": autoscaling_role_arn(account_id, partition)}}
 
 
 def ebs_csi_kms_policy(key_arn: str) -> str:
@@ -201,20 +209,24 @@ def kms_key_policy(account_id: str, partition: str, region: str) -> str:
                     # EC2 Auto Scaling launches the node groups' instances with root volumes
                     # encrypted by this key; its service-linked role needs the key and grants
                     # (AWS EC2 Auto Scaling guide, "Required AWS KMS key policy for use with
-                    # encrypted volumes").
+                    # encrypted volumes"). The role is matched by condition, not named as the
+                    # principal: KMS CreateKey refuses a policy whose principal does not exist,
+                    # and AWS creates this role only with the account's first Auto Scaling
+                    # group (the stack's own node groups), after the key.
                     "Sid": "AutoScalingUsesKey",
                     "Effect": "Allow",
-                    "Principal": {"AWS": autoscaling_role_arn(account_id, partition)},
+                    "Principal": {"AWS": "*"},
                     "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
                     "Resource": "*",
+                    "Condition": autoscaling_role_condition(account_id, partition),
                 },
                 {
                     "Sid": "AutoScalingGrants",
                     "Effect": "Allow",
-                    "Principal": {"AWS": autoscaling_role_arn(account_id, partition)},
+                    "Principal": {"AWS": "*"},
                     "Action": "kms:CreateGrant",
                     "Resource": "*",
-                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                    "Condition": {**autoscaling_role_condition(account_id, partition), "Bool": {"kms:GrantIsForAWSResource": "true"}},
                 },
                 {
                     "Sid": "CloudWatchLogsEncrypt",
@@ -510,6 +522,41 @@ def tracking_server_policy(
                     f"arn:{partition}:sagemaker:{region}:{account_id}:model-package-group/*",
                     f"arn:{partition}:sagemaker:{region}:{account_id}:model-package/*",
                 ],
+            }
+        )
+    return dumps({"Version": VERSION, "Statement": statements})
+
+
+def mlflow_user_policy(*, server_arn: str, bucket_arn: str, prefix: str, key_arn: str | None, region: str) -> str:
+    """What a person or job needs to use the managed MLflow with the ``sagemaker-mlflow``
+    plugin, which calls the tracking server's API and reads and writes the run artifacts in
+    S3 with the caller's own credentials: the server's MLflow API and presigned UI URL, the
+    tracking prefix of one bucket, and the stack key only through S3 in the region."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "MlflowApi", "Effect": "Allow", "Action": "sagemaker-mlflow:*", "Resource": server_arn},
+        {
+            "Sid": "MlflowServer",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeMlflowTrackingServer", "sagemaker:CreatePresignedMlflowTrackingServerUrl"],
+            "Resource": server_arn,
+        },
+        {"Sid": "ArtifactsUnderPrefix", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"{bucket_arn}/{prefix}*"},
+        {
+            "Sid": "ListArtifactsPrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        },
+    ]
+    if key_arn:
+        statements.append(
+            {
+                "Sid": "StackKeyThroughS3",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
             }
         )
     return dumps({"Version": VERSION, "Statement": statements})

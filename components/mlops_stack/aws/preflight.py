@@ -25,6 +25,13 @@ region), run before apply:
    extended support). The live end date is shown beside the catalog table's, so a
    stale table row is visible.
 
+5. **Managed endpoints' inputs** (with ``--outputs``, after the first apply made the
+   bucket and registry with ``deployEndpoints: false``): each managed endpoint's model
+   artifact must be in the stack bucket (``HeadObject`` on a ``.tar.gz`` key, else at
+   least one object under the prefix) and its image in ECR (``DescribeImages`` for the
+   tag or digest). SageMaker CreateModel checks both and fails the apply otherwise
+   (docs/first-apply.md). Without ``--outputs`` the check says it did not run.
+
 Instances already running in the account are not subtracted (a quota is the ceiling
 for the whole region): a check that passes means the stack alone fits.
 
@@ -315,38 +322,6 @@ def check_kubernetes_version(eks: Any, spec: Any, report: Report) -> None:
     )
 
 
-#: The service-linked role the stack key's policy names (EC2 Auto Scaling launches the
-#: nodes' encrypted volumes with it). KMS CreateKey refuses a policy naming a principal
-#: that does not exist; AWS creates this role only with an account's first Auto Scaling
-#: group (terraform-aws-modules/terraform-aws-eks issue 3013).
-AUTOSCALING_SLR = "AWSServiceRoleForAutoScaling"
-
-
-def check_service_linked_role(iam: Any, report: Report) -> None:
-    subject = f"{AUTOSCALING_SLR} (named in the stack key policy)"
-    try:
-        iam.get_role(RoleName=AUTOSCALING_SLR)
-    except Exception as err:  # noqa: BLE001
-        code = getattr(err, "response", {}).get("Error", {}).get("Code") if hasattr(err, "response") else None
-        if code == "NoSuchEntity":
-            report.findings.append(
-                Finding(
-                    "service-linked role",
-                    subject,
-                    "account",
-                    "exists",
-                    "missing",
-                    FAIL,
-                    "KMS CreateKey fails with invalid principals; create it once: "
-                    "aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com",
-                )
-            )
-        else:
-            report.findings.append(Finding("service-linked role", subject, "account", "exists", "?", ERROR, _error_text(err)))
-        return
-    report.findings.append(Finding("service-linked role", subject, "account", "exists", "exists", OK))
-
-
 def principal_role_arn(arn: str) -> str:
     """An STS assumed-role ARN as the IAM role ARN EKS records for the cluster creator
     (``arn:aws:sts::1:assumed-role/Deploy/ci`` -> ``arn:aws:iam::1:role/Deploy``); other
@@ -392,11 +367,105 @@ def check_creator_not_listed(sts: Any, spec: Any, report: Report) -> None:
     report.findings.append(Finding("EKS access entries", "aws.clusterAdminArns", "cluster", "not the creator", caller, OK))
 
 
-def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
-    """Run every check; ``client(service_name)`` returns a boto3 client in the spec's region."""
+#: An ECR image reference: ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repo>[:tag][@sha256:...]``.
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[a-z0-9._/-]+?)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+def _code(err: Exception) -> str:
+    return str(getattr(err, "response", {}).get("Error", {}).get("Code") or "") if hasattr(err, "response") else ""
+
+
+def artifact_present(s3: Any, bucket: str, key: str) -> bool:
+    """A ``.tar.gz`` object, or (an uncompressed model) at least one object under ``key/``."""
+    if key.endswith(".tar.gz"):
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except Exception as err:
+            if _code(err) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+    resp = s3.list_objects_v2(Bucket=bucket, Prefix=key.rstrip("/") + "/", MaxKeys=1)
+    return int(resp.get("KeyCount", 0)) > 0
+
+
+def image_present(ecr: Any, ref: re.Match[str]) -> bool:
+    image_id = {"imageDigest": ref["digest"]} if ref["digest"] else {"imageTag": ref["tag"] or "latest"}
+    try:
+        ecr.describe_images(registryId=ref["account"], repositoryName=ref["repo"], imageIds=[image_id])
+    except Exception as err:
+        if _code(err) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+            return False
+        raise
+    return True
+
+
+def check_endpoint_inputs(client: ClientFactory, spec: Any, outputs: Mapping[str, Any] | None, report: Report) -> None:
+    """Each managed endpoint's model artifact (in the stack bucket named by the stack
+    outputs) and its ECR image exist: SageMaker CreateModel needs both."""
+    endpoints = [(i, ep) for i, ep in enumerate(spec.endpoints) if not ep.on_cluster]
+    if not endpoints:
+        return
+    if outputs is None:
+        report.findings.append(
+            Finding("endpoint inputs", "model artifacts and images", report.region, "present", "not checked", WARN,
+                    "pass --outputs (pulumi stack output --json) after the first apply with deployEndpoints: false")
+        )
+        return
+    uris = outputs.get("bucket_uris") or {}
+    for i, ep in endpoints:
+        art = ep.model.artifact
+        subject = f"endpoints[{i}] {ep.name}: model artifact"
+        uri = uris.get(art.bucket)
+        if not isinstance(uri, str) or not uri.startswith("s3://"):
+            report.findings.append(Finding("endpoint inputs", subject, art.key, "present", "?", FAIL, f"the outputs have no bucket_uris.{art.bucket}: apply with deployEndpoints: false first"))
+        else:
+            bucket = uri.removeprefix("s3://").split("/", 1)[0]
+            where = f"s3://{bucket}/{art.key}"
+            try:
+                found = artifact_present(client("s3"), bucket, art.key)
+            except Exception as err:  # noqa: BLE001
+                report.findings.append(Finding("endpoint inputs", subject, where, "present", "?", ERROR, _error_text(err)))
+            else:
+                report.findings.append(
+                    Finding("endpoint inputs", subject, where, "present", "present" if found else "missing", OK if found else FAIL,
+                            "" if found else f"upload the model first (aws s3 cp <file> {where}); CreateModel fails without it")
+                )
+        check_endpoint_image(client, i, ep, report)
+
+
+def check_endpoint_image(client: ClientFactory, i: int, ep: Any, report: Report) -> None:
+    subject = f"endpoints[{i}] {ep.name}: image"
+    image = ep.model.image
+    if image is None:
+        report.findings.append(Finding("endpoint inputs", subject, "framework", "present", "AWS image", OK, "a Deep Learning Container, resolved for the region"))
+        return
+    ref = ECR_IMAGE.match(image)
+    if ref is None:
+        report.findings.append(Finding("endpoint inputs", subject, image, "present", "?", WARN, "not an ECR image reference: not checked"))
+        return
+    if ref["region"] != report.region:
+        report.findings.append(Finding("endpoint inputs", subject, image, "present", "?", WARN, f"in {ref['region']}, not the stack's region: not checked"))
+        return
+    try:
+        found = image_present(client("ecr"), ref)
+    except Exception as err:  # noqa: BLE001
+        report.findings.append(Finding("endpoint inputs", subject, image, "present", "?", ERROR, _error_text(err)))
+        return
+    report.findings.append(
+        Finding("endpoint inputs", subject, image, "present", "present" if found else "missing", OK if found else FAIL,
+                "" if found else "push the image first (docker push); CreateModel fails without it")
+    )
+
+
+def run_preflight(spec: Any, client: ClientFactory, stack: str = "", outputs: Mapping[str, Any] | None = None) -> Report:
+    """Run every check; ``client(service_name)`` returns a boto3 client in the spec's region.
+    ``outputs`` (``pulumi stack output --json``): also check the managed endpoints' inputs."""
     report = Report(stack=stack, region=spec.region)
     check_documentation_cidrs(spec, report)
-    check_service_linked_role(client("iam"), report)
     if spec.cluster.enabled:
         check_kubernetes_version(client("eks"), spec, report)
         check_creator_not_listed(client("sts"), spec, report)
@@ -408,6 +477,7 @@ def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
         check_zones(ec2, spec, pools, report)
         check_ec2_quotas(ec2, sq, pools, report)
     check_sagemaker_quotas(sq, demand, report)
+    check_endpoint_inputs(client, spec, outputs, report)
     return report
 
 

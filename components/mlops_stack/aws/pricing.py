@@ -90,8 +90,8 @@ def endpoint_config(r: Mapping[str, Any], plan: Planned) -> list[Usage]:
 
 
 #: Planned types that cost nothing, so they have no rule (not "unpriced": free):
-#: IAM roles and inline policies (WorkloadIdentity's IRSA role) have no charge (AWS IAM pricing: IAM is offered at no additional charge).
-FREE = ("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy")
+#: IAM roles, inline and managed policies (the IRSA roles, the MLflow user policy) have no charge (AWS IAM pricing: IAM is offered at no additional charge).
+FREE = ("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
 
 
 def mlflow_server(r: Mapping[str, Any], plan: Planned) -> list[Usage]:

@@ -12,7 +12,14 @@ from mlops_stack.targets import ProviderRequest, Target, sdk_provider
 
 
 def make_provider(req: ProviderRequest) -> Any:
-    return sdk_provider(req, "pulumi_aws")
+    provider = sdk_provider(req, "pulumi_aws")
+    if req.spec.cluster.enabled and req.spec.aws.cluster_admin_arns:
+        # Before any cloud resource: the identity this provider applies as must not be
+        # listed in aws.clusterAdminArns (EKS answers 409 for its second access entry).
+        from mlops_stack.aws.cluster import refuse_listed_creator
+
+        refuse_listed_creator(req.spec, provider)
+    return provider
 
 
 TARGET = Target(
