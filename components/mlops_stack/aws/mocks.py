@@ -141,11 +141,14 @@ def _eks_node_group(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict
     state, region = _base(ctx, args)
     name = state.get("nodeGroupName") or auto_name(args.name)
     cluster = state.get("clusterName", "cluster")
+    # The node group's UUID ends its ARN and its Auto Scaling group's name (EKS DescribeNodegroup).
+    h = short_hash(cluster, name, length=32)
+    uuid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
     state.update(
         nodeGroupName=name,
-        arn=_arn("eks", region, f"nodegroup/{cluster}/{name}/{short_hash(name, length=8)}"),
+        arn=_arn("eks", region, f"nodegroup/{cluster}/{name}/{uuid}"),
         status="ACTIVE",
-        resources=[{"autoscalingGroups": [{"name": f"eks-{name}-{short_hash(name, length=8)}"}]}],
+        resources=[{"autoscalingGroups": [{"name": f"eks-{name}-{uuid}"}]}],
     )
     return f"{cluster}:{name}", state
 

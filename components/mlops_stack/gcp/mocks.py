@@ -34,6 +34,11 @@ COMPUTE = "https://www.googleapis.com/compute/v1"
 Rule = Callable[[MockContext, MockResourceArgs], tuple[str, dict[str, Any]]]
 
 
+def numeric_id(*parts: str) -> str:
+    """A Compute / Cloud DNS resource ID: an unsigned 64-bit number, 19 digits as the APIs return them."""
+    return str(10**18 + int(short_hash(*parts, length=15), 16) % (9 * 10**18))
+
+
 def project_number(project: str) -> str:
     """A deterministic 12-digit project number for a project ID."""
     return str(int(short_hash(project, length=10), 16) % 10**12).rjust(12, "1")
@@ -62,7 +67,7 @@ def _network(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, A
     state, project, _ = _base(ctx, args)
     name = _name(state, args)
     id_ = f"projects/{project}/global/networks/{name}"
-    state.update(selfLink=f"{COMPUTE}/{id_}", numericId=str(int(short_hash(name, length=12), 16)), gatewayIpv4="")
+    state.update(selfLink=f"{COMPUTE}/{id_}", numericId=numeric_id(project, name), gatewayIpv4="")
     return id_, state
 
 
@@ -248,7 +253,7 @@ def _forwarding_rule(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dic
 def _managed_zone(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, project, _ = _base(ctx, args)
     name = _name(state, args)
-    state.update(managedZoneId=int(short_hash(name, length=12), 16), nameServers=[], creationTime="2026-11-27T00:00:00.000Z")
+    state.update(managedZoneId=int(numeric_id(project, name)), nameServers=[], creationTime="2026-11-27T00:00:00.000Z")
     return f"projects/{project}/managedZones/{name}", state
 
 

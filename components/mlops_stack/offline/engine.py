@@ -238,9 +238,8 @@ def spec_keys_in(logical: str, config: Mapping[str, str], project: str) -> list[
     resource's logical name: each value found as whole dash-separated words, longest first."""
     found: list[tuple[str, str]] = []
     for key, raw in config.items():
-        if not key.startswith(project + ":"):
-            continue
-        top = key[len(project) + 1 :]
+        # The project's keys as the spec names them (``endpoints[0].name``), others whole.
+        top = key[len(project) + 1 :] if key.startswith(project + ":") else key
         value: Any = raw
         if raw[:1] in "[{":
             try:
@@ -257,7 +256,7 @@ def name_error(err: NameTooLong, type_: str, logical: str, ctx: "MockContext") -
     """The one-line ``ConfigError`` for a name the provider would refuse (``naming.too_long``)."""
     from mlops_stack.naming import too_long
 
-    keys = spec_keys_in(logical, ctx.config, ctx.project) or [("name", logical)]
+    keys = spec_keys_in(logical, ctx.config, ctx.project) or [(f"resource {logical!r}", logical)]
     return too_long(keys, type_, err.name, err.max_length, auto=err.auto, what=err.what or "name", source=err.source)
 
 
