@@ -119,7 +119,7 @@ def test_a_gpu_pool_name_too_long_for_an_eks_node_group_is_refused_up_front(tmp_
 def test_a_private_vertex_endpoints_psc_zone_name_too_long_is_refused_up_front(tmp_path: Path) -> None:
     cfg = example_config("dev-gcp")
     put(cfg, "name", LONG)
-    endpoint = next(i for i, e in enumerate(cfg["mlops-stack:endpoints"]) if e.get("private"))
+    endpoint = next(i for i, e in enumerate(cfg["mlops-stack:endpoints"]) if e.get("runsOn") != "cluster" and e.get("private", True))
     put(cfg, f"endpoints.{endpoint}.name", "s" * 22)  # 16 + 22 = 38 > 37
     assert both(cfg, tmp_path).startswith(
         f"endpoints[{endpoint}].name: '{'s' * 22}' makes the gcp:dns/managedZone:ManagedZone name "
