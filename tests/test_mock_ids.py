@@ -21,8 +21,12 @@ from typing import Any
 
 import pytest
 
+from badstacks import example_config, pulumi_config
 from mlops_stack import targets
-from mlops_stack.offline.engine import Plan, Registration, short_hash
+from mlops_stack.errors import ConfigError
+from mlops_stack.offline.engine import Plan, Registration, run_program, short_hash
+from mlops_stack.program import main as stack_program
+from mlops_stack.spec import load_spec, raw_from_config_values
 from planning import example_stacks, plan_example
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -57,8 +61,44 @@ def _autonames() -> dict[str, Any]:
     return out
 
 
-@pytest.fixture(scope="module", params=example_stacks())
+def _accepted(cfg: dict[str, Any]) -> bool:
+    try:
+        targets.check(load_spec(raw_from_config_values(pulumi_config(cfg))))
+    except ConfigError:
+        return False
+    return True
+
+
+def _longest_names(stack: str) -> dict[str, Any]:
+    """The example with the longest names its checks accept: a 16-character stack name, then
+    each endpoint and GPU pool name as long as the spec and the target's checks let it be
+    (everything derived from them is then at its longest)."""
+    cfg = example_config(stack)
+    cfg["mlops-stack:name"] = "abcdefghijklmnop"
+    for i, ep in enumerate(cfg.get("mlops-stack:endpoints", [])):
+        for n in range(32, 0, -1):
+            ep["name"] = (f"e{i}" + "x" * 32)[:n]
+            if _accepted(cfg):
+                break
+    pools = cfg["mlops-stack:cluster"].get("gpuPools", [])
+    endpoints = cfg.get("mlops-stack:endpoints", [])
+    for i, pool in enumerate(pools):
+        for n in range(32, 0, -1):
+            users = [ep for ep in endpoints if ep.get("gpuPool") == pool["name"]]
+            pool["name"] = (f"p{i}" + "y" * 32)[:n]
+            for ep in users:
+                ep["gpuPool"] = pool["name"]
+            if _accepted(cfg):
+                break
+    assert _accepted(cfg)
+    return cfg
+
+
+@pytest.fixture(scope="module", params=[*example_stacks(), "longest-names-dev-aws", "longest-names-dev-gcp", "longest-names-dev-azure"])
 def plan(request: pytest.FixtureRequest) -> Plan:
+    if request.param.startswith("longest-names-"):
+        stack = request.param.removeprefix("longest-names-")
+        return run_program(stack_program, stack=stack, config=pulumi_config(_longest_names(stack)))
     return plan_example(request.param)
 
 
