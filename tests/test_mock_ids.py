@@ -118,7 +118,7 @@ def test_every_listed_name_fits_and_autonames_are_pulumis(plan: Plan) -> None:
         assert len(name) <= rule.max_length, (r.type, r.name, name)
         if rule.property not in r.inputs and not any(r.inputs.get(k) for k in rule.conflicts):
             logical = r.name.lower() if rule.lower else r.name
-            assert name == f"{rule.prefix}{logical}-{short_hash(r.name)}", (r.type, name)
+            assert name == f"{rule.prefix}{logical}{rule.separator}{short_hash(r.name, length=rule.randlen)}", (r.type, name)
     assert checked >= 10
 
 

@@ -22,7 +22,15 @@ AUTONAME_SEPARATOR = "-"
 
 
 def too_long(
-    keys: Sequence[tuple[str, Any]], type_: str, name: str, max_length: int, *, auto: bool, what: str = "name", source: str = ""
+    keys: Sequence[tuple[str, Any]],
+    type_: str,
+    name: str,
+    max_length: int,
+    *,
+    auto: bool,
+    what: str = "name",
+    source: str = "",
+    randlen: int = AUTONAME_RANDLEN,
 ) -> ConfigError:
     """The ``ConfigError`` for ``name`` (an autoname's prefix when ``auto``) over
     ``max_length``: on the longest spec key that made it (``keys``: (path, value), longest
@@ -30,8 +38,8 @@ def too_long(
     path, value = keys[0]
     limit = f"the limit is {max_length}" + (f" ({source})" if source else "")
     if auto:
-        reason = f"makes the {type_} {what} {name!r} {len(name)} characters long; Pulumi adds {AUTONAME_RANDLEN} random characters and {limit}"
-        over = len(name) + AUTONAME_RANDLEN - max_length
+        reason = f"makes the {type_} {what} {name!r} {len(name)} characters long; Pulumi adds {randlen} random characters and {limit}"
+        over = len(name) + randlen - max_length
     else:
         reason = f"makes the {type_} {what} {name!r} {len(name)} characters long; {limit}"
         over = len(name) - max_length

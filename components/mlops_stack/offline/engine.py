@@ -180,10 +180,10 @@ class NameTooLong(ValueError):
     an explicit name over the API's. The engine turns it into a ``ConfigError`` naming the
     spec keys the name was built from."""
 
-    def __init__(self, name: str, max_length: int, *, auto: bool, what: str = "", source: str = "") -> None:
-        self.name, self.max_length, self.auto, self.what, self.source = name, max_length, auto, what, source
+    def __init__(self, name: str, max_length: int, *, auto: bool, what: str = "", source: str = "", randlen: int = AUTONAME_RANDLEN) -> None:
+        self.name, self.max_length, self.auto, self.what, self.source, self.randlen = name, max_length, auto, what, source, randlen
         if auto:
-            text = f"name '{name}' plus {AUTONAME_RANDLEN} random chars is longer than maximum length {max_length}"
+            text = f"name '{name}' plus {randlen} random chars is longer than maximum length {max_length}"
         else:
             text = f"name '{name}' ({len(name)} characters) is longer than maximum length {max_length}"
         super().__init__(text)
@@ -210,7 +210,7 @@ class AutoNameRule:
         base = logical.lower() if self.lower else logical
         prefix = self.prefix + base + self.separator
         if len(prefix) + self.randlen > self.max_length:
-            raise NameTooLong(prefix, self.max_length, auto=True, what=self.property, source=self.source)
+            raise NameTooLong(prefix, self.max_length, auto=True, what=self.property, source=self.source, randlen=self.randlen)
         return prefix + short_hash(logical, length=self.randlen)
 
     def check(self, value: str) -> None:
@@ -257,7 +257,7 @@ def name_error(err: NameTooLong, type_: str, logical: str, ctx: "MockContext") -
     from mlops_stack.naming import too_long
 
     keys = spec_keys_in(logical, ctx.config, ctx.project) or [(f"resource {logical!r}", logical)]
-    return too_long(keys, type_, err.name, err.max_length, auto=err.auto, what=err.what or "name", source=err.source)
+    return too_long(keys, type_, err.name, err.max_length, auto=err.auto, what=err.what or "name", source=err.source, randlen=err.randlen)
 
 
 @dataclass
