@@ -476,12 +476,26 @@ class ArtifactRef(_Model):
     key: Annotated[str, AfterValidator(_object_key)] = Field(description="Object key (or prefix) of the model artifact (at most 1024 bytes).")
 
 
+#: A framework version as the serving images number them (2.3, 2.1.0, 0.29.0, 1.7-1,
+#: 1.4-2-py312, or the SDK's ``latest``): digits and dots with up to two short suffixes, so
+#: at most 37 characters (a 100-character version was accepted and ignored on the cluster path).
+FrameworkVersion = Annotated[
+    str,
+    _pattern(
+        r"^(?:latest|[0-9]{1,4}(?:\.[0-9]{1,4}){0,3}(?:-[0-9A-Za-z]{1,8}){0,2})$",
+        "is not a framework version: numbers separated by dots, with an optional -suffix, e.g. 2.3, 2.1.0 or 1.7-1",
+    ),
+]
+#: A Python version tag of the serving images: py3, py39, py310, py311, ...
+PyVersion = Annotated[str, _pattern(r"^py3[0-9]{0,2}$", "is not a Python version tag, e.g. py310 or py311")]
+
+
 class FrameworkSpec(_Model):
     """A serving framework whose image is resolved for the region (AWS)."""
 
     name: str = Field(description="Framework, e.g. pytorch, huggingface-llm, djl-lmi, xgboost, sklearn.")
-    version: str = Field(description="Framework version, e.g. 2.3.")
-    py_version: str | None = Field(default=None, description="Python version tag where the framework needs one, e.g. py311.")
+    version: FrameworkVersion = Field(description="Framework version, e.g. 2.3.")
+    py_version: PyVersion | None = Field(default=None, description="Python version tag where the framework needs one, e.g. py311.")
 
 
 class ModelSpec(_Model):

@@ -49,6 +49,7 @@ def check(spec: Any) -> None:
             f"set network.zones: {info.count - 1}",
             value=spec.zone_count,
         )
+    check_name_lengths(spec)
     if spec.cluster.enabled:
         # EKS node groups scale only through the Cluster Autoscaler, which exists per minor.
         charts.cluster_autoscaler(spec.cluster.version)
@@ -94,3 +95,35 @@ def check_gpu_sharing(spec: Any) -> None:
             "set gpu.driver: operator, or use time-slicing",
             value="mig",
         )
+
+
+#: Name limits (and their sources) of the names pulumi-aws autonames from spec names; the
+#: offline engine's ``mocks.AUTONAMES`` rows for these types use the same values.
+MAX_IAM_ROLE_NAME = 64
+IAM_ROLE_NAME_SOURCE = "botocore 1.44.8 iam 2010-05-08 roleNameType max 64"
+MAX_SAGEMAKER_NAME = 63
+SAGEMAKER_MODEL_NAME_SOURCE = "botocore 1.44.8 sagemaker 2017-07-24 ModelName max 63"
+SAGEMAKER_CONFIG_NAME_SOURCE = "botocore 1.44.8 sagemaker 2017-07-24 EndpointConfigName max 63"
+MAX_NODE_GROUP_NAME = 63
+NODE_GROUP_NAME_SOURCE = "EKS CreateNodegroup: nodegroupName up to 63 characters (EKS API reference)"
+
+
+def check_name_lengths(spec: Any) -> None:
+    """Names pulumi-aws autonames from spec names (``<name>-endpoint-<endpoint>-role-<7 hex>``,
+    ``<name>-gpu-<pool>-nodes-<7 hex>``) must fit the API's limit: refused here, before
+    anything is registered, with the line the offline engine and ``pulumi preview`` give."""
+    from mlops_stack.naming import check_autoname
+
+    for i, ep in enumerate(spec.endpoints):
+        keys = [(f"endpoints[{i}].name", ep.name), ("name", spec.name)]
+        base = f"{spec.name}-endpoint-{ep.name}"
+        if ep.on_cluster:
+            check_autoname(keys, "aws:iam/role:Role", f"{base}-identity-role", MAX_IAM_ROLE_NAME, source=IAM_ROLE_NAME_SOURCE)
+            continue
+        check_autoname(keys, "aws:sagemaker/endpointConfiguration:EndpointConfiguration", f"{base}-config", MAX_SAGEMAKER_NAME, source=SAGEMAKER_CONFIG_NAME_SOURCE)
+        check_autoname(keys, "aws:sagemaker/model:Model", f"{base}-model", MAX_SAGEMAKER_NAME, source=SAGEMAKER_MODEL_NAME_SOURCE)
+        check_autoname(keys, "aws:iam/role:Role", f"{base}-role", MAX_IAM_ROLE_NAME, source=IAM_ROLE_NAME_SOURCE)
+    if spec.cluster.enabled:
+        for i, pool in enumerate(spec.cluster.gpu_pools):
+            keys = [(f"cluster.gpuPools[{i}].name", pool.name), ("name", spec.name)]
+            check_autoname(keys, "aws:eks/nodeGroup:NodeGroup", f"{spec.name}-gpu-{pool.name}-nodes", MAX_NODE_GROUP_NAME, what="nodeGroupName", source=NODE_GROUP_NAME_SOURCE)

@@ -11,7 +11,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from mlops_stack.offline.engine import MockContext, auto_name, short_hash
+from mlops_stack.aws import checks
+from mlops_stack.offline.engine import AutoNameRule, MockContext, auto_name, short_hash
 
 #: The deterministic fake account every offline plan runs as.
 ACCOUNT_ID = "123456789012"
@@ -140,11 +141,14 @@ def _eks_node_group(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict
     state, region = _base(ctx, args)
     name = state.get("nodeGroupName") or auto_name(args.name)
     cluster = state.get("clusterName", "cluster")
+    # The node group's UUID ends its ARN and its Auto Scaling group's name (EKS DescribeNodegroup).
+    h = short_hash(cluster, name, length=32)
+    uuid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
     state.update(
         nodeGroupName=name,
-        arn=_arn("eks", region, f"nodegroup/{cluster}/{name}/{short_hash(name, length=8)}"),
+        arn=_arn("eks", region, f"nodegroup/{cluster}/{name}/{uuid}"),
         status="ACTIVE",
-        resources=[{"autoscalingGroups": [{"name": f"eks-{name}-{short_hash(name, length=8)}"}]}],
+        resources=[{"autoscalingGroups": [{"name": f"eks-{name}-{uuid}"}]}],
     )
     return f"{cluster}:{name}", state
 
@@ -241,6 +245,36 @@ def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dic
     return id_, state
 
 
+#: Where the AWS API sets the limit: botocore 1.44.8 service models (``botocore/data/<service>/
+#: <version>/service-2.json``, the ``max`` of the name shape), read 2026-12-08.
+_BOTO = "botocore 1.44.8 {}"
+
+#: How pulumi-aws names a resource whose name input is left out (pulumi-terraform-bridge
+#: ``info.AutoName``: ``<logical name>-<7 hex>``, lower-cased where the API only takes lower
+#: case) and the longest name the API takes. A name over it is refused, as ``pulumi preview``
+#: refuses it, never cut. Each row names the limit's source.
+AUTONAMES: dict[str, AutoNameRule] = {
+    "aws:s3/bucket:Bucket": AutoNameRule("bucket", 63, lower=True, conflicts=("bucketPrefix",), source="S3 bucket names are 3-63 characters (S3 user guide, bucket naming rules)"),
+    "aws:iam/role:Role": AutoNameRule("name", checks.MAX_IAM_ROLE_NAME, conflicts=("namePrefix",), source=checks.IAM_ROLE_NAME_SOURCE),
+    "aws:iam/rolePolicy:RolePolicy": AutoNameRule("name", 128, conflicts=("namePrefix",), source=_BOTO.format("iam 2010-05-08 policyNameType max 128")),
+    "aws:eks/cluster:Cluster": AutoNameRule("name", 100, source=_BOTO.format("eks 2017-11-01 ClusterName max 100")),
+    "aws:eks/nodeGroup:NodeGroup": AutoNameRule("nodeGroupName", checks.MAX_NODE_GROUP_NAME, conflicts=("nodeGroupNamePrefix",), source=checks.NODE_GROUP_NAME_SOURCE),
+    "aws:sagemaker/model:Model": AutoNameRule("name", checks.MAX_SAGEMAKER_NAME, source=checks.SAGEMAKER_MODEL_NAME_SOURCE),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": AutoNameRule("name", checks.MAX_SAGEMAKER_NAME, conflicts=("namePrefix",), source=checks.SAGEMAKER_CONFIG_NAME_SOURCE),
+    "aws:sagemaker/endpoint:Endpoint": AutoNameRule("name", 63, source=_BOTO.format("sagemaker 2017-07-24 EndpointName max 63")),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": AutoNameRule("modelPackageGroupName", 63, source=_BOTO.format("sagemaker 2017-07-24 EntityName max 63")),
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": AutoNameRule("trackingServerName", 256, source=_BOTO.format("sagemaker 2017-07-24 TrackingServerName max 256")),
+    "aws:ecr/repository:Repository": AutoNameRule("name", 256, lower=True, source=_BOTO.format("ecr 2015-09-21 RepositoryName max 256")),
+    "aws:kms/alias:Alias": AutoNameRule("name", 256, prefix="alias/", conflicts=("namePrefix",), source=_BOTO.format("kms 2014-11-01 AliasNameType max 256")),
+    "aws:cloudwatch/logGroup:LogGroup": AutoNameRule("name", 512, conflicts=("namePrefix",), source=_BOTO.format("logs 2014-03-28 LogGroupName max 512")),
+    "aws:ec2/launchTemplate:LaunchTemplate": AutoNameRule("name", 128, conflicts=("namePrefix",), source="EC2 CreateLaunchTemplate: LaunchTemplateName 3-128 characters (EC2 API reference)"),
+    "aws:ec2/securityGroup:SecurityGroup": AutoNameRule("name", 255, conflicts=("namePrefix",), source="EC2 security group names: up to 255 characters (EC2 user guide)"),
+    "aws:rds/instance:Instance": AutoNameRule("identifier", 63, lower=True, conflicts=("identifierPrefix",), source="RDS DB instance identifier: 1-63 letters, digits or hyphens (RDS user guide, naming constraints)"),
+    "aws:rds/subnetGroup:SubnetGroup": AutoNameRule("name", 255, lower=True, conflicts=("namePrefix",), source="RDS DB subnet group name: up to 255 characters (RDS API reference)"),
+    "aws:appautoscaling/policy:Policy": AutoNameRule("name", 255, source=_BOTO.format("application-autoscaling 2016-02-06 PolicyName max 256; pulumi autoname 255")),
+}
+
+
 RESOURCES: dict[str, Rule] = {
     "aws:ec2/vpc:Vpc": _vpc_like("vpc", "vpc"),
     "aws:ec2/subnet:Subnet": _vpc_like("subnet", "subnet"),
@@ -304,7 +338,14 @@ def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
     # As many zones as the catalog knows for the region (not six everywhere, which hid
     # a network.zones larger than the region); at least 2 for regions it does not list.
     info = catalog.zones("aws", region)
-    letters = "abcdef"[: max(2, info.count) if info is not None and info.listed else 3]
+    count = max(2, info.count) if info is not None and info.listed else 3
+    if ctx.config.get(f"{ctx.project}:regionCheck") == "off":
+        # ``regionCheck: off`` says the account has zones the catalog does not list: answer
+        # as many as the largest AWS region has, as an account with them would (a real
+        # account with fewer is refused by ``network.zone_name`` at apply time).
+        largest = catalog.zones("aws", "*")
+        count = max(count, largest.count if largest is not None else 6)
+    letters = "abcdef"[:count]
     excluded = set(args.args.get("excludeZoneIds") or [])
     zones = [(f"{region}{c}", f"{_zone_id_prefix(region)}-az{i + 1}") for i, c in enumerate(letters)]
     zones = [(n, z) for n, z in zones if z not in excluded]

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from mlops_stack.args import Env, NetworkArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.aws._shared import identity
+from mlops_stack.errors import ConfigError
 from mlops_stack.aws.policies import EKS_UNSUPPORTED_ZONE_IDS, INTERFACE_ENDPOINTS, flow_log_delivery_policy, service_assume_role_policy, subnet_plan
 
 #: Flow-log retention (days) per environment; CloudWatch Logs accepts only certain
@@ -24,6 +25,20 @@ FLOW_LOG_RETENTION_DAYS = {"prod": 365, "staging": 90, "dev": 30}
 #: Aggregation interval of flow-log records, seconds (60 or 600): one minute, so an
 #: investigation sees connections close to when they happened.
 FLOW_LOG_AGGREGATION_SECONDS = 60
+
+
+def zone_name(names: list[str], i: int, zones: int) -> str:
+    """The ``i``-th zone the region offers the cluster; fewer zones than ``network.zones``
+    (an account with fewer zones than ``regionCheck: off`` assumed) is the spec's one-line
+    error, not an IndexError inside the program."""
+    if i < len(names):
+        return names[i]
+    raise ConfigError(
+        "network.zones",
+        f"asks for {zones} zones, but this account has {len(names)} available in the region that EKS supports",
+        f"set network.zones: {len(names)}",
+        value=zones,
+    )
 
 
 def flow_log_retention(env: Env) -> int:
@@ -112,7 +127,7 @@ class Network(pulumi.ComponentResource):
         env = args.env
         public, private, nats, private_rts = [], [], [], []
         for i in range(args.zones):
-            az = azs.apply(lambda names, i=i: names[i])
+            az = azs.apply(lambda names, i=i: zone_name(names, i, args.zones))
             pub = aws.ec2.Subnet(
                 f"{name}-public-{i}",
                 vpc_id=vpc.id,

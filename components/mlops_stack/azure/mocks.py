@@ -18,7 +18,7 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from mlops_stack.offline.engine import MockContext, short_hash
+from mlops_stack.offline.engine import AutoNameRule, MockContext, short_hash
 
 #: The deterministic fake subscription and tenant every offline plan runs in.
 AZURE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000000"
@@ -39,6 +39,32 @@ def uuid_of(*parts: str) -> str:
 
 def azure_auto_name(name: str) -> str:
     return f"{name}{short_hash(name, length=8)}"
+
+
+_RULES = "Azure resource name rules (learn.microsoft.com, azure-resource-manager/management/resource-name-rules): {}"
+
+
+def _azure(prop: str, max_length: int, what: str) -> AutoNameRule:
+    """azure-native's autoname (the logical name and 8 random characters, no separator) under
+    the ARM limit of the type."""
+    return AutoNameRule(prop, max_length, separator="", randlen=8, source=_RULES.format(what))
+
+
+#: The azure-native types the stacks leave unnamed, with the longest name ARM takes; a name
+#: over it is refused, never cut (the restricted global names, storage accounts, key vaults,
+#: registries, online endpoints, are built by ``azure/_naming.py`` and checked there).
+AUTONAMES: dict[str, AutoNameRule] = {
+    "azure-native:resources:ResourceGroup": _azure("resourceGroupName", 90, "resourceGroups 1-90"),
+    "azure-native:network:VirtualNetwork": _azure("virtualNetworkName", 64, "virtualNetworks 2-64"),
+    "azure-native:network:Subnet": _azure("subnetName", 80, "virtualNetworks/subnets 1-80"),
+    "azure-native:network:NetworkSecurityGroup": _azure("networkSecurityGroupName", 80, "networkSecurityGroups 1-80"),
+    "azure-native:network:PublicIPAddress": _azure("publicIpAddressName", 80, "publicIPAddresses 1-80"),
+    "azure-native:network:NatGateway": _azure("natGatewayName", 80, "natGateways 1-80"),
+    "azure-native:network:PrivateEndpoint": _azure("privateEndpointName", 64, "privateEndpoints 2-64"),
+    "azure-native:managedidentity:UserAssignedIdentity": _azure("resourceName", 128, "userAssignedIdentities 3-128"),
+    "azure-native:operationalinsights:Workspace": _azure("workspaceName", 63, "operationalinsights workspaces 4-63"),
+    "azure-native:compute:DiskEncryptionSet": _azure("diskEncryptionSetName", 80, "diskEncryptionSets 1-80"),
+}
 
 
 def _subscription(ctx: MockContext, provider: str | None) -> str:

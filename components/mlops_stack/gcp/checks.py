@@ -64,6 +64,7 @@ def check(spec: Any) -> None:
     from mlops_stack.gcp.replication import replica_region
 
     replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
+    check_endpoint_name_lengths(spec)
     if not spec.cluster.enabled:
         return
     check_gpu_platform(spec)
@@ -113,3 +114,24 @@ def check_gpu_platform(spec: Any) -> None:
             value="operator",
         )
     mig.check(spec, "gcp")
+
+
+#: Compute Engine / Cloud DNS resource names: 1-63 characters (RFC 1035), pulumi_gcp 10.2.0
+#: docstrings; the offline engine's ``mocks.AUTONAMES`` rows use the same limit and source.
+MAX_COMPUTE_NAME = 63
+MANAGED_ZONE_NAME_SOURCE = "Cloud DNS managed zone names: up to 63 characters (Cloud DNS API, managedZones.name)"
+
+
+def check_endpoint_name_lengths(spec: Any) -> None:
+    """A private managed endpoint's Private Service Connect zone (``<name>-endpoint-<endpoint>-psc-dns``,
+    the longest of its autonamed names) must fit 63 characters with Pulumi's 7 random ones:
+    refused here, before anything is registered, with the offline engine's line."""
+    from mlops_stack.naming import check_autoname
+
+    for i, ep in enumerate(spec.endpoints):
+        if ep.on_cluster or not ep.private:
+            continue
+        keys = [(f"endpoints[{i}].name", ep.name), ("name", spec.name)]
+        check_autoname(
+            keys, "gcp:dns/managedZone:ManagedZone", f"{spec.name}-endpoint-{ep.name}-psc-dns", MAX_COMPUTE_NAME, source=MANAGED_ZONE_NAME_SOURCE, lower=True
+        )

@@ -10,7 +10,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from mlops_stack.offline.engine import MockContext, auto_name, short_hash
+from mlops_stack.gcp import checks
+from mlops_stack.offline.engine import AutoNameRule, MockContext, auto_name, short_hash
 
 
 def gcp_project(ctx: MockContext, inputs: Mapping[str, Any], provider_ref: str | None = None) -> str:
@@ -31,6 +32,11 @@ def gcp_region(ctx: MockContext, inputs: Mapping[str, Any], provider_ref: str | 
 COMPUTE = "https://www.googleapis.com/compute/v1"
 
 Rule = Callable[[MockContext, MockResourceArgs], tuple[str, dict[str, Any]]]
+
+
+def numeric_id(*parts: str) -> str:
+    """A Compute / Cloud DNS resource ID: an unsigned 64-bit number, 19 digits as the APIs return them."""
+    return str(10**18 + int(short_hash(*parts, length=15), 16) % (9 * 10**18))
 
 
 def project_number(project: str) -> str:
@@ -61,7 +67,7 @@ def _network(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, A
     state, project, _ = _base(ctx, args)
     name = _name(state, args)
     id_ = f"projects/{project}/global/networks/{name}"
-    state.update(selfLink=f"{COMPUTE}/{id_}", numericId=str(int(short_hash(name, length=12), 16)), gatewayIpv4="")
+    state.update(selfLink=f"{COMPUTE}/{id_}", numericId=numeric_id(project, name), gatewayIpv4="")
     return id_, state
 
 
@@ -248,7 +254,7 @@ def _forwarding_rule(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dic
 def _managed_zone(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, project, _ = _base(ctx, args)
     name = _name(state, args)
-    state.update(managedZoneId=int(short_hash(name, length=12), 16), nameServers=[], creationTime="2026-11-27T00:00:00.000Z")
+    state.update(managedZoneId=int(numeric_id(project, name)), nameServers=[], creationTime="2026-11-27T00:00:00.000Z")
     return f"projects/{project}/managedZones/{name}", state
 
 
@@ -300,6 +306,37 @@ def _psa_connection(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict
 def default_resource(ctx: MockContext, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
     state, _, _ = _base(ctx, args)
     return auto_name(args.name, lower=True), state
+
+
+_RFC1035 = 'pulumi_gcp 10.2.0 {} docstring: "The name must be 1-63 characters long, and comply with RFC1035"'
+
+#: How pulumi-gcp names a resource whose name input is left out (pulumi-terraform-bridge
+#: ``info.AutoName``: ``<logical name>-<7 hex>``) and the longest name the API takes; a name
+#: over it is refused, never cut. Each row names the limit's source (the pinned SDK's
+#: docstrings, read 2026-12-08, or the service's documented limit where the SDK is silent).
+AUTONAMES: dict[str, AutoNameRule] = {
+    **{
+        f"gcp:compute/{module}:{kind}": AutoNameRule("name", 63, lower=True, source=_RFC1035.format(f"compute/{path}.py"))
+        for module, kind, path in (
+            ("network", "Network", "network"),
+            ("subnetwork", "Subnetwork", "subnetwork"),
+            ("router", "Router", "router"),
+            ("routerNat", "RouterNat", "router_nat"),
+            ("address", "Address", "address"),
+            ("globalAddress", "GlobalAddress", "global_address"),
+            ("forwardingRule", "ForwardingRule", "forwarding_rule"),
+            ("firewall", "Firewall", "firewall"),
+        )
+    },
+    "gcp:serviceaccount/account:Account": AutoNameRule("accountId", 30, lower=True, source='pulumi_gcp 10.2.0 serviceaccount/account.py docstring: account_id "must be 6-30 characters long"'),
+    "gcp:storage/bucket:Bucket": AutoNameRule("name", 63, lower=True, source='pulumi_gcp 10.2.0 storage/bucket.py docstring: "no more than 63 characters long"'),
+    "gcp:artifactregistry/repository:Repository": AutoNameRule("repositoryId", 63, lower=True, source="Artifact Registry repository names: up to 63 characters (Artifact Registry docs, create repositories)"),
+    "gcp:container/cluster:Cluster": AutoNameRule("name", 40, lower=True, source="GKE cluster names: 1-40 characters (GKE docs, creating a cluster)"),
+    "gcp:container/nodePool:NodePool": AutoNameRule("name", 40, lower=True, source="GKE node pool names: up to 40 characters (gcp/checks.MAX_NODE_POOL_NAME)"),
+    "gcp:kms/keyRing:KeyRing": AutoNameRule("name", 63, source="Cloud KMS key ring IDs: [a-zA-Z0-9_-]{1,63} (Cloud KMS docs, resource IDs)"),
+    "gcp:kms/cryptoKey:CryptoKey": AutoNameRule("name", 63, source="Cloud KMS key IDs: [a-zA-Z0-9_-]{1,63} (Cloud KMS docs, resource IDs)"),
+    "gcp:dns/managedZone:ManagedZone": AutoNameRule("name", checks.MAX_COMPUTE_NAME, lower=True, source=checks.MANAGED_ZONE_NAME_SOURCE),
+}
 
 
 RESOURCES: dict[str, Rule] = {

@@ -12,11 +12,15 @@ another in one process (tests) without leaking the root stack, config or setting
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import gc
 import hashlib
 import importlib
+import json
+import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +30,14 @@ from google.protobuf import json_format
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
-
-from mlops_stack.constants import AUTONAME_SUFFIX
 from pulumi.runtime.sync_await import _sync_await
+
+# Pulumi's autonaming, ``<logical name>-<7 hex>``, refusing what does not fit.
+from mlops_stack.naming import AUTONAME_RANDLEN, AUTONAME_SEPARATOR
 
 #: Generation-0 collection threshold while a plan runs (Python's default is 700).
 GC_THRESHOLD = 100_000
@@ -169,12 +175,89 @@ def short_hash(*parts: str, length: int = 7) -> str:
     return hashlib.sha1("/".join(parts).encode()).hexdigest()[:length]
 
 
-def auto_name(name: str, *, max_length: int = 63, lower: bool = False) -> str:
-    """What Pulumi auto-naming produces: the logical name plus a 7-hex suffix (deterministic here)."""
-    suffix = short_hash(name)
-    base = name[: max_length - AUTONAME_SUFFIX]
-    out = f"{base}-{suffix}"
-    return out.lower() if lower else out
+class NameTooLong(ValueError):
+    """A name the provider would refuse: an autoname over the property's maximum length, or
+    an explicit name over the API's. The engine turns it into a ``ConfigError`` naming the
+    spec keys the name was built from."""
+
+    def __init__(self, name: str, max_length: int, *, auto: bool, what: str = "", source: str = "", randlen: int = AUTONAME_RANDLEN) -> None:
+        self.name, self.max_length, self.auto, self.what, self.source, self.randlen = name, max_length, auto, what, source, randlen
+        if auto:
+            text = f"name '{name}' plus {randlen} random chars is longer than maximum length {max_length}"
+        else:
+            text = f"name '{name}' ({len(name)} characters) is longer than maximum length {max_length}"
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class AutoNameRule:
+    """How the provider fills a resource's name property when the program leaves it out, and
+    the longest name the API takes there. One row per type in a target's ``AUTONAMES``,
+    each with its ``source`` (provider ``resources.go`` autoname field, API limit)."""
+
+    property: str
+    max_length: int
+    lower: bool = False
+    separator: str = AUTONAME_SEPARATOR
+    randlen: int = AUTONAME_RANDLEN
+    #: Extra characters the provider adds around the autoname (``alias/`` of a KMS alias).
+    prefix: str = ""
+    #: Inputs that make the provider name the resource another way (``namePrefix``).
+    conflicts: tuple[str, ...] = ()
+    source: str = ""
+
+    def name(self, logical: str) -> str:
+        base = logical.lower() if self.lower else logical
+        prefix = self.prefix + base + self.separator
+        if len(prefix) + self.randlen > self.max_length:
+            raise NameTooLong(prefix, self.max_length, auto=True, what=self.property, source=self.source, randlen=self.randlen)
+        return prefix + short_hash(logical, length=self.randlen)
+
+    def check(self, value: str) -> None:
+        if len(value) > self.max_length:
+            raise NameTooLong(value, self.max_length, auto=False, what=self.property, source=self.source)
+
+
+def auto_name(name: str, *, max_length: int = 255, lower: bool = False) -> str:
+    """What Pulumi auto-naming produces: the logical name, ``-`` and 7 hex characters
+    (deterministic here); a name too long for ``max_length`` raises ``NameTooLong`` as
+    Pulumi refuses it (the default 255 is the bridge's ``SetAutonaming`` default)."""
+    return AutoNameRule("name", max_length, lower=lower).name(name)
+
+
+def _config_leaves(value: Any, path: str) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _config_leaves(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _config_leaves(v, f"{path}[{i}]")]
+    return [(path, value)] if isinstance(value, str) else []
+
+
+def spec_keys_in(logical: str, config: Mapping[str, str], project: str) -> list[tuple[str, str]]:
+    """The spec keys (``name``, ``endpoints[0].name``) whose values make up ``logical``, a
+    resource's logical name: each value found as whole dash-separated words, longest first."""
+    found: list[tuple[str, str]] = []
+    for key, raw in config.items():
+        # The project's keys as the spec names them (``endpoints[0].name``), others whole.
+        top = key[len(project) + 1 :] if key.startswith(project + ":") else key
+        value: Any = raw
+        if raw[:1] in "[{":
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        for path, text in _config_leaves(value, top):
+            if len(text) >= 2 and re.search(rf"(?:^|-){re.escape(text)}(?:-|$)", logical):
+                found.append((path, text))
+    return sorted(found, key=lambda kv: (-len(kv[1]), kv[0]))
+
+
+def name_error(err: NameTooLong, type_: str, logical: str, ctx: "MockContext") -> Exception:
+    """The one-line ``ConfigError`` for a name the provider would refuse (``naming.too_long``)."""
+    from mlops_stack.naming import too_long
+
+    keys = spec_keys_in(logical, ctx.config, ctx.project) or [(f"resource {logical!r}", logical)]
+    return too_long(keys, type_, err.name, err.max_length, auto=err.auto, what=err.what or "name", source=err.source, randlen=err.randlen)
 
 
 @dataclass
@@ -242,13 +325,27 @@ class RealisticMocks(pulumi_mocks.Mocks):
             return f"{args.name}-provider-id", inputs
         if not args.custom:
             return "", {}
+        try:
+            return self._new_resource(args)
+        except NameTooLong as err:
+            raise name_error(err, args.typ, args.name, self.ctx) from None
+
+    def _new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         mod = self._module(args.typ)
+        naming = getattr(mod, "AUTONAMES", {}).get(args.typ) if mod else None
+        if naming is not None:
+            given = args.inputs.get(naming.property)
+            if isinstance(given, str) and given and given != _UNKNOWN_VALUE:
+                naming.check(given)
+            elif given is None and not any(args.inputs.get(k) for k in naming.conflicts):
+                # What the provider's Check fills in before the resource is created.
+                args.inputs[naming.property] = naming.name(args.name)
         rule = getattr(mod, "RESOURCES", {}).get(args.typ) if mod else None
         if rule is None:
             default = getattr(mod, "default_resource", None) if mod else None
             if default is not None:
                 return default(self.ctx, args)
-            return auto_name(args.name), inputs
+            return auto_name(args.name), dict(args.inputs)
         return rule(self.ctx, args)
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict:  # type: ignore[override]
@@ -334,6 +431,12 @@ def _jsonable(value: Any) -> Any:
 def _run_in_context(program: Callable[[], Any], project: str, stack: str, config: dict[str, str], secret_keys: list[str]) -> Plan:
     set_root_resource(None)  # type: ignore[arg-type]
     set_all_config(dict(config), list(secret_keys))
+    # ``set_mocks`` gives each run a new RPC manager but not a new set of pending outputs:
+    # without these two lines every run shares one set, and the apply tasks a failed run
+    # left behind were awaited by the next run, which then failed with the old error (an
+    # IndexError from a bad zone count shown for the next stack's clean ConfigError).
+    pulumi_settings.SETTINGS.outputs = set()
+    pulumi_settings.SETTINGS.lock = threading.Lock()
     ctx = MockContext(project=project, stack=stack, config=config)
     mocks = RealisticMocks(ctx)
     monitor = RecordingMonitor(mocks)
@@ -350,8 +453,25 @@ def _run_in_context(program: Callable[[], Any], project: str, stack: str, config
     except BaseException as err:
         # What was registered before the failure (a bad spec must register nothing).
         err.offline_registrations = list(monitor.registrations)  # type: ignore[attr-defined]
+        _cancel_leftovers()
         raise
     return Plan(project=project, stack=stack, resources=stable_order(monitor.registrations), outputs=outputs, config=dict(config))
+
+
+def _cancel_leftovers() -> None:
+    """Cancel the tasks a failed run left pending on the shared event loop, so that none
+    of them runs (and fails) during the next plan in this process."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        return
+    if loop.is_running() or loop.is_closed():
+        return
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def stable_order(registrations: list[Registration]) -> list[Registration]:

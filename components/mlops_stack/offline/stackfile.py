@@ -166,6 +166,15 @@ def _strip_secure(value: Any) -> Any:
     return value
 
 
+def _where(err: yaml.YAMLError) -> str:
+    """`` at line L, column C: <what the parser found>`` (1-based, as editors count)."""
+    mark = getattr(err, "problem_mark", None)
+    if mark is None:
+        return ""
+    problem = " ".join(str(getattr(err, "problem", "") or "").split())
+    return f" at line {mark.line + 1}, column {mark.column + 1}" + (f": {problem}" if problem else "")
+
+
 def read_stack_file(path: str | Path, stack: str | None = None, project: str = PROJECT) -> StackFile:
     p = Path(path)
     if not p.is_file():
@@ -184,9 +193,7 @@ def read_stack_file(path: str | Path, stack: str | None = None, project: str = P
     try:
         doc = load_yaml(text) or {}
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(str(p), f"is not valid YAML{where}") from None
+        raise ConfigError(str(p), f"is not valid YAML{_where(err)}") from None
     except RecursionError:
         raise ConfigError(str(p), "is nested too deeply to be a stack file") from None
     if not isinstance(doc, dict):
