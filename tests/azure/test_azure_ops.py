@@ -39,7 +39,7 @@ from mlops_stack import cli_ops
 from mlops_stack.azure import preflight, smoke
 from mlops_stack.offline.plan import plan_stack_file
 from mlops_stack.offline.stackfile import read_stack_file
-from mlops_stack.ops_report import ERROR, FAIL, OK, SKIP
+from mlops_stack.ops_report import ERROR, FAIL, OK, SKIP, WARN
 from mlops_stack.spec import load_spec
 from planning import ROOT, write_outputs
 
@@ -522,6 +522,15 @@ def test_an_unpushed_tag_fails_and_a_missing_registry_warns() -> None:
     row = next(f for f in report.findings if f.check == "endpoint image")
     assert row.detail == ("opsdevacrac5212e0.azurecr.io does not exist yet: phase 1 (deployEndpoints: false) creates it; push the image, "
                           "then run preflight again before phase 2 (docs/first-apply.md)")
+
+
+def test_model_artifacts_are_one_unchecked_warning_each_and_outputs_are_accepted() -> None:
+    # The storage data plane is private (and needs a data role): preflight says so per endpoint.
+    with serve(healthy(FakeApi())) as api:
+        report = preflight.run_preflight(spec(), factory(api), outputs={"bucket_uris": {}})
+    assert [(f.subject.split(":", 1)[0], f.allowed, f.status) for f in report.findings if f.check == "model artifact"] == [
+        ("endpoint chat", "not checked", WARN), ("endpoint scorer", "not checked", WARN)]
+    assert image_rows(report) == [("endpoint chat", "pushed", OK), ("endpoint scorer", "pushed", OK)]
 
 
 def test_an_image_in_another_registry_and_a_public_one_warn() -> None:

@@ -104,6 +104,9 @@ def healthy(api: FakeApi, *, region_quotas: dict[str, float] | None = None, gpus
                   "contentType": "application/octet-stream"}] if prefix.rstrip("/") in uploaded else []
         return 200, {"kind": "storage#objects", **({"items": items} if items else {})}
     api.route("GET", f"/storage/b/{MODELS_BUCKET}/o", objects)
+    # Artifact Registry v1 repositories.get (Repository: name, format) of the stack's serving repository.
+    repo = f"projects/{PROJECT}/locations/{REGION}/repositories/ops-dev-serving"
+    api.json("GET", f"/artifactregistry/{repo}", {"name": repo, "format": "DOCKER", "mode": "STANDARD_REPOSITORY"})
     # Artifact Registry v1 packages.tags.get (Tag: name, version) for the images pushed.
     for image in pushed:
         tag = f"projects/{PROJECT}/locations/{REGION}/repositories/ops-dev-serving/packages/{image}/tags/1.0.0"
@@ -343,7 +346,9 @@ def test_a_missing_model_artifact_fails_with_the_upload_command() -> None:
     with serve(healthy(FakeApi())) as api:
         api.json("GET", f"/storage/b/{MODELS_BUCKET}/o", {"error": {"code": 404, "message": "The specified bucket does not exist."}}, status=404)
         report = preflight.run_preflight(spec(), factory(api))
-    assert [(f.check, f.allowed, f.status) for f in report.failed] == [("model artifact", "no bucket", FAIL)] * 2
+    # Before phase 1 the bucket does not exist yet: expected, so a warning, not a failure.
+    assert [(f.check, f.allowed, f.status) for f in report.findings if f.check == "model artifact"] == [("model artifact", "no bucket", WARN)] * 2
+    assert [f for f in report.failed if f.check == "model artifact"] == []
 
 
 def test_apis_disabled_warn_and_unreadable_fail() -> None:
@@ -630,6 +635,22 @@ def test_endpoint_images_pushed_to_the_stack_registry_pass_and_unpushed_ones_fai
         report = preflight.run_preflight(spec(), factory(api))
     assert [(f.subject.split(":")[0], f.allowed, f.status) for f in report.findings if f.check == "endpoint image"] == [
         ("endpoint chat", "pushed", OK), ("endpoint scorer", "not found", FAIL)]
+
+
+def test_before_phase_1_a_missing_repository_warns_and_a_missing_image_in_it_fails() -> None:
+    # docs/first-apply.md: preflight runs before phase 1, when the repository does not exist
+    # yet (a warning), and again after it, when a missing image would fail phase 2 (a failure).
+    with serve(healthy(FakeApi(), pushed=())) as api:
+        repo = f"projects/{PROJECT}/locations/{REGION}/repositories/ops-dev-serving"
+        api.json("GET", f"/artifactregistry/{repo}", {"error": {"code": 404, "message": "Requested entity was not found."}}, status=404)
+        report = preflight.run_preflight(spec(), factory(api), outputs={})
+    assert [(f.subject.split(":")[0], f.allowed, f.status) for f in report.findings if f.check == "endpoint image"] == [
+        ("endpoint chat", "no repository yet", WARN), ("endpoint scorer", "no repository yet", WARN)]
+    assert [f for f in report.failed if f.check == "endpoint image"] == []
+    with serve(healthy(FakeApi(), pushed=())) as api:
+        report = preflight.run_preflight(spec(), factory(api))
+    assert [(f.subject.split(":")[0], f.allowed, f.status) for f in report.failed if f.check == "endpoint image"] == [
+        ("endpoint chat", "not found", FAIL), ("endpoint scorer", "not found", FAIL)]
 
 
 def test_an_endpoint_image_outside_the_stack_registry_warns() -> None:

@@ -721,8 +721,12 @@ def check_keys(arm: Arm, sub: str, spec: Any, report: Report) -> None:
         report.add("key properties", subject, vault, "as in the spec", "; ".join(diff), FAIL, hint)
 
 
-def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
-    """Run every check; ``client(name)`` returns an SDK client (``arm_clients``)."""
+def run_preflight(spec: Any, client: ClientFactory, stack: str = "", outputs: Mapping[str, Any] | None = None) -> Report:
+    """Run every check; ``client(name)`` returns an SDK client (``arm_clients``).
+    ``outputs`` (``pulumi stack output --json``) is accepted for the common interface and not
+    needed: the stack's registry name follows from the spec, so endpoint images are checked
+    with or without it."""
+    del outputs
     report = Report(stack=stack, region=spec.region)
     check_documentation_cidrs(spec, report)
     sub = str(client("subscription"))
@@ -730,6 +734,12 @@ def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
     check_registrations(client("resource"), arm, sub, spec, report)
     check_cosmos_db_key_access(client, arm, sub, spec, report)
     check_endpoint_images(client, arm, sub, spec, report)
+    for ep in spec.managed_endpoints:
+        # The storage account's data plane is reachable from the stack's network only (prod) and
+        # needs a data role the deployer may not hold, so the artifact is the user's to check.
+        report.add("model artifact", f"endpoint {ep.name}: {ep.model.artifact.bucket}/{ep.model.artifact.key}", spec.region,
+                   "uploaded", "not checked", WARN,
+                   "upload it before phase 2 (az storage blob upload ... --auth-mode login); preflight does not read blob data")
     check_keys(arm, sub, spec, report)
     if spec.cluster.enabled:
         check_aks_version(client("containerservice"), spec, report)

@@ -567,7 +567,8 @@ def check_model_artifacts(storage: Rest, spec: Any, report: Report) -> None:
             if err.status != 404:
                 report.add("model artifact", subject, bucket, "uploaded", "?", ERROR, _text(err))
                 continue
-            report.add("model artifact", subject, bucket, "uploaded", "no bucket", missing,
+            # Before phase 1 the bucket does not exist: expected, so a warning (phase 1 creates it).
+            report.add("model artifact", subject, bucket, "uploaded", "no bucket", WARN,
                        "the stack's bucket does not exist yet: apply with deployEndpoints: false first, upload the model, then rerun preflight (docs/first-apply.md)")
             continue
         except Exception as err:  # noqa: BLE001
@@ -627,6 +628,22 @@ def check_vertex_quotas(su: Rest, project: str, region: str, demand: Mapping[str
         report.fits("Vertex AI serving quota", short, region, need, limit, unit, detail)
 
 
+def repository_exists(ar: Rest, repository: str, subject: str, where: str, report: Report) -> bool:
+    """Whether the stack's repository exists; a row when it does not (before phase 1 of a
+    first apply: expected, so a warning) or cannot be read."""
+    try:
+        ar.get(repository)
+    except ApiError as err:
+        if err.status == 404:
+            report.add("endpoint image", subject, where, "pushed", "no repository yet", WARN,
+                       "phase 1 (deployEndpoints: false) creates the repository: push the image, then rerun preflight before phase 2 "
+                       "(docs/first-apply.md)")
+        else:
+            report.add("endpoint image", subject, where, "pushed", "?", ERROR, _text(err))
+        return False
+    return True
+
+
 def check_endpoint_images(ar: Rest, spec: Any, report: Report) -> None:
     from mlops_stack.args import Env
     from mlops_stack.gcp.vertex_provider import artifact_registry_image
@@ -651,8 +668,10 @@ def check_endpoint_images(ar: Rest, spec: Any, report: Report) -> None:
             if err.status != 404:
                 report.add("endpoint image", subject, parts[2], "pushed", "?", ERROR, _text(err))
                 continue
+            if not repository_exists(ar, package.split("/packages/", 1)[0], subject, parts[2], report):
+                continue
             report.add("endpoint image", subject, parts[2], "pushed", "not found", FAIL,
-                       "push it before the endpoint's apply (on the first apply the repository does not exist yet: docs/first-apply.md)")
+                       "push it before the endpoints' apply (phase 2, docs/first-apply.md)")
             continue
         except Exception as err:  # noqa: BLE001
             report.add("endpoint image", subject, parts[2], "pushed", "?", ERROR, _text(err))
@@ -660,8 +679,12 @@ def check_endpoint_images(ar: Rest, spec: Any, report: Report) -> None:
         report.add("endpoint image", subject, parts[2], "pushed", "pushed", OK)
 
 
-def run_preflight(spec: Any, client: ClientFactory, stack: str = "") -> Report:
-    """Run every check; ``client(name)`` returns a ``Rest`` on that API (``BASE_URLS``)."""
+def run_preflight(spec: Any, client: ClientFactory, stack: str = "", outputs: Mapping[str, Any] | None = None) -> Report:
+    """Run every check; ``client(name)`` returns a ``Rest`` on that API (``BASE_URLS``).
+    ``outputs`` (``pulumi stack output --json``) is accepted for the common interface and not
+    needed: the stack's bucket and repository names follow from the spec, so the managed
+    endpoints' artifacts and images are checked with or without it."""
+    del outputs
     report = Report(stack=stack, region=spec.region)
     check_documentation_cidrs(spec, report)
     project = spec.gcp.project
