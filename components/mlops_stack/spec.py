@@ -487,7 +487,7 @@ FrameworkVersion = Annotated[
     ),
 ]
 #: A Python version tag of the serving images: py3, py39, py310, py311, ...
-PyVersion = Annotated[str, _pattern(r"^py3[0-9]{0,2}$", "is not a Python version tag, e.g. py310 or py311")]
+PyVersion = Annotated[str, _pattern(r"^py[23][0-9]{0,2}$", "is not a Python version tag, e.g. py310 or py311")]
 
 
 class FrameworkSpec(_Model):
