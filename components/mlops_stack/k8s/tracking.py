@@ -98,18 +98,16 @@ def replicas(size: str, is_prod: bool) -> int:
     return max(n, 2) if is_prod else n
 
 
-#: Private IPv4 literals (RFC 1918) as ``fnmatch`` patterns, each ending in the server
-#: port: pod and Service IPs on every target's cluster (the VPC, the GKE secondary ranges
-#: and the AKS pod CIDRs are all RFC 1918; spec.py ``_network_cidr``). Every label after
-#: the first must start with a digit, so no public DNS name matches (a top-level domain
-#: never starts with a digit): ``10.0.0.1.nip.io`` is refused, which MLflow's own default
-#: ``10.*`` admits.
-PRIVATE_IPV4_HOSTS = (
-    "10.[0-9]*.[0-9]*.[0-9]*",
-    "172.1[6-9].[0-9]*.[0-9]*",
-    "172.2[0-9].[0-9]*.[0-9]*",
-    "172.3[01].[0-9]*.[0-9]*",
-    "192.168.[0-9]*.[0-9]*",
+#: Private IPv4 literals (RFC 1918) as ``fnmatch`` patterns: pod and Service IPs on every
+#: target's cluster (the VPC, the GKE secondary ranges and the AKS pod CIDRs are all
+#: RFC 1918; spec.py ``_network_cidr``). ``*`` in fnmatch also matches dots, so the last
+#: label is spelled out as one to three digits: a name whose last label is a number is no
+#: DNS name (browsers parse it as an IPv4 address), so no public name matches:
+#: ``10.0.0.1.nip.io`` is refused, which MLflow's own default ``10.*`` admits.
+PRIVATE_IPV4_HOSTS = tuple(
+    f"{network}.{last}"
+    for network in ("10.[0-9]*.[0-9]*", "172.1[6-9].[0-9]*", "172.2[0-9].[0-9]*", "172.3[01].[0-9]*", "192.168.[0-9]*")
+    for last in ("[0-9]", "[0-9][0-9]", "[0-9][0-9][0-9]")
 )
 
 
