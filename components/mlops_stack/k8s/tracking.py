@@ -18,9 +18,13 @@
   ServiceMonitor so the stack's Prometheus scrapes ``/metrics`` (``--expose-prometheus``)
   with the admin's credentials (the auth app protects every path but ``/health``).
 
-``server_args`` and ``auth_config`` are pure and are what ``tests/test_mlflow_client.py``
-runs the real ``mlflow server`` with, so the flags and the auth file are checked against
-the pinned MLflow release.
+- every writable path an emptyDir of its own (``pod_volumes``): ``/tmp``, the Prometheus
+  multiprocess directory, and the artifact transfer space (``TMPDIR``,
+  ``tracking.transferSpaceGb``), requested and limited as ``ephemeral-storage``.
+
+``tests/test_mlflow_client.py`` runs the real ``mlflow server`` from the planned
+Deployment (its args, env and volumes, read from the offline plan), so the flags, the
+auth file (``auth_config``) and the volumes are checked against the pinned MLflow release.
 """
 
 from __future__ import annotations
