@@ -362,6 +362,11 @@ BASE = {"cloud": "gcp", "region": "us-central1", "gcp": {"project": "mlops-dev-1
             {"tracking": {"enabled": True, "mode": "self-hosted", "maintenanceWindow": "sun:3"}},
             "tracking.maintenanceWindow: 'sun:3' is not a weekly window start such as Sun:03:00 (day Mon-Sun, UTC hour and minute)",
         ),
+        (
+            {"tracking": {"enabled": True, "mode": "self-hosted", "transferSpaceGb": 30}},
+            "tracking.transferSpaceGb: 30 does not fit on the system pool's 50 GiB root volume (at most half of it, 25, may be requested: images, logs and other pods need the rest) (raise cluster.systemPool.diskGb to at least 60, or lower tracking.transferSpaceGb)",
+        ),
+        ({"tracking": {"enabled": True, "mode": "self-hosted", "transferSpaceGb": 1}}, "tracking.transferSpaceGb: 1 must be at least 2"),
     ],
 )
 def test_bad_tracking_spec_is_one_line(raw: dict[str, Any], line: str) -> None:
@@ -375,6 +380,18 @@ def test_tracking_off_by_default_and_valid_when_on() -> None:
     assert load_spec(BASE).tracking.enabled is False
     spec = load_spec({**BASE, "tracking": {"enabled": True, "mode": "self-hosted", "size": "medium"}})
     assert spec.tracking.size == "medium" and spec.tracking.database.backup_retention_days == 7
+    assert spec.tracking.transfer_space_gb == 20
+    big = load_spec({**BASE, "tracking": {"enabled": True, "mode": "self-hosted", "transferSpaceGb": 100}, "cluster": {"systemPool": {"diskGb": 200}}})
+    assert big.tracking.transfer_space_gb == 100
+
+
+def test_transfer_space_sizes_the_emptydir_and_the_ephemeral_storage() -> None:
+    # The artifact buffer (TMPDIR) is its own emptyDir of transferSpaceGb; the container
+    # requests and is limited to every emptyDir at its sizeLimit plus 256 MiB of logs.
+    assert k8s_tracking.transfer_space(100) == "100Gi"
+    assert k8s_tracking.ephemeral_storage("100Gi") == f"{100 * 1024 + 1024 + 128 + 256}Mi" == "103808Mi"
+    volumes = {v.name: v for v in k8s_tracking.pod_volumes("100Gi")}
+    assert {n: v.empty_dir.size_limit for n, v in volumes.items() if v.empty_dir} == {"tmp": "1Gi", "metrics": "128Mi", "transfers": "100Gi"}
 
 
 # --------------------------------------------------------------------------- upstream facts (SDK enums)

@@ -18,9 +18,13 @@
   ServiceMonitor so the stack's Prometheus scrapes ``/metrics`` (``--expose-prometheus``)
   with the admin's credentials (the auth app protects every path but ``/health``).
 
-``server_args`` and ``auth_config`` are pure and are what ``tests/test_mlflow_client.py``
-runs the real ``mlflow server`` with, so the flags and the auth file are checked against
-the pinned MLflow release.
+- every writable path an emptyDir of its own (``pod_volumes``): ``/tmp``, the Prometheus
+  multiprocess directory, and the artifact transfer space (``TMPDIR``,
+  ``tracking.transferSpaceGb``), requested and limited as ``ephemeral-storage``.
+
+``tests/test_mlflow_client.py`` runs the real ``mlflow server`` from the planned
+Deployment (its args, env and volumes, read from the offline plan), so the flags, the
+auth file (``auth_config``) and the volumes are checked against the pinned MLflow release.
 """
 
 from __future__ import annotations
@@ -63,8 +67,28 @@ ADMIN_USER = "admin"
 ADMIN_PASSWORD_LENGTH = PASSWORD_LENGTH  # the same generated-password rule as the database's
 AUTH_CONFIG_DIR = "/etc/mlflow/auth"
 AUTH_CONFIG_FILE = "basic_auth.ini"
-#: prometheus_flask_exporter's multiprocess directory (``--expose-prometheus``).
-METRICS_DIR = "/tmp/mlflow-metrics"
+#: ``HOME`` and small scratch files: an emptyDir (the root filesystem is read-only).
+TMP_DIR = "/tmp"
+TMP_SPACE = "1Gi"
+#: prometheus_client's multiprocess directory (``--expose-prometheus`` and
+#: ``PROMETHEUS_MULTIPROC_DIR``), an emptyDir of its own mounted at this path so that it
+#: exists before ``mlflow server`` starts: in MLflow 3.17.2 the CLI process itself imports
+#: the auth app (``mlflow/server/__init__.py`` ``_run_server`` -> ``_is_factory``), whose
+#: import creates a multiprocess Histogram (``mlflow/server/otlp_metrics.py``) and opens
+#: ``<dir>/histogram_<pid>.db``; only the workers' import of ``mlflow.server`` would create
+#: the directory, too late (FileNotFoundError, exit 1).
+METRICS_DIR = "/var/mlflow/metrics"
+#: Each process writes a few sparse 1 MiB files (prometheus_client ``mmap_dict``).
+METRICS_SPACE = "128Mi"
+#: Where the server copies artifacts on their way to and from the bucket (``TMPDIR``): with
+#: ``--serve-artifacts``, MLflow 3.17.2 writes each upload whole to a
+#: ``tempfile.TemporaryDirectory()`` before sending it to S3, GCS or Azure Blob, and
+#: downloads each whole artifact into one before streaming it back
+#: (``mlflow/server/artifact_router.py``; only the local-filesystem repository streams,
+#: ``StreamUploadMixin``). An emptyDir of ``tracking.transferSpaceGb`` GiB.
+TRANSFER_DIR = "/var/mlflow/transfers"
+#: Container logs on top of the emptyDirs in the ephemeral-storage request and limit.
+LOG_SPACE_MI = 256
 #: Read-only users see every experiment; writes need a permission the admin grants.
 DEFAULT_PERMISSION = "READ"
 
@@ -78,9 +102,27 @@ def replicas(size: str, is_prod: bool) -> int:
     return max(n, 2) if is_prod else n
 
 
+#: Private IPv4 literals (RFC 1918) as ``fnmatch`` patterns: pod and Service IPs on every
+#: target's cluster (the VPC, the GKE secondary ranges and the AKS pod CIDRs are all
+#: RFC 1918; spec.py ``_network_cidr``). ``*`` in fnmatch also matches dots, so the last
+#: label is spelled out as one to three digits: a name whose last label is a number is no
+#: DNS name (browsers parse it as an IPv4 address), so no public name matches:
+#: ``10.0.0.1.nip.io`` is refused, which MLflow's own default ``10.*`` admits.
+PRIVATE_IPV4_HOSTS = tuple(
+    f"{network}.{last}"
+    for network in ("10.[0-9]*.[0-9]*", "172.1[6-9].[0-9]*", "172.2[0-9].[0-9]*", "172.3[01].[0-9]*", "192.168.[0-9]*")
+    for last in ("[0-9]", "[0-9][0-9]", "[0-9][0-9][0-9]")
+)
+
+
 def service_hosts(service: str = SERVICE_NAME, ns: str = TRACKING_NAMESPACE) -> list[str]:
-    """The Host headers the server accepts: its in-cluster names and localhost (port-forward)."""
-    base = [f"{service}.{ns}.svc.cluster.local", f"{service}.{ns}.svc", f"{service}.{ns}", "localhost", "127.0.0.1"]
+    """The Host headers the server accepts (``--allowed-hosts``, which replaces MLflow's
+    defaults): its in-cluster names; a pod or Service IP (Prometheus scrapes each pod by
+    IP: ``Host: <pod-ip>:5000``); ``0.0.0.0`` (MLflow's job runner calls the server at
+    ``http://<--host>:<--port>``); localhost on any port (``kubectl port-forward``). Any
+    other name is refused with 403 (DNS-rebinding protection); ``/health`` and ``/version``
+    are exempt from the check."""
+    base = [f"{service}.{ns}.svc.cluster.local", f"{service}.{ns}.svc", f"{service}.{ns}", service, "0.0.0.0", *PRIVATE_IPV4_HOSTS]
     return [f"{h}:{PORT}" for h in base] + [f"{h}:*" for h in ("localhost", "127.0.0.1")]
 
 
@@ -140,6 +182,37 @@ def artifacts_destination(store: Any, bucket: str, prefix: str) -> pulumi.Output
     if callable(custom):
         return custom(bucket, prefix)
     return pulumi.Output.concat(store.bucket_uris[bucket], "/", prefix)
+
+
+def transfer_space(gib: int) -> str:
+    """The transfer emptyDir's ``sizeLimit``."""
+    return f"{gib}Gi"
+
+
+def _mebibytes(quantity: str) -> int:
+    number, unit = (quantity[:-2], quantity[-2:]) if quantity.endswith(("Gi", "Mi")) else (quantity, "")
+    return int(number) * {"Gi": 1024, "Mi": 1}[unit]
+
+
+def ephemeral_storage(transfer: str) -> str:
+    """The container's ephemeral-storage request and limit: every emptyDir at its
+    ``sizeLimit`` (transfers, ``/tmp``, metrics) plus the logs. Requested in full, so the
+    pod only lands on a node with that much disk, and limited to it (the kubelet counts
+    the emptyDirs against the pod's limit)."""
+    return f"{_mebibytes(transfer) + _mebibytes(TMP_SPACE) + _mebibytes(METRICS_SPACE) + LOG_SPACE_MI}Mi"
+
+
+def pod_volumes(transfer: str) -> list[k8s.core.v1.VolumeArgs]:
+    """The server pod's volumes: the auth file, and an emptyDir for each writable path."""
+    return [
+        k8s.core.v1.VolumeArgs(
+            name="auth",
+            secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=SERVER_SECRET, items=[k8s.core.v1.KeyToPathArgs(key=AUTH_CONFIG_FILE, path=AUTH_CONFIG_FILE)]),
+        ),
+        k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=TMP_SPACE)),
+        k8s.core.v1.VolumeArgs(name="metrics", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=METRICS_SPACE)),
+        k8s.core.v1.VolumeArgs(name="transfers", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=transfer)),
+    ]
 
 
 def sqlalchemy_uri(uri: str) -> str:
@@ -207,13 +280,7 @@ class Tracking(pulumi.ComponentResource):
                             run_as_non_root=True, run_as_user=1000, run_as_group=1000, fs_group=1000, seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
                         ),
                         containers=[container],
-                        volumes=[
-                            k8s.core.v1.VolumeArgs(
-                                name="auth",
-                                secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=SERVER_SECRET, items=[k8s.core.v1.KeyToPathArgs(key=AUTH_CONFIG_FILE, path=AUTH_CONFIG_FILE)]),
-                            ),
-                            k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")),
-                        ],
+                        volumes=pod_volumes(transfer_space(spec.transfer_space_gb)),
                     ),
                 ),
             ),
@@ -303,7 +370,9 @@ class Tracking(pulumi.ComponentResource):
 
 def _container(args: TrackingArgs, size: tuple[int, str, str, str]) -> k8s.core.v1.ContainerArgs:
     """The MLflow server container: flags from ``server_args``, secrets from ``mlflow-server``
-    by reference only, non-root with a read-only root filesystem."""
+    by reference only, non-root with a read-only root filesystem; every writable path an
+    emptyDir (``pod_volumes``)."""
+    storage = ephemeral_storage(transfer_space(args.tracking.transfer_space_gb))
     return k8s.core.v1.ContainerArgs(
         name="mlflow",
         image=MLFLOW_IMAGE,
@@ -320,14 +389,19 @@ def _container(args: TrackingArgs, size: tuple[int, str, str, str]) -> k8s.core.
                 value_from=k8s.core.v1.EnvVarSourceArgs(secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=SERVER_SECRET, key="flask-secret-key")),
             ),
             k8s.core.v1.EnvVarArgs(name="MLFLOW_AUTH_CONFIG_PATH", value=f"{AUTH_CONFIG_DIR}/{AUTH_CONFIG_FILE}"),
-            k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),
+            k8s.core.v1.EnvVarArgs(name="HOME", value=TMP_DIR),
+            k8s.core.v1.EnvVarArgs(name="TMPDIR", value=TRANSFER_DIR),
             k8s.core.v1.EnvVarArgs(name="PROMETHEUS_MULTIPROC_DIR", value=METRICS_DIR),
         ],
         volume_mounts=[
             k8s.core.v1.VolumeMountArgs(name="auth", mount_path=AUTH_CONFIG_DIR, read_only=True),
-            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_DIR),
+            k8s.core.v1.VolumeMountArgs(name="metrics", mount_path=METRICS_DIR),
+            k8s.core.v1.VolumeMountArgs(name="transfers", mount_path=TRANSFER_DIR),
         ],
-        resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": size[1], "memory": size[2]}, limits={"memory": size[3]}),
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": size[1], "memory": size[2], "ephemeral-storage": storage}, limits={"memory": size[3], "ephemeral-storage": storage}
+        ),
         readiness_probe=k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port="http"), period_seconds=10),
         liveness_probe=k8s.core.v1.ProbeArgs(
             http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port="http"), initial_delay_seconds=30, period_seconds=20, failure_threshold=6
