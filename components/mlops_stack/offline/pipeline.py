@@ -321,8 +321,11 @@ def run_many(
             on_done(p)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     if jobs == 1 or len(todo) <= 1:
-        for t in todo:
-            done(t, run_task(t[0], t[1], options))
+        from mlops_stack.offline.analyzer import pack_session
+
+        with pack_session():
+            for t in todo:
+                done(t, run_task(t[0], t[1], options))
         return assemble(paths, options, results)
     groups = task_groups(todo, jobs)
     ctx = _context()
@@ -348,8 +351,11 @@ def run_many(
 def _worker(index: int, tasks: Sequence[Task], options: Options, queue: Any) -> None:
     """A worker process: run its tasks, send the results, exit without teardown (freeing
     thousands of SDK classes at interpreter exit costs most of a second)."""
+    from mlops_stack.offline.analyzer import pack_session
+
     try:
-        payload: Any = [run_task(p, t, options) for p, t in tasks]
+        with pack_session():  # one policy pack process for all of this worker's plans
+            payload: Any = [run_task(p, t, options) for p, t in tasks]
     except BaseException as err:  # noqa: BLE001 - handed to the parent, which re-raises it
         payload = RuntimeError(f"{type(err).__name__}: {err}")
     queue.put((index, payload))
