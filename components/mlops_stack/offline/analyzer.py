@@ -199,6 +199,10 @@ def run_policy_pack(
         return pack.evaluate(data, config or {})
 
 
+#: Whether this process has started gRPC (a server or channel): gRPC's core threads do not
+#: survive ``fork``, so the plan pipeline then spawns its workers instead of forking.
+GRPC_STARTED = False
+
 #: The pack processes of the current ``pack_session()`` (None: one process per plan).
 _SESSION: dict[tuple[str, str], _PackProcess] | None = None
 
@@ -463,6 +467,8 @@ class _PackProcess:
         self.close()
 
     def _start(self) -> None:
+        global GRPC_STARTED
+        GRPC_STARTED = True
         self.engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=_GRPC_OPTIONS)
         engine_pb2_grpc.add_EngineServicer_to_server(self.engine, self.engine_server)
         engine_port = self.engine_server.add_insecure_port("127.0.0.1:0")

@@ -275,11 +275,16 @@ def _warm_imports() -> None:
 
 
 def _context() -> Any:
-    """fork where it is safe and available (Linux): the workers start warm, with the
-    imports above done once; elsewhere spawn (each worker starts a clean interpreter)."""
+    """fork where it is safe and available: on Linux, from a process with one thread that
+    has not started gRPC (the CLI; not a test session that ran the policy pack in-process):
+    the workers start warm, with the imports above done once. Otherwise spawn (each
+    worker starts a clean interpreter)."""
     import sys
+    import threading
 
-    if sys.platform.startswith("linux"):
+    from mlops_stack.offline import analyzer
+
+    if sys.platform.startswith("linux") and threading.active_count() == 1 and not analyzer.GRPC_STARTED:
         _warm_imports()
         return get_context("fork")
     return get_context("spawn")
