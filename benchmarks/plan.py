@@ -6,8 +6,12 @@
 For each stack: wall time and peak memory of a plan in a fresh process (what a user or
 a PR pipeline pays), next to a floor measured in the same run: a bare program that
 registers the same number of resources with Pulumi's stock mocks, in a fresh process
-too. Then all stacks serial vs parallel (the CLI's process pool), per-resource cost
-against the floor, and scaling with 1, 10 and 100 endpoints in one spec.
+too. Then per-resource cost against the floor, scaling with 1, 10 and 100 endpoints in
+one spec, and the CLI's `plan --all` and `plan --all --compare` (cold with --no-cache,
+and with a warm plan cache): wall and CPU seconds (user+sys of the whole process tree:
+on a shared machine CPU time is the steadier figure) and the tree's peak memory.
+
+    python benchmarks/plan.py --cli-only --repeat 3   # just the --all figures
 """
 
 from __future__ import annotations
@@ -120,9 +124,65 @@ def endpoints_stack(n: int, tmp: Path) -> Path:
 
 
 def cli_seconds(*args: str) -> float:
+    return cli_run(*args)["wall"]
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Proportional set size (PSS: pages shared by forked workers counted once overall)
+    of ``pid`` and all its descendants (Linux /proc), in KiB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("Pss:")), 0)
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def cli_run(*args: str, env: dict | None = None) -> dict:
+    """One CLI run: wall seconds, CPU seconds (user+sys of the whole process tree) and the
+    peak of the tree's summed PSS (sampled every 20 ms)."""
+    import os
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mlops_stack.cli", *args], cwd=ROOT, capture_output=True, check=False)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen([sys.executable, "-m", "mlops_stack.cli", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kb(proc.pid))
+        time.sleep(0.02)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "tree_mb": peak / 1024, "rc": proc.returncode}
+
+
+def bench_all(repeat: int) -> None:
+    """`plan --all` and `plan --all --compare`: cold (--no-cache) and with a warm cache."""
+    import tempfile as _tf
+
+    print(f"\n# CLI, all example stacks (plan + policy + cost), median of {repeat}; CPU = user+sys of the process tree")
+    print(f"{'command':<40} {'wall s':>7} {'cpu s':>7} {'tree PSS MB':>11}")
+    with _tf.TemporaryDirectory() as cache:
+        env = {"MLOPS_STACK_CACHE_DIR": cache}
+        base = ["plan", "--all", "--format", "json", "--output", "/dev/null"]
+        for label, extra, warm in (
+            ("--all --no-cache", ["--no-cache"], False),
+            ("--all (warm cache)", [], True),
+            ("--all --compare --no-cache", ["--compare", "--no-cache"], False),
+            ("--all --compare (warm cache)", ["--compare"], True),
+            ("--all --jobs 1 --no-cache", ["--jobs", "1", "--no-cache"], False),
+        ):
+            if warm:
+                cli_run(*base, *extra, env=env)  # fill the cache
+            runs = [cli_run(*base, *extra, env=env) for _ in range(repeat)]
+            print(f"{label:<40} {median_of(runs, 'wall'):>7.2f} {median_of(runs, 'cpu'):>7.2f} {max(r['tree_mb'] for r in runs):>11.0f}")
 
 
 def main() -> None:
@@ -133,10 +193,14 @@ def main() -> None:
     ap.add_argument("--stacks", nargs="*")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-cli", action="store_true")
+    ap.add_argument("--cli-only", action="store_true", help="only the `plan --all [--compare]` figures")
     args = ap.parse_args()
     clouds = targets.names()
     stacks = args.stacks or [s for s in list_stacks(ROOT / "stacks") if s.rsplit("-", 1)[-1] in clouds]
 
+    if args.cli_only:
+        bench_all(args.repeat)
+        return
     print(f"# plan benchmark (median of {args.repeat}; fresh process each; python {sys.version.split()[0]})")
     print("floor A: bare program, same resource count, stock mocks; floor B: A + importing the same provider SDK modules")
     print(
@@ -164,11 +228,9 @@ def main() -> None:
             print(f"{n:>9} {ours[0]['resources']:>5} {median_of(ours, 'seconds'):>7.2f} {floor['seconds']:>8.2f} {max(r['peak_mb'] for r in ours):>8.0f}")
 
     if not args.skip_cli:
-        all_args = ["plan", "--all", "--format", "json", "--output", "/dev/null"]
-        print("\n# CLI, all example stacks (plan + policy + cost), wall seconds")
-        print(f"serial   (--jobs 1): {cli_seconds(*all_args, '--jobs', '1'):.2f}")
-        print(f"parallel (default) : {cli_seconds(*all_args):.2f}")
-        print(f"one stack dev-aws  : {cli_seconds('plan', '--stack', 'dev-aws', '--format', 'json', '--output', '/dev/null'):.2f}")
+        bench_all(args.repeat)
+        one = ["plan", "--stack", "dev-aws", "--format", "json", "--output", "/dev/null", "--no-cache"]
+        print(f"one stack dev-aws --no-cache: {cli_seconds(*one):.2f} s")
 
 
 if __name__ == "__main__":

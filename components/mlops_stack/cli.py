@@ -37,6 +37,8 @@ def _add_stack_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stacks-dir", type=Path, default=None,
                    help="where stack files live (default: ./stacks; with --program, the program's stackConfigDir)")
     p.add_argument("--policy-pack-config", type=Path, metavar="FILE", help="JSON policy config, as for pulumi --policy-pack-config")
+    p.add_argument("--no-cache", action="store_true",
+                   help="plan every stack even if an unchanged one is in the plan cache (docs/benchmarks.md)")
     p.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
 
 
@@ -222,15 +224,18 @@ def _run(args: argparse.Namespace, options: Any, paths: list[Path]) -> list[dict
     from rich.console import Console
     from rich.progress import Progress
 
+    from mlops_stack.offline import plan_cache
     from mlops_stack.offline.pipeline import run_many
 
     err = Console(stderr=True)
     strs = [str(p) for p in paths]
+    cache = None if args.no_cache or plan_cache.disabled_by_env() else plan_cache.PlanCache()
+    jobs = getattr(args, "jobs", None)
     if len(strs) > 1 and err.is_terminal:
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("planning stacks", total=len(strs))
-            return run_many(strs, options, jobs=getattr(args, "jobs", None), on_done=lambda _p: progress.advance(task))
-    return run_many(strs, options, jobs=getattr(args, "jobs", None))
+            return run_many(strs, options, jobs=jobs, cache=cache, on_done=lambda _p: progress.advance(task))
+    return run_many(strs, options, jobs=jobs, cache=cache)
 
 
 def _exit_code(results: list[dict[str, Any]]) -> int:

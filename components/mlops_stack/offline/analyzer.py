@@ -12,12 +12,26 @@ level and config: the defaults from ``GetAnalyzerInfo`` overlaid with
 in-process Engine gRPC service for the engine address (pulumi-policy 1.21 never dials
 it; a pack that logs through the engine still works).
 
-One subprocess per plan: the stack name and config reach the pack through its
-environment, as with the CLI, so a process cannot be reused across stacks.
+The stack name and config reach the pack through its environment, as with the CLI.
+The offline plan starts the pack through a small launcher (``PACK_LAUNCHER``) that
+runs ``pulumi.policy``'s own ``__main__`` after two additions, so one pack process can
+serve every plan of a ``pack_session()`` (``mlops-stack plan --all``):
+
+- ``ConfigureStack`` (sent before each plan, with its stack, project and config, as the
+  Pulumi CLI sends it) also sets ``PULUMI_STACK``, ``PULUMI_PROJECT``,
+  ``PULUMI_ORGANIZATION``, ``PULUMI_CONFIG`` and Pulumi's runtime config to that plan's,
+  which is what a fresh process for that plan would have;
+- within one ``Analyze``/``AnalyzeStack``/``Remediate`` call, pulumi-policy converts the
+  same properties message to a dict once per policy; the launcher memoises that
+  conversion by the message's bytes (the result is only ever copied by
+  ``deserialize_properties``), which is most of the pack's time.
+
+Violations are the same either way (tests/test_plan_speed.py compares them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -26,7 +40,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +72,56 @@ _LEVEL_VALUES = {v: k for k, v in _LEVEL_NAMES.items()}
 _SEVERITY_NAMES = {0: "", 1: "low", 2: "medium", 3: "high", 4: "critical"}
 _GRPC_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024),
                  ("grpc.max_send_message_length", 400 * 1024 * 1024)]
+
+
+#: ``python -c`` code that runs ``python -m pulumi.policy`` with the two additions of the
+#: module docstring (it needs only pulumi-policy, like the pack itself).
+PACK_LAUNCHER = """
+import json, os, runpy, threading
+from google.protobuf import json_format
+import pulumi.runtime.config as _config
+import pulumi_policy.policy as _policy
+
+_to_dict = json_format.MessageToDict
+_memo = threading.local()
+
+def _memo_to_dict(message, *args, **kwargs):
+    cache = getattr(_memo, "cache", None)
+    if cache is None or args or kwargs:
+        return _to_dict(message, *args, **kwargs)
+    key = (message.DESCRIPTOR.full_name, message.SerializeToString(deterministic=True))
+    if key not in cache:
+        cache[key] = _to_dict(message)
+    return cache[key]
+
+json_format.MessageToDict = _memo_to_dict
+
+def _memoised(method):
+    def call(self, request, context):
+        _memo.cache = {}
+        try:
+            return method(self, request, context)
+        finally:
+            _memo.cache = None
+    return call
+
+_servicer = _policy._PolicyAnalyzerServicer
+for _name in ("Analyze", "AnalyzeStack", "Remediate"):
+    setattr(_servicer, _name, _memoised(getattr(_servicer, _name)))
+_configure_stack = _servicer.ConfigureStack
+
+def _configure_stack_env(self, request, context):
+    config = dict(request.config)
+    os.environ.update({"PULUMI_STACK": request.stack, "PULUMI_PROJECT": request.project,
+                       "PULUMI_ORGANIZATION": request.organization or "organization",
+                       "PULUMI_DRY_RUN": "true" if request.dry_run else "false",
+                       "PULUMI_CONFIG": json.dumps(config)})
+    _config.set_all_config({}, [])
+    return _configure_stack(self, request, context)
+
+_servicer.ConfigureStack = _configure_stack_env
+runpy.run_module("pulumi.policy", run_name="__main__", alter_sys=True)
+"""
 
 
 class PolicyPackError(RuntimeError):
@@ -120,8 +184,44 @@ def run_policy_pack(
     Raises :class:`PolicyPackError` if the pack cannot start, rejects the config or fails.
     """
     data = _plan_dict(plan)
-    with _PackProcess(_pack_dir(pack_dir), data, python, startup_timeout, rpc_timeout) as pack:
+    directory = _pack_dir(pack_dir)
+    if _SESSION is not None and python == sys.executable:
+        pack = _SESSION.get((str(directory), python))
+        if pack is None:
+            pack = _PackProcess(directory, data, python, startup_timeout, rpc_timeout, launcher=True).__enter__()
+            _SESSION[(str(directory), python)] = pack
+        try:
+            return pack.evaluate(data, config or {})
+        except BaseException:
+            _SESSION.pop((str(directory), python)).close()
+            raise
+    with _PackProcess(directory, data, python, startup_timeout, rpc_timeout, launcher=python == sys.executable) as pack:
         return pack.evaluate(data, config or {})
+
+
+#: Whether this process has started gRPC (a server or channel): gRPC's core threads do not
+#: survive ``fork``, so the plan pipeline then spawns its workers instead of forking.
+GRPC_STARTED = False
+
+#: The pack processes of the current ``pack_session()`` (None: one process per plan).
+_SESSION: dict[tuple[str, str], _PackProcess] | None = None
+
+
+@contextlib.contextmanager
+def pack_session() -> Iterator[None]:
+    """Within this block, ``run_policy_pack`` keeps one pack process (per pack directory)
+    for every plan instead of starting one per plan; it is stopped when the block ends."""
+    global _SESSION
+    if _SESSION is not None:  # nested: the outer block owns the processes
+        yield
+        return
+    _SESSION = {}
+    try:
+        yield
+    finally:
+        sessions, _SESSION = _SESSION, None
+        for pack in sessions.values():
+            pack.close()
 
 
 # ---------------------------------------------------------------------------------
@@ -336,11 +436,12 @@ class _Engine(engine_pb2_grpc.EngineServicer):
 
 class _PackProcess:
     def __init__(self, pack_dir: Path, plan: Mapping[str, Any], python: str, startup_timeout: float,
-                 rpc_timeout: float) -> None:
+                 rpc_timeout: float, *, launcher: bool = False) -> None:
         if not (pack_dir / "PulumiPolicy.yaml").is_file() or not (pack_dir / "__main__.py").is_file():
             raise PolicyPackError(f"{pack_dir} is not a policy pack (needs PulumiPolicy.yaml and __main__.py)")
         self.pack_dir = pack_dir
         self.python = python
+        self.launcher = launcher
         self.plan = plan
         self.stack_config = _stack_config(plan)
         self.startup_timeout = startup_timeout
@@ -366,6 +467,8 @@ class _PackProcess:
         self.close()
 
     def _start(self) -> None:
+        global GRPC_STARTED
+        GRPC_STARTED = True
         self.engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=_GRPC_OPTIONS)
         engine_pb2_grpc.add_EngineServicer_to_server(self.engine, self.engine_server)
         engine_port = self.engine_server.add_insecure_port("127.0.0.1:0")
@@ -380,7 +483,8 @@ class _PackProcess:
             "PULUMI_DRY_RUN": "true",
             "PYTHONUNBUFFERED": "1",
         })
-        cmd = [self.python, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."]
+        entry = ["-c", PACK_LAUNCHER] if self.launcher else ["-m", "pulumi.policy"]
+        cmd = [self.python, "-u", *entry, f"127.0.0.1:{engine_port}", "."]
         try:
             self.proc = subprocess.Popen(cmd, cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -480,10 +584,11 @@ class _PackProcess:
         descriptions = {p.name: p.description for p in info.policies}
 
         tags = {str(k): str(v) for k, v in (plan.get("tags") or {}).items()}
+        stack_config = _stack_config(plan)
         self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=str(plan.get("stack") or ""), project=str(plan.get("project") or ""),
+            stack=str(plan.get("stack") or "dev"), project=str(plan.get("project") or "mlops-stack"),
             organization=str(plan.get("organization") or "organization"), dry_run=True,
-            tags=tags, config=self.stack_config))
+            tags=tags, config=stack_config))
 
         effective = effective_config(info, config)
         request = analyzer_pb2.ConfigureAnalyzerRequest()
@@ -495,7 +600,7 @@ class _PackProcess:
         self._call("Configure", request)
         any_remediate = any(level == "remediate" for level, _ in effective.values())
 
-        providers = _Providers(plan, self.stack_config)
+        providers = _Providers(plan, stack_config)
         resources = list(plan.get("resources") or [])
         found: list[Violation] = []
 

@@ -84,7 +84,6 @@ def _managed(cloud: str, ep: Any, *, with_price: bool = False) -> str:
 
 
 def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:
-    from mlops_stack.offline.cost import estimate
     from mlops_stack.offline.engine import run_program
     from mlops_stack.program import main as program
     from mlops_stack.spec import load_spec, raw_from_config_values
@@ -106,11 +105,20 @@ def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:
         "outputs": plan.outputs,
         "config": config,
     }
+    return summary_row(cloud, spec, doc, options)
+
+
+def summary_row(cloud: str, spec: Any, doc: dict[str, Any], options: Any,
+                violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One cloud's column: counts, instance types, cost and policy findings of ``doc``
+    (``violations``: the policy pack's findings on ``doc``, if already known)."""
+    from mlops_stack.offline.cost import estimate
+
     cost = estimate(doc["resources"], spec)
     out: dict[str, Any] = {
         "cloud": cloud,
         "region": spec.region,
-        "resources": sum(1 for r in plan.resources if r.custom),
+        "resources": sum(1 for r in doc["resources"] if r["custom"]),
         "capabilities": _capability_counts(doc),
         "instances": _instances(spec),
         "monthlyMin": cost.monthly_min,
@@ -118,14 +126,34 @@ def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:
         "unpriced": len(cost.unpriced),
     }
     if options.policy:
-        from mlops_stack.offline.pipeline import policy_section
+        if violations is None:
+            from mlops_stack.offline.pipeline import policy_section
 
-        violations = policy_section(doc, options.policy_config)["violations"]
+            violations = policy_section(doc, options.policy_config)["violations"]
         out["policy"] = {
             "mandatory": sum(1 for v in violations if v["level"] == "mandatory"),
             "advisory": sum(1 for v in violations if v["level"] == "advisory"),
         }
     return out
+
+
+def own_row(stack_file: StackFile, doc: dict[str, Any], options: Any) -> dict[str, Any] | None:
+    """The stack's own cloud's column, derived from its plan document ``doc`` (planned,
+    checked and priced already) instead of planning the same spec a second time; None
+    when the comparison would plan something else (a config ``config_for_cloud`` changes,
+    or secrets, which the document masks and the comparison's policy run does not)."""
+    from mlops_stack.spec import load_spec, raw_from_config_values
+
+    own = stack_file.config.get(f"{PROJECT}:cloud")
+    if not own or own not in targets.names() or doc.get("cloud") != own or stack_file.secret_keys:
+        return None
+    if config_for_cloud(stack_file, own) != stack_file.config:
+        return None
+    if options.policy and "policy" not in doc:
+        return None
+    spec = load_spec(raw_from_config_values(stack_file.config))
+    same = {**doc, "config": dict(stack_file.config)}
+    return summary_row(own, spec, same, options, doc["policy"]["violations"] if options.policy else None)
 
 
 def compare_stack(stack_file: StackFile, options: Any) -> list[dict[str, Any]]:

@@ -151,12 +151,105 @@ def _cloud_of(path: str) -> str:
         return ""
 
 
-def plan_groups(paths: Sequence[str], jobs: int) -> list[list[str]]:
-    """Stacks grouped by cloud, so each worker imports one cloud's SDK once; the largest
-    group is split while there are idle workers."""
-    by_cloud: dict[str, list[str]] = {}
+#: One unit of work: ``(path, (kind, cloud))``. ``("doc", own)`` plans the stack file
+#: (policy, cost) and, with ``--compare``, derives the ``own`` cloud's column from that
+#: plan; ``("row", cloud)`` plans the same spec on another cloud for ``--compare``.
+Task = tuple[str, tuple[str, str]]
+
+
+def plan_tasks(paths: Sequence[str], options: Options) -> list[Task]:
+    """The work for ``paths``: each stack planned once on its own cloud, and with
+    ``--compare`` once on each other cloud (its own cloud's column comes from its plan)."""
+    from mlops_stack import targets
+
+    tasks: list[Task] = []
+    for p in dict.fromkeys(paths):
+        if not (options.compare and options.program is None):
+            tasks.append((p, ("doc", "")))
+            continue
+        own = _cloud_of(p)
+        own = own if own in targets.names() else ""
+        tasks.append((p, ("doc", own)))
+        tasks += [(p, ("row", c)) for c in targets.names() if c != own]
+    return tasks
+
+
+def _mapped(err: Exception) -> dict[str, Any]:
+    """A comparison's exception as run_one maps it: a user's error, else raised (a bug)."""
+    user = user_error(err, None)
+    if user is None:
+        raise err
+    return {"error": str(user)}
+
+
+def run_task(path: str, task: tuple[str, str], options: Options) -> dict[str, Any]:
+    """One task's JSON-able result (no ``path``): ``{"doc", "own_row"}``, ``{"row"}`` or ``{"error"}``."""
+    from dataclasses import replace
+
+    from mlops_stack.offline.stackfile import PROJECT, read_stack_file
+
+    kind, cloud = task
+    if kind == "doc":
+        result = run_one(path, replace(options, compare=False))
+        result.pop("path")
+        if "doc" not in result or not cloud:
+            return result
+        from mlops_stack.offline.compare import own_row, plan_on
+
+        try:
+            sf = read_stack_file(path, project=PROJECT)
+            row = own_row(sf, result["doc"], options)
+            result["own_row"] = row if row is not None else plan_on(sf, cloud, options)
+        except ConfigError as err:
+            return {"error": str(err)}
+        except Exception as err:  # noqa: BLE001 - mapped as run_one maps it
+            return _mapped(err)
+        return result
+    from mlops_stack.offline.compare import plan_on
+
+    try:
+        return {"row": plan_on(read_stack_file(path, project=PROJECT), cloud, options)}
+    except ConfigError:
+        return {"row": None}  # the stack file itself is bad: its "doc" task says so
+    except Exception as err:  # noqa: BLE001 - mapped as run_one maps it
+        return _mapped(err)
+
+
+def assemble(paths: Sequence[str], options: Options, results: dict[Task, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per stack file, in input order: ``{"path", "doc"}`` (with ``compare``) or ``{"path", "error"}``."""
+    from mlops_stack import targets
+
+    compare = options.compare and options.program is None
+    out: list[dict[str, Any]] = []
     for p in paths:
-        by_cloud.setdefault(_cloud_of(p), []).append(p)
+        doc_task = next(t for q, t in results if q == p and t[0] == "doc")
+        res = results[(p, doc_task)]
+        if "error" in res:
+            out.append({"path": p, "error": res["error"]})
+            continue
+        doc = res["doc"]
+        if compare:
+            rows = []
+            for c in targets.names():
+                r = {"row": res.get("own_row")} if c == doc_task[1] else results[(p, ("row", c))]
+                if "error" in r:
+                    break
+                rows.append(r["row"])
+            if "error" in r:
+                out.append({"path": p, "error": r["error"]})
+                continue
+            doc = {**doc, "compare": rows}
+        out.append({"path": p, "doc": doc})
+    return out
+
+
+def task_groups(tasks: Sequence[Task], jobs: int) -> list[list[Task]]:
+    """Tasks grouped by the cloud they plan on, so each worker imports one cloud's SDK
+    once; the largest group is split while there are idle workers."""
+    by_cloud: dict[str, list[Task]] = {}
+    for t in tasks:
+        path, (kind, cloud) = t
+        by_cloud.setdefault(_cloud_of(path) if kind == "doc" else cloud, []).append(t)
     groups = [g for _, g in sorted(by_cloud.items())]
     while len(groups) < jobs and max(len(g) for g in groups) > 1:
         groups.sort(key=len)
@@ -165,23 +258,82 @@ def plan_groups(paths: Sequence[str], jobs: int) -> list[list[str]]:
     return groups
 
 
+def plan_groups(paths: Sequence[str], jobs: int) -> list[list[str]]:
+    """Stacks grouped by cloud (see ``task_groups``)."""
+    return [[p for p, _ in g] for g in task_groups([(p, ("doc", "")) for p in paths], jobs)]
+
+
+def _warm_imports() -> None:
+    """What every worker needs, imported once in the parent before forking (the Pulumi
+    SDK core, the spec, the components, the engine, policy and cost code); each
+    cloud's provider SDK is imported by the one worker that plans on that cloud."""
+    import mlops_stack.offline.analyzer
+    import mlops_stack.offline.compare
+    import mlops_stack.offline.cost
+    import mlops_stack.offline.plan
+    import mlops_stack.program  # noqa: F401
+
+
+def _context() -> Any:
+    """fork where it is safe and available: on Linux, from a process with one thread that
+    has not started gRPC (the CLI; not a test session that ran the policy pack in-process):
+    the workers start warm, with the imports above done once. Otherwise spawn (each
+    worker starts a clean interpreter)."""
+    import sys
+    import threading
+
+    from mlops_stack.offline import analyzer
+
+    if sys.platform.startswith("linux") and threading.active_count() == 1 and not analyzer.GRPC_STARTED:
+        _warm_imports()
+        return get_context("fork")
+    return get_context("spawn")
+
+
 def run_many(
-    paths: Sequence[str], options: Options, *, jobs: int | None = None, on_done: Callable[[str], None] | None = None
+    paths: Sequence[str],
+    options: Options,
+    *,
+    jobs: int | None = None,
+    on_done: Callable[[str], None] | None = None,
+    cache: Any = None,
 ) -> list[dict[str, Any]]:
     """Run every stack; in parallel worker processes (one per cloud group) when there are
-    several. Results come back in input order, identical to a serial run."""
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(paths)))
-    if jobs == 1:
-        out = []
-        for p in paths:
-            out.append(run_one(p, options))
-            if on_done:
-                on_done(p)
-        return out
-    results: dict[str, dict[str, Any]] = {}
-    groups = plan_groups(paths, jobs)
-    # spawn: each worker starts a clean Pulumi runtime (no state copied from this process).
-    ctx = get_context("spawn")
+    several tasks. Results come back in input order, identical to a serial run and to a
+    run served from ``cache`` (a ``plan_cache.PlanCache``, or None for no cache)."""
+    from mlops_stack.offline import plan_cache
+
+    tasks = plan_tasks(paths, options)
+    keys = {t: plan_cache.key(t[0], t[1], options) for t in tasks} if cache is not None else {}
+    results: dict[Task, dict[str, Any]] = {}
+    for t in tasks:
+        hit = cache.get(keys[t]) if cache is not None else None
+        if hit is not None:
+            results[t] = hit
+    todo = [t for t in tasks if t not in results]
+    remaining = {p: sum(1 for q, _ in todo if q == p) for p in dict.fromkeys(paths)}
+
+    def done(t: Task, result: dict[str, Any]) -> None:
+        results[t] = result
+        if cache is not None and "error" not in result:
+            cache.put(keys[t], result)
+        remaining[t[0]] -= 1
+        if on_done and remaining[t[0]] == 0:
+            on_done(t[0])
+
+    for p, n in remaining.items():
+        if n == 0 and on_done:
+            on_done(p)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    if jobs == 1 or len(todo) <= 1:
+        from mlops_stack.offline.analyzer import pack_session
+
+        with pack_session():
+            for t in todo:
+                done(t, run_task(t[0], t[1], options))
+        return assemble(paths, options, results)
+    groups = task_groups(todo, jobs)
+    ctx = _context()
     queue = ctx.Queue()
     workers = [ctx.Process(target=_worker, args=(i, g, options, queue), daemon=True) for i, g in enumerate(groups)]
     for w in workers:
@@ -191,23 +343,24 @@ def run_many(
             index, payload = queue.get()
             if isinstance(payload, BaseException):
                 raise payload
-            for path, result in zip(groups[index], payload, strict=True):
-                results[path] = result
-                if on_done:
-                    on_done(path)
+            for t, result in zip(groups[index], payload, strict=True):
+                done(t, result)
     finally:
         for w in workers:
             w.join(timeout=30)
             if w.is_alive():
                 w.kill()
-    return [results[p] for p in paths]
+    return assemble(paths, options, results)
 
 
-def _worker(index: int, paths: Sequence[str], options: Options, queue: Any) -> None:
-    """A worker process: plan its stacks, send the results, exit without teardown (freeing
+def _worker(index: int, tasks: Sequence[Task], options: Options, queue: Any) -> None:
+    """A worker process: run its tasks, send the results, exit without teardown (freeing
     thousands of SDK classes at interpreter exit costs most of a second)."""
+    from mlops_stack.offline.analyzer import pack_session
+
     try:
-        payload: Any = run_group(paths, options)
+        with pack_session():  # one policy pack process for all of this worker's plans
+            payload: Any = [run_task(p, t, options) for p, t in tasks]
     except BaseException as err:  # noqa: BLE001 - handed to the parent, which re-raises it
         payload = RuntimeError(f"{type(err).__name__}: {err}")
     queue.put((index, payload))
