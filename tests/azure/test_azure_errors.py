@@ -139,3 +139,16 @@ def test_replica_region_is_not_settable_on_azure() -> None:
         "region's Azure-paired region; dev is LRS (docs/security.md))"
     )
     assert registered == []
+
+
+
+def test_a_bucket_named_like_the_workspace_containers_is_refused() -> None:
+    # Review of issue 26: the tracking groups' blob grant is conditioned to containers starting
+    # with "azureml" (the workspace's own); a spec bucket with that prefix would fall inside it.
+    buckets = {"buckets": [{"name": "models"}, {"name": "azureml-data"}]}
+    err, registered = plan_error(config(storage=buckets))
+    assert str(err) == (
+        "storage.buckets[1].name: 'azureml-data' starts with 'azureml', which Azure ML reserves for the workspace's containers "
+        "(choose another name)"
+    )
+    assert registered == []

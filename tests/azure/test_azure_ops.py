@@ -613,3 +613,23 @@ def test_a_missing_tag_only_warns_in_phase_1() -> None:
     with serve(healthy(FakeApi(), pushed=("chat-1.0.0",))) as api:
         report = preflight.run_preflight(phase1, factory(api))
     assert image_rows(report) == [("endpoint chat", "pushed", OK), ("endpoint scorer", "not found", "warn")]
+
+
+def test_in_prod_an_image_outside_the_stack_registry_fails() -> None:
+    # Review of issue 26: prod's workspace managed network allows approved outbound only, and
+    # its automatic rules reach the stack's own registry, so an image elsewhere cannot be pulled.
+    doc = json.loads(json.dumps(read_stack_file(FIXTURE).raw_spec))
+    doc["environment"] = "prod"
+    for ep in doc["endpoints"]:
+        ep["minInstances"] = max(2, ep.get("minInstances", 1))
+        ep["maxInstances"] = max(ep["minInstances"], ep.get("maxInstances", 1))
+    doc["endpoints"][0]["model"]["image"] = "mlopsdevacr0123abcd.azurecr.io/mlops-dev/serving:sentiment-1.0.0"
+    with serve(healthy(FakeApi())) as api:
+        report = preflight.run_preflight(load_spec(doc), factory(api))
+    # Both fixture images name another registry than prod's (the scorer's is the dev stack's).
+    failed = [f for f in report.failed if f.check == "endpoint image"]
+    assert [(f.subject.split(":", 1)[0], f.status) for f in failed] == [("endpoint chat", FAIL), ("endpoint scorer", FAIL)]
+    row = failed[0]
+    assert row.allowed == "mlopsdevacr0123abcd.azurecr.io"
+    assert row.detail.startswith("not the stack's registry: prod's managed network (AllowOnlyApprovedOutbound) reaches only ")
+    assert "az acr import --name " in row.detail

@@ -13,6 +13,8 @@ from mlops_stack.targets import reject_frameworks
 MAX_TAGS = 50
 #: ACR's retention policy (Premium registries) keeps untagged manifests 0-365 days.
 MAX_ACR_RETENTION_DAYS = 365
+#: The prefix of the Azure ML workspace's own blob containers (azureml, azureml-blobstore-<id>, ...).
+AZUREML_CONTAINER_PREFIX = "azureml"
 
 
 def check(spec: Any) -> None:
@@ -47,6 +49,13 @@ def check(spec: Any) -> None:
         if len(bucket.name) < 3 or "--" in bucket.name:
             raise ConfigError(
                 f"storage.buckets[{i}].name", "is not a valid Azure blob container name", "3-63 characters, no '--'", value=bucket.name
+            )
+        if bucket.name.startswith(AZUREML_CONTAINER_PREFIX):
+            # The workspace's own containers start with "azureml", and the tracking groups' data
+            # grant is conditioned to exactly those (azure/model_registry.py).
+            raise ConfigError(
+                f"storage.buckets[{i}].name", f"starts with '{AZUREML_CONTAINER_PREFIX}', which Azure ML reserves for the workspace's containers",
+                "choose another name", value=bucket.name
             )
     if spec.storage.replica_region is not None:
         raise ConfigError(

@@ -635,6 +635,13 @@ def check_endpoint_images(client: ClientFactory, arm: Arm, sub: str, spec: Any, 
         host, repo, ref = split_image(image)
         subject = f"endpoint {ep.name}: {image}"
         if host.lower() != login:
+            if spec.is_prod:
+                # prod's workspace has a managed network that allows approved outbound only: its
+                # automatic private-endpoint rules cover the stack's own registry and nothing else.
+                report.add("endpoint image", subject, host, login, host, missing,
+                           f"not the stack's registry: prod's managed network (AllowOnlyApprovedOutbound) reaches only {login}; "
+                           f"import the image there (az acr import --name {name} --source {image})")
+                continue
             hint = ("not the stack's registry: the endpoint identity has AcrPull on the stack's registry only; grant it AcrPull on "
                     f"{host} or push the image to {login}") if host.lower().endswith(".azurecr.io") else (
                     "not the stack's registry: Azure ML must be able to pull it without credentials")

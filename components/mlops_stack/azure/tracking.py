@@ -31,9 +31,11 @@ from pulumi_azure_native import authorization
 from mlops_stack.args import child_opts
 from mlops_stack.azure._naming import ROLE_AZUREML_DATA_SCIENTIST, ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id
 from mlops_stack.azure._shared import client_config, role_assignment
+from mlops_stack.azure.checks import AZUREML_CONTAINER_PREFIX
 
-#: Containers of the workspace's own datastores (``azureml-blobstore-<GUID>``, ...).
-WORKSPACE_CONTAINER_PREFIX = "azureml"
+#: Containers of the workspace's own datastores (``azureml-blobstore-<GUID>``, ...); the
+#: spec's buckets may not start with it (``azure/checks.py``).
+WORKSPACE_CONTAINER_PREFIX = AZUREML_CONTAINER_PREFIX
 #: The blob data actions Storage Blob Data Contributor grants (Azure built-in roles).
 BLOB_DATA_ACTIONS = ("read", "write", "delete", "add/action", "move/action")
 
