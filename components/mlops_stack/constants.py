@@ -57,6 +57,7 @@ MAX_BUCKET_BASE = MAX_BUCKET_NAME - AUTONAME_SUFFIX
 #: GKE's own rule admits only 443 and 10250).
 CONTROL_PLANE_WEBHOOK_PORTS = (9443, 10250)
 
-#: The neutral names of the control-plane components a cluster may or may not let Prometheus
-#: scrape (a cluster component's ``scrape_targets``; absent = every one is scrapeable).
-SCRAPE_TARGETS = ("scheduler", "controller-manager", "etcd", "kube-proxy")
+#: The neutral names of the system components a cluster may or may not let Prometheus
+#: scrape (a cluster component's ``scrape_targets``; absent = every one is scrapeable, but
+#: for kube-dns, which a cluster runs only when it says so: CoreDNS is the default DNS).
+SCRAPE_TARGETS = ("scheduler", "controller-manager", "etcd", "kube-proxy", "coredns", "kube-dns")

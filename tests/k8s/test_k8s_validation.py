@@ -40,7 +40,7 @@ from k8s_helpers import RELEASE
 from planning import example_stacks, plan_example
 from mlops_stack.k8s import charts
 from mlops_stack.k8s._common import deep_merge
-from mlops_stack.k8s.monitoring import SCRAPE_TARGET_KEYS, dcgm_exporter_values
+from mlops_stack.k8s.monitoring import SCRAPE_TARGET_DEFAULT_OFF, SCRAPE_TARGET_KEYS, dcgm_exporter_values
 from mlops_stack.offline.engine import Plan, Registration
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -518,10 +518,13 @@ def test_no_scrape_job_or_alert_for_what_the_cluster_does_not_expose(stack: str)
     plan = plan_example(stack)
     facts = CLUSTER_FACTS["targets"][cloud(plan)]["scrapeable"]
     kps = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == charts.KUBE_PROMETHEUS_STACK.name][0]
-    off = {key for key, value in kps.inputs["values"].items() if isinstance(value, dict) and value.get("enabled") is False and key in SCRAPE_TARGET_KEYS.values()}
-    assert off == {SCRAPE_TARGET_KEYS[t] for t, ok in facts.items() if not ok}
+    values = kps.inputs["values"]
+    enabled = {key: values.get(key, {}).get("enabled", name not in SCRAPE_TARGET_DEFAULT_OFF) for name, key in SCRAPE_TARGET_KEYS.items()}
+    assert enabled == {SCRAPE_TARGET_KEYS[t]: ok for t, ok in facts.items()}
     # Managed control planes everywhere: the scheduler, controller-manager and etcd are never scraped.
-    assert {"kubeScheduler", "kubeControllerManager", "kubeEtcd"} <= off
+    assert not any(enabled[k] for k in ("kubeScheduler", "kubeControllerManager", "kubeEtcd"))
+    # Exactly one DNS job, the one for the DNS the cluster runs (GKE: kube-dns; EKS, AKS: CoreDNS).
+    assert [k for k in ("coreDns", "kubeDns") if enabled[k]] == (["kubeDns"] if cloud(plan) == "gcp" else ["coreDns"])
 
 
 # --------------------------------------------------------------------------- custom resources

@@ -154,8 +154,12 @@ class KubernetesCluster(pulumi.ComponentResource):
     #: What an in-cluster Prometheus can scrape (constants.SCRAPE_TARGETS): the scheduler,
     #: controller-manager and etcd run in the AWS-managed control plane (no node endpoints;
     #: EKS user guide "Control plane metrics" exposes them only through the API server's
-    #: metrics.eks.amazonaws.com API); kube-proxy runs as the EKS add-on on every node.
-    scrape_targets = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": True}
+    #: metrics.eks.amazonaws.com API). kube-proxy runs on every node, but EKS's
+    #: kube-proxy-config binds its metrics to 127.0.0.1:10249 (kube-proxy's default; reported
+    #: in aws/containers-roadmap#657, eksctl-io/eksctl#4081, terraform-aws-modules/
+    #: terraform-aws-eks#742), so Prometheus cannot reach them and KubeProxyDown would never
+    #: clear. CoreDNS (the EKS add-on) serves metrics on 9153.
+    scrape_targets = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": False, "coredns": True, "kube-dns": False}
     #: EKS installs no metrics-server (EKS user guide "View resource usage with the Kubernetes
     #: Metrics Server": it is an optional add-on/chart): the k8s layer installs it where HPAs need it.
     provides_metrics_api: bool = False

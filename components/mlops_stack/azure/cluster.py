@@ -331,7 +331,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     #: controller-manager and etcd run in the Azure-managed control plane, and Azure CNI
     #: powered by Cilium (network_dataplane "cilium" below) replaces kube-proxy (AKS docs
     #: "Configure Azure CNI Powered by Cilium": no kube-proxy).
-    scrape_targets = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": False}
+    #: AKS's DNS is CoreDNS (AKS docs "Customize CoreDNS"), metrics on 9153.
+    scrape_targets = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": False, "coredns": True, "kube-dns": False}
     #: AKS deploys metrics-server in kube-system on every cluster (AKS docs "Metrics Server VPA"):
     #: metrics.k8s.io is served.
     provides_metrics_api: bool = True

@@ -43,8 +43,11 @@ PD_CSI = "pd.csi.storage.gke.io"
 #: project (GKE docs "Control plane metrics" - they are exported to Cloud Monitoring only),
 #: and Dataplane V2 (ADVANCED_DATAPATH, set below) runs no kube-proxy (GKE docs "About
 #: Dataplane V2": kube-proxy is not deployed). kube-prometheus-stack turns their jobs and
-#: their never-clearing Down alerts off from this.
-SCRAPE_TARGETS = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": False}
+#: their never-clearing Down alerts off from this. GKE Standard clusters run kube-dns, not
+#: CoreDNS, unless Cloud DNS is configured (GKE docs "About kube-dns for GKE"; the stack sets
+#: no dns_config): kube-dns's metrics are scraped, and no CoreDNS job is kept whose 9153
+#: target never answers (TargetDown forever).
+SCRAPE_TARGETS = {"scheduler": False, "controller-manager": False, "etcd": False, "kube-proxy": False, "coredns": False, "kube-dns": True}
 #: GKE runs metrics-server in kube-system on every Standard cluster (GKE docs "Horizontal Pod
 #: autoscaling": resource metrics come from the cluster's metrics-server): metrics.k8s.io is served.
 PROVIDES_METRICS_API = True
@@ -84,10 +87,15 @@ def webhook_firewall(parent: pulumi.Resource, name: str, env: Env, network: Any,
     on TCP 443 and 10250 only (GKE docs "Automatically created firewall rules"), and the API
     server calls a webhook at its pod IP and container port, so KServe's webhook (9443) would
     time out and, with ``failurePolicy: Fail``, block every InferenceService and predictor
-    pod. The source is the node subnet: without ``master_ipv4_cidr_block`` the cluster uses
-    Private Service Connect and its control-plane endpoint gets an address from the cluster's
-    node subnet (GKE docs "About Private Service Connect"). The targets are the nodes, by
-    their service account."""
+    pod. GKE's guidance for private clusters (and Cloud Service Mesh's "Open ports on a
+    private cluster") is a rule from the source range of GKE's own ``gke-<cluster>-<hash>-master``
+    rule. Without ``master_ipv4_cidr_block`` the cluster uses Private Service Connect, whose
+    control-plane endpoint is an internal address of the cluster's node subnet (GKE docs
+    "About Private Service Connect"), so the source here is the node subnet; the VPC's
+    allow-internal rule covers it as well, and which address the control plane's webhook
+    calls really come from (the endpoint, or konnectivity-agent pods) is not verified on a
+    live cluster: this rule keeps the ports open whichever it is while they come from inside
+    the VPC. The targets are the nodes, by their service account."""
     return gcp.compute.Firewall(
         f"{name}-control-plane-webhooks",
         network=network.network_id,

@@ -170,14 +170,29 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 #: kubernetes-system-kube-proxy.yaml and etcd.yaml are each guarded by ``.Values.<key>.enabled``
 #: (tag kube-prometheus-stack-88.5.3), so KubeSchedulerDown, KubeControllerManagerDown,
 #: KubeProxyDown and the etcd alerts are not installed where nothing can be scraped.
-SCRAPE_TARGET_KEYS = {"scheduler": "kubeScheduler", "controller-manager": "kubeControllerManager", "etcd": "kubeEtcd", "kube-proxy": "kubeProxy"}
+#: The DNS pair is chosen the same way: ``coreDns`` (port 9153 on ``k8s-app=kube-dns`` pods, on
+#: by default) and ``kubeDns`` (kube-dns's sidecar 10054 and dnsmasq 10055, off by default),
+#: values.yaml of the same tag; a cluster that runs kube-dns (GKE Standard) would otherwise keep
+#: a CoreDNS job whose target never answers and ``TargetDown`` that never clears.
+SCRAPE_TARGET_KEYS = {
+    "scheduler": "kubeScheduler", "controller-manager": "kubeControllerManager", "etcd": "kubeEtcd", "kube-proxy": "kubeProxy",
+    "coredns": "coreDns", "kube-dns": "kubeDns",
+}
+#: The chart's default for each target's ``enabled`` where it is not on (values.yaml, 88.5.3).
+SCRAPE_TARGET_DEFAULT_OFF = frozenset({"kube-dns"})
 
 
 def scrape_target_values(cluster: Any) -> dict[str, Any]:
-    """``{"kubeScheduler": {"enabled": False}, ...}`` for every control-plane component the
-    cluster does not let Prometheus scrape (``cluster.scrape_targets``; absent: all can be)."""
+    """``{"kubeScheduler": {"enabled": False}, ...}`` for every component the cluster does not
+    let Prometheus scrape (``cluster.scrape_targets``; absent: all can be, but kube-dns), and
+    ``{"kubeDns": {"enabled": True}}`` where the cluster runs kube-dns."""
     targets = getattr(cluster, "scrape_targets", None) or {}
-    return {key: {"enabled": False} for name, key in SCRAPE_TARGET_KEYS.items() if targets.get(name, True) is False}
+    values: dict[str, Any] = {}
+    for name, key in SCRAPE_TARGET_KEYS.items():
+        on = targets.get(name, name not in SCRAPE_TARGET_DEFAULT_OFF)
+        if on is not (name not in SCRAPE_TARGET_DEFAULT_OFF):
+            values[key] = {"enabled": bool(on)}
+    return values
 
 
 def kube_prometheus_values(
