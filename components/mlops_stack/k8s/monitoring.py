@@ -172,7 +172,7 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 #: KubeProxyDown and the etcd alerts are not installed where nothing can be scraped.
 #: The DNS pair is chosen the same way: ``coreDns`` (port 9153 on ``k8s-app=kube-dns`` pods, on
 #: by default) and ``kubeDns`` (kube-dns's sidecar 10054 and dnsmasq 10055, off by default),
-#: values.yaml of the same tag; a cluster that runs kube-dns (GKE Standard) would otherwise keep
+#: values.yaml of the same tag; a cluster that runs kube-dns instead of CoreDNS would otherwise keep
 #: a CoreDNS job whose target never answers and ``TargetDown`` that never clears.
 SCRAPE_TARGET_KEYS = {
     "scheduler": "kubeScheduler", "controller-manager": "kubeControllerManager", "etcd": "kubeEtcd", "kube-proxy": "kubeProxy",
