@@ -113,3 +113,36 @@ def test_preflight_outputs_on_a_target_without_the_check_is_a_warn_row(tmp_path:
     (row,) = doc["findings"]
     assert (row["check"], row["allowed"], row["status"]) == ("endpoint inputs", "not checked", "warn")
     assert row["detail"] == "preflight on gcp does not check the managed endpoints' artifacts and images yet"
+
+
+def test_preflight_outputs_warns_when_the_stack_file_still_says_deploy_endpoints_false(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AWS review: `pulumi up -c mlops-stack:deployEndpoints=false` writes the value into the
+    stack file; preflight between the phases says so, or phase 2 would create no endpoint."""
+    import argparse
+    import json as _json
+    import types
+
+    from mlops_stack.ops_report import Report
+
+    real = cli_ops.ops_module
+
+    def run_preflight(spec: Any, client: Any, stack: str = "", outputs: Any = None) -> Report:
+        return Report(stack=stack, region=spec.region)
+
+    fake = types.SimpleNamespace(run_preflight=run_preflight, sdk_error=lambda err: None, SDK_MODULES=(), OPS_EXTRA="gcp-ops", SDK_LABEL="x")
+    monkeypatch.setattr(cli_ops, "ops_module", lambda cloud, kind: fake if kind == "preflight" else real(cloud, kind))
+    stack_file = tmp_path / "Pulumi.dev-gcp.yaml"
+    stack_file.write_text((ROOT / "stacks" / "Pulumi.dev-gcp.yaml").read_text() + "  mlops-stack:deployEndpoints: false\n")
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(_json.dumps({"cloud": "gcp", "bucket_uris": {}}))
+    parser = argparse.ArgumentParser(prog="mlops-stack")
+    cli_ops.add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["preflight", "--stack", "dev-gcp", "--stacks-dir", str(tmp_path), "--outputs", str(outputs), "--format", "json"])
+    code = args.handler(args, client=object())
+    doc = _json.loads(capsys.readouterr().out)
+    assert code == 0
+    (row,) = doc["findings"]
+    assert (row["check"], row["subject"], row["allowed"], row["status"]) == ("endpoint inputs", "deployEndpoints", "false", "warn")
+    assert row["detail"].startswith("the stack file says deployEndpoints: false; run `pulumi config rm --path mlops-stack:deployEndpoints`")

@@ -177,6 +177,16 @@ def preflight_command(args: argparse.Namespace, client: Any = None) -> int:
             else:
                 unchecked = True
         report = run(spec, _clients(args, spec, client), stack=stack, **extra)
+        if getattr(args, "outputs", None) and not spec.deploy_endpoints and spec.managed_endpoints:
+            from mlops_stack.ops_report import WARN, Finding
+
+            # `pulumi up -c` saved phase 1's value into the stack file: phase 2 from this
+            # checkout would plan no endpoint (docs/first-apply.md).
+            report.findings.append(
+                Finding("endpoint inputs", "deployEndpoints", stack or spec.region, "true for phase 2", "false", WARN,
+                        "the stack file says deployEndpoints: false; run `pulumi config rm --path mlops-stack:deployEndpoints` "
+                        "(or check the file out again) before phase 2, or the endpoints are never created")
+            )
         if unchecked:
             from mlops_stack.ops_report import WARN, Finding
 
