@@ -670,3 +670,29 @@ def test_mlflow_ephemeral_storage_fits_every_example_system_node() -> None:
         request = _ephemeral_storage_mi(container["resources"]["requests"]["ephemeral-storage"]) * (1 << 20)
         disk = _system_disk_gib(plan)
         assert request <= gke_allocatable_bytes(disk) / 4, (stack, request, disk)
+
+
+def test_documented_db_upgrade_pod_uses_the_planned_image_and_database_uri() -> None:
+    # docs/tracking.md: the one-off `mlflow db upgrade` pod on a version bump runs the
+    # server's image with the server's database URI, and passes Pod Security restricted.
+    import re
+    import shlex
+
+    from planning import plan_example
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tracking.md").read_text()
+    (block,) = [b for b in re.findall(r"```sh\n(.*?)```", doc, re.S) if "mlflow db upgrade" in b or "mlflow-db-upgrade" in b]
+    argv = shlex.split(block.replace("\\\n", " "))
+    assert argv[:7] == ["kubectl", "-n", "mlflow", "run", "mlflow-db-upgrade", "--rm", "-i"]
+    assert f"--image={k8s_tracking.MLFLOW_IMAGE}" in argv
+    overrides = json.loads(next(a for a in argv if a.startswith("--overrides=")).split("=", 1)[1])
+    pod = next(r for r in plan_example("dev-gcp").of_type("kubernetes:apps/v1:Deployment") if r.inputs["metadata"]["name"] == "mlflow")
+    planned = pod.inputs["spec"]["template"]["spec"]
+    (server,) = planned["containers"]
+    (job,) = overrides["spec"]["containers"]
+    assert job["image"] == server["image"] == k8s_tracking.MLFLOW_IMAGE
+    assert job["command"] == server["command"] == ["mlflow"] and job["args"] == ["db", "upgrade", "$(MLFLOW_BACKEND_STORE_URI)"]
+    uri = next(e for e in server["env"] if e["name"] == "MLFLOW_BACKEND_STORE_URI")
+    assert uri in job["env"]
+    assert {k: planned["securityContext"][k] for k in overrides["spec"]["securityContext"]} == overrides["spec"]["securityContext"]
+    assert job["securityContext"] == {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
