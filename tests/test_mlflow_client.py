@@ -5,8 +5,10 @@ The server is started from the **planned** Deployment of a self-hosted stack
 
 - the container's ``args`` and ``env`` as planned, with ``mlflow`` from the dev dependency
   (the release the image pins);
-- every volume as the pod gets it: each emptyDir is a fresh, empty temporary directory
-  (nothing is created in it beforehand, as on a node), the Secret volume holds the auth file
+- every volume as the pod gets it: each emptyDir, and the generic ephemeral volume (a
+  claim created with the pod), is a fresh, empty temporary directory (nothing is created in
+  it beforehand, as on a node) limited to its planned size (``sizeLimit``, the claim's
+  storage request), the Secret volume holds the auth file
   ``auth_config`` renders for that Secret; every path the container uses is translated to
   the volume mounted there, and a path outside every mount fails the test (the root
   filesystem is read-only). ``tempfile`` in the container uses ``$TMPDIR`` else ``/tmp``,
@@ -22,8 +24,8 @@ The server is started from the **planned** Deployment of a self-hosted stack
 Then it checks what a real cluster needs: the server starts; ``/metrics`` answers 200 to
 an authenticated request by pod IP and 401 without the right password; the documented
 client logs a run and registers a model; an artifact larger than the old ``/tmp`` limit
-round-trips without any emptyDir going over its ``sizeLimit`` (the kubelet evicts the pod
-then). No network beyond loopback.
+round-trips without any volume going over its planned size (the kubelet evicts the pod
+over an emptyDir's ``sizeLimit``; a full claim fails the write). No network beyond loopback.
 """
 
 from __future__ import annotations
@@ -130,13 +132,18 @@ class Pod:
             self.dirs[name] = path
             if "emptyDir" in volume:
                 self.limits[name] = quantity_bytes(volume["emptyDir"]["sizeLimit"])
+            elif "ephemeral" in volume:
+                # A new claim per pod: an empty filesystem of the requested size.
+                claim = volume["ephemeral"]["volumeClaimTemplate"]["spec"]
+                assert claim["accessModes"] == ["ReadWriteOnce"]
+                self.limits[name] = quantity_bytes(claim["resources"]["requests"]["storage"])
             elif "secret" in volume:
                 assert volume["secret"]["secretName"] == tracking.SERVER_SECRET
                 for item in volume["secret"]["items"]:
                     assert item["key"] == tracking.AUTH_CONFIG_FILE
                     (path / item["path"]).write_text(auth_file)
             else:
-                raise AssertionError(f"volume {name}: only emptyDir and Secret volumes are expected: {volume}")
+                raise AssertionError(f"volume {name}: only emptyDir, ephemeral and Secret volumes are expected: {volume}")
         self.mounts = {m["mountPath"]: m["name"] for m in self.container["volumeMounts"]}
 
     def host_path(self, container_path: str) -> Path:
@@ -180,7 +187,7 @@ class Pod:
         return out
 
     def usage(self) -> dict[str, int]:
-        """Bytes on disk per emptyDir (blocks, as the kubelet measures them)."""
+        """Bytes on disk per sized volume (blocks, as the kubelet measures emptyDirs)."""
         return {name: _disk_usage(self.dirs[name]) for name in self.limits}
 
 
@@ -366,7 +373,7 @@ def test_planned_allowed_hosts_admit_the_cluster_and_refuse_rebinding() -> None:
     assert job_host == "0.0.0.0:5000" and is_allowed_host_header(allowed, job_host)
 
 
-def test_planned_pod_keeps_every_write_in_a_sized_emptydir() -> None:
+def test_planned_pod_keeps_every_write_in_a_sized_volume() -> None:
     pod = planned_pod()
     (container,) = pod["spec"]["containers"]
     env = {e["name"]: e.get("value") for e in container["env"]}
@@ -375,15 +382,25 @@ def test_planned_pod_keeps_every_write_in_a_sized_emptydir() -> None:
     # The metrics directory is a volume's mount point, so it exists when mlflow server starts.
     assert env["PROMETHEUS_MULTIPROC_DIR"] == tracking.METRICS_DIR and "emptyDir" in volumes[mounts[tracking.METRICS_DIR]]
     assert f"--expose-prometheus={tracking.METRICS_DIR}" in container["args"]
-    # Transfers go to their own emptyDir of tracking.transferSpaceGb (default 20 GiB).
-    assert env["TMPDIR"] == tracking.TRANSFER_DIR and volumes[mounts[tracking.TRANSFER_DIR]]["emptyDir"] == {"sizeLimit": "20Gi"}
+    # Transfers go to a claim of their own of tracking.transferSpaceGb (default 20 GiB) on
+    # the stack's transfer class: not node ephemeral storage.
+    assert env["TMPDIR"] == tracking.TRANSFER_DIR
+    transfers = volumes[mounts[tracking.TRANSFER_DIR]]
+    assert "emptyDir" not in transfers
+    assert transfers["ephemeral"]["volumeClaimTemplate"]["spec"] == {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": tracking.TRANSFER_STORAGE_CLASS,
+        "resources": {"requests": {"storage": "20Gi"}},
+    }
     sizes = sorted(quantity_bytes(v["emptyDir"]["sizeLimit"]) for v in volumes.values() if "emptyDir" in v)
-    assert sizes == [128 << 20, 1 << 30, 20 << 30]
+    assert sizes == [128 << 20, 1 << 30]
     # Requested and limited: every emptyDir at its limit plus 256 MiB of logs.
     storage = container["resources"]["requests"]["ephemeral-storage"]
-    assert storage == container["resources"]["limits"]["ephemeral-storage"] == "21888Mi"
+    assert storage == container["resources"]["limits"]["ephemeral-storage"] == "1408Mi"
     assert quantity_bytes(storage) == sum(sizes) + (256 << 20)
     assert container["securityContext"]["readOnlyRootFilesystem"] is True and container["securityContext"]["allowPrivilegeEscalation"] is False
+    # The claim's new filesystem is writable by the server's user through the pod's fsGroup.
+    assert pod["spec"]["securityContext"]["fsGroup"] == pod["spec"]["securityContext"]["runAsGroup"]
 
 
 # --------------------------------------------------------------------------- the running server
@@ -442,7 +459,7 @@ def _bucket_keys(endpoint: str) -> list[str]:
 
 
 class _PeakWatcher(threading.Thread):
-    """Polls the emptyDirs during an upload and keeps each one's peak (as the kubelet polls)."""
+    """Polls the sized volumes during an upload and keeps each one's peak (as the kubelet polls)."""
 
     def __init__(self, pod: Pod) -> None:
         super().__init__(daemon=True)
@@ -456,19 +473,19 @@ class _PeakWatcher(threading.Thread):
 
 
 def _would_evict(pod: Pod, baseline: dict[str, int], now: dict[str, int]) -> dict[str, str]:
-    """The emptyDirs over their planned sizeLimit with the full-size artifact: what the
-    artifact added counts SCALE times."""
+    """The volumes over their planned size (emptyDir ``sizeLimit``, claim request) with the
+    full-size artifact: what the artifact added counts SCALE times."""
     over = {}
     for name, limit in pod.limits.items():
         projected = baseline[name] + (now[name] - baseline[name]) * SCALE
         if projected > limit:
-            over[name] = f"{projected} bytes > sizeLimit {limit}"
+            over[name] = f"{projected} bytes > planned size {limit}"
     return over
 
 
 def test_artifact_larger_than_the_old_tmp_limit_round_trips(server: dict[str, Any], tmp_path: Path, credentials: None) -> None:
     pod: Pod = server["pod"]
-    # Larger than the old /tmp limit (scaled) and than every planned emptyDir but the transfers one.
+    # Larger than the old /tmp limit (scaled) and than every planned volume but the transfers one.
     assert ARTIFACT_BYTES * SCALE > OLD_TMP_LIMIT
     assert ARTIFACT_BYTES * SCALE > pod.limits["tmp"]
     weights = tmp_path / "weights.bin"
@@ -492,7 +509,7 @@ def test_artifact_larger_than_the_old_tmp_limit_round_trips(server: dict[str, An
         watcher.join()
     assert _would_evict(pod, baseline, watcher.peak) == {}, "upload"
 
-    # Download: the server copies the whole object from the bucket into an emptyDir before
+    # Download: the server copies the whole object from the bucket into TMPDIR before
     # it sends the first byte; read one chunk, then look at the volumes.
     path = run.info.artifact_uri.split("mlflow-artifacts:/", 1)[1].lstrip("/") + "/model/weights.bin"
     url = f"{server['uri']}/api/2.0/mlflow-artifacts/artifacts/{path}"

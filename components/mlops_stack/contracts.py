@@ -500,6 +500,7 @@ def _tracking_create(b: Build, role: str, args: Any) -> Any:
         service_account_annotations=identity.service_account_annotations,
         pod_labels=identity.pod_labels,
         service_monitor=monitoring is not None,
+        storage_class=getattr(b.get("cluster"), "storage_class", None),
     )
     return Tracking(f"{b.name}-{role}", tracking_args, b.k8s_opts(depends_on=[identity, *([monitoring] if monitoring is not None else [])]))
 

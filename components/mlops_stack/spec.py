@@ -669,11 +669,14 @@ class TrackingSpec(_Model):
         str, _pattern(MAINTENANCE_WINDOW, "is not a weekly window start such as Sun:03:00 (day Mon-Sun, UTC hour and minute)")
     ] = Field(default="Sun:03:00", description="Weekly maintenance window start (UTC), e.g. Sun:03:00: the managed server's and the database's.")
     database: TrackingDatabaseSpec = Field(default_factory=TrackingDatabaseSpec, description="Self-hosted: the PostgreSQL backend store.")
+    # A volume per replica on the cluster's encrypted storage class, not the node's disk.
+    # Bounds: a volume size every target's storage class can create (the per-target limits
+    # are test data in tests/test_tracking_components.py).
     transfer_space_gb: int = Field(
         default=20,
-        ge=2,
+        ge=10,
         le=1024,
-        description="Self-hosted: local disk (GiB) per server replica for artifact uploads and downloads in flight; MLflow 3.17.2 copies each whole artifact to disk on its way to or from the bucket, so this bounds the largest artifact (and the sum of concurrent transfers).",
+        description="Self-hosted: disk (GiB) per server replica for artifact uploads and downloads in flight, a volume of its own on the cluster's encrypted storage class (not the node's disk); MLflow 3.17.2 copies each whole artifact to disk on its way to or from the bucket, so this bounds the largest artifact (and the sum of concurrent transfers).",
     )
 
 
@@ -1292,14 +1295,6 @@ def _validate_tracking(spec: MlopsSpec, bucket_names: list[str]) -> None:
                 "runs in the cluster, but cluster.enabled is false",
                 "enable the cluster, or use mode: managed where the target offers it",
                 value=tracking.mode,
-            )
-        # The server's pods run on the system pool; its transfer space is a disk request there.
-        if tracking.mode == "self-hosted" and spec.cluster.enabled and tracking.transfer_space_gb > spec.cluster.system_pool.disk_gb // 2:
-            raise ConfigError(
-                "tracking.transferSpaceGb",
-                f"does not fit on the system pool's {spec.cluster.system_pool.disk_gb} GiB root volume (at most half of it, {spec.cluster.system_pool.disk_gb // 2}, may be requested: images, logs and other pods need the rest)",
-                f"raise cluster.systemPool.diskGb to at least {2 * tracking.transfer_space_gb}, or lower tracking.transferSpaceGb",
-                value=tracking.transfer_space_gb,
             )
     _model_folders_apart(spec)
 

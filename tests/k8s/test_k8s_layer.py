@@ -103,7 +103,7 @@ def test_prometheus_retention_storage_and_discovery(stack: str) -> None:
     assert claim["resources"]["requests"]["storage"] == f"{size}Gi"
     assert int(spec["retentionSize"].removesuffix("GB")) < size
     # The PVCs use the StorageClass the layer created from the cluster's storage_class.
-    storage_class = plan.one("kubernetes:storage.k8s.io/v1:StorageClass")
+    storage_class = plan.one("kubernetes:storage.k8s.io/v1:StorageClass", "mlops-k8s-monitoring-storage-class")
     assert claim["storageClassName"] == storage_class.inputs["metadata"]["name"]
     assert storage_class.inputs["provisioner"]
     assert storage_class.inputs["volumeBindingMode"] == "WaitForFirstConsumer"

@@ -53,6 +53,10 @@ PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
 BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
                          "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
 LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
+#: Pod Security Standards "restricted": the only volume types a pod may use (kubernetes.io
+#: docs "Pod Security Standards", Restricted > Volume Types, read 2026-12-08): the generic
+#: ephemeral volume of the MLflow transfer space is one of them.
+RESTRICTED_VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
 
 
 # --------------------------------------------------------------------------- chart facts
@@ -273,6 +277,10 @@ def pss_errors(spec: Mapping[str, Any], level: str) -> list[str]:
             if extra:
                 errors.append(f"baseline: {c['name']} adds capabilities {sorted(extra)}")
     if LEVELS[level] >= 2:
+        for volume in spec.get("volumes", []):
+            kinds = set(volume) - {"name"}
+            if not kinds <= RESTRICTED_VOLUME_TYPES:
+                errors.append(f"restricted: volume {volume['name']} is {sorted(kinds - RESTRICTED_VOLUME_TYPES)}")
         pod_sc = spec.get("securityContext") or {}
         for c in containers(spec):
             sc, name = c.get("securityContext") or {}, c["name"]
@@ -325,6 +333,8 @@ def test_pod_security_levels() -> None:
     host = {"hostNetwork": True, "containers": [{"name": "x", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]}
     assert pss_errors(host, "baseline") == ["baseline: hostNetwork", "baseline: x adds capabilities ['SYS_ADMIN']"]
     assert pss_errors(host, "privileged") == []
+    volumes = {**ok, "initContainers": [], "volumes": [{"name": "t", "ephemeral": {}}, {"name": "s", "secret": {}}, {"name": "n", "nfs": {}}]}
+    assert pss_errors(volumes, "restricted") == ["restricted: volume n is ['nfs']"]
 
 
 # --------------------------------------------------------------------------- every plan

@@ -18,9 +18,13 @@
   ServiceMonitor so the stack's Prometheus scrapes ``/metrics`` (``--expose-prometheus``)
   with the admin's credentials (the auth app protects every path but ``/health``).
 
-- every writable path an emptyDir of its own (``pod_volumes``): ``/tmp``, the Prometheus
-  multiprocess directory, and the artifact transfer space (``TMPDIR``,
-  ``tracking.transferSpaceGb``), requested and limited as ``ephemeral-storage``.
+- every writable path a volume of its own (``pod_volumes``): ``/tmp`` and the Prometheus
+  multiprocess directory are small emptyDirs, requested and limited as ``ephemeral-storage``
+  (with the logs: 1408 MiB, which fits any node's allocatable); the artifact transfer space
+  (``TMPDIR``, ``tracking.transferSpaceGb``) is a generic ephemeral volume, a
+  ReadWriteOnce claim per pod on ``mlflow-transfers`` (the cluster's encrypted storage
+  class's provisioner and parameters, reclaim ``Delete``), so it never counts against the
+  node's disk: a 20 GiB emptyDir did not fit a 50 GiB GKE node (about 16 GiB allocatable).
 
 ``tests/test_mlflow_client.py`` runs the real ``mlflow server`` from the planned
 Deployment (its args, env and volumes, read from the offline plan), so the flags, the
@@ -85,8 +89,16 @@ METRICS_SPACE = "128Mi"
 #: ``tempfile.TemporaryDirectory()`` before sending it to S3, GCS or Azure Blob, and
 #: downloads each whole artifact into one before streaming it back
 #: (``mlflow/server/artifact_router.py``; only the local-filesystem repository streams,
-#: ``StreamUploadMixin``). An emptyDir of ``tracking.transferSpaceGb`` GiB.
+#: ``StreamUploadMixin``). A generic ephemeral volume of ``tracking.transferSpaceGb`` GiB
+#: (a claim created with the pod and deleted with it), not an emptyDir: an emptyDir is
+#: node ephemeral storage, and GKE leaves only about 16 GiB of a 50 GiB boot disk
+#: allocatable (tests/test_tracking_components.py, GKE's reservation formula).
 TRANSFER_DIR = "/var/mlflow/transfers"
+#: The transfer volumes' StorageClass: the cluster contract's encrypted class
+#: (``cluster.storage_class``: same provisioner and parameters, so the same key), but
+#: ``reclaimPolicy: Delete`` and its own name: the monitoring class retains its volumes in
+#: prod, which for a claim per pod would leave a disk behind on every pod replacement.
+TRANSFER_STORAGE_CLASS = "mlflow-transfers"
 #: Container logs on top of the emptyDirs in the ephemeral-storage request and limit.
 LOG_SPACE_MI = 256
 #: Read-only users see every experiment; writes need a permission the admin grants.
@@ -185,7 +197,7 @@ def artifacts_destination(store: Any, bucket: str, prefix: str) -> pulumi.Output
 
 
 def transfer_space(gib: int) -> str:
-    """The transfer emptyDir's ``sizeLimit``."""
+    """The transfer volume's claim size."""
     return f"{gib}Gi"
 
 
@@ -194,16 +206,38 @@ def _mebibytes(quantity: str) -> int:
     return int(number) * {"Gi": 1024, "Mi": 1}[unit]
 
 
-def ephemeral_storage(transfer: str) -> str:
-    """The container's ephemeral-storage request and limit: every emptyDir at its
-    ``sizeLimit`` (transfers, ``/tmp``, metrics) plus the logs. Requested in full, so the
-    pod only lands on a node with that much disk, and limited to it (the kubelet counts
-    the emptyDirs against the pod's limit)."""
-    return f"{_mebibytes(transfer) + _mebibytes(TMP_SPACE) + _mebibytes(METRICS_SPACE) + LOG_SPACE_MI}Mi"
+def ephemeral_storage() -> str:
+    """The container's ephemeral-storage request and limit: the emptyDirs at their
+    ``sizeLimit`` (``/tmp``, metrics) plus the logs; the transfer space is a volume of its
+    own and not node ephemeral storage. Requested in full, so the pod only lands on a node
+    with that much disk, and limited to it (the kubelet counts the emptyDirs against the
+    pod's limit)."""
+    return f"{_mebibytes(TMP_SPACE) + _mebibytes(METRICS_SPACE) + LOG_SPACE_MI}Mi"
 
 
-def pod_volumes(transfer: str) -> list[k8s.core.v1.VolumeArgs]:
-    """The server pod's volumes: the auth file, and an emptyDir for each writable path."""
+def transfer_volume(transfer: str, storage_class: pulumi.Input[str] | None, labels: Mapping[str, str] | None = None) -> k8s.core.v1.VolumeArgs:
+    """The ``transfers`` volume: a generic ephemeral volume (Pod Security ``restricted``
+    admits ``ephemeral``), one ReadWriteOnce claim of ``transfer`` per pod, on
+    ``storage_class`` (``None``: the cluster's default class). The pod's ``fsGroup`` makes
+    the new filesystem writable by the server's user."""
+    return k8s.core.v1.VolumeArgs(
+        name="transfers",
+        ephemeral=k8s.core.v1.EphemeralVolumeSourceArgs(
+            volume_claim_template=k8s.core.v1.PersistentVolumeClaimTemplateArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(labels or {})),
+                spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                    access_modes=["ReadWriteOnce"],
+                    storage_class_name=storage_class,
+                    resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": transfer}),
+                ),
+            )
+        ),
+    )
+
+
+def pod_volumes(transfer: str, storage_class: pulumi.Input[str] | None = None, labels: Mapping[str, str] | None = None) -> list[k8s.core.v1.VolumeArgs]:
+    """The server pod's volumes: the auth file, an emptyDir for ``/tmp`` and the metrics,
+    and the transfer space (``transfer_volume``)."""
     return [
         k8s.core.v1.VolumeArgs(
             name="auth",
@@ -211,7 +245,7 @@ def pod_volumes(transfer: str) -> list[k8s.core.v1.VolumeArgs]:
         ),
         k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=TMP_SPACE)),
         k8s.core.v1.VolumeArgs(name="metrics", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=METRICS_SPACE)),
-        k8s.core.v1.VolumeArgs(name="transfers", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=transfer)),
+        transfer_volume(transfer, storage_class, labels),
     ]
 
 
@@ -236,6 +270,10 @@ class TrackingArgs:
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     #: Create a ServiceMonitor (the stack's Prometheus Operator CRDs must exist).
     service_monitor: bool = True
+    #: The cluster contract's ``storage_class`` (``name``, ``provisioner``, ``parameters``):
+    #: the transfer volumes get a class of the same provisioner and parameters
+    #: (``TRANSFER_STORAGE_CLASS``). ``None``: the cluster's default class.
+    storage_class: Mapping[str, Any] | None = None
 
 
 class Tracking(pulumi.ComponentResource):
@@ -266,6 +304,19 @@ class Tracking(pulumi.ComponentResource):
         size = SIZES[spec.size]
         pod_labels = {**labels, **selector, **dict(args.pod_labels or {})}
         container = _container(args, size)
+        transfer_class: pulumi.Input[str] | None = None
+        if args.storage_class:
+            transfer_class = k8s.storage.v1.StorageClass(
+                f"{name}-transfers",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=TRANSFER_STORAGE_CLASS, labels=labels),
+                provisioner=args.storage_class["provisioner"],
+                parameters=dict(args.storage_class.get("parameters") or {}),
+                # Scratch space: deleted with its pod's claim, in every environment.
+                reclaim_policy="Delete",
+                volume_binding_mode="WaitForFirstConsumer",
+                allow_volume_expansion=True,
+                opts=child_opts(self),
+            ).metadata.name
         deployment = k8s.apps.v1.Deployment(
             f"{name}-server",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="mlflow", namespace=ns_name, labels=labels),
@@ -280,7 +331,7 @@ class Tracking(pulumi.ComponentResource):
                             run_as_non_root=True, run_as_user=1000, run_as_group=1000, fs_group=1000, seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
                         ),
                         containers=[container],
-                        volumes=pod_volumes(transfer_space(spec.transfer_space_gb)),
+                        volumes=pod_volumes(transfer_space(spec.transfer_space_gb), transfer_class, labels),
                     ),
                 ),
             ),
@@ -371,8 +422,8 @@ class Tracking(pulumi.ComponentResource):
 def _container(args: TrackingArgs, size: tuple[int, str, str, str]) -> k8s.core.v1.ContainerArgs:
     """The MLflow server container: flags from ``server_args``, secrets from ``mlflow-server``
     by reference only, non-root with a read-only root filesystem; every writable path an
-    emptyDir (``pod_volumes``)."""
-    storage = ephemeral_storage(transfer_space(args.tracking.transfer_space_gb))
+    volume of its own (``pod_volumes``)."""
+    storage = ephemeral_storage()
     return k8s.core.v1.ContainerArgs(
         name="mlflow",
         image=MLFLOW_IMAGE,
