@@ -212,3 +212,44 @@ def test_one_pack_process_for_many_plans_finds_what_fresh_ones_find(tmp_path: Pa
     # The AWS plan breaks the region rule, the GCP one does not.
     assert {v["policy"] for v in fresh[0] if v["level"] == "mandatory"} == {"allowed-regions"}
     assert not [v for v in fresh[1] if v["policy"] == "allowed-regions"]
+
+
+def test_prestarted_memoising_pack_finds_what_the_stock_pack_finds() -> None:
+    """A pack started before the first plan (``prestart_pack``, with a neutral stack in
+    its environment) and the launcher's per-call sharing of each resource's dict,
+    proxies, options and provider across the policies find exactly what the stock
+    ``python -m pulumi.policy`` process finds, plan by plan (config-reading rule included)."""
+    import sys
+
+    from mlops_stack.offline.analyzer import _pack_dir, _PackProcess, prestart_pack
+    from mlops_stack.offline.pipeline import plan_document
+
+    config = {"allowed-regions": {"allowedRegions": ["us-central1"]}}
+    paths = (DEV_AWS, DEV_GCP, STACKS / "Pulumi.dev-azure.yaml", DEV_AWS)
+    docs = [plan_document(str(p), Options(policy=False, cost=False)) for p in paths]
+    stock = []
+    for d in docs:
+        with _PackProcess(_pack_dir(None), d, sys.executable, 60.0, 60.0, launcher=False) as pack:
+            stock.append([v.to_dict() for v in pack.evaluate(d, config)])
+    with pack_session():
+        prestart_pack()
+        shared = [[v.to_dict() for v in run_policy_pack(d, config=config)] for d in docs]
+    assert shared == stock
+    assert {v["policy"] for v in stock[0] if v["level"] == "mandatory"} == {"allowed-regions"}
+    assert any(v["urn"] for v in stock[2]), "dev-azure has resource findings: the shared proxies are exercised"
+
+
+def test_plans_without_source_positions_are_the_same_plans() -> None:
+    """The pipeline hands Pulumi an empty stack trace per resource (no source positions):
+    the plan document is the one planned with the SDK's own stack traces, and the SDK's
+    function is back afterwards."""
+    from pulumi.runtime import resource
+
+    from mlops_stack.offline.pipeline import plan_document
+
+    stock = resource._get_stack_trace
+    options = Options(policy=False, cost=False)
+    direct = plan_document(str(DEV_AWS), options)
+    [piped] = run_many([str(DEV_AWS)], options, jobs=1)
+    assert resource._get_stack_trace is stock
+    assert json.dumps(piped["doc"], sort_keys=True) == json.dumps(direct, sort_keys=True)
