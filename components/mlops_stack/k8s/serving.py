@@ -523,7 +523,7 @@ class Serving(pulumi.ComponentResource):
 
 
 def build_for_stack(b: Any, role: str, endpoints: Sequence[EndpointSpec]) -> Serving:
-    """The cluster-endpoints slot of ``contracts.SLOTS``: one WorkloadIdentity per endpoint
+    """The cluster-endpoints slot of ``composition.SLOTS``: one WorkloadIdentity per endpoint
     (the target's, through ``b.component`` so the stack records it), then ``Serving`` on the
     cluster's Kubernetes provider, after the GPU pools."""
     cluster, store, keys = b.get("cluster"), b.get("store"), b.get("keys")
