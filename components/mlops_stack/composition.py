@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 
@@ -60,9 +60,7 @@ from mlops_stack.args import (
 from mlops_stack.catalog import mig
 from mlops_stack.constants import TRACKING_NAMESPACE
 from mlops_stack.spec import TRACKING_PREFIX, MlopsSpec
-
-if TYPE_CHECKING:
-    from mlops_stack.targets import Target
+from mlops_stack.targets import Target
 
 
 @dataclass(frozen=True)
