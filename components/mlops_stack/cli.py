@@ -18,7 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
+from mlops_stack import __version__
+from mlops_stack.exits import EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_POLICY, internal_error_line  # noqa: F401 - also cli.<name>
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,8 +44,6 @@ def _add_stack_selection(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mlops_stack import __version__
-
     p = _Parser(prog="mlops-stack", description="Plan an mlops-stack environment offline.")
     p.add_argument("--version", action="version", version=f"mlops-stack {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
@@ -376,16 +375,6 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(internal_error_line(err), file=sys.stderr)
         return EXIT_INTERNAL
-
-
-def internal_error_line(err: BaseException) -> str:
-    """One line for a bug: what broke, and what to do about it."""
-    from mlops_stack import __version__
-
-    first = (str(err).strip().splitlines() or [""])[0]
-    first = first if len(first) <= 300 else first[:297] + "..."
-    return (f"internal error (a bug in mlops-stack {__version__}, exit {EXIT_INTERNAL}): {type(err).__name__}: {first} "
-            "(rerun with --debug and report the traceback)")
 
 
 def run() -> None:

@@ -30,6 +30,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from mlops_stack.exits import internal_error_line
 from mlops_stack.ops_report import NoCredentials
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
@@ -147,8 +148,6 @@ def _guard(args: argparse.Namespace, body: Any, state: dict[str, Any]) -> int:
             return code
         if getattr(args, "debug", False):
             traceback.print_exc()
-        from mlops_stack.cli import internal_error_line
-
         print(internal_error_line(err), file=sys.stderr)
         return EXIT_INTERNAL
 
