@@ -1,7 +1,8 @@
-"""The capability slot table (contracts.SLOTS) drives MlopsStack.
+"""The capability slot table (composition.SLOTS) drives MlopsStack.
 
 The main test adds a capability the package has never heard of, the way a new one is
-added (a kind in ``KIND_MODULES``, its ``Protocol``, a ``Slot``: all in contracts.py),
+added (a kind in ``KIND_MODULES``, its ``Protocol`` and its ``Need`` in contracts.py, a
+``Slot`` in composition.py),
 plus its class in a target, and plans a stack that builds it: stack.py is not edited.
 The toy target (tests/toy_target) is the target; the new class lives in this file.
 """
@@ -17,7 +18,7 @@ import pulumi
 import pytest
 from test_toy_target import toy_target  # noqa: F401 - the fixture
 
-from mlops_stack import contracts, stack, targets
+from mlops_stack import composition, contracts, stack, targets
 from mlops_stack.errors import ConfigError
 from mlops_stack.offline.engine import run_program
 from mlops_stack.program import main as stack_program
@@ -53,7 +54,8 @@ class GaugeArgs:
     bucket_name: pulumi.Input[str]
 
 
-GAUGE_SLOT = contracts.Slot(
+GAUGE_NEED = contracts.Need("Gauge", lambda s: bool(s.storage.buckets), "storage.buckets", lambda s: [b.name for b in s.storage.buckets], "list no buckets")
+GAUGE_SLOT = composition.Slot(
     key="gauges",
     kind="Gauge",
     # One per spec bucket; reads the ArtifactStore built by an earlier slot.
@@ -61,17 +63,16 @@ GAUGE_SLOT = contracts.Slot(
     role=lambda bucket: f"gauge-{bucket.name}",
     args=lambda b, bucket, i: GaugeArgs(bucket=bucket.name, bucket_name=b.get("store").bucket_names[bucket.name]),
     outputs=lambda b, made: {"gauges": {m.entry.name: m.value.reading for m in made}},
-    need=contracts.Need("Gauge", lambda s: bool(s.storage.buckets), "storage.buckets", lambda s: [b.name for b in s.storage.buckets], "list no buckets"),
 )
 
 
 @pytest.fixture
 def gauge_kind(toy_target: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:  # noqa: F811
-    """The fake kind in contracts.py (as a new capability adds it) and in the toy target."""
+    """The fake kind in contracts.py and composition.py (as a new capability adds it) and in the toy target."""
     monkeypatch.setitem(contracts.KIND_MODULES, "Gauge", "gauge")
     monkeypatch.setitem(contracts.PROTOCOLS, "Gauge", Gauge)
-    monkeypatch.setattr(contracts, "SLOTS", (*contracts.SLOTS, GAUGE_SLOT))
-    monkeypatch.setattr(contracts, "NEEDS", (*contracts.NEEDS, GAUGE_SLOT.need))
+    monkeypatch.setattr(composition, "SLOTS", (*composition.SLOTS, GAUGE_SLOT))
+    monkeypatch.setattr(contracts, "NEEDS", (*contracts.NEEDS, GAUGE_NEED))
     toy = targets.get("toy")
     with_gauge = dataclasses.replace(toy, capabilities={**(toy.capabilities or {}), "Gauge": f"{__name__}:ToyGauge"})
     registry = {**targets._registry(), "toy": with_gauge}  # noqa: SLF001 - the installed targets, toy with one more class
@@ -128,9 +129,9 @@ class _Mirror(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-def _mirror_slot(outputs: Mapping[str, Any]) -> contracts.Slot:
+def _mirror_slot(outputs: Mapping[str, Any]) -> composition.Slot:
     # A slot with no kind of its own (as the Kubernetes layer): ``create`` makes it.
-    return contracts.Slot(
+    return composition.Slot(
         key="mirror",
         kind=None,
         args=lambda b: None,
@@ -141,7 +142,7 @@ def _mirror_slot(outputs: Mapping[str, Any]) -> contracts.Slot:
 
 def test_two_slots_adding_one_mapping_output_are_merged(toy_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     # How cluster-served endpoints join the managed ones in ``endpoints``.
-    monkeypatch.setattr(contracts, "SLOTS", (*contracts.SLOTS, _mirror_slot({"bucket_uris": {"mirror": "toy://mirror"}})))
+    monkeypatch.setattr(composition, "SLOTS", (*composition.SLOTS, _mirror_slot({"bucket_uris": {"mirror": "toy://mirror"}})))
     plan = run_program(stack_program, stack="lab", config=toy_target.SAMPLE_CONFIG)
     assert list(plan.outputs["bucket_uris"]) == ["artifacts", "models", "mirror"]
     assert plan.outputs["bucket_uris"]["mirror"] == "toy://mirror"
@@ -149,7 +150,7 @@ def test_two_slots_adding_one_mapping_output_are_merged(toy_target: Any, monkeyp
 
 
 def test_two_slots_setting_one_plain_output_is_an_error(toy_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    monkeypatch.setattr(contracts, "SLOTS", (*contracts.SLOTS, _mirror_slot({"cloud": "elsewhere"})))
+    monkeypatch.setattr(composition, "SLOTS", (*composition.SLOTS, _mirror_slot({"cloud": "elsewhere"})))
     with pytest.raises(Exception, match="slot 'mirror' sets output 'cloud', which an earlier slot set to a non-mapping"):
         run_program(stack_program, stack="lab", config=toy_target.SAMPLE_CONFIG)
 
@@ -165,11 +166,11 @@ def test_the_stack_names_no_capability() -> None:
 
 
 def test_slot_keys_are_unique_and_do_not_shadow_the_component() -> None:
-    keys = [s.key for s in contracts.SLOTS]
+    keys = [s.key for s in composition.SLOTS]
     assert len(keys) == len(set(keys))
     for key in keys:
         assert not hasattr(pulumi.ComponentResource, key), key
-    assert [s.key for s in contracts.SLOTS] == [
+    assert [s.key for s in composition.SLOTS] == [
         "network", "keys", "store", "registry", "model_registry", "cluster", "gpu_pools", "k8s", "endpoints", "serving",
         "tracking_server", "tracking_database", "tracking",
     ]  # fmt: skip
@@ -177,6 +178,9 @@ def test_slot_keys_are_unique_and_do_not_shadow_the_component() -> None:
         "ArtifactStore", "ContainerRegistry", "ModelRegistry", "KubernetesCluster", "GpuNodePool", "ModelEndpoint", "WorkloadIdentity",
         "TrackingServer", "PostgresDatabase",
     ]  # fmt: skip
+    # Every kind a spec can ask for is a kind a slot builds, in slot order.
+    slot_kinds = [s.kind for s in composition.SLOTS]
+    assert [slot_kinds.index(n.kind) for n in contracts.NEEDS] == sorted(slot_kinds.index(n.kind) for n in contracts.NEEDS)
 
 
 def test_the_stack_attributes_users_rely_on_are_kept(toy_target: Any) -> None:  # noqa: F811

@@ -28,6 +28,6 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[st
 def capability_exports(**extra: str) -> dict[str, str]:
     """Name -> module for a cloud package: every capability class (contracts.KIND_MODULES),
     ``ExistingCluster`` (beside ``GpuNodePool``) and the cloud's ``extra`` names."""
-    from mlops_stack.contracts import KIND_MODULES
+    from mlops_stack.contracts import KIND_MODULES  # lazy: ``import mlops_stack`` loads no pulumi (contracts does)
 
     return {**KIND_MODULES, "ExistingCluster": KIND_MODULES["GpuNodePool"], **extra}

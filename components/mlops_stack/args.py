@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pulumi
 
@@ -27,27 +27,31 @@ from mlops_stack.spec import (
     EnvironmentDefaults,
     GpuPlatformSpec,
     GpuPoolSpec,
+    MlopsSpec,
     ModelRegistrySpec,
     MonitoringSpec,
     NamespaceSpec,
     StorageSpec,
     TrackingSpec,
+    bucket_for_env,
+    check_prefix,  # the spec checks a cluster endpoint's model folder with it too
+    endpoint_for_env,
 )
 
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
-    from mlops_stack.contracts import (
-        ArtifactStore,
-        ClusterRef,
-        ContainerRegistry,
-        Keys,
-        KubernetesCluster,
-        ModelRegistry,
-        Network,
-        PostgresDatabase,
-    )
-    from mlops_stack.spec import MlopsSpec
+from mlops_stack import catalog
+from mlops_stack.contracts import (
+    ArtifactStore,
+    ClusterRef,
+    ContainerRegistry,
+    Keys,
+    KubernetesCluster,
+    ModelRegistry,
+    Network,
+    PostgresDatabase,
+)
+from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
 
 
@@ -80,8 +84,6 @@ class Env(EnvironmentDefaults):
 
     def __post_init__(self) -> None:
         # The same one-line errors as a stack file's, for a platform repo building args in Python.
-        from mlops_stack.errors import ConfigError, did_you_mean
-
         choices = ("dev", "staging", "prod")
         if self.environment not in choices:
             raise ConfigError(
@@ -107,8 +109,6 @@ MAX_OWN_TAGS = 6
 
 def check_tag_count(tags: Mapping[str, str], limit: int, what: str) -> None:
     """``ConfigError`` on ``tags`` when, with ours added, a resource would carry more than ``limit``."""
-    from mlops_stack.errors import ConfigError
-
     room = limit - MAX_OWN_TAGS
     if len(tags) > room:
         raise ConfigError(
@@ -171,8 +171,6 @@ class ArtifactStoreArgs:
     network: Network | None = None
 
     def __post_init__(self) -> None:
-        from mlops_stack.spec import bucket_for_env
-
         for i, bucket in enumerate(self.storage.buckets):
             bucket_for_env(self.env.is_prod, bucket, f"ArtifactStoreArgs.storage.buckets[{i}]")
 
@@ -206,8 +204,6 @@ def target_options(value: BaseModel | None, model: type[TargetOptions], key: str
     if value is None:
         return model()
     if not isinstance(value, model):
-        from mlops_stack.errors import ConfigError
-
         raise ConfigError(key, f"must be {model.__module__}.{model.__name__} (this target's own options)", value=type(value).__name__)
     return value
 
@@ -247,8 +243,6 @@ def pool_offer(cloud: str, args: GpuNodePoolArgs) -> tuple[Any, Any]:
     """``(catalog offer, cluster name)`` for a GPU pool on ``cloud``: the pool's GPU x count
     resolved in the catalog, and the name of the cluster it joins (a cluster component's
     ``cluster_name`` or an ``ExistingCluster``'s ``name``)."""
-    from mlops_stack import catalog
-
     pool, env = args.pool, args.env
     offer = catalog.resolve_gpu(cloud, pool.gpu, pool.gpus_per_node, "nodepool", env.region, "pool.gpu", check_region=env.region_check)
     cluster = args.cluster
@@ -271,8 +265,6 @@ class ModelEndpointArgs:
     path: str = "endpoint"
 
     def __post_init__(self) -> None:
-        from mlops_stack.spec import endpoint_for_env
-
         endpoint_for_env(self.env.is_prod, self.endpoint, "ModelEndpointArgs.endpoint")
 
 
@@ -289,16 +281,10 @@ class MonitoringArgs:
 #: A Kubernetes namespace or ServiceAccount name this stack binds an identity to: a
 #: DNS-1123 label (lower-case alphanumerics and '-', alphanumeric at both ends, <= 63).
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-#: Characters a granted prefix may hold. Anything else is refused rather than escaped: a
-#: '*' or '?' would widen an IAM resource pattern, a quote or backslash would end the
-#: string in a GCP CEL or Azure condition, '$' starts an AWS policy variable.
-_PREFIX = re.compile(r"[A-Za-z0-9._=+@,:!()-]+(/[A-Za-z0-9._=+@,:!()-]+)*/")
 
 
 def check_dns_label(value: object, path: str) -> None:
     """``ConfigError`` at ``path`` unless ``value`` is a DNS-1123 label."""
-    from mlops_stack.errors import ConfigError
-
     if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value):
         raise ConfigError(
             path, "is not a DNS-1123 label", "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63", value=value
@@ -324,25 +310,7 @@ class BucketGrant:
     def __post_init__(self) -> None:
         check_prefix(self.prefix, "BucketGrant.prefix")
         if not isinstance(self.bucket_check, bool):
-            from mlops_stack.errors import ConfigError
-
             raise ConfigError("BucketGrant.bucket_check", "must be a boolean", value=self.bucket_check)
-
-
-def check_prefix(prefix: object, path: str) -> None:
-    from mlops_stack.errors import ConfigError
-
-    if not isinstance(prefix, str) or not prefix:
-        raise ConfigError(path, "must be a non-empty object prefix ending in '/'", "a grant never covers a whole bucket", value=prefix)
-    if prefix.startswith("/"):
-        raise ConfigError(path, "must not start with '/'", f"use {prefix.lstrip('/')!r}", value=prefix)
-    if not prefix.endswith("/"):
-        raise ConfigError(path, "must end with '/'", f"use {prefix + '/'!r}; without it the grant also covers every name that starts the same way", value=prefix)
-    parts = prefix[:-1].split("/")
-    if "" in parts or any(p in (".", "..") for p in parts):
-        raise ConfigError(path, "has an empty, '.' or '..' segment", value=prefix)
-    if not _PREFIX.fullmatch(prefix):
-        raise ConfigError(path, "holds a character a scoped grant cannot carry", "letters, digits, '/' and . _ = + @ , : ! ( ) - only", value=prefix)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -364,8 +332,6 @@ class WorkloadIdentityArgs:
     keys: Keys | None = None
 
     def __post_init__(self) -> None:
-        from mlops_stack.errors import ConfigError, did_you_mean
-
         check_dns_label(self.namespace, "WorkloadIdentityArgs.namespace")
         check_dns_label(self.service_account, "WorkloadIdentityArgs.service_account")
         if not self.grants:
@@ -409,8 +375,6 @@ class TrackingServerArgs:
 
 def tracking_bucket_in_store(tracking: TrackingSpec, store: Any, path: str) -> None:
     """``ConfigError`` on ``path`` when the store has no bucket ``tracking.bucket``."""
-    from mlops_stack.errors import ConfigError, did_you_mean, one_of
-
     names = list(getattr(store, "bucket_names", None) or {})
     if names and tracking.bucket not in names:
         raise ConfigError(path, "is not a bucket of the store", did_you_mean(tracking.bucket, names) or f"buckets: {one_of(names)}", value=tracking.bucket)
@@ -444,8 +408,6 @@ class PostgresDatabaseArgs:
     cluster: KubernetesCluster | None = None
 
     def __post_init__(self) -> None:
-        from mlops_stack.errors import ConfigError
-
         if self.size not in DATABASE_STORAGE_GB:
             raise ConfigError("PostgresDatabaseArgs.size", f"must be one of {', '.join(DATABASE_STORAGE_GB)}", value=self.size)
         if not self.databases:

@@ -18,7 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
+from mlops_stack import __version__
+from mlops_stack.exits import EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_POLICY, internal_error_line  # noqa: F401 - also cli.<name>
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,8 +44,6 @@ def _add_stack_selection(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mlops_stack import __version__
-
     p = _Parser(prog="mlops-stack", description="Plan an mlops-stack environment offline.")
     p.add_argument("--version", action="version", version=f"mlops-stack {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
@@ -83,14 +82,14 @@ def _add_policy_pack_parser(sub: Any) -> None:
 
 
 def _policy_pack_path(args: argparse.Namespace) -> int:
-    from mlops_stack.policy_pack import check_pack_dir, installed_pack_dir
+    from mlops_stack.policy_pack import check_pack_dir, installed_pack_dir  # lazy: a subcommand's code
 
     print(check_pack_dir(installed_pack_dir(), "policy pack"))
     return EXIT_OK
 
 
 def _policy_pack_export(args: argparse.Namespace) -> int:
-    from mlops_stack.policy_pack import export
+    from mlops_stack.policy_pack import export  # lazy: a subcommand's code
 
     written = export(args.dir, force=args.force)
     print(f"wrote the policy pack to {args.dir} ({len(written)} files): pulumi preview --policy-pack {args.dir}")
@@ -98,7 +97,7 @@ def _policy_pack_export(args: argparse.Namespace) -> int:
 
 
 def _add_init_parser(sub: Any) -> None:
-    from mlops_stack.templates import CLOUDS
+    from mlops_stack.templates import CLOUDS  # lazy: a subcommand's code
 
     init = sub.add_parser("init", help="start a platform repository from a template (as `pulumi new` would)")
     init.add_argument("dir", type=Path, metavar="DIR", help="the new repository's folder (created; must be empty)")
@@ -113,8 +112,8 @@ def _add_init_parser(sub: Any) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from mlops_stack.errors import ConfigError
-    from mlops_stack.templates import render
+    from mlops_stack.errors import ConfigError  # lazy: errors loads pulumi; the CLI starts without it
+    from mlops_stack.templates import render  # lazy: a subcommand's code
 
     answers: dict[str, str] = {}
     for item in args.config:
@@ -130,7 +129,7 @@ def _init(args: argparse.Namespace) -> int:
 def _extra_commands() -> Any:
     """The preflight and smoke subcommands (cli_ops: one table of per-cloud modules)."""
     try:
-        from mlops_stack.cli_ops import add_parsers
+        from mlops_stack.cli_ops import add_parsers  # lazy: the preflight and smoke subcommands
     except ImportError:
         return None
     return add_parsers
@@ -141,15 +140,15 @@ DEFAULT_STACK = "dev-aws"
 
 
 def stack_files(args: argparse.Namespace) -> list[Path]:
-    from mlops_stack.errors import ConfigError
-    from mlops_stack.offline.stackfile import find_stack_file, list_stacks
+    from mlops_stack.errors import ConfigError  # lazy: errors loads pulumi; the CLI starts without it
+    from mlops_stack.offline.stackfile import find_stack_file, list_stacks  # lazy: a subcommand's code (loads pulumi)
 
     if args.config:
         return list(args.config)
     program = getattr(args, "program", None)
     stacks_dir = args.stacks_dir
     if stacks_dir is None and program is not None:
-        from mlops_stack.offline.plan import program_stacks_dir
+        from mlops_stack.offline.plan import program_stacks_dir  # lazy: a subcommand's code (loads pulumi)
 
         stacks_dir = program_stacks_dir(program)  # beside its Pulumi.yaml, as the Pulumi CLI looks
     stacks_dir = stacks_dir if stacks_dir is not None else Path("stacks")
@@ -172,7 +171,7 @@ def stack_files(args: argparse.Namespace) -> list[Path]:
 
 
 def _policy_config(args: argparse.Namespace) -> dict[str, Any]:
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: errors loads pulumi; the CLI starts without it
 
     if not getattr(args, "policy_pack_config", None):
         return {}
@@ -194,7 +193,7 @@ def parse_policy_pack_config(text: str) -> dict[str, Any]:
     enforcement level or an object (``enforcementLevel`` plus the policy's properties).
     Policy names and properties are then checked against the pack itself (stricter than
     the Pulumi CLI, which ignores an unknown policy name)."""
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: errors loads pulumi; the CLI starts without it
 
     if not text.strip():
         return {}  # the Pulumi CLI accepts an empty file
@@ -224,8 +223,8 @@ def _run(args: argparse.Namespace, options: Any, paths: list[Path]) -> list[dict
     from rich.console import Console
     from rich.progress import Progress
 
-    from mlops_stack.offline import plan_cache
-    from mlops_stack.offline.pipeline import run_many
+    from mlops_stack.offline import plan_cache  # lazy: a subcommand's code
+    from mlops_stack.offline.pipeline import run_many  # lazy: a subcommand's code (loads pulumi)
 
     err = Console(stderr=True)
     strs = [str(p) for p in paths]
@@ -253,7 +252,7 @@ def _report_errors(results: list[dict[str, Any]]) -> None:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from mlops_stack.offline.pipeline import Options
+    from mlops_stack.offline.pipeline import Options  # lazy: a subcommand's code (loads pulumi)
 
     options = Options(
         program=str(args.program) if args.program else None,
@@ -277,7 +276,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _open_output(path: Path) -> Any:
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: errors loads pulumi; the CLI starts without it
 
     try:
         return open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
@@ -286,21 +285,21 @@ def _open_output(path: Path) -> Any:
 
 
 def _check_program(program: Path | None) -> None:
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: errors loads pulumi; the CLI starts without it
 
     if program is None:
         return
     if not program.exists():
         raise ConfigError("--program", "does not exist", "pass the folder of a Pulumi.yaml or a .py file", value=str(program))
     if program.is_dir() and not (program / "__main__.py").is_file():
-        from mlops_stack.offline.plan import program_entry
+        from mlops_stack.offline.plan import program_entry  # lazy: a subcommand's code (loads pulumi)
 
         if not program_entry(program).is_file():
             raise ConfigError("--program", "has no __main__.py", "pass a Pulumi program folder or its .py file", value=str(program))
 
 
 def _write(fmt: str, results: list[dict[str, Any]], docs: list[dict[str, Any]], out: Any) -> None:
-    from mlops_stack.offline import formats
+    from mlops_stack.offline import formats  # lazy: a subcommand's code
 
     if fmt == "json":
         payload: Any = docs[0] if len(results) == 1 and docs else {"stacks": docs, "errors": [r for r in results if "error" in r]}
@@ -314,7 +313,7 @@ def _write(fmt: str, results: list[dict[str, Any]], docs: list[dict[str, Any]], 
     elif docs:
         from rich.console import Console
 
-        from mlops_stack.offline.report import print_text
+        from mlops_stack.offline.report import print_text  # lazy: a subcommand's code
 
         tty = out.isatty()
         # Plain, unwrapped text for pipes and files (CI logs).
@@ -324,7 +323,7 @@ def _write(fmt: str, results: list[dict[str, Any]], docs: list[dict[str, Any]], 
 
 
 def _policies(args: argparse.Namespace) -> int:
-    from mlops_stack.offline.pipeline import Options
+    from mlops_stack.offline.pipeline import Options  # lazy: a subcommand's code (loads pulumi)
 
     options = Options(program=str(args.program) if args.program else None, policy=True, cost=False,
                       policy_config=_policy_config(args))
@@ -339,7 +338,7 @@ def _policies(args: argparse.Namespace) -> int:
     else:
         from rich.console import Console
 
-        from mlops_stack.offline.report import print_violations
+        from mlops_stack.offline.report import print_violations  # lazy: a subcommand's code
 
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
         for d in docs:
@@ -349,7 +348,7 @@ def _policies(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: errors loads pulumi; the CLI starts without it
 
     try:
         if args.command == "plan":
@@ -366,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
-        from mlops_stack.offline.pipeline import user_error
+        from mlops_stack.offline.pipeline import user_error  # lazy: a subcommand's code (loads pulumi)
 
         user = user_error(err, str(args.program) if getattr(args, "program", None) else None)
         if user is not None:
@@ -376,16 +375,6 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(internal_error_line(err), file=sys.stderr)
         return EXIT_INTERNAL
-
-
-def internal_error_line(err: BaseException) -> str:
-    """One line for a bug: what broke, and what to do about it."""
-    from mlops_stack import __version__
-
-    first = (str(err).strip().splitlines() or [""])[0]
-    first = first if len(first) <= 300 else first[:297] + "..."
-    return (f"internal error (a bug in mlops-stack {__version__}, exit {EXIT_INTERNAL}): {type(err).__name__}: {first} "
-            "(rerun with --debug and report the traceback)")
 
 
 def run() -> None:

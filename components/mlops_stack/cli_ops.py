@@ -30,13 +30,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from mlops_stack.ops_report import NoCredentials
+from mlops_stack.exits import internal_error_line
+from mlops_stack.ops_report import Finding, NoCredentials, WARN, render, render_smoke
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERNAL = 0, 1, 2, 3
 
 def ops_packages() -> dict[str, str]:
     """Target -> the package holding its ``preflight`` and ``smoke`` modules (``Target.ops``)."""
-    from mlops_stack import targets
+    from mlops_stack import targets  # lazy: loads pulumi; the CLI parser is built without it
 
     return {t.name: t.ops for t in targets.all() if t.ops}
 
@@ -85,17 +86,17 @@ def add_parsers(subparsers: Any) -> None:
 
 
 def _stack_file(args: argparse.Namespace) -> Path:
-    from mlops_stack.offline.stackfile import find_stack_file
+    from mlops_stack.offline.stackfile import find_stack_file  # lazy: loads pulumi; the CLI parser is built without it
 
     return Path(args.config) if args.config else find_stack_file(args.stack, args.stacks_dir)
 
 
 def load_spec_for(args: argparse.Namespace, *, resolve: bool) -> tuple[Any, str]:
     """The validated spec of ``--stack``/``--config`` and the stack name; ``ConfigError`` if bad."""
-    from mlops_stack import targets
-    from mlops_stack.errors import ConfigError
-    from mlops_stack.offline.stackfile import read_stack_file
-    from mlops_stack.spec import load_spec
+    from mlops_stack import targets  # lazy: loads pulumi; the CLI parser is built without it
+    from mlops_stack.errors import ConfigError  # lazy: loads pulumi; the CLI parser is built without it
+    from mlops_stack.offline.stackfile import read_stack_file  # lazy: loads pulumi; the CLI parser is built without it
+    from mlops_stack.spec import load_spec  # lazy: loads pulumi; the CLI parser is built without it
 
     sf = read_stack_file(_stack_file(args))
     spec = load_spec(sf.raw_spec)
@@ -118,7 +119,7 @@ def _console(out: Any = None) -> Any:
 def _guard(args: argparse.Namespace, body: Any, state: dict[str, Any]) -> int:
     """Exit codes and one-line errors, as ``mlops-stack plan`` has them. ``state["cloud"]``
     is set by ``body`` once the spec is read, so the cloud's SDK errors can be named."""
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: loads pulumi; the CLI parser is built without it
 
     try:
         return int(body())
@@ -134,7 +135,7 @@ def _guard(args: argparse.Namespace, body: Any, state: dict[str, Any]) -> int:
             print(f"error: {args.command} needs {pre.SDK_LABEL}, which is not installed here (pip install 'mlops-stack[{pre.OPS_EXTRA}]')",
                   file=sys.stderr)
             return EXIT_CONFIG
-        from mlops_stack.targets import missing_sdk
+        from mlops_stack.targets import missing_sdk  # lazy: loads pulumi; the CLI parser is built without it
 
         sdk = missing_sdk(err)
         if sdk is not None:
@@ -147,8 +148,6 @@ def _guard(args: argparse.Namespace, body: Any, state: dict[str, Any]) -> int:
             return code
         if getattr(args, "debug", False):
             traceback.print_exc()
-        from mlops_stack.cli import internal_error_line
-
         print(internal_error_line(err), file=sys.stderr)
         return EXIT_INTERNAL
 
@@ -162,8 +161,6 @@ def preflight_command(args: argparse.Namespace, client: Any = None) -> int:
     state: dict[str, Any] = {}
 
     def body() -> int:
-        from mlops_stack.ops_report import render
-
         spec, stack = load_spec_for(args, resolve=True)
         state["cloud"] = spec.cloud
         run = ops_module(spec.cloud, "preflight").run_preflight
@@ -178,8 +175,6 @@ def preflight_command(args: argparse.Namespace, client: Any = None) -> int:
                 unchecked = True
         report = run(spec, _clients(args, spec, client), stack=stack, **extra)
         if getattr(args, "outputs", None) and not spec.deploy_endpoints and spec.managed_endpoints:
-            from mlops_stack.ops_report import WARN, Finding
-
             # `pulumi up -c` saved phase 1's value into the stack file: phase 2 from this
             # checkout would plan no endpoint (docs/first-apply.md).
             report.findings.append(
@@ -188,8 +183,6 @@ def preflight_command(args: argparse.Namespace, client: Any = None) -> int:
                         "(or check the file out again) before phase 2, or the endpoints are never created")
             )
         if unchecked:
-            from mlops_stack.ops_report import WARN, Finding
-
             report.findings.append(
                 Finding("endpoint inputs", "model artifacts and images", spec.region, "present", "not checked", WARN,
                         f"preflight on {spec.cloud} does not check the managed endpoints' artifacts and images yet")
@@ -205,7 +198,7 @@ def preflight_command(args: argparse.Namespace, client: Any = None) -> int:
 
 def read_outputs(path: str) -> dict[str, Any]:
     """The stack outputs from ``pulumi stack output --json`` (a file, or '-' for stdin)."""
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: loads pulumi; the CLI parser is built without it
 
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -222,7 +215,7 @@ def read_outputs(path: str) -> dict[str, Any]:
 
 def _stack_outputs(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
     """``--outputs``, checked to be of a stack with the spec's cloud and region."""
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: loads pulumi; the CLI parser is built without it
 
     outputs = read_outputs(args.outputs)
     for key, want in (("cloud", spec.cloud), ("region", spec.region)):
@@ -237,8 +230,6 @@ def smoke_command(args: argparse.Namespace, client: Any = None) -> int:
     state: dict[str, Any] = {}
 
     def body() -> int:
-        from mlops_stack.ops_report import render_smoke
-
         spec, stack = load_spec_for(args, resolve=False)
         state["cloud"] = spec.cloud
         outputs = _stack_outputs(args, spec)

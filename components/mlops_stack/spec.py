@@ -41,13 +41,12 @@ from pydantic.alias_generators import to_camel
 from mlops_stack import catalog, constants, contracts, targets
 from mlops_stack.constants import RESERVED_NAMESPACES  # noqa: F401 - namespaces a team namespace cannot take
 from mlops_stack.errors import ConfigError, did_you_mean, one_of
+from mlops_stack.serving_runtimes import NOT_OFFERED, RUNTIMES
 
 
 
 def _known_target(value: Any) -> Any:
     """``cloud`` names an installed target (``mlops_stack.targets``): aws, gcp, azure or a plugin."""
-    from mlops_stack import targets
-
     known = targets.names()
     if isinstance(value, str) and value in known:
         return value
@@ -609,8 +608,6 @@ class EndpointSpec(_Model):
             )
         fw = self.model.framework
         if fw is not None:
-            from mlops_stack.serving_runtimes import NOT_OFFERED, RUNTIMES
-
             runtime = RUNTIMES.get(fw.name)
             if runtime is None:
                 raise _rule(
@@ -1124,6 +1121,28 @@ def endpoint_for_env(is_prod: bool, ep: EndpointSpec, path: str) -> None:
         raise ConfigError(f"{path}.minInstances", "must be at least 2 in prod (one instance is a single point of failure)", value=ep.min_instances)
 
 
+#: Characters a granted prefix may hold. Anything else is refused rather than escaped: a
+#: '*' or '?' would widen an IAM resource pattern, a quote or backslash would end the
+#: string in a GCP CEL or Azure condition, '$' starts an AWS policy variable.
+_PREFIX = re.compile(r"[A-Za-z0-9._=+@,:!()-]+(/[A-Za-z0-9._=+@,:!()-]+)*/")
+
+
+def check_prefix(prefix: object, path: str) -> None:
+    """``ConfigError`` at ``path`` unless ``prefix`` is an object prefix a scoped grant can carry
+    (``BucketGrant`` and a cluster endpoint's model folder share it)."""
+    if not isinstance(prefix, str) or not prefix:
+        raise ConfigError(path, "must be a non-empty object prefix ending in '/'", "a grant never covers a whole bucket", value=prefix)
+    if prefix.startswith("/"):
+        raise ConfigError(path, "must not start with '/'", f"use {prefix.lstrip('/')!r}", value=prefix)
+    if not prefix.endswith("/"):
+        raise ConfigError(path, "must end with '/'", f"use {prefix + '/'!r}; without it the grant also covers every name that starts the same way", value=prefix)
+    parts = prefix[:-1].split("/")
+    if "" in parts or any(p in (".", "..") for p in parts):
+        raise ConfigError(path, "has an empty, '.' or '..' segment", value=prefix)
+    if not _PREFIX.fullmatch(prefix):
+        raise ConfigError(path, "holds a character a scoped grant cannot carry", "letters, digits, '/' and . _ = + @ , : ! ( ) - only", value=prefix)
+
+
 def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
     """Every rule that spans more than one field. Raises ``ConfigError``."""
     cloud = spec.cloud
@@ -1218,8 +1237,6 @@ def validate(spec: MlopsSpec, *, today: date | None = None) -> None:
         endpoint_for_env(spec.is_prod, ep, path)
         if ep.on_cluster:
             # The key is the model's folder: its identity may read exactly that prefix (BucketGrant).
-            from mlops_stack.args import check_prefix
-
             try:
                 check_prefix(ep.model.artifact.key.strip("/") + "/", f"{path}.model.artifact.key")
             except ConfigError as err:

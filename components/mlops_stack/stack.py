@@ -1,6 +1,6 @@
 """``MlopsStack``: the whole environment for one target, from one spec.
 
-It builds the slots of ``contracts.SLOTS`` in order (network -> keys -> storage,
+It builds the slots of ``composition.SLOTS`` in order (network -> keys -> storage,
 registries -> cluster -> GPU pools -> Kubernetes layer -> endpoints): each slot the spec
 wants and the target offers (``targets.get(spec.cloud).component(kind)``); the spec has
 already rejected what it asks for and the target lacks (``contracts.NEEDS``). It names no
@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from mlops_stack import contracts, targets
+from mlops_stack import composition, targets
 from mlops_stack.args import Env, child_opts, merge_opts
 from mlops_stack.spec import MlopsSpec
 
@@ -23,7 +23,7 @@ from mlops_stack.spec import MlopsSpec
 class MlopsStack(pulumi.ComponentResource):
     """``mlops:index:MlopsStack``: every capability of the spec on ``spec.cloud``.
 
-    Each slot of ``contracts.SLOTS`` is an attribute named by its key: a component (or
+    Each slot of ``composition.SLOTS`` is an attribute named by its key: a component (or
     None) for a one-instance slot, a list for a per-entry slot (``[]`` when not built).
     """
 
@@ -54,11 +54,11 @@ class MlopsStack(pulumi.ComponentResource):
             config = targets.provider_config(target, spec)
             provider = target.make_provider(targets.ProviderRequest(name=f"{name}-{cloud}", spec=spec, config=config, opts=child_opts(self), package=pkg or ""))
         providers = {pkg: provider} if provider is not None and pkg else {}
-        build = contracts.Build(
+        build = composition.Build(
             name=name, spec=spec, env=Env.from_spec(spec), target=target, stack=self, opts=pulumi.ResourceOptions(parent=self, providers=providers)
         )
         self.outputs = {"cloud": spec.cloud, "region": spec.region, "environment": spec.environment}
-        for slot in contracts.SLOTS:
+        for slot in composition.SLOTS:
             made = _build_slot(slot, build)
             value = ([m.value for m in made] if slot.each is not None else made[0].value) if made is not None else ([] if slot.each is not None else None)
             build.built[slot.key] = value
@@ -71,12 +71,12 @@ class MlopsStack(pulumi.ComponentResource):
         self.register_outputs(self.outputs)
 
 
-def _build_slot(slot: contracts.Slot, b: contracts.Build) -> list[contracts.Made] | None:
+def _build_slot(slot: composition.Slot, b: composition.Build) -> list[composition.Made] | None:
     """Each instance of ``slot``, or None when the spec does not want it or the target lacks its kind."""
     if not slot.wanted(b.spec) or (slot.kind is not None and not b.target.offers(slot.kind)):
         return None
     entries = [(None, None)] if slot.each is None else list(slot.each(b.spec))
-    made: list[contracts.Made] = []
+    made: list[composition.Made] = []
     for index, entry in entries:
         role = slot.role_for(entry)
         args = slot.args(b) if slot.each is None else slot.args(b, entry, index)
@@ -86,7 +86,7 @@ def _build_slot(slot: contracts.Slot, b: contracts.Build) -> list[contracts.Made
             value = b.component(slot.kind, role, args)
         else:
             raise TypeError(f"slot {slot.key!r} has neither a kind nor a create")
-        made.append(contracts.Made(role=role, entry=entry, args=args, value=value))
+        made.append(composition.Made(role=role, entry=entry, args=args, value=value))
     return made
 
 

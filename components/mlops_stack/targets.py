@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+import mlops_stack
 from mlops_stack.contracts import KIND_MODULES
 from mlops_stack.errors import ConfigError, did_you_mean
 
@@ -190,8 +191,6 @@ def _registry() -> dict[str, Target]:
         _add(found, ep.name, ep.load(), f"{ep.value} ({dist.name if dist else 'unknown distribution'})")
     # Built-in targets in a source tree that was not installed (benchmarks, PYTHONPATH runs).
     # ``is_file``, not ``find_spec``: finding mlops_stack.k8s.target would import mlops_stack.k8s.
-    import mlops_stack
-
     for root in mlops_stack.__path__:
         for sub in sorted(Path(root).iterdir()):
             if sub.name not in found and (sub / "target.py").is_file():

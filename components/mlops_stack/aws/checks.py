@@ -11,9 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_stack import catalog
+from mlops_stack.args import check_tag_count
+from mlops_stack.aws.replication import replica_region
 from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
 from mlops_stack.k8s import charts
+from mlops_stack.naming import check_autoname
 
 
 def endpoint_instance_type(ep: Any, region: str, check_region: bool = True, path: str = "endpoint") -> str:
@@ -37,8 +40,6 @@ EKS_EXCLUDED_ZONE_IN_REGION = {"us-east-1": "use1-az3"}
 
 
 def check(spec: Any) -> None:
-    from mlops_stack.args import check_tag_count
-
     check_tag_count(spec.tags, MAX_TAGS, "AWS tags")
     excluded = EKS_EXCLUDED_ZONE_IN_REGION.get(spec.region)
     info = catalog.zones("aws", spec.region)
@@ -65,14 +66,12 @@ def check(spec: Any) -> None:
                 value=bucket.name,
             )
     # Prod replicates the data buckets to a paired region: fail now if there is none.
-    from mlops_stack.aws.replication import replica_region
-
     replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
     strict = spec.region_check == "strict"
     for i, ep in enumerate(spec.endpoints):
         if ep.model.framework is None or ep.on_cluster:
             continue
-        from mlops_stack.aws.images import resolve_image
+        from mlops_stack.aws.images import resolve_image  # lazy: the image resolver, only for a framework model
 
         path = f"endpoints[{i}]"
         instance_type = endpoint_instance_type(ep, spec.region, strict, path)
@@ -112,8 +111,6 @@ def check_name_lengths(spec: Any) -> None:
     """Names pulumi-aws autonames from spec names (``<name>-endpoint-<endpoint>-role-<7 hex>``,
     ``<name>-gpu-<pool>-nodes-<7 hex>``) must fit the API's limit: refused here, before
     anything is registered, with the line the offline engine and ``pulumi preview`` give."""
-    from mlops_stack.naming import check_autoname
-
     for i, ep in enumerate(spec.endpoints):
         keys = [(f"endpoints[{i}].name", ep.name), ("name", spec.name)]
         base = f"{spec.name}-endpoint-{ep.name}"

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from mlops_stack import catalog
+from mlops_stack.aws.preflight import _same_principal, principal_role_arn
 from mlops_stack.errors import ConfigError
 from mlops_stack.args import POOL_LABEL, Env, KubernetesClusterArgs, child_opts, merge_opts, resource_tags
 from mlops_stack.args import target_options
@@ -111,8 +112,6 @@ def refuse_listed_creator(spec: Any, provider: pulumi.ProviderResource | None = 
     access entry of its own (``bootstrap_cluster_creator_admin_permissions``), and a second
     entry for the same principal fails the apply with 409 ``ResourceInUseException``.
     Run before any resource is registered (the target's provider factory)."""
-    from mlops_stack.aws.preflight import _same_principal, principal_role_arn
-
     opts = pulumi.InvokeOptions(provider=provider) if provider is not None else None
     caller = principal_role_arn(str(aws.get_caller_identity(opts=opts).arn))
     for i, arn in enumerate(spec.aws.cluster_admin_arns):

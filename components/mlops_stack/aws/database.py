@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from mlops_stack.args import PostgresDatabaseArgs, child_opts, merge_opts, resource_tags, stateful_opts
 from mlops_stack.aws._shared import key_arn
 from mlops_stack.aws.policies import rds_windows
+from mlops_stack.errors import ConfigError
 from mlops_stack.postgres import PORT, POSTGRES_MAJOR, connection_uri, generated_password
 
 #: size -> RDS instance class (Graviton; burstable for small).
@@ -40,8 +41,6 @@ class PostgresDatabase(pulumi.ComponentResource):
         env, net = args.env, args.network
         if len(args.databases) != 1:
             # RDS creates exactly one database at launch; more need a SQL client at apply time.
-            from mlops_stack.errors import ConfigError
-
             raise ConfigError("PostgresDatabaseArgs.databases", "RDS creates one database per instance here", "pass one database", value=list(args.databases))
         tags = resource_tags(env, **{"mlops-stack-role": "tracking-db"})
         subnets = aws.rds.SubnetGroup(

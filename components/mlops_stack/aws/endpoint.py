@@ -73,7 +73,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         image = ep.model.image
         if image is None:
             # Resolved (and cached) by mlops_stack.aws.checks before any resource exists.
-            from mlops_stack.aws.images import resolve_image
+            from mlops_stack.aws.images import resolve_image  # lazy: the image resolver, only for a framework model
 
             image = resolve_image(ep.model.framework, env.region, instance_type)
 

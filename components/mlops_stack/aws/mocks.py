@@ -11,6 +11,7 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
+from mlops_stack import catalog
 from mlops_stack.aws import checks
 from mlops_stack.offline.engine import AutoNameRule, MockContext, auto_name, short_hash
 
@@ -332,8 +333,6 @@ def _zone_id_prefix(region: str) -> str:
 
 
 def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
-    from mlops_stack import catalog
-
     region = aws_region(ctx, args.provider)
     # As many zones as the catalog knows for the region (not six everywhere, which hid
     # a network.zones larger than the region); at least 2 for regions it does not list.

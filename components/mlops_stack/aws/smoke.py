@@ -52,7 +52,7 @@ DEFAULT_REQUESTS: dict[str, SampleRequest] = {
 def sample_request(ep: Any) -> SampleRequest | None:
     """The request the smoke test sends to an ``EndpointSpec``, or ``None``."""
     if ep.sample_request is None and ep.model.framework is not None:
-        from mlops_stack.aws.images import canonical_name
+        from mlops_stack.aws.images import canonical_name  # lazy: images loads pulumi; smoke runs without it
 
         return _sample_request(ep, DEFAULT_REQUESTS, canonical_name)
     return _sample_request(ep)

@@ -16,7 +16,7 @@ def make_provider(req: ProviderRequest) -> Any:
     if req.spec.cluster.enabled and req.spec.aws.cluster_admin_arns:
         # Before any cloud resource: the identity this provider applies as must not be
         # listed in aws.clusterAdminArns (EKS answers 409 for its second access entry).
-        from mlops_stack.aws.cluster import refuse_listed_creator
+        from mlops_stack.aws.cluster import refuse_listed_creator  # lazy: discovery imports target.py only; cluster loads the provider SDK
 
         refuse_listed_creator(req.spec, provider)
     return provider

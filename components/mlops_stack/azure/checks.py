@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_stack.args import Env, check_tag_count
 from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
 from mlops_stack.targets import reject_frameworks
@@ -18,8 +19,7 @@ AZUREML_CONTAINER_PREFIX = "azureml"
 
 
 def check(spec: Any) -> None:
-    from mlops_stack.args import Env, check_tag_count
-    from mlops_stack.azure.registry import registry_sku
+    from mlops_stack.azure.registry import registry_sku  # lazy: loads the Azure SDK
 
     check_tag_count(spec.tags, MAX_TAGS, "Azure tags")
     days = spec.container_registry.untagged_expiry_days

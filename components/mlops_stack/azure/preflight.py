@@ -66,6 +66,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_stack import catalog
+from mlops_stack.args import Env
+from mlops_stack.azure._naming import ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER, container_registry_name, key_vault_name, resource_group_id, zones_list
+from mlops_stack.errors import ConfigError
 from mlops_stack.ops_report import ERROR, FAIL, OK, WARN, ClientFactory, NoCredentials, Report
 from mlops_stack.ops_report import check_documentation_cidrs
 
@@ -200,8 +203,6 @@ def arm_clients(credential: Any, subscription_id: str, *, graph_base: str = GRAP
 
 
 def subscription_of(spec: Any) -> str:
-    from mlops_stack.errors import ConfigError
-
     sub = spec.azure.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID")
     if not sub:
         raise ConfigError("azure.subscriptionId", "is needed by preflight and smoke to know which subscription to read",
@@ -312,8 +313,6 @@ def pool_zones(spec: Any) -> list[str]:
     """The zones AKS pools span: 1..3 in prod (``azure/_naming.zones_list``), none otherwise."""
     if not spec.is_prod:
         return []
-    from mlops_stack.azure._naming import zones_list
-
     return zones_list(spec.zone_count)
 
 
@@ -539,9 +538,7 @@ def cosmos_db_object_id(client: ClientFactory) -> str | None:
 def check_cosmos_db_key_access(client: ClientFactory, arm: Arm, sub: str, spec: Any, report: Report) -> None:
     from urllib.parse import quote
 
-    from mlops_stack.args import Env
-    from mlops_stack.azure._naming import ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER
-    from mlops_stack.azure.network import resource_group_name
+    from mlops_stack.azure.network import resource_group_name  # lazy: loads the Azure SDK
 
     if not (spec.endpoints or spec.model_registry.enabled):
         return
@@ -618,9 +615,7 @@ def check_endpoint_images(client: ClientFactory, arm: Arm, sub: str, spec: Any, 
     """Each endpoint's image (docs/first-apply.md, "Managed endpoints"): checked in the
     stack's registry once it exists; one ``warn`` line, never a failure, when the registry
     does not exist yet (before phase 1) or the image lives in another registry."""
-    from mlops_stack.args import Env
-    from mlops_stack.azure._naming import container_registry_name, resource_group_id
-    from mlops_stack.azure.network import resource_group_name
+    from mlops_stack.azure.network import resource_group_name  # lazy: loads the Azure SDK
 
     rg = spec.azure.resource_group_name or resource_group_name(Env.from_spec(spec))
     name = container_registry_name(Env.from_spec(spec).prefix, resource_group_id(sub, rg))
@@ -672,8 +667,7 @@ def check_endpoint_images(client: ClientFactory, arm: Arm, sub: str, spec: Any, 
 
 def expected_keys(spec: Any) -> dict[str, dict[str, Any]]:
     """Key name -> the create-only properties ``azure/keys.py`` writes for this spec."""
-    from mlops_stack.args import Env
-    from mlops_stack.azure.keys import EXPIRY_MARGIN_DAYS, KEY_ROLES, KEY_SIZE, vault_sku
+    from mlops_stack.azure.keys import EXPIRY_MARGIN_DAYS, KEY_ROLES, KEY_SIZE, vault_sku  # lazy: loads the Azure SDK
 
     env = Env.from_spec(spec)
     kty = vault_sku(env)[1]
@@ -698,9 +692,7 @@ def check_keys(arm: Arm, sub: str, spec: Any, report: Report) -> None:
     """Keys already in the stack's vault must match the spec: the ARM PUT never updates an
     existing key (azure/keys.py), so a changed ``keys.rotationDays`` (or key type) would
     silently not be applied. Absent vault or key (before the first apply): no row."""
-    from mlops_stack.args import Env
-    from mlops_stack.azure._naming import key_vault_name, resource_group_id
-    from mlops_stack.azure.network import resource_group_name
+    from mlops_stack.azure.network import resource_group_name  # lazy: loads the Azure SDK
 
     env = Env.from_spec(spec)
     rg = spec.azure.resource_group_name or resource_group_name(env)

@@ -23,6 +23,7 @@ from datetime import date
 from functools import cache
 from typing import Literal
 
+from mlops_stack import targets
 from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
 Use = Literal["nodepool", "endpoint"]
@@ -89,8 +90,6 @@ class Fee:
 
 def _rows(table: str) -> list[dict[str, str]]:
     """Every installed target's rows of ``table``, target by target (in their order)."""
-    from mlops_stack import targets
-
     return [row for t in targets.all() for row in t.catalog_rows(table)]
 
 

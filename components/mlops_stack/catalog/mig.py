@@ -17,6 +17,7 @@ import re
 from functools import cache
 from typing import Any
 
+from mlops_stack import targets
 from mlops_stack.errors import ConfigError
 
 #: Cloud-neutral GPU name -> the MIG profiles it can be cut into (whole-GPU layouts).
@@ -43,8 +44,6 @@ def excluded(target: str, gpu: str) -> tuple[str, ...]:
 
 @cache
 def _excluded(target: str) -> dict[str, tuple[str, ...]]:
-    from mlops_stack import targets
-
     out: dict[str, tuple[str, ...]] = {}
     for row in targets.get(target).catalog_rows("mig_excluded.csv"):
         out[row["gpu"]] = (*out.get(row["gpu"], ()), row["profile"])

@@ -19,9 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_stack import catalog
+from mlops_stack.args import check_tag_count
 from mlops_stack.catalog import mig
 from mlops_stack.errors import ConfigError
 from mlops_stack.constants import AUTONAME_SUFFIX
+from mlops_stack.gcp.gpu_zones import check_zone, pool_zones
+from mlops_stack.gcp.replication import replica_region
+from mlops_stack.naming import check_autoname
 from mlops_stack.targets import reject_frameworks
 
 #: GKE: node pool names are 1-40 characters.
@@ -43,9 +48,6 @@ MAX_LABELS = 64
 
 
 def check(spec: Any) -> None:
-    from mlops_stack import catalog
-    from mlops_stack.args import check_tag_count
-
     reject_frameworks(spec)
     check_tag_count(spec.tags, MAX_LABELS, "GCP labels")
     zone = spec.gcp.zone
@@ -61,8 +63,6 @@ def check(spec: Any) -> None:
                 value=zone,
             )
     # Prod keeps the data buckets in a dual-region: the pair must exist (gcp/replication.py).
-    from mlops_stack.gcp.replication import replica_region
-
     replica_region(spec.region, spec.storage.replica_region, spec.is_prod)
     check_endpoint_name_lengths(spec)
     if not spec.cluster.enabled:
@@ -84,9 +84,6 @@ def check_gpu_zones(spec: Any) -> None:
     """Each GPU pool's GPU must be offered in a zone its nodes go to (``gcp/gpu_zones.py``):
     in some zone of the region for the regional (prod) cluster, whose pools are pinned to
     those zones; in the cluster's zone (``gcp.zone``, else the region's first) otherwise."""
-    from mlops_stack import catalog
-    from mlops_stack.gcp.gpu_zones import check_zone, pool_zones
-
     strict = spec.region_check == "strict"
     if not strict:
         return
@@ -126,8 +123,6 @@ def check_endpoint_name_lengths(spec: Any) -> None:
     """A private managed endpoint's Private Service Connect zone (``<name>-endpoint-<endpoint>-psc-dns``,
     the longest of its autonamed names) must fit 63 characters with Pulumi's 7 random ones:
     refused here, before anything is registered, with the offline engine's line."""
-    from mlops_stack.naming import check_autoname
-
     for i, ep in enumerate(spec.endpoints):
         if ep.on_cluster or not ep.private:
             continue

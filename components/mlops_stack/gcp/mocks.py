@@ -10,6 +10,7 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
+from mlops_stack import catalog
 from mlops_stack.gcp import checks
 from mlops_stack.offline.engine import AutoNameRule, MockContext, auto_name, short_hash
 
@@ -395,8 +396,6 @@ _ZONE_LETTERS = {"us-east1": "bcd", "europe-west1": "bcd"}
 
 
 def _zones(ctx: MockContext, args: MockCallArgs) -> dict[str, Any]:
-    from mlops_stack import catalog
-
     region = gcp_region(ctx, dict(args.args), args.provider)
     info = catalog.zones("gcp", region)
     names = list(info.names) if info is not None and info.names else [f"{region}-{c}" for c in _ZONE_LETTERS.get(region, "abc")]

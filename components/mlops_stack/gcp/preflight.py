@@ -67,7 +67,9 @@ from typing import Any
 from urllib.parse import quote
 
 from mlops_stack import catalog
+from mlops_stack.args import Env
 from mlops_stack.gcp.gpu_zones import pool_zones
+from mlops_stack.gcp.vertex_provider import artifact_registry_image
 from mlops_stack.ops_report import ERROR, FAIL, OK, WARN, ClientFactory, NoCredentials, Report
 from mlops_stack.ops_report import check_documentation_cidrs
 
@@ -373,7 +375,7 @@ def check_service_agents(crm: Rest, project: str, api_states: Mapping[str, str],
 
 
 def check_gke_version(container: Rest, project: str, location: str, spec: Any, report: Report) -> None:
-    from mlops_stack.gcp.cluster import RELEASE_CHANNELS
+    from mlops_stack.gcp.cluster import RELEASE_CHANNELS  # lazy: loads the GCP SDK
 
     minor = spec.cluster.version
     channel = RELEASE_CHANNELS.get(spec.environment, "REGULAR")
@@ -497,7 +499,7 @@ def volume_gb(spec: Any) -> list[tuple[str, int]]:
     """The persistent volumes the in-cluster layer claims (the ``pd-balanced`` storage class)."""
     if not (spec.cluster.enabled and spec.cluster.in_cluster and spec.monitoring.enabled):
         return []
-    from mlops_stack.k8s.monitoring import GRAFANA_VOLUME_GB
+    from mlops_stack.k8s.monitoring import GRAFANA_VOLUME_GB  # lazy: loads pulumi_kubernetes
 
     return [("prometheus", spec.monitoring.storage_gb), ("grafana", GRAFANA_VOLUME_GB)]
 
@@ -507,7 +509,7 @@ def disk_demand(spec: Any, pools: list[PoolDemand]) -> DiskDemand:
     initial nodes on a first apply, ``maxNodes`` at full scale) plus the persistent
     volumes. A first apply peaks at the larger of the default pool the cluster is created
     with (removed before any other pool exists) and the initial pools with the volumes."""
-    from mlops_stack.gcp._nodes import boot_disk_type, initial_nodes
+    from mlops_stack.gcp._nodes import boot_disk_type, initial_nodes  # lazy: loads the GCP SDK
 
     zones = REGIONAL_ZONES if spec.is_prod else 1
     initial = peak = 0
@@ -550,8 +552,7 @@ def check_disk_quota(compute: Rest, project: str, region: str, spec: Any, pools:
 def check_model_artifacts(storage: Rest, spec: Any, report: Report) -> None:
     """Each managed endpoint's model directory (``gs://<stack bucket>/<key>/``) holds an
     object: Vertex reads the model from it when the endpoint is deployed."""
-    from mlops_stack.args import Env
-    from mlops_stack.gcp._shared import bucket_name
+    from mlops_stack.gcp._shared import bucket_name  # lazy: loads the GCP SDK
 
     prefix = Env.from_spec(spec).prefix
     # Phase 1 of a first apply (deployEndpoints: false) creates the bucket: missing is expected.
@@ -645,9 +646,6 @@ def repository_exists(ar: Rest, repository: str, subject: str, where: str, repor
 
 
 def check_endpoint_images(ar: Rest, spec: Any, report: Report) -> None:
-    from mlops_stack.args import Env
-    from mlops_stack.gcp.vertex_provider import artifact_registry_image
-
     prefix = Env.from_spec(spec).prefix
     own = {f"{prefix}-{r}" for r in spec.container_registry.repositories}
     for ep in spec.endpoints:

@@ -38,6 +38,7 @@ from mlops_stack.contracts import ArtifactStore, Keys, KubernetesCluster, Worklo
 from mlops_stack.errors import ConfigError
 from mlops_stack.k8s import charts
 from mlops_stack.k8s._common import GPU_RESOURCE, gpu_tolerations, helm_release, k8s_labels, namespace, with_overrides
+from mlops_stack.k8s.monitoring import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
 from mlops_stack.serving_runtimes import RUNTIMES
 from mlops_stack.spec import ClusterSpec, EndpointSpec, GpuPoolSpec, endpoint_pool
 
@@ -470,8 +471,6 @@ class Serving(pulumi.ComponentResource):
                 spec=pod_monitor_spec(),
                 opts=child_opts(self, depends_on=[args.monitoring.release]),
             )
-            from mlops_stack.k8s.monitoring import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
-
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -523,7 +522,7 @@ class Serving(pulumi.ComponentResource):
 
 
 def build_for_stack(b: Any, role: str, endpoints: Sequence[EndpointSpec]) -> Serving:
-    """The cluster-endpoints slot of ``contracts.SLOTS``: one WorkloadIdentity per endpoint
+    """The cluster-endpoints slot of ``composition.SLOTS``: one WorkloadIdentity per endpoint
     (the target's, through ``b.component`` so the stack records it), then ``Serving`` on the
     cluster's Kubernetes provider, after the GPU pools."""
     cluster, store, keys = b.get("cluster"), b.get("store"), b.get("keys")

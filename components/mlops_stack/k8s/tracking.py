@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -43,12 +43,10 @@ import pulumi_random as random
 
 from mlops_stack.args import Env, child_opts, merge_opts
 from mlops_stack.constants import TRACKING_NAMESPACE
+from mlops_stack.contracts import PostgresDatabase
 from mlops_stack.k8s._common import k8s_labels, namespace
 from mlops_stack.postgres import PASSWORD_LENGTH, generated_password
 from mlops_stack.spec import TrackingSpec
-
-if TYPE_CHECKING:
-    from mlops_stack.contracts import PostgresDatabase
 
 #: The MLflow release of the server image and of the tested client (``mlflow`` in the dev
 #: dependencies, constraints.txt): the newest release on the package index on 2026-11-29

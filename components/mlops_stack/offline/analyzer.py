@@ -56,6 +56,9 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc, plugin_pb2
 
+from mlops_stack import targets
+from mlops_stack.policy_pack import check_pack_dir, default_pack_dir
+
 __all__ = [
     "PolicyConfigError",
     "PolicyPackError",
@@ -299,8 +302,6 @@ def _stack_config(plan: Mapping[str, Any]) -> dict[str, str]:
     region = plan.get("region")
     cloud = plan.get("cloud")
     if isinstance(region, str) and region:
-        from mlops_stack import targets
-
         known = {t.name: t.region_config_key for t in targets.all()}
         key = known.get(str(cloud))
         if key:
@@ -715,8 +716,6 @@ class _PackProcess:
 def _pack_dir(pack_dir: Path | str | None) -> Path:
     if pack_dir is not None:
         return Path(pack_dir)
-    from mlops_stack.policy_pack import check_pack_dir, default_pack_dir
-
     return check_pack_dir(default_pack_dir(), "MLOPS_POLICY_PACK")
 
 

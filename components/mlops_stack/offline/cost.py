@@ -19,7 +19,7 @@ from typing import Any
 
 from mlops_stack import catalog, targets
 from mlops_stack.constants import POOL_LABEL
-from mlops_stack.spec import MlopsSpec
+from mlops_stack.spec import MlopsSpec, endpoint_pool, nodes_kept
 
 HOURS_PER_MONTH = 730
 #: The order of the estimate's sections; a ``Usage`` names one.
@@ -223,8 +223,6 @@ def usage(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> list[Usage
 
 def pools_kept(resources: Sequence[Mapping[str, Any]], spec: MlopsSpec) -> dict[str, int]:
     """Per GPU pool, the nodes the planned cluster endpoints' ``minInstances`` keep running."""
-    from mlops_stack.spec import endpoint_pool, nodes_kept
-
     planned = {_isvc_name(r) for r in resources if r["type"] == INFERENCE_SERVICE}
     on: dict[str, list[Any]] = defaultdict(list)
     pools = {}
@@ -290,8 +288,6 @@ def cluster_endpoint_items(resources: Sequence[Mapping[str, Any]], spec: MlopsSp
     general nodes) it runs on, already priced in the pool lines, and how many of the pool's
     nodes its ``minInstances`` keep running (the pool line prices at least those at its
     minimum: ``pools_kept``)."""
-    from mlops_stack.spec import endpoint_pool, nodes_kept
-
     out: list[CostItem] = []
     specs = {e.name: e for e in spec.cluster_endpoints}
     for r in resources:

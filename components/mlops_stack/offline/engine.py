@@ -37,7 +37,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 # Pulumi's autonaming, ``<logical name>-<7 hex>``, refusing what does not fit.
-from mlops_stack.naming import AUTONAME_RANDLEN, AUTONAME_SEPARATOR
+from mlops_stack import targets
+from mlops_stack.naming import AUTONAME_RANDLEN, AUTONAME_SEPARATOR, too_long
 
 #: Generation-0 collection threshold while a plan runs (Python's default is 700).
 GC_THRESHOLD = 100_000
@@ -166,8 +167,6 @@ _OUTPUT_MODULES = {
 
 
 def _output_module(package: str) -> str | None:
-    from mlops_stack import targets
-
     return _OUTPUT_MODULES.get(package) or targets.mock_modules().get(package)
 
 
@@ -254,8 +253,6 @@ def spec_keys_in(logical: str, config: Mapping[str, str], project: str) -> list[
 
 def name_error(err: NameTooLong, type_: str, logical: str, ctx: "MockContext") -> Exception:
     """The one-line ``ConfigError`` for a name the provider would refuse (``naming.too_long``)."""
-    from mlops_stack.naming import too_long
-
     keys = spec_keys_in(logical, ctx.config, ctx.project) or [(f"resource {logical!r}", logical)]
     return too_long(keys, type_, err.name, err.max_length, auto=err.auto, what=err.what or "name", source=err.source, randlen=err.randlen)
 
@@ -289,8 +286,6 @@ class MockContext:
 
 
 def _mock_modules() -> list[Any]:
-    from mlops_stack import targets
-
     return [importlib.import_module(m) for m in sorted(set(targets.mock_modules().values()))]
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from mlops_stack import targets
+from mlops_stack.errors import ConfigError
 from mlops_stack.offline.engine import Plan, run_program
 from mlops_stack.offline.stackfile import PROJECT, StackFile, read_stack_file
 
@@ -54,8 +56,6 @@ def _project_doc(project: Path) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(project.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        from mlops_stack.errors import ConfigError
-
         raise ConfigError(str(project), f"cannot be read as YAML ({type(err).__name__})") from None
     return doc if isinstance(doc, dict) else {}
 
@@ -111,7 +111,7 @@ def plan_stack_file(path: str | Path, *, program: Path | None = None, stack: str
     """Plan one stack file with the bundled stack program (or ``program``)."""
     sf = read_stack_file(path, stack=stack, project=project_name(program))
     if program is None:
-        from mlops_stack.program import main as bundled
+        from mlops_stack.program import main as bundled  # lazy: the bundled program (spec, stack) only when it is planned
 
         fn: Callable[[], Any] = bundled
     else:
@@ -122,8 +122,6 @@ def plan_stack_file(path: str | Path, *, program: Path | None = None, stack: str
 
 
 def _cloud_from_resources(plan: Plan) -> str:
-    from mlops_stack import targets
-
     for r in plan.resources:
         target = targets.by_provider_package(r.type.split(":", 1)[0])
         if target is not None:

@@ -40,6 +40,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import mlops_stack
+
 #: Bump when the cached result's shape changes.
 FORMAT = 1
 
@@ -101,8 +103,6 @@ def _version(name: str) -> str:
 def environment_fingerprint() -> str:
     """The part of every key that does not depend on the stack: code, pack, libraries."""
     import importlib.util
-
-    import mlops_stack
 
     h = hashlib.sha256()
     h.update(f"format={FORMAT}\0python={sys.version}\0mlops-stack={mlops_stack.__version__}\0".encode())

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from mlops_stack.errors import ConfigError
+from mlops_stack.errors import ConfigError, did_you_mean, one_of
 
 PROJECT = "mlops-stack"
 OFFLINE_SECRET = "offline-placeholder-secret"
@@ -40,7 +40,7 @@ class StackFile:
 
     @property
     def raw_spec(self) -> dict[str, Any]:
-        from mlops_stack.spec import raw_from_config_values
+        from mlops_stack.spec import raw_from_config_values  # lazy: the spec (pydantic) only when values are parsed
 
         return raw_from_config_values(self.config, PROJECT)
 
@@ -224,8 +224,6 @@ def find_stack_file(stack: str, stacks_dir: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     known = sorted(m.group("stack") for f in d.glob("Pulumi.*.y*ml") if (m := _STACK_FILE.match(f.name)))
-    from mlops_stack.errors import did_you_mean, one_of
-
     raise ConfigError("--stack", f"no stack file Pulumi.{stack}.yaml in {d}", did_you_mean(stack, known) or (f"stacks: {one_of(known)}" if known else "pass --stacks-dir DIR or --config FILE"), value=stack)
 
 

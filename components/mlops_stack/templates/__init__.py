@@ -56,7 +56,7 @@ def _strip_template_section(text: str) -> str:
 def stack_config(cloud: str, answers: dict[str, str]) -> dict[str, str]:
     """The prompts' answers, defaults where none was given; extra answers are kept (as with
     ``pulumi new --config``). A prompt without a default needs an answer."""
-    from mlops_stack.errors import ConfigError
+    from mlops_stack.errors import ConfigError  # lazy: errors loads pulumi; the CLI parser reads CLOUDS without it
 
     config: dict[str, str] = {}
     for key, prompt in (template_section(cloud).get("config") or {}).items():
@@ -94,7 +94,7 @@ def render(
     force: bool = False,
 ) -> list[Path]:
     """Write the ``cloud`` template to ``dest`` as ``pulumi new`` would; return the files written."""
-    from mlops_stack.errors import ConfigError, one_of
+    from mlops_stack.errors import ConfigError, one_of  # lazy: errors loads pulumi; the CLI parser reads CLOUDS without it
 
     if cloud not in CLOUDS:
         raise ConfigError("--cloud", "has no template", f"templates: {one_of(list(CLOUDS))}", value=cloud)
