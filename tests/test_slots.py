@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from pathlib import Path
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,6 +23,8 @@ from mlops_stack import composition, contracts, stack, targets
 from mlops_stack.errors import ConfigError
 from mlops_stack.offline.engine import run_program
 from mlops_stack.program import main as stack_program
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
 
 
 @runtime_checkable
@@ -197,3 +200,23 @@ def test_the_stack_attributes_users_rely_on_are_kept(toy_target: Any) -> None:  
     assert (s.gpu_pools, s.endpoints) == ([], [])
     assert s.components == {"Network": [s.network], "ArtifactStore": [s.store]}
     assert list(s.outputs) == ["cloud", "region", "environment", "bucket_uris"]
+
+
+@pytest.mark.parametrize("stack_file", sorted((ROOT_DIR / "stacks").glob("Pulumi.*.yaml")), ids=lambda p: p.stem.split(".", 1)[1])
+def test_every_kind_a_spec_asks_for_is_built_by_a_slot_the_same_spec_wants(stack_file: Any) -> None:
+    """``contracts.NEEDS`` is written out (the spec, below the composition, reads it), so it
+    must not drift from the slots: on every example stack, each kind the spec asks for is
+    the kind of a slot that the same spec wants and that builds at least one instance, and
+    a kind that only one slot builds is built only when its Need asks."""
+    from mlops_stack.offline.stackfile import read_stack_file
+    from mlops_stack.spec import load_spec
+
+    spec = load_spec(read_stack_file(stack_file).raw_spec)
+    built = {s.kind for s in composition.SLOTS if s.kind and s.wanted(spec) and (s.each is None or list(s.each(spec)))}
+    asked = {n.kind for n in contracts.NEEDS if n.asks(spec)}
+    assert asked <= built, asked - built
+    # A kind only one slot builds is built only when its Need asks (WorkloadIdentity is also
+    # built by self-hosted tracking for its own server, which no spec key asks for).
+    kinds = [s.kind for s in composition.SLOTS if s.kind]
+    single = {n.kind for n in contracts.NEEDS if kinds.count(n.kind) == 1}
+    assert (built & single) <= asked, (built & single) - asked
