@@ -13,9 +13,10 @@ from typing import Any
 
 from mlops_stack import catalog, targets
 from mlops_stack.errors import ConfigError
-from mlops_stack.offline.cost import HOURS_PER_MONTH
+from mlops_stack.offline.cost import HOURS_PER_MONTH, estimate
+from mlops_stack.offline.policy import policy_section
 from mlops_stack.offline.stackfile import PROJECT, StackFile
-from mlops_stack.spec import endpoint_pool
+from mlops_stack.spec import endpoint_pool, load_spec, raw_from_config_values
 
 
 def config_for_cloud(stack_file: StackFile, cloud: str) -> dict[str, str]:
@@ -84,9 +85,9 @@ def _managed(cloud: str, ep: Any, *, with_price: bool = False) -> str:
 
 
 def plan_on(stack_file: StackFile, cloud: str, options: Any) -> dict[str, Any]:
+    # lazy: the engine and the stack program load Pulumi's SDK core, only when a plan runs.
     from mlops_stack.offline.engine import run_program
     from mlops_stack.program import main as program
-    from mlops_stack.spec import load_spec, raw_from_config_values
 
     # A kind the spec asks for and the cloud lacks is the spec's own one-line error
     # (contracts.NEEDS); kinds the spec does not ask for (GCP has no managed MLflow) do not
@@ -112,7 +113,6 @@ def summary_row(cloud: str, spec: Any, doc: dict[str, Any], options: Any,
                 violations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """One cloud's column: counts, instance types, cost and policy findings of ``doc``
     (``violations``: the policy pack's findings on ``doc``, if already known)."""
-    from mlops_stack.offline.cost import estimate
 
     cost = estimate(doc["resources"], spec)
     out: dict[str, Any] = {
@@ -127,8 +127,6 @@ def summary_row(cloud: str, spec: Any, doc: dict[str, Any], options: Any,
     }
     if options.policy:
         if violations is None:
-            from mlops_stack.offline.pipeline import policy_section
-
             violations = policy_section(doc, options.policy_config)["violations"]
         out["policy"] = {
             "mandatory": sum(1 for v in violations if v["level"] == "mandatory"),
@@ -142,7 +140,6 @@ def own_row(stack_file: StackFile, doc: dict[str, Any], options: Any) -> dict[st
     checked and priced already) instead of planning the same spec a second time; None
     when the comparison would plan something else (a config ``config_for_cloud`` changes,
     or secrets, which the document masks and the comparison's policy run does not)."""
-    from mlops_stack.spec import load_spec, raw_from_config_values
 
     own = stack_file.config.get(f"{PROJECT}:cloud")
     if not own or own not in targets.names() or doc.get("cloud") != own or stack_file.secret_keys:

@@ -17,7 +17,15 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from mlops_stack import targets
 from mlops_stack.errors import ConfigError
+from mlops_stack.offline import plan_cache
+from mlops_stack.offline.compare import compare_stack, own_row, plan_on
+from mlops_stack.offline.cost import estimate
+from mlops_stack.offline.policy import policy_section
+from mlops_stack.offline.stackfile import PROJECT, read_stack_file
+from mlops_stack.spec import load_spec, raw_from_config_values
+from mlops_stack.targets import missing_sdk
 
 
 @dataclass(frozen=True)
@@ -31,24 +39,13 @@ class Options:
 
 
 def _spec_from_plan_config(config: dict[str, str]) -> Any:
-    from mlops_stack.spec import load_spec, raw_from_config_values
 
     return load_spec(raw_from_config_values(config))
 
 
-def policy_section(plan_doc: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    from mlops_stack.offline.analyzer import PolicyConfigError, run_policy_pack
-
-    try:
-        violations = run_policy_pack(plan_doc, config=config)
-    except PolicyConfigError as err:
-        raise ConfigError("--policy-pack-config", str(err).removeprefix("policy config").lstrip(" :"),
-                          "the format is pulumi's: see mlops-stack's docs/policies.md") from None
-    return {"violations": [v.to_dict() for v in violations]}
-
-
 def plan_document(path: str, options: Options) -> dict[str, Any]:
     """Plan one stack file; add the policy and cost sections the options ask for."""
+    # lazy: the offline engine loads Pulumi's SDK core, only when a plan runs.
     from mlops_stack.offline.plan import plan_stack_file
 
     sp = plan_stack_file(path, program=Path(options.program) if options.program else None)
@@ -57,11 +54,9 @@ def plan_document(path: str, options: Options) -> dict[str, Any]:
     if options.policy:
         doc["policy"] = policy_section(doc, options.policy_config)
     if options.cost and options.program is None:
-        from mlops_stack.offline.cost import estimate
 
         doc["cost"] = estimate(doc["resources"], _spec_from_plan_config(sp.stack_file.config)).to_dict()
     if options.compare and options.program is None:
-        from mlops_stack.offline.compare import compare_stack
 
         doc["compare"] = compare_stack(sp.stack_file, options)
     return doc
@@ -103,7 +98,6 @@ def user_error(err: BaseException, program: str | None) -> ConfigError | None:
     Pulumi's own config errors (a missing ``require``d key) and exceptions raised in the
     program's own files are the program's, reported with the file and line.
     """
-    from mlops_stack.targets import missing_sdk
 
     sdk = missing_sdk(err)
     if sdk is not None:
@@ -162,7 +156,6 @@ Task = tuple[str, tuple[str, str]]
 def plan_tasks(paths: Sequence[str], options: Options) -> list[Task]:
     """The work for ``paths``: each stack planned once on its own cloud, and with
     ``--compare`` once on each other cloud (its own cloud's column comes from its plan)."""
-    from mlops_stack import targets
 
     tasks: list[Task] = []
     for p in dict.fromkeys(paths):
@@ -188,7 +181,6 @@ def run_task(path: str, task: tuple[str, str], options: Options) -> dict[str, An
     """One task's JSON-able result (no ``path``): ``{"doc", "own_row"}``, ``{"row"}`` or ``{"error"}``."""
     from dataclasses import replace
 
-    from mlops_stack.offline.stackfile import PROJECT, read_stack_file
 
     kind, cloud = task
     if kind == "doc":
@@ -196,7 +188,6 @@ def run_task(path: str, task: tuple[str, str], options: Options) -> dict[str, An
         result.pop("path")
         if "doc" not in result or not cloud:
             return result
-        from mlops_stack.offline.compare import own_row, plan_on
 
         try:
             sf = read_stack_file(path, project=PROJECT)
@@ -207,7 +198,6 @@ def run_task(path: str, task: tuple[str, str], options: Options) -> dict[str, An
         except Exception as err:  # noqa: BLE001 - mapped as run_one maps it
             return _mapped(err)
         return result
-    from mlops_stack.offline.compare import plan_on
 
     try:
         return {"row": plan_on(read_stack_file(path, project=PROJECT), cloud, options)}
@@ -219,7 +209,6 @@ def run_task(path: str, task: tuple[str, str], options: Options) -> dict[str, An
 
 def assemble(paths: Sequence[str], options: Options, results: dict[Task, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per stack file, in input order: ``{"path", "doc"}`` (with ``compare``) or ``{"path", "error"}``."""
-    from mlops_stack import targets
 
     compare = options.compare and options.program is None
     out: list[dict[str, Any]] = []
@@ -270,8 +259,6 @@ def _warm_imports() -> None:
     SDK core, the spec, the components, the engine, policy and cost code); each
     cloud's provider SDK is imported by the one worker that plans on that cloud."""
     import mlops_stack.offline.analyzer
-    import mlops_stack.offline.compare
-    import mlops_stack.offline.cost
     import mlops_stack.offline.plan
     import mlops_stack.program  # noqa: F401
 
@@ -303,6 +290,7 @@ def _context() -> Any:
     import sys
     import threading
 
+    # lazy: the Analyzer gRPC client, only when the policy pack runs.
     from mlops_stack.offline import analyzer
 
     if sys.platform.startswith("linux") and threading.active_count() == 1 and not analyzer.GRPC_STARTED:
@@ -322,7 +310,6 @@ def run_many(
     """Run every stack; in parallel worker processes (one per cloud group) when there are
     several tasks. Results come back in input order, identical to a serial run and to a
     run served from ``cache`` (a ``plan_cache.PlanCache``, or None for no cache)."""
-    from mlops_stack.offline import plan_cache
 
     tasks = plan_tasks(paths, options)
     keys = {t: plan_cache.key(t[0], t[1], options) for t in tasks} if cache is not None else {}
@@ -347,6 +334,7 @@ def run_many(
             on_done(p)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     if jobs == 1 or len(todo) <= 1:
+        # lazy: the Analyzer gRPC client, only when the policy pack runs.
         from mlops_stack.offline.analyzer import pack_session
 
         with _no_gc(), _no_source_positions(), pack_session():
@@ -394,6 +382,7 @@ def _prestart_pack(options: Options) -> None:
     """Start the policy pack process now, so that it starts while the first plan runs."""
     if not options.policy:
         return
+    # lazy: the Analyzer gRPC client, only when the policy pack runs.
     from mlops_stack.offline.analyzer import prestart_pack
 
     try:
@@ -431,6 +420,7 @@ def _run_parallel(paths: Sequence[str], options: Options, todo: list[Task], jobs
 def _worker(index: int, tasks: Sequence[Task], options: Options, queue: Any) -> None:
     """A worker process: run its tasks, send the results, exit without teardown (freeing
     thousands of SDK classes at interpreter exit costs most of a second)."""
+    # lazy: the Analyzer gRPC client, only when the policy pack runs.
     from mlops_stack.offline.analyzer import pack_session
 
     gc.disable()  # see _no_gc; the worker ends with os._exit
