@@ -32,6 +32,7 @@ from mlops_stack.args import child_opts
 from mlops_stack.azure._naming import ROLE_AZUREML_DATA_SCIENTIST, ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR, role_definition_id
 from mlops_stack.azure._shared import client_config, role_assignment
 from mlops_stack.azure.checks import AZUREML_CONTAINER_PREFIX
+from mlops_stack.azure.workload_identity import CONDITION_VERSION
 
 #: Containers of the workspace's own datastores (``azureml-blobstore-<GUID>``, ...); the
 #: spec's buckets may not start with it (``azure/checks.py``).
@@ -92,7 +93,7 @@ class TrackingServer(pulumi.ComponentResource):
                     role_definition_id=subscription.apply(lambda sub: role_definition_id(sub, ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR)),
                     scope=storage,
                     condition=workspace_containers_condition(),
-                    condition_version="2.0",
+                    condition_version=CONDITION_VERSION,
                     description="mlops-stack: MLflow artifacts and models in the workspace's datastore (caller identity)",
                     opts=child_opts(self),
                 )
